@@ -1,0 +1,163 @@
+using System.CommandLine;
+using EmailProxy.Accounts;
+using EmailProxy.Configuration;
+using EmailProxy.Hosting;
+using EmailProxy.TokenStore;
+
+namespace EmailProxy.Cli;
+
+/// <summary>
+/// <c>emailproxy [run]</c>, <c>check</c>, <c>hash-password</c>, with <c>--config PATH</c> and
+/// <c>--version</c>. Exit codes: 0 fine, 1 failure at run time (or problems found by check),
+/// 2 the configuration cannot be used.
+/// </summary>
+internal static class ProxyCommandLine
+{
+    public const int ExitOk = 0;
+    public const int ExitFailure = 1;
+    public const int ExitBadConfig = 2;
+
+    public static Task<int> InvokeAsync(string[] args)
+    {
+        var configOption = new Option<string?>("--config", "-c")
+        {
+            Description = "The configuration file (else $EMAILPROXY_CONFIG, ./emailproxy.config, /config/emailproxy.config)",
+            Recursive = true,
+        };
+
+        var run = new Command("run", "Run the proxy (the default)");
+        run.SetAction((result, _) => RunAsync(result.GetValue(configOption)));
+
+        var check = new Command("check", "Read the configuration, report problems and Microsoft pitfalls; exit 1 if there are errors");
+        check.SetAction(result => Check(result.GetValue(configOption)));
+
+        var hashPassword = new Command("hash-password", "Read a password from standard input and print the password_hash value for it");
+        hashPassword.SetAction(_ => HashPassword());
+
+        var root = new RootCommand("Email OAuth2 Proxy: plain IMAP logins in, OAuth2 (XOAUTH2) logins out")
+        {
+            configOption,
+            run,
+            check,
+            hashPassword,
+        };
+        root.SetAction((result, _) => RunAsync(result.GetValue(configOption)));
+
+        // The host handles SIGTERM and Ctrl+C itself (graceful shutdown); the parser must not race it.
+        return root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
+    }
+
+    private static async Task<int> RunAsync(string? configPath)
+    {
+        var path = ConfigLocator.Locate(configPath);
+        var read = ConfigReader.ReadFile(path);
+        if (!read.IsValid)
+        {
+            foreach (var error in read.Errors)
+            {
+                await Console.Error.WriteLineAsync($"emailproxy: {path}: {error}");
+            }
+            return ExitBadConfig;
+        }
+        var config = read.Config!;
+        MasterKey key;
+        try
+        {
+            key = MasterKey.Load(
+                Path.GetFullPath(config.General.SecretFile, config.ConfigDirectory),
+                Environment.GetEnvironmentVariable(MasterKey.EnvironmentVariable));
+        }
+        catch (MasterKeyException e)
+        {
+            await Console.Error.WriteLineAsync($"emailproxy: {path}: [general] {e.Message}");
+            return ExitBadConfig;
+        }
+
+        try
+        {
+            await using var app = ProxyHost.Build(config, key, read.Warnings);
+            await app.RunAsync();
+            return ExitOk;
+        }
+        catch (IOException e)
+        {
+            // Kestrel could not bind a port (in use, or not allowed).
+            await Console.Error.WriteLineAsync($"emailproxy: cannot listen: {e.Message}");
+            return ExitFailure;
+        }
+    }
+
+    private static int Check(string? configPath)
+    {
+        var path = ConfigLocator.Locate(configPath);
+        var read = ConfigReader.ReadFile(path);
+        foreach (var error in read.Errors)
+        {
+            Console.WriteLine($"error: {error}");
+        }
+        foreach (var warning in read.Warnings)
+        {
+            Console.WriteLine($"warning: {warning}");
+        }
+        foreach (var account in read.Config?.Accounts.Values ?? [])
+        {
+            if (account.ScopeTargetsGraph)
+            {
+                Console.WriteLine($"warning: [account {account.Name}] scope: graph.microsoft.com tokens are refused by Exchange's IMAP, POP and SMTP; use https://outlook.office.com/IMAP.AccessAsUser.All https://outlook.office.com/SMTP.Send offline_access");
+            }
+        }
+        Console.WriteLine(read.IsValid ? $"{path}: usable" : $"{path}: {read.Errors.Count} error(s)");
+        return read.IsValid ? ExitOk : ExitFailure;
+    }
+
+    private static int HashPassword()
+    {
+        string? password;
+        if (Console.IsInputRedirected)
+        {
+            password = Console.In.ReadLine();
+        }
+        else
+        {
+            password = ReadHidden("Password: ");
+            if (ReadHidden("Again: ") != password)
+            {
+                Console.Error.WriteLine("emailproxy: the two passwords differ");
+                return ExitFailure;
+            }
+        }
+        if (string.IsNullOrEmpty(password))
+        {
+            Console.Error.WriteLine("emailproxy: no password given on standard input");
+            return ExitFailure;
+        }
+        Console.WriteLine(PasswordVerifier.Hash(password));
+        return ExitOk;
+    }
+
+    private static string ReadHidden(string prompt)
+    {
+        Console.Error.Write(prompt);
+        var text = new System.Text.StringBuilder();
+        while (true)
+        {
+            var key = Console.ReadKey(intercept: true);
+            if (key.Key == ConsoleKey.Enter)
+            {
+                Console.Error.WriteLine();
+                return text.ToString();
+            }
+            if (key.Key == ConsoleKey.Backspace)
+            {
+                if (text.Length > 0)
+                {
+                    text.Length--;
+                }
+            }
+            else if (!char.IsControl(key.KeyChar))
+            {
+                text.Append(key.KeyChar);
+            }
+        }
+    }
+}

@@ -1,0 +1,152 @@
+using System.Net;
+using EmailProxy.Accounts;
+using EmailProxy.Configuration;
+using EmailProxy.Imap;
+using EmailProxy.OAuth2;
+using EmailProxy.TokenStore;
+using EmailProxy.Upstream;
+using EmailProxy.Web;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace EmailProxy.Hosting;
+
+/// <summary>The composition root: one WebApplication whose Kestrel serves every mail port and the HTTP port.</summary>
+internal static partial class ProxyHost
+{
+    /// <summary>How many connects may wait to be accepted; a burst of hundreds must not stall (PROTOCOL-NOTES.md).</summary>
+    public const int ListenBacklog = 1024;
+    public static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(10);
+
+    public static WebApplication Build(ProxyConfig config, MasterKey key, IReadOnlyList<ConfigProblem> warnings)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = [],
+            ContentRootPath = config.ConfigDirectory,
+            EnvironmentName = Environments.Production,
+        });
+
+        ConfigureLogging(builder.Logging, config.General);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = ShutdownTimeout);
+        builder.Services.Configure<SocketTransportOptions>(o => o.Backlog = ListenBacklog);
+        builder.Services.AddSingleton(Options.Create(config));
+        builder.Services.AddSingleton(config);
+        builder.Services.AddSingleton(key);
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(s => new TokenFileStore(
+            Path.GetFullPath(config.General.TokenDirectory, config.ConfigDirectory), key,
+            s.GetRequiredService<TimeProvider>(), s.GetRequiredService<ILogger<TokenFileStore>>()));
+        builder.Services.AddHttpClient<OAuthClient>(c => c.Timeout = OAuthClient.RequestTimeout);
+        builder.Services.AddSingleton<TokenService>();
+        builder.Services.AddSingleton<SignInManager>();
+        builder.Services.AddSingleton<PasswordVerifier>();
+        builder.Services.AddSingleton<LoginService>();
+        builder.Services.AddSingleton<UpstreamConnector>();
+        builder.Services.AddSingleton<ImapUpstreamClient>();
+        builder.Services.AddSingleton<ImapSessionServices>();
+
+        var listeners = new List<(string Name, ListenOptions Options)>();
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            if (config.General.ImapListen is { } imap)
+            {
+                kestrel.Listen(imap, listen =>
+                {
+                    listen.UseConnectionHandler<ImapConnectionHandler>();
+                    listeners.Add(("IMAP", listen));
+                });
+            }
+            ListenHttp(kestrel, config.General.RedirectUri, listen => listeners.Add(("HTTP", listen)));
+        });
+
+        var app = builder.Build();
+        WebEndpoints.Map(app, config);
+
+        var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("EmailProxy");
+        foreach (var warning in warnings)
+        {
+            LogConfigWarning(log, warning.ToString());
+        }
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            foreach (var (name, options) in listeners)
+            {
+                var endPoint = options.EndPoint.ToString() ?? "?";
+                LogListening(log, name, endPoint);
+            }
+            LogStarted(log, config.ConfigPath, key.Source, config.Accounts.Count);
+        });
+        return app;
+    }
+
+    private static void ListenHttp(KestrelServerOptions kestrel, Uri redirectUri, Action<ListenOptions> record)
+    {
+        var port = redirectUri.Port;
+        Action<ListenOptions> configure = listen =>
+        {
+            listen.Protocols = HttpProtocols.Http1;
+            record(listen);
+        };
+        if (redirectUri.IsLoopback && !IPAddress.TryParse(redirectUri.Host.Trim('[', ']'), out _))
+        {
+            kestrel.ListenLocalhost(port, configure);
+        }
+        else if (IPAddress.TryParse(redirectUri.Host.Trim('[', ']'), out var address))
+        {
+            kestrel.Listen(address, port, configure);
+        }
+        else
+        {
+            // A name (say, a Docker service name): the redirect arrives on whatever interface it resolves to.
+            kestrel.ListenAnyIP(port, configure);
+        }
+    }
+
+    private static void ConfigureLogging(ILoggingBuilder logging, GeneralOptions general)
+    {
+        logging.ClearProviders();
+        logging.SetMinimumLevel(general.LogLevel);
+        // The framework's own request logs would print the redirect's query string, which holds
+        // the authorization code: they stay at Warning whatever log_level says.
+        logging.AddFilter("Microsoft", LogLevel.Warning);
+        logging.AddFilter("System", LogLevel.Warning);
+        // A port that cannot be bound is reported in one line by the command line, not as a stack trace.
+        logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
+        if (general.LogFormat == "json")
+        {
+            logging.AddJsonConsole(o =>
+            {
+                o.UseUtcTimestamp = true;
+                o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+            });
+        }
+        else
+        {
+            logging.AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.UseUtcTimestamp = true;
+                o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+            });
+        }
+    }
+
+    [LoggerMessage(EventId = 1, EventName = "ProxyStarted", Level = LogLevel.Information,
+        Message = "Email OAuth2 Proxy started with {ConfigPath} ({AccountCount} accounts; token key from {KeySource})")]
+    private static partial void LogStarted(ILogger logger, string configPath, string keySource, int accountCount);
+
+    [LoggerMessage(EventId = 2, EventName = "Listening", Level = LogLevel.Information, Message = "Listening for {Protocol} on {EndPoint}")]
+    private static partial void LogListening(ILogger logger, string protocol, string endPoint);
+
+    [LoggerMessage(EventId = 3, EventName = "ConfigWarning", Level = LogLevel.Warning, Message = "Configuration: {Warning}")]
+    private static partial void LogConfigWarning(ILogger logger, string warning);
+}

@@ -1,0 +1,199 @@
+using EmailProxy.Configuration;
+using EmailProxy.Sasl;
+using EmailProxy.Upstream;
+
+namespace EmailProxy.Imap;
+
+/// <summary>
+/// Logs in to the real IMAP server: greeting, capabilities, STARTTLS when the server section asks
+/// for it, then <c>AUTHENTICATE XOAUTH2</c> (one line with SASL-IR, else two steps). A JSON error
+/// challenge (Gmail, Dovecot) is answered with an empty line and its status kept for the error text.
+/// </summary>
+internal sealed class ImapUpstreamClient(UpstreamConnector connector)
+{
+    public async Task<UpstreamLoginResult> LoginAsync(ServerOptions server, string username, string accessToken, CancellationToken cancellationToken)
+    {
+        var host = server.ImapHost!;
+        var port = server.ImapPort;
+        UpstreamConnection? connection = null;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(UpstreamConnector.HandshakeTimeout);
+        try
+        {
+            connection = await connector.ConnectAsync(server, host, port, implicitTls: server.Ssl, timeout.Token);
+            var capabilities = await ReadGreetingAsync(connection, timeout.Token);
+            if (!server.Ssl && server.StartTls)
+            {
+                if (!HasCapability(capabilities, "STARTTLS"))
+                {
+                    throw new UpstreamUnavailableException($"{connection.Endpoint} does not offer STARTTLS, and the proxy does not send tokens in plaintext (set starttls = false in [server {server.Name}] only for a trusted local server)");
+                }
+                await connection.WriteLineAsync("P0 STARTTLS", timeout.Token);
+                var answer = await ReadTaggedAsync(connection, "P0", null, timeout.Token);
+                if (!answer.StartsWith("OK", StringComparison.OrdinalIgnoreCase))
+                {
+                    throw new UpstreamUnavailableException($"{connection.Endpoint} refused STARTTLS: {answer}");
+                }
+                await connection.UpgradeAsync((stream, ct) => connector.StartTlsAsync(stream, server, host, port, ct), timeout.Token);
+                capabilities = await QueryCapabilitiesAsync(connection, "P1", timeout.Token);
+            }
+
+            var response = XOAuth2.InitialResponse(username, accessToken);
+            string? challengeText = null;
+            if (HasCapability(capabilities, "SASL-IR"))
+            {
+                await connection.WriteLineAsync($"P2 AUTHENTICATE XOAUTH2 {response}", timeout.Token);
+            }
+            else
+            {
+                await connection.WriteLineAsync("P2 AUTHENTICATE XOAUTH2", timeout.Token);
+                var first = await connection.ReadRequiredLineAsync(timeout.Token);
+                if (first.StartsWith('+'))
+                {
+                    await connection.WriteLineAsync(response, timeout.Token);
+                }
+                else
+                {
+                    return await RejectAsync(connection, Tagged(first, "P2") ?? first, null);
+                }
+            }
+
+            string? newCapabilities = null;
+            while (true)
+            {
+                var line = await connection.ReadRequiredLineAsync(timeout.Token);
+                if (line.StartsWith('+'))
+                {
+                    challengeText = XOAuth2.DecodeErrorChallenge(line[1..]) ?? line[1..].Trim();
+                    await connection.WriteLineAsync("", timeout.Token);
+                    continue;
+                }
+                if (line.StartsWith("* CAPABILITY ", StringComparison.OrdinalIgnoreCase))
+                {
+                    newCapabilities = line["* CAPABILITY ".Length..];
+                    continue;
+                }
+                if (line.StartsWith("* BYE", StringComparison.OrdinalIgnoreCase))
+                {
+                    return await RejectAsync(connection, line[2..], challengeText);
+                }
+                if (Tagged(line, "P2") is not { } result)
+                {
+                    continue;
+                }
+                if (!result.StartsWith("OK", StringComparison.OrdinalIgnoreCase))
+                {
+                    return await RejectAsync(connection, result, challengeText);
+                }
+                newCapabilities ??= CapabilityCode(result);
+                break;
+            }
+            newCapabilities ??= await QueryCapabilitiesAsync(connection, "P3", timeout.Token);
+            var success = UpstreamLoginResult.Success(connection, newCapabilities);
+            connection = null;
+            return success;
+        }
+        catch (UpstreamUnavailableException e)
+        {
+            return UpstreamLoginResult.Unavailable(e.Message);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return UpstreamLoginResult.Unavailable($"{host}:{port} did not answer within {UpstreamConnector.HandshakeTimeout.TotalSeconds:0} seconds");
+        }
+        catch (IOException e)
+        {
+            return UpstreamLoginResult.Unavailable($"{host}:{port} broke the connection: {e.Message}");
+        }
+        finally
+        {
+            if (connection is not null)
+            {
+                await connection.DisposeAsync();
+            }
+        }
+    }
+
+    private static async Task<UpstreamLoginResult> RejectAsync(UpstreamConnection connection, string text, string? challenge)
+    {
+        await connection.DisposeAsync();
+        var words = StripStatus(text);
+        return UpstreamLoginResult.Rejected(challenge is null ? words : $"{words} ({challenge})", Hint(words));
+    }
+
+    private static string? Hint(string words) =>
+        words.Contains("AUTHENTICATE failed", StringComparison.OrdinalIgnoreCase)
+            ? "Check that username is the mailbox's address, that IMAP is enabled for the mailbox, and that the token's scope is https://outlook.office.com/IMAP.AccessAsUser.All (not graph.microsoft.com)."
+            : null;
+
+    private static async Task<string> ReadGreetingAsync(UpstreamConnection connection, CancellationToken cancellationToken)
+    {
+        var greeting = await connection.ReadRequiredLineAsync(cancellationToken);
+        if (greeting.StartsWith("* BYE", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new UpstreamUnavailableException($"{connection.Endpoint} refused the session: {greeting[2..]}");
+        }
+        if (!greeting.StartsWith("* OK", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new UpstreamUnavailableException($"{connection.Endpoint} did not greet as an IMAP server does: {Truncate(greeting)}");
+        }
+        return CapabilityCode(greeting[2..]) ?? await QueryCapabilitiesAsync(connection, "P0C", cancellationToken);
+    }
+
+    private static async Task<string> QueryCapabilitiesAsync(UpstreamConnection connection, string tag, CancellationToken cancellationToken)
+    {
+        await connection.WriteLineAsync($"{tag} CAPABILITY", cancellationToken);
+        string capabilities = "";
+        await ReadTaggedAsync(connection, tag, line =>
+        {
+            if (line.StartsWith("* CAPABILITY ", StringComparison.OrdinalIgnoreCase))
+            {
+                capabilities = line["* CAPABILITY ".Length..];
+            }
+        }, cancellationToken);
+        return capabilities;
+    }
+
+    private static async Task<string> ReadTaggedAsync(UpstreamConnection connection, string tag, Action<string>? untagged, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var line = await connection.ReadRequiredLineAsync(cancellationToken);
+            if (Tagged(line, tag) is { } result)
+            {
+                return result;
+            }
+            untagged?.Invoke(line);
+        }
+    }
+
+    /// <summary>"TAG OK text" → "OK text" when the tag matches.</summary>
+    private static string? Tagged(string line, string tag) =>
+        line.Length > tag.Length && line.StartsWith(tag, StringComparison.Ordinal) && line[tag.Length] == ' ' ? line[(tag.Length + 1)..] : null;
+
+    /// <summary>"OK [CAPABILITY a b] text" → "a b".</summary>
+    private static string? CapabilityCode(string response)
+    {
+        var start = response.IndexOf("[CAPABILITY ", StringComparison.OrdinalIgnoreCase);
+        if (start < 0)
+        {
+            return null;
+        }
+        start += "[CAPABILITY ".Length;
+        var end = response.IndexOf(']', start);
+        return end < 0 ? null : response[start..end];
+    }
+
+    private static bool HasCapability(string capabilities, string name) =>
+        capabilities.Split(' ', StringSplitOptions.RemoveEmptyEntries).Contains(name, StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>"NO [AUTHENTICATIONFAILED] text" → "[AUTHENTICATIONFAILED] text"; "NO text" → "text".</summary>
+    private static string StripStatus(string response)
+    {
+        var space = response.IndexOf(' ');
+        var status = space < 0 ? response : response[..space];
+        return status.ToUpperInvariant() is "NO" or "BAD" or "OK" or "BYE" ? Truncate(space < 0 ? status : response[(space + 1)..]) : Truncate(response);
+    }
+
+    private static string Truncate(string text) => text.Length > 300 ? text[..300] + "…" : text;
+}

@@ -1,0 +1,92 @@
+using Duende.IdentityModel.Client;
+using EmailProxy.Configuration;
+
+namespace EmailProxy.OAuth2;
+
+/// <summary>
+/// The token endpoint requests, made with Duende.IdentityModel (provider-neutral). The HttpClient
+/// it is given times out after 30 seconds; errors keep the provider's code and text (AADSTS…).
+/// </summary>
+internal sealed class OAuthClient(HttpClient http, TimeProvider time)
+{
+    public static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(30);
+
+    public async Task<TokenEndpointResult> RedeemCodeAsync(AccountOptions account, string code, string codeVerifier, string redirectUri, CancellationToken cancellationToken)
+    {
+        using var response = await http.RequestAuthorizationCodeTokenAsync(new AuthorizationCodeTokenRequest
+        {
+            Address = account.TokenUrl.AbsoluteUri,
+            ClientId = account.ClientId,
+            ClientSecret = account.ClientSecret,
+            ClientCredentialStyle = ClientCredentialStyle.PostBody,
+            Code = code,
+            CodeVerifier = codeVerifier,
+            RedirectUri = redirectUri,
+        }, cancellationToken);
+        return ToResult(response);
+    }
+
+    public async Task<TokenEndpointResult> RefreshAsync(AccountOptions account, string refreshToken, CancellationToken cancellationToken)
+    {
+        using var response = await http.RequestRefreshTokenAsync(new RefreshTokenRequest
+        {
+            Address = account.TokenUrl.AbsoluteUri,
+            ClientId = account.ClientId,
+            ClientSecret = account.ClientSecret,
+            ClientCredentialStyle = ClientCredentialStyle.PostBody,
+            RefreshToken = refreshToken,
+            Scope = account.Scope,
+        }, cancellationToken);
+        return ToResult(response);
+    }
+
+    private TokenEndpointResult ToResult(TokenResponse response)
+    {
+        if (response.IsError)
+        {
+            return response.ErrorType switch
+            {
+                ResponseErrorType.Protocol => new TokenEndpointResult
+                {
+                    Error = response.Error ?? $"HTTP {(int)response.HttpStatusCode}",
+                    ErrorDescription = FirstLine(response.ErrorDescription),
+                },
+                ResponseErrorType.Exception => new TokenEndpointResult
+                {
+                    Error = "the token endpoint did not answer",
+                    ErrorDescription = response.Exception is TaskCanceledException or OperationCanceledException
+                        ? $"no answer within {RequestTimeout.TotalSeconds:0} seconds"
+                        : FirstLine(response.Exception?.Message ?? response.Error),
+                },
+                _ => new TokenEndpointResult
+                {
+                    Error = $"HTTP {(int)response.HttpStatusCode} {response.HttpErrorReason}".TrimEnd(),
+                    ErrorDescription = response.Json is null ? "the answer was not the JSON of a token endpoint" : FirstLine(response.ErrorDescription),
+                },
+            };
+        }
+        if (string.IsNullOrEmpty(response.AccessToken))
+        {
+            return new TokenEndpointResult { Error = "invalid_response", ErrorDescription = "the token endpoint answered without an access_token" };
+        }
+        var lifetime = response.ExpiresIn > 0 ? response.ExpiresIn : 3600;
+        return new TokenEndpointResult
+        {
+            AccessToken = response.AccessToken,
+            RefreshToken = string.IsNullOrEmpty(response.RefreshToken) ? null : response.RefreshToken,
+            ExpiresAt = time.GetUtcNow().AddSeconds(lifetime),
+        };
+    }
+
+    /// <summary>Microsoft appends "Trace ID: … Correlation ID: … Timestamp: …" lines; the first line holds the AADSTS code and text.</summary>
+    private static string? FirstLine(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return null;
+        }
+        var end = text.IndexOfAny(['\r', '\n']);
+        var line = (end < 0 ? text : text[..end]).Trim();
+        return line.Length > 400 ? line[..400] + "…" : line;
+    }
+}

@@ -1,0 +1,137 @@
+using System.Security.Cryptography;
+using System.Text;
+using Duende.IdentityModel;
+using Duende.IdentityModel.Client;
+using EmailProxy.Configuration;
+using Microsoft.Extensions.Logging;
+
+namespace EmailProxy.OAuth2;
+
+/// <summary>
+/// Browser sign-ins with the authorization code flow: PKCE S256, a random <c>state</c> checked on
+/// return, <c>login_hint</c>. One sign-in per account at a time (concurrent logins join it); each
+/// lives <see cref="Lifetime"/>.
+/// </summary>
+internal sealed partial class SignInManager(ProxyConfig config, OAuthClient client, TokenService tokens, TimeProvider time, ILogger<SignInManager> log)
+{
+    public static readonly TimeSpan Lifetime = TimeSpan.FromMinutes(10);
+
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, PendingSignIn> _byAccount = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, PendingSignIn> _byState = new(StringComparer.Ordinal);
+
+    public string RedirectUri => config.General.RedirectUri.OriginalString;
+
+    /// <summary>The proxy's own page that sends the browser on to the provider (short enough for a client's error text).</summary>
+    public Uri SignInPageFor(AccountOptions account) =>
+        new(config.General.RedirectUri, $"/accounts/{Uri.EscapeDataString(account.Name)}/signin");
+
+    public PendingSignIn StartOrJoin(AccountOptions account)
+    {
+        PendingSignIn pending;
+        lock (_gate)
+        {
+            var now = time.GetUtcNow();
+            if (_byAccount.TryGetValue(account.Name, out var existing) && existing.ExpiresAt > now && !existing.Completion.IsCompleted)
+            {
+                return existing;
+            }
+            if (existing is not null)
+            {
+                Forget(existing);
+            }
+            pending = Create(account, now);
+            _byAccount[account.Name] = pending;
+            _byState[pending.State] = pending;
+        }
+        LogSignInNeeded(log, account.Name, account.ProviderDisplayName, pending.AuthorizeUrl.AbsoluteUri);
+        return pending;
+    }
+
+    /// <summary>Handles the browser's return to the redirect URI. Returns the text for the page.</summary>
+    public async Task<SignInCompletion> CompleteAsync(string? state, string? code, string? error, string? errorDescription, CancellationToken cancellationToken)
+    {
+        PendingSignIn? pending = null;
+        if (state is not null)
+        {
+            lock (_gate)
+            {
+                if (_byState.TryGetValue(state, out pending))
+                {
+                    Forget(pending);
+                }
+            }
+        }
+        if (pending is null || pending.ExpiresAt <= time.GetUtcNow())
+        {
+            LogUnknownState(log);
+            return new SignInCompletion(false, null, "This sign-in is unknown or has expired (sign-ins live 10 minutes). Start it again from the proxy's status page or by logging in from your mail client.");
+        }
+        var account = pending.Account;
+        if (error is not null || string.IsNullOrEmpty(code))
+        {
+            var text = $"{error ?? "no code"}{(errorDescription is null ? "" : ": " + errorDescription)}";
+            LogSignInFailed(log, account.Name, text);
+            pending.Complete(false);
+            return new SignInCompletion(false, account, $"{account.ProviderDisplayName} did not sign in account {account.Name}: {text}");
+        }
+
+        var result = await client.RedeemCodeAsync(account, code, pending.CodeVerifier, RedirectUri, cancellationToken);
+        if (result.IsError)
+        {
+            LogSignInFailed(log, account.Name, result.ErrorText);
+            pending.Complete(false);
+            return new SignInCompletion(false, account, $"The sign-in of account {account.Name} failed when the code was redeemed: {result.ErrorText}");
+        }
+        await tokens.AcceptSignInAsync(account, result, cancellationToken);
+        LogSignedIn(log, account.Name, account.ProviderDisplayName);
+        pending.Complete(true);
+        return new SignInCompletion(true, account, $"Account {account.Name} is signed in with {account.ProviderDisplayName}. You can close this window; mail clients can log in now.");
+    }
+
+    private PendingSignIn Create(AccountOptions account, DateTimeOffset now)
+    {
+        var state = CryptoRandom.CreateUniqueId(32);
+        var verifier = CryptoRandom.CreateUniqueId(64);
+        var challenge = System.Buffers.Text.Base64Url.EncodeToString(SHA256.HashData(Encoding.ASCII.GetBytes(verifier)));
+        var url = new RequestUrl(account.AuthorizeUrl.AbsoluteUri).CreateAuthorizeUrl(
+            clientId: account.ClientId,
+            responseType: OidcConstants.ResponseTypes.Code,
+            scope: account.Scope,
+            redirectUri: RedirectUri,
+            state: state,
+            loginHint: account.Username,
+            responseMode: OidcConstants.ResponseModes.Query,
+            codeChallenge: challenge,
+            codeChallengeMethod: OidcConstants.CodeChallengeMethods.Sha256);
+        return new PendingSignIn(account, state, verifier, new Uri(url), now + Lifetime);
+    }
+
+    private void Forget(PendingSignIn pending)
+    {
+        _byState.Remove(pending.State);
+        if (_byAccount.TryGetValue(pending.Account.Name, out var current) && current == pending)
+        {
+            _byAccount.Remove(pending.Account.Name);
+        }
+    }
+
+    [LoggerMessage(EventId = 2001, EventName = "SignInNeeded", Level = LogLevel.Information,
+        Message = "OAuth2 sign-in needed for account {Account} with {Provider}: open {AuthorizeUrl}")]
+    private static partial void LogSignInNeeded(ILogger logger, string account, string provider, string authorizeUrl);
+
+    [LoggerMessage(EventId = 2002, EventName = "SignedIn", Level = LogLevel.Information,
+        Message = "OAuth2 sign-in of account {Account} with {Provider} succeeded; tokens saved")]
+    private static partial void LogSignedIn(ILogger logger, string account, string provider);
+
+    [LoggerMessage(EventId = 2003, EventName = "SignInFailed", Level = LogLevel.Warning,
+        Message = "OAuth2 sign-in of account {Account} failed: {Error}")]
+    private static partial void LogSignInFailed(ILogger logger, string account, string error);
+
+    [LoggerMessage(EventId = 2004, EventName = "SignInStateUnknown", Level = LogLevel.Warning,
+        Message = "A sign-in redirect arrived with an unknown or expired state; ignored")]
+    private static partial void LogUnknownState(ILogger logger);
+}
+
+/// <summary>What the redirect page shows.</summary>
+internal sealed record SignInCompletion(bool Succeeded, AccountOptions? Account, string Message);

@@ -1,0 +1,3 @@
+using EmailProxy.Cli;
+
+return await ProxyCommandLine.InvokeAsync(args);

@@ -1,0 +1,121 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using EmailProxy.Upstream;
+
+namespace EmailProxy.Relay;
+
+/// <summary>
+/// After the login the proxy is a byte pump: client to upstream and back, unchanged, with the
+/// pipes' pooled buffers, until either side closes, which closes the other. On shutdown the
+/// client is sent the protocol's closing line (<c>* BYE</c>, <c>421</c>…) when that does not cut
+/// a line of the upstream's in two.
+/// </summary>
+internal static class ByteRelay
+{
+    public static async Task<RelayResult> RunAsync(IDuplexPipe client, UpstreamConnection upstream, ReadOnlyMemory<byte> shutdownNotice, CancellationToken stopping)
+    {
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        var toUpstream = new Counter();
+        var toClient = new Counter();
+        var up = PumpToStreamAsync(client.Input, upstream.Stream, toUpstream, cancel.Token);
+        var down = PumpToPipeAsync(upstream.Reader, client.Output, toClient, cancel.Token);
+
+        var first = await Task.WhenAny(up, down);
+        await cancel.CancelAsync();
+        var reasons = await Task.WhenAll(up, down);
+        var reason = stopping.IsCancellationRequested
+            ? "the proxy is shutting down"
+            : first == up ? $"client: {reasons[0]}" : $"upstream: {reasons[1]}";
+
+        if (stopping.IsCancellationRequested && toClient.LastByte is null or (byte)'\n')
+        {
+            try
+            {
+                using var flushTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                await client.Output.WriteAsync(shutdownNotice, flushTimeout.Token);
+            }
+            catch (Exception e) when (e is IOException or OperationCanceledException or InvalidOperationException)
+            {
+                // The client is gone already; nothing more to tell it.
+            }
+        }
+        return new RelayResult(toUpstream.Bytes, toClient.Bytes, reason);
+    }
+
+    private static async Task<string> PumpToStreamAsync(PipeReader source, Stream destination, Counter counter, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (true)
+            {
+                var result = await source.ReadAsync(cancellationToken);
+                var buffer = result.Buffer;
+                foreach (var segment in buffer)
+                {
+                    await destination.WriteAsync(segment, cancellationToken);
+                    counter.Add(segment.Span);
+                }
+                source.AdvanceTo(buffer.End);
+                if (result.IsCompleted || result.IsCanceled)
+                {
+                    return "closed";
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            return "stopped";
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            return e.Message;
+        }
+    }
+
+    private static async Task<string> PumpToPipeAsync(PipeReader source, PipeWriter destination, Counter counter, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (true)
+            {
+                var result = await source.ReadAsync(cancellationToken);
+                var buffer = result.Buffer;
+                foreach (var segment in buffer)
+                {
+                    destination.Write(segment.Span);
+                    counter.Add(segment.Span);
+                }
+                source.AdvanceTo(buffer.End);
+                var flush = await destination.FlushAsync(cancellationToken);
+                if (result.IsCompleted || result.IsCanceled || flush.IsCompleted)
+                {
+                    return "closed";
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            return "stopped";
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            return e.Message;
+        }
+    }
+
+    private sealed class Counter
+    {
+        public long Bytes { get; private set; }
+        public byte? LastByte { get; private set; }
+
+        public void Add(ReadOnlySpan<byte> span)
+        {
+            if (span.IsEmpty)
+            {
+                return;
+            }
+            Bytes += span.Length;
+            LastByte = span[^1];
+        }
+    }
+}

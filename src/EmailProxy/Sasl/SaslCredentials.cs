@@ -1,0 +1,53 @@
+using System.Text;
+
+namespace EmailProxy.Sasl;
+
+/// <summary>A user name and password a client gave, by LOGIN, USER/PASS or a SASL mechanism.</summary>
+internal sealed record ClientCredentials(string Username, string Password)
+{
+    /// <summary>Never prints the password.</summary>
+    public override string ToString() => $"ClientCredentials {{ Username = {Username} }}";
+}
+
+/// <summary>Decoding of the client-side SASL mechanisms the proxy accepts (PLAIN, LOGIN).</summary>
+internal static class SaslCredentials
+{
+    /// <summary>The base64 "Username:" and "Password:" prompts of the LOGIN mechanism.</summary>
+    public const string LoginUserPrompt = "VXNlcm5hbWU6";
+    public const string LoginPasswordPrompt = "UGFzc3dvcmQ6";
+
+    /// <summary>Decodes base64; <c>=</c> is the empty response of RFC 4959. Null when not base64.</summary>
+    public static byte[]? DecodeBase64(string text)
+    {
+        var trimmed = text.Trim();
+        if (trimmed == "=")
+        {
+            return [];
+        }
+        var buffer = new byte[trimmed.Length];
+        return Convert.TryFromBase64String(trimmed, buffer, out var written) ? buffer[..written] : null;
+    }
+
+    /// <summary>PLAIN (RFC 4616): <c>[authzid] NUL authcid NUL passwd</c>. The authcid is the login name.</summary>
+    public static ClientCredentials? ParsePlain(ReadOnlySpan<byte> message)
+    {
+        var first = message.IndexOf((byte)0);
+        if (first < 0)
+        {
+            return null;
+        }
+        var rest = message[(first + 1)..];
+        var second = rest.IndexOf((byte)0);
+        if (second < 0)
+        {
+            return null;
+        }
+        var authcid = Encoding.UTF8.GetString(rest[..second]);
+        var password = Encoding.UTF8.GetString(rest[(second + 1)..]);
+        if (authcid.Length == 0)
+        {
+            authcid = Encoding.UTF8.GetString(message[..first]);
+        }
+        return authcid.Length == 0 ? null : new ClientCredentials(authcid, password);
+    }
+}

@@ -1,0 +1,12 @@
+namespace EmailProxy.TokenStore;
+
+/// <summary>What is kept for an account between runs. <see cref="ToString"/> never shows a token.</summary>
+internal sealed record StoredTokens(
+    string? AccessToken,
+    DateTimeOffset? AccessTokenExpiresAt,
+    string? RefreshToken,
+    DateTimeOffset? RefreshTokenRotatedAt)
+{
+    public override string ToString() =>
+        $"StoredTokens {{ AccessToken = {(AccessToken is null ? "none" : "set")}, ExpiresAt = {AccessTokenExpiresAt:O}, RefreshToken = {(RefreshToken is null ? "none" : "set")} }}";
+}

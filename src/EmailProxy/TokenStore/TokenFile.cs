@@ -1,0 +1,34 @@
+using System.Text.Json.Serialization;
+
+namespace EmailProxy.TokenStore;
+
+/// <summary>
+/// The JSON of <c>&lt;token_dir&gt;/&lt;account&gt;.json</c>: readable metadata beside one AES-256-GCM
+/// blob (<c>nonce | tag | ciphertext</c>, base64) that holds the secrets.
+/// </summary>
+internal sealed record TokenFile
+{
+    public const int CurrentFormat = 1;
+
+    [JsonPropertyName("format")] public int Format { get; init; } = CurrentFormat;
+    [JsonPropertyName("account")] public required string Account { get; init; }
+    [JsonPropertyName("username")] public required string Username { get; init; }
+    [JsonPropertyName("flow")] public required string Flow { get; init; }
+    [JsonPropertyName("scope")] public required string Scope { get; init; }
+    [JsonPropertyName("access_token_expires")] public DateTimeOffset? AccessTokenExpires { get; init; }
+    [JsonPropertyName("refresh_token_rotated")] public DateTimeOffset? RefreshTokenRotated { get; init; }
+    [JsonPropertyName("saved")] public DateTimeOffset Saved { get; init; }
+    [JsonPropertyName("secrets")] public required string Secrets { get; init; }
+}
+
+/// <summary>The encrypted part.</summary>
+internal sealed record TokenSecrets
+{
+    [JsonPropertyName("access_token")] public string? AccessToken { get; init; }
+    [JsonPropertyName("refresh_token")] public string? RefreshToken { get; init; }
+}
+
+[JsonSourceGenerationOptions(WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(TokenFile))]
+[JsonSerializable(typeof(TokenSecrets))]
+internal sealed partial class TokenJsonContext : JsonSerializerContext;

@@ -1,0 +1,63 @@
+using System.IO.Pipelines;
+using System.Net.Security;
+using System.Text;
+using EmailProxy.Connections;
+
+namespace EmailProxy.Upstream;
+
+/// <summary>
+/// An open connection to the real server: a stream to write to and a <see cref="PipeReader"/> to
+/// read from (which may already hold bytes the server sent after the login; the relay forwards them).
+/// </summary>
+internal sealed class UpstreamConnection : IAsyncDisposable
+{
+    public const int MaxLineLength = 64 * 1024;
+
+    public UpstreamConnection(Stream stream, string host, int port)
+    {
+        Stream = stream;
+        Host = host;
+        Port = port;
+        Reader = PipeReader.Create(stream, new StreamPipeReaderOptions(leaveOpen: true));
+    }
+
+    public Stream Stream { get; private set; }
+    public PipeReader Reader { get; private set; }
+    public string Host { get; }
+    public int Port { get; }
+    public string Endpoint => $"{Host}:{Port}";
+    public bool IsTls => Stream is SslStream;
+
+    public async ValueTask<string?> ReadLineAsync(CancellationToken cancellationToken)
+    {
+        var line = await Reader.ReadLineAsync(MaxLineLength, cancellationToken);
+        return line is null ? null : Encoding.UTF8.GetString(line);
+    }
+
+    /// <summary>Reads a line, or says the server closed the connection.</summary>
+    public async ValueTask<string> ReadRequiredLineAsync(CancellationToken cancellationToken) =>
+        await ReadLineAsync(cancellationToken) ?? throw new UpstreamUnavailableException($"{Endpoint} closed the connection");
+
+    public async ValueTask WriteLineAsync(string line, CancellationToken cancellationToken)
+    {
+        await Stream.WriteAsync(Encoding.UTF8.GetBytes(line + "\r\n"), cancellationToken);
+        await Stream.FlushAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Switches to TLS after STARTTLS/STLS. Whatever the server sent before the handshake is
+    /// dropped with the old reader, never read as if it came under TLS.
+    /// </summary>
+    public async ValueTask UpgradeAsync(Func<Stream, CancellationToken, Task<Stream>> handshake, CancellationToken cancellationToken)
+    {
+        await Reader.CompleteAsync();
+        Stream = await handshake(Stream, cancellationToken);
+        Reader = PipeReader.Create(Stream, new StreamPipeReaderOptions(leaveOpen: true));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Reader.CompleteAsync();
+        await Stream.DisposeAsync();
+    }
+}

@@ -1,0 +1,132 @@
+using System.Collections.Concurrent;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using EmailProxy.Configuration;
+
+namespace EmailProxy.Upstream;
+
+/// <summary>
+/// Opens TCP connections to upstream servers (15 s connect timeout, no Nagle) and does their TLS
+/// (1.2 or later), checking the certificate against the system store plus the server's <c>ca_file</c>.
+/// </summary>
+internal sealed class UpstreamConnector
+{
+    public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(15);
+    public static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(30);
+
+    private readonly ConcurrentDictionary<string, X509Certificate2Collection> _caBundles = new(StringComparer.Ordinal);
+
+    public async Task<UpstreamConnection> ConnectAsync(ServerOptions server, string host, int port, bool implicitTls, CancellationToken cancellationToken)
+    {
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        {
+            timeout.CancelAfter(ConnectTimeout);
+            try
+            {
+                await socket.ConnectAsync(host, port, timeout.Token);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                socket.Dispose();
+                throw new UpstreamUnavailableException($"cannot connect to {host}:{port}: no answer within {ConnectTimeout.TotalSeconds:0} seconds");
+            }
+            catch (SocketException e)
+            {
+                socket.Dispose();
+                throw new UpstreamUnavailableException($"cannot connect to {host}:{port}: {Describe(e)}", e);
+            }
+        }
+        Stream stream = new NetworkStream(socket, ownsSocket: true);
+        if (implicitTls)
+        {
+            try
+            {
+                stream = await StartTlsAsync(stream, server, host, port, cancellationToken);
+            }
+            catch
+            {
+                await stream.DisposeAsync();
+                throw;
+            }
+        }
+        return new UpstreamConnection(stream, host, port);
+    }
+
+    public async Task<Stream> StartTlsAsync(Stream inner, ServerOptions server, string host, int port, CancellationToken cancellationToken)
+    {
+        var extraRoots = server.CaFile is null ? null : _caBundles.GetOrAdd(server.CaFile, LoadBundle);
+        SslPolicyErrors seen = SslPolicyErrors.None;
+        X509ChainStatusFlags chainStatus = X509ChainStatusFlags.NoError;
+        var ssl = new SslStream(inner, leaveInnerStreamOpen: false);
+        var options = new SslClientAuthenticationOptions
+        {
+            TargetHost = host,
+            EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+            RemoteCertificateValidationCallback = (_, certificate, chain, errors) =>
+            {
+                seen = errors;
+                if (chain is not null)
+                {
+                    chainStatus = chain.ChainStatus.Aggregate(X509ChainStatusFlags.NoError, (all, s) => all | s.Status);
+                }
+                return errors == SslPolicyErrors.None
+                    || (extraRoots is not null && certificate is X509Certificate2 leaf && TrustedByBundle(leaf, chain, errors, extraRoots));
+            },
+        };
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(HandshakeTimeout);
+        try
+        {
+            await ssl.AuthenticateAsClientAsync(options, timeout.Token);
+            return ssl;
+        }
+        catch (Exception e) when (e is AuthenticationException or IOException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            await ssl.DisposeAsync();
+            var reason = seen != SslPolicyErrors.None
+                ? $"its certificate does not verify ({seen}{(chainStatus == X509ChainStatusFlags.NoError ? "" : ", " + chainStatus)}){(server.CaFile is null ? "; if it is signed by a private CA, set ca_file in [server " + server.Name + "]" : "")}"
+                : e is OperationCanceledException ? $"no TLS handshake within {HandshakeTimeout.TotalSeconds:0} seconds" : e.Message;
+            throw new UpstreamUnavailableException($"TLS with {host}:{port} failed: {reason}", e);
+        }
+    }
+
+    /// <summary>A chain that fails only for an unknown root is accepted when that root is in <c>ca_file</c>; a name mismatch never is.</summary>
+    private static bool TrustedByBundle(X509Certificate2 leaf, X509Chain? presented, SslPolicyErrors errors, X509Certificate2Collection roots)
+    {
+        if (errors != SslPolicyErrors.RemoteCertificateChainErrors)
+        {
+            return false;
+        }
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.AddRange(roots);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        if (presented is not null)
+        {
+            foreach (var element in presented.ChainElements)
+            {
+                chain.ChainPolicy.ExtraStore.Add(element.Certificate);
+            }
+        }
+        return chain.Build(leaf);
+    }
+
+    private static X509Certificate2Collection LoadBundle(string path)
+    {
+        var bundle = new X509Certificate2Collection();
+        bundle.ImportFromPemFile(path);
+        return bundle;
+    }
+
+    private static string Describe(SocketException e) => e.SocketErrorCode switch
+    {
+        SocketError.ConnectionRefused => "connection refused (is the host and port right, and is the server up?)",
+        SocketError.HostNotFound or SocketError.NoData => "the host name does not resolve",
+        SocketError.NetworkUnreachable or SocketError.HostUnreachable => "the network or host is unreachable",
+        SocketError.TimedOut => "the connection timed out",
+        _ => e.Message,
+    };
+}

@@ -1,0 +1,23 @@
+namespace EmailProxy.Upstream;
+
+/// <summary>
+/// What an upstream said to the proxy's XOAUTH2: accepted (with the open connection and, for IMAP,
+/// its capabilities), rejected (the server's own words, and a hint of the proxy's), or unreachable.
+/// </summary>
+internal sealed record UpstreamLoginResult
+{
+    public UpstreamConnection? Connection { get; init; }
+    public string? Capabilities { get; init; }
+    public string? RejectedText { get; init; }
+    public string? Hint { get; init; }
+    public string? UnavailableReason { get; init; }
+
+    public bool Succeeded => Connection is not null;
+
+    public static UpstreamLoginResult Success(UpstreamConnection connection, string? capabilities = null) =>
+        new() { Connection = connection, Capabilities = capabilities };
+
+    public static UpstreamLoginResult Rejected(string text, string? hint = null) => new() { RejectedText = text, Hint = hint };
+
+    public static UpstreamLoginResult Unavailable(string reason) => new() { UnavailableReason = reason };
+}

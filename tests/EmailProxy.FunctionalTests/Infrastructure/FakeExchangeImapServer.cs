@@ -1,0 +1,271 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
+
+namespace EmailProxy.FunctionalTests.Infrastructure;
+
+/// <summary>
+/// A fake of the Exchange Online IMAP4 service on 127.0.0.1 with implicit TLS: greeting and capabilities as
+/// Exchange sends them, AUTHENTICATE XOAUTH2 (with SASL-IR or two-step) checked against
+/// <see cref="FakeIdentityServer.IsValid"/>, and enough of IMAP4rev1 for MailKit (LIST, SELECT, FETCH, APPEND, ...).
+/// </summary>
+internal sealed class FakeExchangeImapServer : IAsyncDisposable
+{
+    public const string Greeting = "* OK The Microsoft Exchange IMAP4 service is ready. [TQBXAFAAUgAwADQAQwBBADAAMAAwADUALgBuAGEAbQBwAHIAZAAwADQALgBwAHIAbwBkAC4AbwB1AHQAbABvAG8AawAuAGMAbwBtAA==]";
+    public const string PreAuthCapabilities = "IMAP4 IMAP4rev1 AUTH=PLAIN AUTH=XOAUTH2 SASL-IR UIDPLUS ID UNSELECT CHILDREN IDLE NAMESPACE LITERAL+";
+    public const string PreAuthCapabilitiesWithoutSaslIr = "IMAP4 IMAP4rev1 AUTH=PLAIN AUTH=XOAUTH2 UIDPLUS ID UNSELECT CHILDREN IDLE NAMESPACE LITERAL+";
+    public const string PostAuthCapabilities = "IMAP4 IMAP4rev1 AUTH=PLAIN AUTH=XOAUTH2 SASL-IR UIDPLUS MOVE ID UNSELECT CLIENTACCESSRULES CLIENTNETWORKPRESENCELOCATION BACKENDAUTHENTICATE CHILDREN IDLE NAMESPACE LITERAL+";
+    public const string Inbox = "INBOX";
+    public const string SentItems = "Sent Items";
+    public const uint UidValidity = 14;
+
+    private readonly FakeIdentityServer _identity;
+    private readonly TestCertificates _certificates;
+    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Dictionary<string, List<FakeImapMessage>> _mailboxes = new(StringComparer.Ordinal)
+    {
+        [Inbox] = [],
+        [SentItems] = [],
+    };
+
+    private readonly Dictionary<string, uint> _nextUid = new(StringComparer.Ordinal)
+    {
+        [Inbox] = 1,
+        [SentItems] = 1,
+    };
+
+    private readonly List<FakeAppendedMessage> _appended = [];
+    private readonly ConcurrentQueue<string> _xoauth2Strings = new();
+    private readonly ConcurrentDictionary<TcpClient, Task> _sessions = new();
+    private Task _acceptLoop = Task.CompletedTask;
+    private int _rejectNext;
+    private int _connectionCount;
+    private int _tlsHandshakeFailures;
+    private int _authenticationAttempts;
+    private int _successfulAuthentications;
+    private bool _stopped;
+
+    public FakeExchangeImapServer(FakeIdentityServer identity, bool useUntrustedCertificate = false, bool supportSaslIr = true)
+    {
+        _identity = identity;
+        _certificates = useUntrustedCertificate ? TestCertificates.Untrusted : TestCertificates.Trusted;
+        SupportsSaslIr = supportSaslIr;
+    }
+
+    public bool SupportsSaslIr { get; }
+
+    /// <summary>The port bound by <see cref="Start"/>.</summary>
+    public int Port { get; private set; }
+
+    /// <summary>Every command line received (tag included; literal bytes left out, their <c>{n}</c> marker kept).</summary>
+    public ObservableLog Commands { get; } = new("fake IMAP server commands");
+
+    /// <summary>Unexpected errors in sessions (bugs of the fake or protocol violations it could not answer).</summary>
+    public ObservableLog Errors { get; } = new("fake IMAP server errors");
+
+    public int ConnectionCount => Volatile.Read(ref _connectionCount);
+
+    public int TlsHandshakeFailures => Volatile.Read(ref _tlsHandshakeFailures);
+
+    public int AuthenticationAttempts => Volatile.Read(ref _authenticationAttempts);
+
+    public int SuccessfulAuthentications => Volatile.Read(ref _successfulAuthentications);
+
+    /// <summary>The decoded XOAUTH2 initial responses, e.g. <c>user=u\x01auth=Bearer t\x01\x01</c>.</summary>
+    public IReadOnlyList<string> XOAuth2Strings => [.. _xoauth2Strings];
+
+    /// <summary>Messages stored with APPEND, in order.</summary>
+    public IReadOnlyList<FakeAppendedMessage> AppendedMessages
+    {
+        get
+        {
+            lock (Gate)
+            {
+                return [.. _appended];
+            }
+        }
+    }
+
+    /// <summary>Guards mailbox contents and message flags.</summary>
+    internal Lock Gate { get; } = new();
+
+    internal string CapabilitiesBeforeAuthentication => SupportsSaslIr ? PreAuthCapabilities : PreAuthCapabilitiesWithoutSaslIr;
+
+    public void Start()
+    {
+        _listener.Start();
+        Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
+        _acceptLoop = AcceptLoopAsync(_stopping.Token);
+    }
+
+    /// <summary>Adds a message to a mailbox and returns its UID.</summary>
+    public uint AddMessage(byte[] message, string mailbox = Inbox)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        lock (Gate)
+        {
+            return AddLocked(mailbox, message, [], DateTimeOffset.UtcNow);
+        }
+    }
+
+    /// <summary>The bytes of the messages in a mailbox, in order.</summary>
+    public IReadOnlyList<byte[]> GetMessages(string mailbox = Inbox)
+    {
+        lock (Gate)
+        {
+            return [.. _mailboxes[mailbox].Select(message => message.Bytes)];
+        }
+    }
+
+    /// <summary>The next <paramref name="count"/> XOAUTH2 attempts fail even with a valid token.</summary>
+    public void RejectNextAuthentications(int count) => Interlocked.Exchange(ref _rejectNext, count);
+
+    /// <summary>Waits for a command line matching the predicate (see <see cref="Commands"/>).</summary>
+    public Task<string> WaitForCommandAsync(Func<string, bool> predicate, TimeSpan? timeout = null) => Commands.WaitForAsync(predicate, timeout);
+
+    public async Task StopAsync()
+    {
+        if (_stopped)
+        {
+            return;
+        }
+
+        _stopped = true;
+        await _stopping.CancelAsync();
+        _listener.Stop();
+        foreach (var client in _sessions.Keys)
+        {
+            client.Dispose();
+        }
+
+        await Task.WhenAll([_acceptLoop, .. _sessions.Values]).WaitAsync(ObservableLog.DefaultTimeout);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        _listener.Dispose();
+        _stopping.Dispose();
+    }
+
+    internal static string? CanonicalMailbox(string name)
+    {
+        if (string.Equals(name, Inbox, StringComparison.OrdinalIgnoreCase))
+        {
+            return Inbox;
+        }
+
+        return string.Equals(name, SentItems, StringComparison.Ordinal) ? SentItems : null;
+    }
+
+    internal static IReadOnlyList<string> MailboxNames => [Inbox, SentItems];
+
+    /// <summary>Live list of a mailbox; only use under <see cref="Gate"/>.</summary>
+    internal List<FakeImapMessage> MailboxLocked(string mailbox) => _mailboxes[mailbox];
+
+    internal uint UidNextLocked(string mailbox) => _nextUid[mailbox];
+
+    internal uint Append(string mailbox, byte[] bytes, IReadOnlyList<string> flags, string? internalDate)
+    {
+        lock (Gate)
+        {
+            var uid = AddLocked(mailbox, bytes, flags, DateTimeOffset.UtcNow);
+            _appended.Add(new FakeAppendedMessage(mailbox, uid, flags, internalDate, bytes));
+            return uid;
+        }
+    }
+
+    internal bool CheckXOAuth2(string decoded, string? user, string? token)
+    {
+        Interlocked.Increment(ref _authenticationAttempts);
+        _xoauth2Strings.Enqueue(decoded);
+        while (true)
+        {
+            var reject = Volatile.Read(ref _rejectNext);
+            if (reject <= 0)
+            {
+                break;
+            }
+
+            if (Interlocked.CompareExchange(ref _rejectNext, reject - 1, reject) == reject)
+            {
+                return false;
+            }
+        }
+
+        if (user is null || token is null || !_identity.IsValid(token, user))
+        {
+            return false;
+        }
+
+        Interlocked.Increment(ref _successfulAuthentications);
+        return true;
+    }
+
+    private uint AddLocked(string mailbox, byte[] bytes, IEnumerable<string> flags, DateTimeOffset internalDate)
+    {
+        var uid = _nextUid[mailbox]++;
+        _mailboxes[mailbox].Add(new FakeImapMessage(uid, bytes, internalDate, flags));
+        return uid;
+    }
+
+    private async Task AcceptLoopAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            TcpClient client;
+            try
+            {
+                client = await _listener.AcceptTcpClientAsync(cancellationToken);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
+            {
+                return;
+            }
+
+            Interlocked.Increment(ref _connectionCount);
+            _sessions[client] = Task.Run(() => HandleClientAsync(client, cancellationToken), CancellationToken.None);
+        }
+    }
+
+    private async Task HandleClientAsync(TcpClient client, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using (client)
+            {
+                client.NoDelay = true;
+                await using var tls = new SslStream(client.GetStream(), leaveInnerStreamOpen: false);
+                try
+                {
+                    await tls.AuthenticateAsServerAsync(
+                        new SslServerAuthenticationOptions { ServerCertificateContext = _certificates.ServerCertificateContext, ClientCertificateRequired = false },
+                        cancellationToken);
+                }
+                catch (Exception ex) when (ex is AuthenticationException or IOException or OperationCanceledException or ObjectDisposedException)
+                {
+                    Interlocked.Increment(ref _tlsHandshakeFailures);
+                    return;
+                }
+
+                var session = new FakeImapSession(this, tls);
+                await session.RunAsync(cancellationToken);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException or SocketException)
+        {
+            // The client went away or the server is stopping.
+        }
+        catch (Exception ex)
+        {
+            Errors.Add(ex.ToString());
+        }
+        finally
+        {
+            _sessions.TryRemove(client, out _);
+        }
+    }
+}
