@@ -3,6 +3,7 @@ using EmailProxy.Accounts;
 using EmailProxy.Configuration;
 using EmailProxy.Imap;
 using EmailProxy.OAuth2;
+using EmailProxy.Smtp;
 using EmailProxy.TokenStore;
 using EmailProxy.Upstream;
 using EmailProxy.Web;
@@ -52,6 +53,8 @@ internal static partial class ProxyHost
         builder.Services.AddSingleton<UpstreamConnector>();
         builder.Services.AddSingleton<ImapUpstreamClient>();
         builder.Services.AddSingleton<ImapSessionServices>();
+        builder.Services.AddSingleton<SmtpUpstreamClient>();
+        builder.Services.AddSingleton<SmtpSessionServices>();
 
         var listeners = new List<(string Name, ListenOptions Options)>();
         builder.WebHost.ConfigureKestrel(kestrel =>
@@ -63,6 +66,14 @@ internal static partial class ProxyHost
                 {
                     listen.UseConnectionHandler<ImapConnectionHandler>();
                     listeners.Add(("IMAP", listen));
+                });
+            }
+            if (config.General.SmtpListen is { } smtp)
+            {
+                kestrel.Listen(smtp, listen =>
+                {
+                    listen.UseConnectionHandler<SmtpConnectionHandler>();
+                    listeners.Add(("SMTP", listen));
                 });
             }
             ListenHttp(kestrel, config.General.RedirectUri, listen => listeners.Add(("HTTP", listen)));

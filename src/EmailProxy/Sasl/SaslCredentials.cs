@@ -12,10 +12,6 @@ internal sealed record ClientCredentials(string Username, string Password)
 /// <summary>Decoding of the client-side SASL mechanisms the proxy accepts (PLAIN, LOGIN).</summary>
 internal static class SaslCredentials
 {
-    /// <summary>The base64 "Username:" and "Password:" prompts of the LOGIN mechanism.</summary>
-    public const string LoginUserPrompt = "VXNlcm5hbWU6";
-    public const string LoginPasswordPrompt = "UGFzc3dvcmQ6";
-
     /// <summary>Decodes base64; <c>=</c> is the empty response of RFC 4959. Null when not base64.</summary>
     public static byte[]? DecodeBase64(string text)
     {

@@ -1,0 +1,202 @@
+using System.Text;
+using EmailProxy.Connections;
+using EmailProxy.Sasl;
+using Microsoft.AspNetCore.Connections;
+
+namespace EmailProxy.Smtp;
+
+/// <summary>
+/// One client's SMTP connection: the proxy answers EHLO/HELO, NOOP, RSET, QUIT and AUTH itself;
+/// after the upstream accepted the token (235) every byte is relayed unchanged, so several
+/// transactions, pipelining, dot-stuffed DATA and 8-bit or binary content pass as they are.
+/// </summary>
+internal sealed class SmtpSession(ConnectionContext connection, SmtpSessionServices services)
+    : MailSession(connection, services.Log, services.Stopping)
+{
+    public const int MaxLineLength = 8 * 1024;
+
+    /// <summary>
+    /// What EHLO advertises must hold upstream, since after AUTH the client talks to the upstream
+    /// through the relay without a new EHLO. Exchange Online, Gmail and Dovecot's submission all
+    /// offer these; SIZE is Gmail's limit, the smallest of them (Exchange Online takes 36 MiB).
+    /// </summary>
+    public static readonly string[] Extensions = ["PIPELINING", "8BITMIME", "ENHANCEDSTATUSCODES", "SIZE 35882577", "AUTH PLAIN LOGIN"];
+
+    private static readonly byte[] ShutdownNotice = "421 4.3.2 Email OAuth2 Proxy is shutting down\r\n"u8.ToArray();
+
+    protected override string Protocol => "SMTP";
+
+    protected override async Task RunCoreAsync(CancellationToken loginWindow, CancellationToken session)
+    {
+        await WriteAsync($"220 {services.HostName} Email OAuth2 Proxy ESMTP ready", loginWindow);
+        var greeted = false;
+        while (true)
+        {
+            string? line;
+            try
+            {
+                line = await ReadLineAsync(loginWindow);
+            }
+            catch (LineTooLongException)
+            {
+                SetOutcome("line too long");
+                await SayGoodbyeAsync($"421 4.7.0 Line too long: the limit before AUTH is {MaxLineLength} bytes; closing");
+                return;
+            }
+            catch (OperationCanceledException) when (loginWindow.IsCancellationRequested && !Connection.ConnectionClosed.IsCancellationRequested)
+            {
+                SetOutcome(TimedOut ? "no AUTH within 60 seconds" : "the proxy is shutting down");
+                await SayGoodbyeAsync(TimedOut ? "421 4.4.2 No authentication within 60 seconds; closing" : "421 4.3.2 Email OAuth2 Proxy is shutting down");
+                return;
+            }
+            if (line is null)
+            {
+                return;
+            }
+            var space = line.IndexOf(' ');
+            var verb = (space < 0 ? line : line[..space]).ToUpperInvariant();
+            var argument = space < 0 ? "" : line[(space + 1)..].Trim();
+            SessionLog.ClientCommand(Log, Protocol, Client, "-", verb);
+
+            switch (verb)
+            {
+                case "EHLO":
+                    greeted = true;
+                    await WriteAsync(MultiLine(250, null, [$"{services.HostName} Hello {Sanitize(argument)}", .. Extensions]), loginWindow);
+                    break;
+                case "HELO":
+                    greeted = true;
+                    await WriteAsync($"250 {services.HostName} Hello {Sanitize(argument)}", loginWindow);
+                    break;
+                case "NOOP":
+                    await WriteAsync("250 2.0.0 OK", loginWindow);
+                    break;
+                case "RSET":
+                    await WriteAsync("250 2.0.0 Reset", loginWindow);
+                    break;
+                case "QUIT":
+                    SetOutcome("quit before AUTH");
+                    await WriteAsync("221 2.0.0 Bye", loginWindow);
+                    return;
+                case "AUTH" when !greeted:
+                    await WriteAsync("503 5.5.1 Send EHLO first", loginWindow);
+                    break;
+                case "AUTH":
+                    var credentials = await AuthenticateAsync(argument, loginWindow);
+                    if (credentials is not null && await LoginAndRelayAsync(credentials, session))
+                    {
+                        return;
+                    }
+                    break;
+                case "MAIL" or "RCPT" or "DATA" or "BDAT":
+                    await WriteAsync("530 5.7.0 Authentication required", loginWindow);
+                    break;
+                case "STARTTLS":
+                    await WriteAsync("502 5.5.1 STARTTLS is not offered on this port", loginWindow);
+                    break;
+                case "VRFY" or "EXPN" or "HELP" or "ETRN":
+                    await WriteAsync($"502 5.5.1 {verb} is not available before AUTH", loginWindow);
+                    break;
+                default:
+                    await WriteAsync("500 5.5.2 Command not recognized", loginWindow);
+                    break;
+            }
+        }
+    }
+
+    private async Task<ClientCredentials?> AuthenticateAsync(string argument, CancellationToken cancellationToken)
+    {
+        var parts = argument.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (parts.Length is < 1 or > 2)
+        {
+            await WriteAsync("501 5.5.4 AUTH needs a mechanism: PLAIN or LOGIN", cancellationToken);
+            return null;
+        }
+        var result = await SaslServer.NegotiateAsync(parts[0], parts.Length == 2 ? parts[1] : null, async (prompt, ct) =>
+        {
+            await WriteAsync($"334 {prompt}", ct);
+            return await ReadLineAsync(ct);
+        }, cancellationToken);
+        var answer = result.Failure switch
+        {
+            SaslFailure.None or SaslFailure.ClientGone => null,
+            SaslFailure.Cancelled => "501 5.7.0 Authentication cancelled",
+            SaslFailure.UnknownMechanism => $"504 5.5.4 Mechanism {Sanitize(parts[0].ToUpperInvariant())} is not supported; use PLAIN or LOGIN",
+            _ => "501 5.5.2 Cannot decode the AUTH response",
+        };
+        if (answer is not null)
+        {
+            await WriteAsync(answer, cancellationToken);
+        }
+        return result.Credentials;
+    }
+
+    /// <summary>True when the session is over (relayed to its end); false when the client may try again.</summary>
+    private async Task<bool> LoginAndRelayAsync(ClientCredentials credentials, CancellationToken session)
+    {
+        var outcome = await services.Logins.LoginAsync(Protocol, credentials.Username, credentials.Password, static s => s.SmtpHost,
+            services.Upstream.LoginAsync, session);
+        if (!outcome.Succeeded)
+        {
+            LoginFailed(credentials.Username, outcome);
+            await WriteAsync(outcome.IsTemporary ? MultiLine(454, "4.7.0", [outcome.Message]) : MultiLine(535, "5.7.8", [outcome.Message]), session);
+            return false;
+        }
+        LoginSucceeded(outcome);
+        await WriteAsync("235 2.7.0 Authentication successful", session);
+        await RelayAsync(outcome, ShutdownNotice);
+        return true;
+    }
+
+    private async ValueTask<string?> ReadLineAsync(CancellationToken cancellationToken)
+    {
+        var line = await Input.ReadLineAsync(MaxLineLength, cancellationToken);
+        return line is null ? null : Encoding.UTF8.GetString(line);
+    }
+
+    /// <summary>
+    /// A reply in lines of at most ~400 characters (RFC 5321 allows 512), split at spaces so that
+    /// a URL stays whole: <c>535-5.7.8 …</c> … <c>535 5.7.8 …</c>.
+    /// </summary>
+    internal static string MultiLine(int code, string? enhanced, IReadOnlyList<string> texts)
+    {
+        var lines = new List<string>();
+        foreach (var text in texts)
+        {
+            var rest = text;
+            while (rest.Length > 400)
+            {
+                var cut = rest.LastIndexOf(' ', 400);
+                if (cut <= 0)
+                {
+                    cut = rest.IndexOf(' ', 400);
+                }
+                if (cut <= 0)
+                {
+                    break;
+                }
+                lines.Add(rest[..cut]);
+                rest = rest[(cut + 1)..];
+            }
+            lines.Add(rest);
+        }
+        var prefix = enhanced is null ? "" : enhanced + " ";
+        var reply = new StringBuilder();
+        for (var i = 0; i < lines.Count; i++)
+        {
+            reply.Append(code).Append(i == lines.Count - 1 ? ' ' : '-').Append(prefix).Append(lines[i]);
+            if (i < lines.Count - 1)
+            {
+                reply.Append("\r\n");
+            }
+        }
+        return reply.ToString();
+    }
+
+    /// <summary>A client-supplied word echoed back: printable ASCII only, bounded.</summary>
+    private static string Sanitize(string text)
+    {
+        var clean = new string([.. text.Where(c => c is > ' ' and < '\u007f').Take(100)]);
+        return clean.Length == 0 ? "there" : clean;
+    }
+}
