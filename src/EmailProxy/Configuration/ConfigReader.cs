@@ -193,7 +193,7 @@ internal static class ConfigReader
             };
             if (server.ImapHost is null && server.SmtpHost is null && server.PopHost is null)
             {
-                _errors.Add(new(section.Key, null, null, "names no host: set imap_host, smtp_host or pop_host"));
+                _errors.Add(new(section.Key, "imap_host", null, "is missing (and so are smtp_host and pop_host): the server names no host"));
             }
             return server;
         }

@@ -11,9 +11,8 @@ internal sealed class OAuthClient(HttpClient http, TimeProvider time)
 {
     public static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(30);
 
-    public async Task<TokenEndpointResult> RedeemCodeAsync(AccountOptions account, string code, string codeVerifier, string redirectUri, CancellationToken cancellationToken)
-    {
-        using var response = await http.RequestAuthorizationCodeTokenAsync(new AuthorizationCodeTokenRequest
+    public Task<TokenEndpointResult> RedeemCodeAsync(AccountOptions account, string code, string codeVerifier, string redirectUri, CancellationToken cancellationToken) =>
+        SendAsync(ct => http.RequestAuthorizationCodeTokenAsync(new AuthorizationCodeTokenRequest
         {
             Address = account.TokenUrl.AbsoluteUri,
             ClientId = account.ClientId,
@@ -22,13 +21,10 @@ internal sealed class OAuthClient(HttpClient http, TimeProvider time)
             Code = code,
             CodeVerifier = codeVerifier,
             RedirectUri = redirectUri,
-        }, cancellationToken);
-        return ToResult(response);
-    }
+        }, ct), cancellationToken);
 
-    public async Task<TokenEndpointResult> RefreshAsync(AccountOptions account, string refreshToken, CancellationToken cancellationToken)
-    {
-        using var response = await http.RequestRefreshTokenAsync(new RefreshTokenRequest
+    public Task<TokenEndpointResult> RefreshAsync(AccountOptions account, string refreshToken, CancellationToken cancellationToken) =>
+        SendAsync(ct => http.RequestRefreshTokenAsync(new RefreshTokenRequest
         {
             Address = account.TokenUrl.AbsoluteUri,
             ClientId = account.ClientId,
@@ -36,8 +32,27 @@ internal sealed class OAuthClient(HttpClient http, TimeProvider time)
             ClientCredentialStyle = ClientCredentialStyle.PostBody,
             RefreshToken = refreshToken,
             Scope = account.Scope,
-        }, cancellationToken);
-        return ToResult(response);
+        }, ct), cancellationToken);
+
+    /// <summary>
+    /// Duende turns transport errors into error responses but lets cancellation through, and
+    /// HttpClient's own timeout is a cancellation: that one becomes a "did not answer" result.
+    /// </summary>
+    private async Task<TokenEndpointResult> SendAsync(Func<CancellationToken, Task<TokenResponse>> request, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var response = await request(cancellationToken);
+            return ToResult(response);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return new TokenEndpointResult
+            {
+                Error = "the token endpoint did not answer",
+                ErrorDescription = $"no answer within {RequestTimeout.TotalSeconds:0} seconds",
+            };
+        }
     }
 
     private TokenEndpointResult ToResult(TokenResponse response)

@@ -33,12 +33,24 @@ internal sealed partial class TokenFileStore
 
     public string Directory { get; }
 
+    /// <summary>
+    /// The account's file: the lower-cased name with every character outside <c>[a-z0-9@._+-]</c>
+    /// written as <c>%XX</c> (UTF-8), so that two names never share a file.
+    /// </summary>
     public string PathFor(string accountName)
     {
         var safe = new StringBuilder(accountName.Length);
-        foreach (var c in accountName.ToLowerInvariant())
+        foreach (var b in Encoding.UTF8.GetBytes(accountName.ToLowerInvariant()))
         {
-            safe.Append(char.IsAsciiLetterOrDigit(c) || c is '@' or '.' or '-' or '_' or '+' ? c : '_');
+            var c = (char)b;
+            if (b < 0x80 && (char.IsAsciiLetterOrDigit(c) || c is '@' or '.' or '-' or '_' or '+') && !(safe.Length == 0 && c == '.'))
+            {
+                safe.Append(c);
+            }
+            else
+            {
+                safe.Append('%').Append(b.ToString("X2", System.Globalization.CultureInfo.InvariantCulture));
+            }
         }
         return Path.Combine(Directory, safe + ".json");
     }

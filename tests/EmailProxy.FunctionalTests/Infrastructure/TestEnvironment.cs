@@ -1,0 +1,201 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text.RegularExpressions;
+
+namespace EmailProxy.FunctionalTests.Infrastructure;
+
+/// <summary>
+/// Everything one functional test needs: a temporary folder, free ports for the proxy, the fake identity server,
+/// the fake Exchange IMAP server, the proxy's configuration file, and the proxies it started (disposed with it).
+/// </summary>
+internal sealed partial class TestEnvironment : IAsyncDisposable
+{
+    public const string Account = "user@example.com";
+    public const string ServerName = "fake";
+
+    private readonly List<ProxyProcess> _proxies = [];
+
+    private TestEnvironment(string directory, FakeIdentityServer identity, FakeExchangeImapServer imap, FakeExchangeSmtpServer smtp)
+    {
+        Directory = directory;
+        Identity = identity;
+        Imap = imap;
+        Smtp = smtp;
+        ImapPort = GetFreePort();
+        SmtpPort = GetFreePort();
+        HttpPort = GetFreePort();
+    }
+
+    /// <summary>The temporary folder, deleted on dispose.</summary>
+    public string Directory { get; }
+
+    public FakeIdentityServer Identity { get; }
+
+    public FakeExchangeImapServer Imap { get; }
+
+    public FakeExchangeSmtpServer Smtp { get; }
+
+    /// <summary>The port the proxy's SMTP listener is configured on.</summary>
+    public int SmtpPort { get; }
+
+    /// <summary>The port the proxy's IMAP listener is configured on.</summary>
+    public int ImapPort { get; }
+
+    /// <summary>The port of the proxy's redirect_uri (its HTTP listener).</summary>
+    public int HttpPort { get; }
+
+    public string RedirectUri => $"http://127.0.0.1:{HttpPort}";
+
+    public string TokenDirectory => Path.Combine(Directory, "tokens");
+
+    public string SecretFile => Path.Combine(Directory, "emailproxy.key");
+
+    /// <summary>The trusted test CA as PEM (always the trusted one, even when the fake IMAP server uses the untrusted certificate).</summary>
+    public string CaFile => Path.Combine(Directory, "test-ca.pem");
+
+    public string ConfigPath => Path.Combine(Directory, "emailproxy.ini");
+
+    /// <summary>The safety timeout of <see cref="SignInAsync"/> when none is given.</summary>
+    public TimeSpan SafetyTimeout { get; set; } = ObservableLog.DefaultTimeout;
+
+    /// <param name="untrustedUpstream">The fake IMAP server presents a certificate from an unrelated CA.</param>
+    /// <param name="upstreamSaslIr">The fake IMAP server advertises SASL-IR (else clients must use the two-step form).</param>
+    public static async Task<TestEnvironment> CreateAsync(bool untrustedUpstream = false, bool upstreamSaslIr = true)
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "emailproxy-ft-" + Guid.NewGuid().ToString("N"));
+        System.IO.Directory.CreateDirectory(directory);
+        var identity = new FakeIdentityServer();
+        await identity.StartAsync();
+        var imap = new FakeExchangeImapServer(identity, untrustedUpstream, upstreamSaslIr);
+        imap.Start();
+        var smtp = new FakeExchangeSmtpServer(identity);
+        smtp.Start();
+        var environment = new TestEnvironment(directory, identity, imap, smtp);
+        TestCertificates.Trusted.WriteCaPem(environment.CaFile);
+        return environment;
+    }
+
+    /// <summary>A TCP port on 127.0.0.1 that was free a moment ago.</summary>
+    public static int GetFreePort()
+    {
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        try
+        {
+            return ((IPEndPoint)listener.LocalEndpoint).Port;
+        }
+        finally
+        {
+            listener.Stop();
+        }
+    }
+
+    /// <summary>The default configuration text (see the class documentation of the test plan).</summary>
+    public string BuildConfig() =>
+        $"""
+        [general]
+        redirect_uri = {RedirectUri}
+        log_level = trace
+        imap_listen = 127.0.0.1:{ImapPort}
+        smtp_listen = 127.0.0.1:{SmtpPort}
+        token_dir = {TokenDirectory}
+        secret_file = {SecretFile}
+
+        [server {ServerName}]
+        imap_host = 127.0.0.1
+        imap_port = {Imap.Port}
+        smtp_host = 127.0.0.1
+        smtp_port = {Smtp.Port}
+        ca_file = {CaFile}
+
+        [account {Account}]
+        client_id = {Identity.ClientId}
+        tenant = {Identity.Tenant}
+        authority = {Identity.Authority}
+        server = {ServerName}
+        scope = https://outlook.office.com/IMAP.AccessAsUser.All https://outlook.office.com/SMTP.Send offline_access
+
+        """;
+
+    /// <summary>Writes the configuration file and returns its path.</summary>
+    /// <param name="append">Text appended after the default configuration (e.g. more sections).</param>
+    /// <param name="transform">Applied to the whole text last (e.g. to replace or remove a line).</param>
+    public string WriteConfig(string? append = null, Func<string, string>? transform = null)
+    {
+        var text = BuildConfig() + (append ?? string.Empty);
+        if (transform is not null)
+        {
+            text = transform(text);
+        }
+
+        File.WriteAllText(ConfigPath, text);
+        return ConfigPath;
+    }
+
+    /// <summary>A proxy process for <see cref="ConfigPath"/> (not started), disposed with the environment.</summary>
+    public ProxyProcess CreateProxy(IReadOnlyDictionary<string, string?>? environment = null, IEnumerable<string>? extraArguments = null)
+    {
+        var proxy = new ProxyProcess(ConfigPath, environment, extraArguments, Directory);
+        _proxies.Add(proxy);
+        return proxy;
+    }
+
+    /// <summary>Writes the default configuration if none was written yet, starts a proxy and waits until it is ready.</summary>
+    public async Task<ProxyProcess> StartProxyAsync(IReadOnlyDictionary<string, string?>? environment = null)
+    {
+        if (!File.Exists(ConfigPath))
+        {
+            WriteConfig();
+        }
+
+        var proxy = CreateProxy(environment);
+        await proxy.StartAsync();
+        return proxy;
+    }
+
+    /// <summary>
+    /// Does what a person with a browser does: takes the first URL of the proxy's log line that mentions OAuth2,
+    /// the account and an http URL, follows it (fake authorize, then its 302 to the proxy's redirect_uri) and
+    /// returns the body of the final response.
+    /// </summary>
+    public async Task<string> SignInAsync(ProxyProcess proxy, string account = Account, TimeSpan? timeout = null)
+    {
+        ArgumentNullException.ThrowIfNull(proxy);
+        var line = await proxy.WaitForLineAsync(
+            text => text.Contains("OAuth2", StringComparison.Ordinal)
+                && text.Contains(account, StringComparison.OrdinalIgnoreCase)
+                && UrlPattern().IsMatch(text),
+            timeout ?? SafetyTimeout);
+        var url = UrlPattern().Match(line).Value;
+        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = true, UseProxy = false }) { Timeout = timeout ?? SafetyTimeout };
+        using var response = await http.GetAsync(new Uri(url));
+        return await response.Content.ReadAsStringAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var proxy in _proxies)
+        {
+            await proxy.DisposeAsync();
+        }
+
+        await Imap.DisposeAsync();
+        await Smtp.DisposeAsync();
+        await Identity.DisposeAsync();
+        try
+        {
+            System.IO.Directory.Delete(Directory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Best effort: a temporary folder left behind does no harm.
+        }
+        catch (UnauthorizedAccessException)
+        {
+            // Same.
+        }
+    }
+
+    [GeneratedRegex(@"https?://\S+")]
+    private static partial Regex UrlPattern();
+}

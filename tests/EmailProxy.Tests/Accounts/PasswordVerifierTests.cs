@@ -1,0 +1,66 @@
+using EmailProxy.Accounts;
+
+namespace EmailProxy.Tests.Accounts;
+
+public sealed class PasswordVerifierTests
+{
+    [Fact]
+    public void Verify_RightPassword_True()
+    {
+        var hash = PasswordVerifier.Hash("correct horse");
+
+        Assert.True(new PasswordVerifier().Verify("a", hash, "correct horse"));
+    }
+
+    [Fact]
+    public void Verify_WrongPassword_False()
+    {
+        var hash = PasswordVerifier.Hash("correct horse");
+
+        Assert.False(new PasswordVerifier().Verify("a", hash, "Correct horse"));
+        Assert.False(new PasswordVerifier().Verify("a", hash, ""));
+    }
+
+    [Fact]
+    public void Verify_WrongPasswordAfterRightOne_StillFalse()
+    {
+        var hash = PasswordVerifier.Hash("correct horse");
+        var verifier = new PasswordVerifier();
+
+        Assert.True(verifier.Verify("a", hash, "correct horse"));
+        Assert.False(verifier.Verify("a", hash, "wrong"));
+        Assert.True(verifier.Verify("A", hash, "correct horse"));
+    }
+
+    [Fact]
+    public void Verify_Utf8Password_True()
+    {
+        var hash = PasswordVerifier.Hash("pässwörd✓");
+
+        Assert.True(new PasswordVerifier().Verify("a", hash, "pässwörd✓"));
+        Assert.False(new PasswordVerifier().Verify("a", hash, "passwort"));
+    }
+
+    [Fact]
+    public void Hash_SamePasswordTwice_DifferentSaltedValues()
+    {
+        Assert.NotEqual(PasswordVerifier.Hash("x"), PasswordVerifier.Hash("x"));
+    }
+
+    [Fact]
+    public void IsWellFormed_HashMadeByHash_True()
+    {
+        Assert.True(PasswordVerifier.IsWellFormed(PasswordVerifier.Hash("anything")));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("hunter2")]
+    [InlineData("AAAA")]
+    [InlineData("$2y$10$abcdefghijklmnopqrstuv")]
+    [InlineData("AQAAAA==")]
+    public void IsWellFormed_OtherText_False(string text)
+    {
+        Assert.False(PasswordVerifier.IsWellFormed(text));
+    }
+}

@@ -1,0 +1,353 @@
+using System.Net;
+using EmailProxy.Configuration;
+using EmailProxy.Tests.TestSupport;
+using Microsoft.Extensions.Logging;
+
+namespace EmailProxy.Tests.Configuration;
+
+public sealed class ConfigReaderTests : IDisposable
+{
+    /// <summary>The file of the seed README, verbatim from DESIGN.md.</summary>
+    private const string SeedConfig = """
+        [general]
+        redirect_uri      = http://127.0.0.1:18089
+        local_server_auth = true
+        log_level         = debug
+
+        [server outlook.office365.com]
+        imap_host = outlook.office365.com
+        imap_port = 993
+        smtp_host = smtp.office365.com
+        smtp_port = 587
+        ssl = true
+        starttls = true
+
+        [account sales@thekpsgroup.com]
+        client_id = fbab4542-c890-4455-bb78-f0ce5e3e17e9
+        tenant    = 6627d97c-a18f-487c-bb7a-d0d6e1640a28
+        username  = sales@thekpsgroup.com
+        server    = outlook.office365.com
+        scope     = https://graph.microsoft.com/IMAP.AccessAsUser.All https://graph.microsoft.com/SMTP.Send offline_access
+
+        """;
+
+    /// <summary>The smallest valid file: one server, one account with only a client id.</summary>
+    private const string Minimal = """
+        [server s]
+        imap_host = imap.example.com
+
+        [account a]
+        client_id = id
+
+        """;
+
+    private readonly TempDirectory _temp = new();
+
+    public void Dispose() => _temp.Dispose();
+
+    private ConfigReadResult Read(string ini) => ConfigReader.ReadFile(_temp.WriteFile($"{Guid.NewGuid():N}.config", ini));
+
+    [Fact]
+    public void ReadFile_SeedReadmeFile_IsValidWithMicrosoftEndpoints()
+    {
+        var result = Read(SeedConfig);
+
+        Assert.True(result.IsValid, string.Join("; ", result.Errors));
+        var config = result.Config!;
+        var account = config.FindAccount("SALES@thekpsgroup.com");
+        Assert.NotNull(account);
+        Assert.Equal("sales@thekpsgroup.com", account.Username);
+        Assert.Equal("outlook.office365.com", account.ServerName);
+        Assert.Equal("fbab4542-c890-4455-bb78-f0ce5e3e17e9", account.ClientId);
+        Assert.Equal("6627d97c-a18f-487c-bb7a-d0d6e1640a28", account.Tenant);
+        Assert.Equal(OAuthProvider.Microsoft, account.Provider);
+        Assert.Equal(OAuthFlow.AuthorizationCode, account.Flow);
+        Assert.Equal(
+            new Uri("https://login.microsoftonline.com/6627d97c-a18f-487c-bb7a-d0d6e1640a28/oauth2/v2.0/authorize"),
+            account.AuthorizeUrl);
+        Assert.Equal(
+            new Uri("https://login.microsoftonline.com/6627d97c-a18f-487c-bb7a-d0d6e1640a28/oauth2/v2.0/token"),
+            account.TokenUrl);
+        Assert.True(account.ScopeTargetsGraph);
+        Assert.Equal(LogLevel.Debug, config.General.LogLevel);
+        Assert.True(config.General.LocalServerAuth);
+
+        var server = Assert.Single(config.Servers).Value;
+        Assert.Equal("outlook.office365.com", server.ImapHost);
+        Assert.Equal(993, server.ImapPort);
+        Assert.Equal("smtp.office365.com", server.SmtpHost);
+        Assert.Equal(587, server.SmtpPort);
+        Assert.True(server.Ssl);
+        Assert.True(server.StartTls);
+    }
+
+    [Fact]
+    public void ReadFile_RepositoryExampleFile_IsValidAndTargetsOutlook()
+    {
+        var result = ConfigReader.ReadFile(Path.Combine(RepositoryRoot.Find(), "emailproxy.config.example"));
+
+        Assert.True(result.IsValid, string.Join("; ", result.Errors));
+        var account = result.Config!.FindAccount("sales@thekpsgroup.com");
+        Assert.NotNull(account);
+        Assert.False(account.ScopeTargetsGraph);
+        Assert.Empty(result.Warnings);
+    }
+
+    [Fact]
+    public void ReadFile_MinimalFile_AppliesDefaults()
+    {
+        var result = Read(Minimal);
+
+        Assert.True(result.IsValid, string.Join("; ", result.Errors));
+        var general = result.Config!.General;
+        Assert.Equal(new IPEndPoint(IPAddress.Loopback, 1993), general.ImapListen);
+        Assert.Equal(new IPEndPoint(IPAddress.Loopback, 1587), general.SmtpListen);
+        Assert.Null(general.PopListen);
+        Assert.Equal(new Uri("http://127.0.0.1:18089"), general.RedirectUri);
+        Assert.Equal(LogLevel.Information, general.LogLevel);
+        Assert.Equal("tokens", general.TokenDirectory);
+        Assert.Equal("emailproxy.key", general.SecretFile);
+        Assert.True(general.LocalServerAuth);
+
+        var account = result.Config.FindAccount("A");
+        Assert.NotNull(account);
+        Assert.Equal("s", account.ServerName);
+        Assert.Equal("a", account.Username);
+        Assert.Equal("common", account.Tenant);
+        Assert.Contains("outlook.office.com", account.Scope, StringComparison.Ordinal);
+        Assert.Contains("offline_access", account.Scope.Split(' '));
+        Assert.False(account.ScopeTargetsGraph);
+        Assert.Equal(new Uri("https://login.microsoftonline.com/common/oauth2/v2.0/token"), account.TokenUrl);
+        Assert.Null(account.PasswordHash);
+
+        var server = result.Config.Servers["S"];
+        Assert.Equal(993, server.ImapPort);
+        Assert.Equal(587, server.SmtpPort);
+        Assert.True(server.Ssl);
+    }
+
+    [Fact]
+    public void ReadFile_AccountNamesMissingServer_ErrorNamesSectionAndKey()
+    {
+        var result = Read("""
+            [server s]
+            imap_host = imap.example.com
+
+            [account a]
+            client_id = id
+            server = y
+
+            """);
+
+        Assert.False(result.IsValid);
+        Assert.Null(result.Config);
+        var problem = Assert.Single(result.Errors);
+        Assert.Equal("account a", problem.Section);
+        Assert.Equal("server", problem.Key);
+        Assert.Equal("[account a] server = 'y': there is no [server y] section", problem.ToString());
+    }
+
+    [Theory]
+    [InlineData("[server s]\nimap_host = imap.example.com\n[account a]\nserver = s\n", "account a", "client_id")]
+    [InlineData("[server s]\nimap_host = imap.example.com\nimap_port = 0\n[account a]\nclient_id = id\n", "server s", "imap_port")]
+    [InlineData("[server s]\nimap_host = imap.example.com\nimap_port = 70000\n[account a]\nclient_id = id\n", "server s", "imap_port")]
+    [InlineData("[server s]\nimap_host = imap.example.com\nsmtp_port = abc\n[account a]\nclient_id = id\n", "server s", "smtp_port")]
+    [InlineData("[server s]\nimap_host = imap.example.com\nimap_port = -1\n[account a]\nclient_id = id\n", "server s", "imap_port")]
+    [InlineData("[server s]\nimap_host = imap.example.com\nssl = maybe\n[account a]\nclient_id = id\n", "server s", "ssl")]
+    [InlineData("[general]\nlocal_server_auth = sometimes\n[server s]\nimap_host = i\n[account a]\nclient_id = id\n", "general", "local_server_auth")]
+    [InlineData("[general]\nlog_level = loud\n[server s]\nimap_host = i\n[account a]\nclient_id = id\n", "general", "log_level")]
+    [InlineData("[general]\nimap_listen = nowhere\n[server s]\nimap_host = i\n[account a]\nclient_id = id\n", "general", "imap_listen")]
+    [InlineData("[general]\nimap_listen = 127.0.0.1:99999\n[server s]\nimap_host = i\n[account a]\nclient_id = id\n", "general", "imap_listen")]
+    [InlineData("[server s]\nimap_host = i\n[account a]\nclient_id = id\nauthority = http://login.example.com\n", "account a", "authority")]
+    [InlineData("[server s]\nimap_host = i\n[account a]\nclient_id = id\ntoken_url = http://login.example.com/token\n", "account a", "token_url")]
+    [InlineData("[server s]\nimap_host = i\n[server t]\nimap_host = j\n[account a]\nclient_id = id\n", "account a", "server")]
+    [InlineData("[account a]\nclient_id = id\n", "account a", "server")]
+    [InlineData("[server s]\nimap_host = i\n[account a]\nclient_id = id\npassword_hash = not-a-hash\n", "account a", "password_hash")]
+    [InlineData("[server s]\nimap_host = i\n[account a]\nclient_id = id\nflow = implicit\n", "account a", "flow")]
+    public void ReadFile_OneMistake_OneErrorNamingSectionAndKey(string ini, string section, string key)
+    {
+        var result = Read(ini);
+
+        Assert.False(result.IsValid);
+        Assert.Null(result.Config);
+        var problem = Assert.Single(result.Errors);
+        Assert.Equal(section, problem.Section);
+        Assert.Equal(key, problem.Key);
+        Assert.StartsWith($"[{section}] {key}", problem.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ReadFile_ServerWithoutHost_OneErrorNamingSectionAndHostKeys()
+    {
+        var result = Read("""
+            [server s]
+            imap_port = 993
+
+            [account a]
+            client_id = id
+
+            """);
+
+        Assert.False(result.IsValid);
+        var problem = Assert.Single(result.Errors);
+        Assert.Equal("server s", problem.Section);
+        Assert.Contains("imap_host", problem.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ReadFile_PasswordHashMalformed_ErrorDoesNotEchoTheValue()
+    {
+        var result = Read(Minimal + "password_hash = hunter2-secret\n");
+
+        var problem = Assert.Single(result.Errors);
+        Assert.DoesNotContain("hunter2-secret", problem.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ReadFile_PlainHttpAuthorityOnLoopback_IsAccepted()
+    {
+        var result = Read(Minimal + "authority = http://127.0.0.1:5001\n");
+
+        Assert.True(result.IsValid, string.Join("; ", result.Errors));
+        Assert.Equal(new Uri("http://127.0.0.1:5001/common/oauth2/v2.0/token"), result.Config!.FindAccount("a")!.TokenUrl);
+    }
+
+    [Fact]
+    public void ReadFile_SeveralMistakes_AllAreReported()
+    {
+        var result = Read("""
+            [general]
+            log_level = loud
+            imap_listen = nowhere
+
+            [server s]
+            imap_host = imap.example.com
+            imap_port = 70000
+            ssl = maybe
+
+            [server t]
+            smtp_port = 25
+
+            [account a]
+            server = y
+
+            [account b]
+            client_id = id
+            authority = http://login.example.com
+            password_hash = nope
+
+            [account c]
+            client_id = id
+
+            """);
+
+        Assert.False(result.IsValid);
+        Assert.Null(result.Config);
+        var found = result.Errors.Select(e => (e.Section, e.Key)).ToHashSet();
+        Assert.Contains(("general", "log_level"), found);
+        Assert.Contains(("general", "imap_listen"), found);
+        Assert.Contains(("server s", "imap_port"), found);
+        Assert.Contains(("server s", "ssl"), found);
+        Assert.Contains(("account a", "server"), found);
+        Assert.Contains(("account a", "client_id"), found);
+        Assert.Contains(("account b", "authority"), found);
+        Assert.Contains(("account b", "password_hash"), found);
+        Assert.Contains(("account b", "server"), found);
+        Assert.Contains(("account c", "server"), found);
+        Assert.Contains(result.Errors, e => e.Section == "server t");
+        Assert.Equal(11, result.Errors.Count);
+    }
+
+    [Fact]
+    public void ReadFile_DuplicateKey_OneFileProblemAndNoException()
+    {
+        var result = Read(Minimal + "client_id = other\n");
+
+        Assert.False(result.IsValid);
+        Assert.Null(result.Config);
+        var problem = Assert.Single(result.Errors);
+        Assert.Equal("file", problem.Section);
+        Assert.Null(problem.Key);
+    }
+
+    [Fact]
+    public void ReadFile_MissingFile_OneFileProblem()
+    {
+        var path = _temp.Combine("absent.config");
+
+        var result = ConfigReader.ReadFile(path);
+
+        Assert.False(result.IsValid);
+        var problem = Assert.Single(result.Errors);
+        Assert.Equal("file", problem.Section);
+        Assert.Contains(path, problem.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ReadFile_UnknownKeysAndSections_AreWarningsNotErrors()
+    {
+        var result = Read("""
+            [general]
+            colour = blue
+
+            [server s]
+            imap_host = imap.example.com
+            imap_speed = fast
+
+            [account a]
+            client_id = id
+            nickname = boss
+
+            [misc]
+            anything = goes
+
+            """);
+
+        Assert.True(result.IsValid, string.Join("; ", result.Errors));
+        Assert.Empty(result.Errors);
+        var warned = result.Warnings.Select(w => (w.Section, w.Key)).ToHashSet();
+        Assert.Contains(("general", "colour"), warned);
+        Assert.Contains(("server s", "imap_speed"), warned);
+        Assert.Contains(("account a", "nickname"), warned);
+        Assert.Contains(result.Warnings, w => w.Section == "misc");
+    }
+
+    [Fact]
+    public void ReadFile_UpperCaseSectionAndKeyNames_AreRead()
+    {
+        var result = Read("""
+            [GENERAL]
+            Log_Level = warning
+            IMAP_LISTEN = 127.0.0.1:2993
+
+            [Server S]
+            Imap_Host = imap.example.com
+            IMAP_PORT = 1993
+
+            [ACCOUNT Someone@Example.com]
+            Client_ID = id
+            SERVER = s
+
+            """);
+
+        Assert.True(result.IsValid, string.Join("; ", result.Errors));
+        Assert.Empty(result.Warnings);
+        var config = result.Config!;
+        Assert.Equal(LogLevel.Warning, config.General.LogLevel);
+        Assert.Equal(new IPEndPoint(IPAddress.Loopback, 2993), config.General.ImapListen);
+        Assert.Equal(1993, config.Servers["s"].ImapPort);
+        var account = config.FindAccount("someone@example.com");
+        Assert.NotNull(account);
+        Assert.Equal("id", account.ClientId);
+    }
+
+    [Fact]
+    public void ReadFile_EmptyListen_TurnsProtocolOff()
+    {
+        var result = Read("[general]\nsmtp_listen =\n" + Minimal);
+
+        Assert.True(result.IsValid, string.Join("; ", result.Errors));
+        Assert.Null(result.Config!.General.SmtpListen);
+        Assert.NotNull(result.Config.General.ImapListen);
+    }
+}

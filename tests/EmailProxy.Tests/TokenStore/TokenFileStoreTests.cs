@@ -1,0 +1,228 @@
+using System.Security.Cryptography;
+using System.Text.Json.Nodes;
+using EmailProxy.Configuration;
+using EmailProxy.Tests.TestSupport;
+using EmailProxy.TokenStore;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+
+namespace EmailProxy.Tests.TokenStore;
+
+public sealed class TokenFileStoreTests : IDisposable
+{
+    private const string AccessToken = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.access-token-SECRET-1";
+    private const string RefreshToken = "0.AAAA-refresh-token-SECRET-1";
+
+    private readonly TempDirectory _temp = new();
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2025, 3, 1, 12, 0, 0, TimeSpan.Zero));
+    private readonly MasterKey _key = MasterKey.FromBytes(RandomNumberGenerator.GetBytes(32));
+    private readonly AccountOptions _account = TestAccounts.Create("Sales@Example.com");
+
+    public void Dispose() => _temp.Dispose();
+
+    private string TokenDirectory => _temp.Combine("tokens");
+
+    private TokenFileStore NewStore(MasterKey? key = null) =>
+        new(TokenDirectory, key ?? _key, _time, NullLogger<TokenFileStore>.Instance);
+
+    private StoredTokens Tokens(string access = AccessToken, string refresh = RefreshToken) =>
+        new(access, _time.GetUtcNow().AddHours(1), refresh, _time.GetUtcNow());
+
+    [Fact]
+    public async Task LoadAsync_AfterSave_ReturnsSameTokens()
+    {
+        var store = NewStore();
+        var tokens = Tokens();
+
+        await store.SaveAsync(_account, tokens, CancellationToken.None);
+        var loaded = await NewStore().LoadAsync(_account, CancellationToken.None);
+
+        Assert.Equal(tokens, loaded);
+    }
+
+    [Fact]
+    public async Task LoadAsync_NoFile_ReturnsNull()
+    {
+        Assert.Null(await NewStore().LoadAsync(_account, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task LoadAsync_AccountNameInOtherCase_FindsSameFile()
+    {
+        await NewStore().SaveAsync(_account, Tokens(), CancellationToken.None);
+
+        var loaded = await NewStore().LoadAsync(TestAccounts.Create("sales@example.COM"), CancellationToken.None);
+
+        Assert.NotNull(loaded);
+        Assert.Equal(RefreshToken, loaded.RefreshToken);
+    }
+
+    [Fact]
+    public async Task SaveAsync_OnUnix_FileIs0600AndFolder0700()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+        var store = NewStore();
+
+        await store.SaveAsync(_account, Tokens(), CancellationToken.None);
+
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(store.PathFor(_account.Name)));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(TokenDirectory));
+    }
+
+    [Fact]
+    public async Task SaveAsync_Again_ReplacesFileAndLeavesNoTemporary()
+    {
+        var store = NewStore();
+        await store.SaveAsync(_account, Tokens(), CancellationToken.None);
+
+        await store.SaveAsync(_account, Tokens("access-2", "refresh-2"), CancellationToken.None);
+
+        var loaded = await NewStore().LoadAsync(_account, CancellationToken.None);
+        Assert.Equal("access-2", loaded?.AccessToken);
+        Assert.Equal("refresh-2", loaded?.RefreshToken);
+        var file = Assert.Single(Directory.GetFiles(TokenDirectory));
+        Assert.Equal(store.PathFor(_account.Name), file);
+        Assert.Empty(Directory.GetFiles(TokenDirectory, "*.tmp"));
+    }
+
+    [Fact]
+    public async Task SaveAsync_File_HasReadableMetadataAndNoTokenText()
+    {
+        var store = NewStore();
+        var expires = _time.GetUtcNow().AddHours(1);
+
+        await store.SaveAsync(_account, Tokens(), CancellationToken.None);
+
+        var path = store.PathFor(_account.Name);
+        Assert.Equal(Path.Combine(TokenDirectory, "sales@example.com.json"), path);
+        var text = File.ReadAllText(path);
+        Assert.DoesNotContain(AccessToken, text, StringComparison.Ordinal);
+        Assert.DoesNotContain(RefreshToken, text, StringComparison.Ordinal);
+        Assert.DoesNotContain("SECRET", text, StringComparison.Ordinal);
+        var json = JsonNode.Parse(text)!;
+        Assert.Equal("Sales@Example.com", (string?)json["account"]);
+        Assert.Equal("Sales@Example.com", (string?)json["username"]);
+        Assert.Equal(TestAccounts.Scope, (string?)json["scope"]);
+        Assert.Equal(expires, json["access_token_expires"]!.GetValue<DateTimeOffset>());
+        Assert.NotNull(json["secrets"]);
+    }
+
+    [Fact]
+    public async Task SaveAsync_AccountNameWithPathCharacters_StaysInFolder()
+    {
+        var store = NewStore();
+        var account = TestAccounts.Create("../../etc/evil");
+
+        await store.SaveAsync(account, Tokens(), CancellationToken.None);
+
+        Assert.Equal(TokenDirectory, Path.GetDirectoryName(store.PathFor(account.Name)));
+        Assert.NotNull(await NewStore().LoadAsync(account, CancellationToken.None));
+    }
+
+    public static TheoryData<string> Damages => ["truncated", "garbage", "empty", "tampered", "not-base64", "short-blob", "future-format"];
+
+    [Theory]
+    [MemberData(nameof(Damages))]
+    public async Task LoadAsync_DamagedFile_ReturnsNullAndNextSaveKeepsCopy(string damage)
+    {
+        var store = NewStore();
+        await store.SaveAsync(_account, Tokens(), CancellationToken.None);
+        var path = store.PathFor(_account.Name);
+        var original = File.ReadAllText(path);
+        var damaged = Damage(original, damage);
+        File.WriteAllText(path, damaged);
+
+        var reader = NewStore();
+        var loaded = await reader.LoadAsync(_account, CancellationToken.None);
+        Assert.Null(loaded);
+
+        await reader.SaveAsync(_account, Tokens("access-2", "refresh-2"), CancellationToken.None);
+        var copy = Assert.Single(Directory.GetFiles(TokenDirectory, "*.damaged-*"));
+        Assert.StartsWith(path + ".damaged-", copy, StringComparison.Ordinal);
+        Assert.Equal(damaged, File.ReadAllText(copy));
+        Assert.Equal("refresh-2", (await NewStore().LoadAsync(_account, CancellationToken.None))?.RefreshToken);
+    }
+
+    private static string Damage(string json, string damage)
+    {
+        switch (damage)
+        {
+            case "truncated":
+                return json[..(json.Length / 2)];
+            case "garbage":
+                return "\u0001\u0002 this is not json at all";
+            case "empty":
+                return "";
+            case "future-format":
+                var future = JsonNode.Parse(json)!;
+                future["format"] = 99;
+                return future.ToJsonString();
+            default:
+                var node = JsonNode.Parse(json)!;
+                var blob = Convert.FromBase64String((string)node["secrets"]!);
+                node["secrets"] = damage switch
+                {
+                    "tampered" => Convert.ToBase64String(Flip(blob, blob.Length - 1)),
+                    "not-base64" => "!!not base64!!",
+                    _ => Convert.ToBase64String(blob[..10]),
+                };
+                return node.ToJsonString();
+        }
+    }
+
+    private static byte[] Flip(byte[] blob, int index)
+    {
+        var copy = (byte[])blob.Clone();
+        copy[index] ^= 0x01;
+        return copy;
+    }
+
+    [Fact]
+    public async Task LoadAsync_WrongMasterKey_ReturnsNullAndNextSaveKeepsCopy()
+    {
+        await NewStore().SaveAsync(_account, Tokens(), CancellationToken.None);
+        var other = NewStore(MasterKey.FromBytes(RandomNumberGenerator.GetBytes(32)));
+
+        Assert.Null(await other.LoadAsync(_account, CancellationToken.None));
+
+        await other.SaveAsync(_account, Tokens("access-2", "refresh-2"), CancellationToken.None);
+        Assert.Single(Directory.GetFiles(TokenDirectory, "*.damaged-*"));
+    }
+
+    [Fact]
+    public async Task LoadAsync_FileCopiedUnderOtherAccountName_ReturnsNull()
+    {
+        var store = NewStore();
+        var other = TestAccounts.Create("boss@example.com");
+        await store.SaveAsync(_account, Tokens(), CancellationToken.None);
+        File.Copy(store.PathFor(_account.Name), store.PathFor(other.Name));
+
+        Assert.Null(await NewStore().LoadAsync(other, CancellationToken.None));
+        Assert.NotNull(await NewStore().LoadAsync(_account, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task SaveAsync_AfterGoodLoad_KeepsNoDamagedCopy()
+    {
+        var store = NewStore();
+        await store.SaveAsync(_account, Tokens(), CancellationToken.None);
+        Assert.NotNull(await store.LoadAsync(_account, CancellationToken.None));
+
+        await store.SaveAsync(_account, Tokens("access-2", "refresh-2"), CancellationToken.None);
+
+        Assert.Empty(Directory.GetFiles(TokenDirectory, "*.damaged-*"));
+    }
+
+    [Fact]
+    public void StoredTokens_ToString_ShowsNoToken()
+    {
+        var text = Tokens().ToString();
+
+        Assert.DoesNotContain(AccessToken, text, StringComparison.Ordinal);
+        Assert.DoesNotContain(RefreshToken, text, StringComparison.Ordinal);
+        Assert.DoesNotContain("SECRET", text, StringComparison.Ordinal);
+    }
+}
