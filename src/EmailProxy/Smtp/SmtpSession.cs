@@ -53,9 +53,7 @@ internal sealed class SmtpSession(ConnectionContext connection, SmtpSessionServi
             {
                 return;
             }
-            var space = line.IndexOf(' ');
-            var verb = (space < 0 ? line : line[..space]).ToUpperInvariant();
-            var argument = space < 0 ? "" : line[(space + 1)..].Trim();
+            var (verb, argument) = SmtpCommand.Parse(line);
             SessionLog.ClientCommand(Log, Protocol, Client, "-", verb);
 
             switch (verb)
