@@ -93,7 +93,7 @@ internal sealed class OAuthClient(HttpClient http, TimeProvider time)
         };
     }
 
-    /// <summary>Microsoft appends "Trace ID: … Correlation ID: … Timestamp: …" lines; the first line holds the AADSTS code and text.</summary>
+    /// <summary>Microsoft appends "Trace ID: … Correlation ID: … Timestamp: …" (on lines of their own, or not); what comes before holds the AADSTS code and text.</summary>
     private static string? FirstLine(string? text)
     {
         if (string.IsNullOrWhiteSpace(text))
@@ -101,7 +101,9 @@ internal sealed class OAuthClient(HttpClient http, TimeProvider time)
             return null;
         }
         var end = text.IndexOfAny(['\r', '\n']);
-        var line = (end < 0 ? text : text[..end]).Trim();
+        var line = end < 0 ? text : text[..end];
+        var trace = line.IndexOf("Trace ID:", StringComparison.Ordinal);
+        line = (trace < 0 ? line : line[..trace]).Trim();
         return line.Length > 400 ? line[..400] + "…" : line;
     }
 }
