@@ -11,112 +11,82 @@ namespace EmailProxy.Imap;
 /// </summary>
 internal sealed class ImapUpstreamClient(UpstreamConnector connector)
 {
-    public async Task<UpstreamLoginResult> LoginAsync(ServerOptions server, string username, string accessToken, CancellationToken cancellationToken)
+    public Task<UpstreamLoginResult> LoginAsync(ServerOptions server, string username, string accessToken, CancellationToken cancellationToken) =>
+        connector.LoginAsync(server, server.ImapHost!, server.ImapPort, implicitTls: server.Ssl,
+            (connection, ct) => DialogueAsync(connection, server, username, accessToken, ct), cancellationToken);
+
+    private async Task<UpstreamLoginResult> DialogueAsync(UpstreamConnection connection, ServerOptions server, string username, string accessToken, CancellationToken cancellationToken)
     {
-        var host = server.ImapHost!;
-        var port = server.ImapPort;
-        UpstreamConnection? connection = null;
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(UpstreamConnector.HandshakeTimeout);
-        try
+        var capabilities = await ReadGreetingAsync(connection, cancellationToken);
+        if (!server.Ssl && server.StartTls)
         {
-            connection = await connector.ConnectAsync(server, host, port, implicitTls: server.Ssl, timeout.Token);
-            var capabilities = await ReadGreetingAsync(connection, timeout.Token);
-            if (!server.Ssl && server.StartTls)
+            if (!HasCapability(capabilities, "STARTTLS"))
             {
-                if (!HasCapability(capabilities, "STARTTLS"))
-                {
-                    throw new UpstreamUnavailableException($"{connection.Endpoint} does not offer STARTTLS, and the proxy does not send tokens in plaintext (set starttls = false in [server {server.Name}] only for a trusted local server)");
-                }
-                await connection.WriteLineAsync("P0 STARTTLS", timeout.Token);
-                var answer = await ReadTaggedAsync(connection, "P0", null, timeout.Token);
-                if (!answer.StartsWith("OK", StringComparison.OrdinalIgnoreCase))
-                {
-                    throw new UpstreamUnavailableException($"{connection.Endpoint} refused STARTTLS: {answer}");
-                }
-                await connection.UpgradeAsync((stream, ct) => connector.StartTlsAsync(stream, server, host, port, ct), timeout.Token);
-                capabilities = await QueryCapabilitiesAsync(connection, "P1", timeout.Token);
+                throw new UpstreamUnavailableException($"{connection.Endpoint} does not offer STARTTLS, and the proxy does not send tokens in plaintext (set starttls = false in [server {server.Name}] only for a trusted local server)");
             }
+            await connection.WriteLineAsync("P0 STARTTLS", cancellationToken);
+            var answer = await ReadTaggedAsync(connection, "P0", null, cancellationToken);
+            if (!answer.StartsWith("OK", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new UpstreamUnavailableException($"{connection.Endpoint} refused STARTTLS: {answer}");
+            }
+            await connection.UpgradeAsync((stream, ct) => connector.StartTlsAsync(stream, server, connection.Host, connection.Port, ct), cancellationToken);
+            capabilities = await QueryCapabilitiesAsync(connection, "P1", cancellationToken);
+        }
 
-            var response = XOAuth2.InitialResponse(username, accessToken);
-            string? challengeText = null;
-            if (HasCapability(capabilities, "SASL-IR"))
+        var response = XOAuth2.InitialResponse(username, accessToken);
+        if (HasCapability(capabilities, "SASL-IR"))
+        {
+            await connection.WriteLineAsync($"P2 AUTHENTICATE XOAUTH2 {response}", cancellationToken);
+        }
+        else
+        {
+            await connection.WriteLineAsync("P2 AUTHENTICATE XOAUTH2", cancellationToken);
+            var first = await connection.ReadRequiredLineAsync(cancellationToken);
+            if (!first.StartsWith('+'))
             {
-                await connection.WriteLineAsync($"P2 AUTHENTICATE XOAUTH2 {response}", timeout.Token);
+                return Reject(Tagged(first, "P2") ?? first, null);
             }
-            else
-            {
-                await connection.WriteLineAsync("P2 AUTHENTICATE XOAUTH2", timeout.Token);
-                var first = await connection.ReadRequiredLineAsync(timeout.Token);
-                if (first.StartsWith('+'))
-                {
-                    await connection.WriteLineAsync(response, timeout.Token);
-                }
-                else
-                {
-                    return await RejectAsync(connection, Tagged(first, "P2") ?? first, null);
-                }
-            }
+            await connection.WriteLineAsync(response, cancellationToken);
+        }
 
-            string? newCapabilities = null;
-            while (true)
+        string? challengeText = null;
+        string? newCapabilities = null;
+        while (true)
+        {
+            var line = await connection.ReadRequiredLineAsync(cancellationToken);
+            if (line.StartsWith('+'))
             {
-                var line = await connection.ReadRequiredLineAsync(timeout.Token);
-                if (line.StartsWith('+'))
-                {
-                    challengeText = XOAuth2.DecodeErrorChallenge(line[1..]) ?? line[1..].Trim();
-                    await connection.WriteLineAsync("", timeout.Token);
-                    continue;
-                }
-                if (line.StartsWith("* CAPABILITY ", StringComparison.OrdinalIgnoreCase))
-                {
-                    newCapabilities = line["* CAPABILITY ".Length..];
-                    continue;
-                }
-                if (line.StartsWith("* BYE", StringComparison.OrdinalIgnoreCase))
-                {
-                    return await RejectAsync(connection, line[2..], challengeText);
-                }
-                if (Tagged(line, "P2") is not { } result)
-                {
-                    continue;
-                }
-                if (!result.StartsWith("OK", StringComparison.OrdinalIgnoreCase))
-                {
-                    return await RejectAsync(connection, result, challengeText);
-                }
-                newCapabilities ??= CapabilityCode(result);
-                break;
+                challengeText = XOAuth2.DecodeErrorChallenge(line[1..]) ?? line[1..].Trim();
+                await connection.WriteLineAsync("", cancellationToken);
+                continue;
             }
-            newCapabilities ??= await QueryCapabilitiesAsync(connection, "P3", timeout.Token);
-            var success = UpstreamLoginResult.Success(connection, newCapabilities);
-            connection = null;
-            return success;
-        }
-        catch (UpstreamUnavailableException e)
-        {
-            return UpstreamLoginResult.Unavailable(e.Message);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            return UpstreamLoginResult.Unavailable($"{host}:{port} did not answer within {UpstreamConnector.HandshakeTimeout.TotalSeconds:0} seconds");
-        }
-        catch (IOException e)
-        {
-            return UpstreamLoginResult.Unavailable($"{host}:{port} broke the connection: {e.Message}");
-        }
-        finally
-        {
-            if (connection is not null)
+            if (line.StartsWith("* CAPABILITY ", StringComparison.OrdinalIgnoreCase))
             {
-                await connection.DisposeAsync();
+                newCapabilities = line["* CAPABILITY ".Length..];
+                continue;
             }
+            if (line.StartsWith("* BYE", StringComparison.OrdinalIgnoreCase))
+            {
+                return Reject(line[2..], challengeText);
+            }
+            if (Tagged(line, "P2") is not { } result)
+            {
+                continue;
+            }
+            if (!result.StartsWith("OK", StringComparison.OrdinalIgnoreCase))
+            {
+                return Reject(result, challengeText);
+            }
+            newCapabilities ??= CapabilityCode(result);
+            break;
         }
+        newCapabilities ??= await QueryCapabilitiesAsync(connection, "P3", cancellationToken);
+        return UpstreamLoginResult.Success(connection, newCapabilities);
     }
 
-    private static async Task<UpstreamLoginResult> RejectAsync(UpstreamConnection connection, string text, string? challenge)
+    private static UpstreamLoginResult Reject(string text, string? challenge)
     {
-        await connection.DisposeAsync();
         var words = StripStatus(text);
         return UpstreamLoginResult.Rejected(challenge is null ? words : $"{words} ({challenge})", Hint(words));
     }

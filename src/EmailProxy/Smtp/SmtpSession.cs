@@ -153,21 +153,28 @@ internal sealed class SmtpSession(ConnectionContext connection, SmtpSessionServi
     }
 
     /// <summary>
-    /// A reply in lines of at most ~400 characters (RFC 5321 allows 512), split at spaces so that
-    /// a URL stays whole: <c>535-5.7.8 …</c> … <c>535 5.7.8 …</c>.
+    /// A reply in lines of at most 400 bytes of text (RFC 5321 allows 512 with the code and CRLF),
+    /// split at spaces so that a URL stays whole: <c>535-5.7.8 …</c> … <c>535 5.7.8 …</c>.
     /// </summary>
     internal static string MultiLine(int code, string? enhanced, IReadOnlyList<string> texts)
     {
+        const int MaxTextBytes = 400;
         var lines = new List<string>();
         foreach (var text in texts)
         {
             var rest = text;
-            while (rest.Length > 400)
+            while (Encoding.UTF8.GetByteCount(rest) > MaxTextBytes)
             {
-                var cut = rest.LastIndexOf(' ', 400);
+                var fits = Math.Min(rest.Length, MaxTextBytes);
+                while (Encoding.UTF8.GetByteCount(rest.AsSpan(0, fits)) > MaxTextBytes)
+                {
+                    fits--;
+                }
+                var cut = rest.LastIndexOf(' ', fits);
                 if (cut <= 0)
                 {
-                    cut = rest.IndexOf(' ', 400);
+                    // One word longer than a line (a very long URL): kept whole rather than broken.
+                    cut = rest.IndexOf(' ', fits);
                 }
                 if (cut <= 0)
                 {

@@ -16,90 +16,59 @@ internal sealed class SmtpUpstreamClient(UpstreamConnector connector)
 
     private static readonly string EhloName = Dns.GetHostName() is { Length: > 0 } name && !name.Contains(' ') ? name : "localhost";
 
-    public async Task<UpstreamLoginResult> LoginAsync(ServerOptions server, string username, string accessToken, CancellationToken cancellationToken)
-    {
-        var host = server.SmtpHost!;
-        var port = server.SmtpPort;
-        var implicitTls = port == ImplicitTlsPort;
-        UpstreamConnection? connection = null;
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(UpstreamConnector.HandshakeTimeout);
-        try
-        {
-            connection = await connector.ConnectAsync(server, host, port, implicitTls, timeout.Token);
-            var greeting = await ReadReplyAsync(connection, timeout.Token);
-            if (greeting.Code != 220)
-            {
-                throw new UpstreamUnavailableException($"{connection.Endpoint} refused the session: {greeting}");
-            }
-            var ehlo = await EhloAsync(connection, timeout.Token);
-            if (!implicitTls && server.StartTls)
-            {
-                if (!ehlo.HasExtension("STARTTLS"))
-                {
-                    throw new UpstreamUnavailableException($"{connection.Endpoint} does not offer STARTTLS, and the proxy does not send tokens in plaintext (set starttls = false in [server {server.Name}] only for a trusted local server)");
-                }
-                await connection.WriteLineAsync("STARTTLS", timeout.Token);
-                var ready = await ReadReplyAsync(connection, timeout.Token);
-                if (ready.Code != 220)
-                {
-                    throw new UpstreamUnavailableException($"{connection.Endpoint} refused STARTTLS: {ready}");
-                }
-                await connection.UpgradeAsync((stream, ct) => connector.StartTlsAsync(stream, server, host, port, ct), timeout.Token);
-                await EhloAsync(connection, timeout.Token);
-            }
+    public Task<UpstreamLoginResult> LoginAsync(ServerOptions server, string username, string accessToken, CancellationToken cancellationToken) =>
+        connector.LoginAsync(server, server.SmtpHost!, server.SmtpPort, implicitTls: server.SmtpPort == ImplicitTlsPort,
+            (connection, ct) => DialogueAsync(connection, server, username, accessToken, ct), cancellationToken);
 
-            await connection.WriteLineAsync("AUTH XOAUTH2", timeout.Token);
-            var reply = await ReadReplyAsync(connection, timeout.Token);
-            if (reply.Code == 334)
-            {
-                await connection.WriteLineAsync(XOAuth2.InitialResponse(username, accessToken), timeout.Token);
-                reply = await ReadReplyAsync(connection, timeout.Token);
-            }
-            string? challenge = null;
-            if (reply.Code == 334)
-            {
-                // Gmail-style: a base64 JSON status instead of an immediate failure; an empty line gets the 535.
-                challenge = XOAuth2.DecodeErrorChallenge(reply.Text) ?? reply.Text;
-                await connection.WriteLineAsync("", timeout.Token);
-                reply = await ReadReplyAsync(connection, timeout.Token);
-            }
-            if (reply.Code == 235)
-            {
-                var success = UpstreamLoginResult.Success(connection);
-                connection = null;
-                return success;
-            }
-            if (reply.Code is 421 or 454 or 451)
-            {
-                return UpstreamLoginResult.Unavailable($"{host}:{port} cannot authenticate now: {reply}");
-            }
-            var words = challenge is null ? reply.ToString() : $"{reply} ({challenge})";
-            return UpstreamLoginResult.Rejected(words, Hint(reply));
-        }
-        catch (UpstreamUnavailableException e)
+    private async Task<UpstreamLoginResult> DialogueAsync(UpstreamConnection connection, ServerOptions server, string username, string accessToken, CancellationToken cancellationToken)
+    {
+        var greeting = await ReadReplyAsync(connection, cancellationToken);
+        if (greeting.Code != 220)
         {
-            return UpstreamLoginResult.Unavailable(e.Message);
+            throw new UpstreamUnavailableException($"{connection.Endpoint} refused the session: {greeting}");
         }
-        catch (FormatException e)
+        var ehlo = await EhloAsync(connection, cancellationToken);
+        if (!connection.IsTls && server.StartTls)
         {
-            return UpstreamLoginResult.Unavailable($"{host}:{port} does not speak SMTP as expected: {e.Message}");
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            return UpstreamLoginResult.Unavailable($"{host}:{port} did not answer within {UpstreamConnector.HandshakeTimeout.TotalSeconds:0} seconds");
-        }
-        catch (IOException e)
-        {
-            return UpstreamLoginResult.Unavailable($"{host}:{port} broke the connection: {e.Message}");
-        }
-        finally
-        {
-            if (connection is not null)
+            if (!ehlo.HasExtension("STARTTLS"))
             {
-                await connection.DisposeAsync();
+                throw new UpstreamUnavailableException($"{connection.Endpoint} does not offer STARTTLS, and the proxy does not send tokens in plaintext (set starttls = false in [server {server.Name}] only for a trusted local server)");
             }
+            await connection.WriteLineAsync("STARTTLS", cancellationToken);
+            var ready = await ReadReplyAsync(connection, cancellationToken);
+            if (ready.Code != 220)
+            {
+                throw new UpstreamUnavailableException($"{connection.Endpoint} refused STARTTLS: {ready}");
+            }
+            await connection.UpgradeAsync((stream, ct) => connector.StartTlsAsync(stream, server, connection.Host, connection.Port, ct), cancellationToken);
+            await EhloAsync(connection, cancellationToken);
         }
+
+        await connection.WriteLineAsync("AUTH XOAUTH2", cancellationToken);
+        var reply = await ReadReplyAsync(connection, cancellationToken);
+        if (reply.Code == 334)
+        {
+            await connection.WriteLineAsync(XOAuth2.InitialResponse(username, accessToken), cancellationToken);
+            reply = await ReadReplyAsync(connection, cancellationToken);
+        }
+        string? challenge = null;
+        if (reply.Code == 334)
+        {
+            // Gmail-style: a base64 JSON status instead of an immediate failure; an empty line gets the 535.
+            challenge = XOAuth2.DecodeErrorChallenge(reply.Text) ?? reply.Text;
+            await connection.WriteLineAsync("", cancellationToken);
+            reply = await ReadReplyAsync(connection, cancellationToken);
+        }
+        if (reply.Code == 235)
+        {
+            return UpstreamLoginResult.Success(connection);
+        }
+        if (reply.Code is 421 or 454 or 451)
+        {
+            return UpstreamLoginResult.Unavailable($"{connection.Endpoint} cannot authenticate now: {reply}");
+        }
+        var words = challenge is null ? reply.ToString() : $"{reply} ({challenge})";
+        return UpstreamLoginResult.Rejected(words, Hint(reply));
     }
 
     /// <summary>Exchange's texts, with what an administrator does about them (PROTOCOL-NOTES.md).</summary>

@@ -18,6 +18,52 @@ internal sealed class UpstreamConnector
 
     private readonly ConcurrentDictionary<string, X509Certificate2Collection> _caBundles = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Connects and runs a protocol's login <paramref name="dialogue"/> under one time limit. Every
+    /// failure becomes a result naming host:port; the connection is closed unless the dialogue
+    /// handed it on in a successful result.
+    /// </summary>
+    public async Task<UpstreamLoginResult> LoginAsync(ServerOptions server, string host, int port, bool implicitTls,
+        Func<UpstreamConnection, CancellationToken, Task<UpstreamLoginResult>> dialogue, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(HandshakeTimeout);
+        UpstreamConnection? connection = null;
+        try
+        {
+            connection = await ConnectAsync(server, host, port, implicitTls, timeout.Token);
+            var result = await dialogue(connection, timeout.Token);
+            if (result.Connection == connection)
+            {
+                connection = null;
+            }
+            return result;
+        }
+        catch (UpstreamUnavailableException e)
+        {
+            return UpstreamLoginResult.Unavailable(e.Message);
+        }
+        catch (FormatException e)
+        {
+            return UpstreamLoginResult.Unavailable($"{host}:{port} does not speak the protocol as expected: {e.Message}");
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return UpstreamLoginResult.Unavailable($"{host}:{port} did not answer within {HandshakeTimeout.TotalSeconds:0} seconds");
+        }
+        catch (IOException e)
+        {
+            return UpstreamLoginResult.Unavailable($"{host}:{port} broke the connection: {e.Message}");
+        }
+        finally
+        {
+            if (connection is not null)
+            {
+                await connection.DisposeAsync();
+            }
+        }
+    }
+
     public async Task<UpstreamConnection> ConnectAsync(ServerOptions server, string host, int port, bool implicitTls, CancellationToken cancellationToken)
     {
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
