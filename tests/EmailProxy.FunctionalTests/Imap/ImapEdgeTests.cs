@@ -55,6 +55,8 @@ public sealed class ImapEdgeTests
             return await client.ReadLineAsync();
         }));
         Assert.All(answers, a => Assert.Contains("needs an OAuth2 sign-in", a, StringComparison.Ordinal));
+        // The logger writes in order, in the background: once the fifth session's last line is out, so is every sign-in line.
+        await proxy.WaitForLineAsync(_ => proxy.Output.Count(l => l.Contains("IMAP session from", StringComparison.Ordinal)) >= 5);
         Assert.Single(proxy.Output, l => l.Contains("OAuth2 sign-in needed", StringComparison.Ordinal));
     }
 
