@@ -12,7 +12,7 @@ namespace EmailProxy.Connections;
 /// What every protocol's session shares: the outcome bookkeeping and its one log line, the
 /// pre-login time window, writing lines to the client, and the relay after a login.
 /// </summary>
-internal abstract class MailSession(ConnectionContext connection, ILogger log, CancellationToken stopping)
+internal abstract class MailSession(ConnectionContext connection, ILogger log, TimeProvider time, CancellationToken stopping)
 {
     public static readonly TimeSpan LoginTimeout = TimeSpan.FromSeconds(60);
 
@@ -34,8 +34,8 @@ internal abstract class MailSession(ConnectionContext connection, ILogger log, C
         try
         {
             using var session = CancellationTokenSource.CreateLinkedTokenSource(Stopping, Connection.ConnectionClosed);
-            using var loginWindow = CancellationTokenSource.CreateLinkedTokenSource(session.Token);
-            loginWindow.CancelAfter(LoginTimeout);
+            using var loginTimer = new CancellationTokenSource(LoginTimeout, time);
+            using var loginWindow = CancellationTokenSource.CreateLinkedTokenSource(session.Token, loginTimer.Token);
             await RunCoreAsync(loginWindow.Token, session.Token);
         }
         catch (Exception e) when (e is IOException or ConnectionResetException or ObjectDisposedException)

@@ -11,7 +11,7 @@ namespace EmailProxy.Imap;
 /// upstream only after the upstream accepted the token.
 /// </summary>
 internal sealed class ImapSession(ConnectionContext connection, ImapSessionServices services)
-    : MailSession(connection, services.Log, services.Stopping)
+    : MailSession(connection, services.Log, services.Time, services.Stopping)
 {
     public const string PreLoginCapabilities = "IMAP4rev1 SASL-IR LITERAL+ ID AUTH=PLAIN AUTH=LOGIN";
 

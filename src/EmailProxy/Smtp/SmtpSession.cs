@@ -11,7 +11,7 @@ namespace EmailProxy.Smtp;
 /// transactions, pipelining, dot-stuffed DATA and 8-bit or binary content pass as they are.
 /// </summary>
 internal sealed class SmtpSession(ConnectionContext connection, SmtpSessionServices services)
-    : MailSession(connection, services.Log, services.Stopping)
+    : MailSession(connection, services.Log, services.Time, services.Stopping)
 {
     public const int MaxLineLength = 8 * 1024;
 
