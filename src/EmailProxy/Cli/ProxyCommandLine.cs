@@ -79,6 +79,11 @@ internal static class ProxyCommandLine
             await app.RunAsync();
             return ExitOk;
         }
+        catch (System.Security.Cryptography.CryptographicException e)
+        {
+            await Console.Error.WriteLineAsync($"emailproxy: {path}: [general] local_certificate / local_key cannot be used: {e.Message}");
+            return ExitBadConfig;
+        }
         catch (IOException e)
         {
             // Kestrel could not bind a port (in use, or not allowed).

@@ -142,6 +142,19 @@ internal static class ConfigReader
             var logFormat = Choice(section, "log_format", ["text", "json"]) ?? defaults.LogFormat;
             var localTls = Choice(section, "local_tls", ["auto", "off"]) ?? defaults.LocalTls;
             var wait = Integer(section, "wait_for_authorization", 0, 600);
+            var certificate = Text(section, "local_certificate");
+            var key = Text(section, "local_key");
+            if ((certificate is null) != (key is null))
+            {
+                Error(section, certificate is null ? "local_certificate" : "local_key", null, "is needed too: local_certificate and local_key go together (or leave both out for a generated certificate)");
+            }
+            foreach (var (name, file) in new[] { ("local_certificate", certificate), ("local_key", key) })
+            {
+                if (file is not null && !File.Exists(Resolve(file)))
+                {
+                    Error(section, name, file, "no such file");
+                }
+            }
             return defaults with
             {
                 RedirectUri = redirectUri,
@@ -154,8 +167,8 @@ internal static class ConfigReader
                 TokenDirectory = Text(section, "token_dir") ?? defaults.TokenDirectory,
                 SecretFile = Text(section, "secret_file") ?? defaults.SecretFile,
                 LocalTls = localTls,
-                LocalCertificate = Text(section, "local_certificate"),
-                LocalKey = Text(section, "local_key"),
+                LocalCertificate = certificate,
+                LocalKey = key,
                 LocalTlsNames = (Text(section, "local_tls_names") ?? "")
                     .Split([',', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
                 WaitForAuthorization = wait is null ? defaults.WaitForAuthorization : TimeSpan.FromSeconds(wait.Value),

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Text;
 using EmailProxy.Accounts;
+using EmailProxy.LocalTls;
 using EmailProxy.Relay;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
@@ -12,7 +13,7 @@ namespace EmailProxy.Connections;
 /// What every protocol's session shares: the outcome bookkeeping and its one log line, the
 /// pre-login time window, writing lines to the client, and the relay after a login.
 /// </summary>
-internal abstract class MailSession(ConnectionContext connection, ILogger log, TimeProvider time, CancellationToken stopping)
+internal abstract class MailSession(ConnectionContext connection, SessionEnvironment environment, ILogger log)
 {
     public static readonly TimeSpan LoginTimeout = TimeSpan.FromSeconds(60);
 
@@ -25,7 +26,8 @@ internal abstract class MailSession(ConnectionContext connection, ILogger log, T
     protected ConnectionContext Connection { get; } = connection;
     protected PipeReader Input => Connection.Transport.Input;
     protected ILogger Log { get; } = log;
-    protected CancellationToken Stopping { get; } = stopping;
+    protected SessionEnvironment Environment { get; } = environment;
+    protected CancellationToken Stopping { get; } = environment.Stopping;
     protected string Client { get; } = connection.RemoteEndPoint?.ToString() ?? "unknown";
 
     public async Task RunAsync()
@@ -34,7 +36,7 @@ internal abstract class MailSession(ConnectionContext connection, ILogger log, T
         try
         {
             using var session = CancellationTokenSource.CreateLinkedTokenSource(Stopping, Connection.ConnectionClosed);
-            using var loginTimer = new CancellationTokenSource(LoginTimeout, time);
+            using var loginTimer = new CancellationTokenSource(LoginTimeout, Environment.Time);
             using var loginWindow = CancellationTokenSource.CreateLinkedTokenSource(session.Token, loginTimer.Token);
             await RunCoreAsync(loginWindow.Token, session.Token);
         }
@@ -53,6 +55,11 @@ internal abstract class MailSession(ConnectionContext connection, ILogger log, T
         }
         finally
         {
+            if (Connection.Features.Get<LocalTlsFeature>() is { } tls)
+            {
+                Connection.Transport = tls.Transport.Raw;
+                await tls.Transport.DisposeAsync();
+            }
             var durationMs = (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             SessionLog.SessionEnded(Log, Protocol, Client, _account, _result, _bytesFromClient, _bytesToClient, durationMs);
         }
@@ -63,6 +70,31 @@ internal abstract class MailSession(ConnectionContext connection, ILogger log, T
     /// shutdown or disconnect); <paramref name="session"/> only on shutdown or disconnect.
     /// </summary>
     protected abstract Task RunCoreAsync(CancellationToken loginWindow, CancellationToken session);
+
+    /// <summary>TLS is on for this port and the connection is not under it yet: STARTTLS/STLS may be offered.</summary>
+    protected bool CanStartTls => Environment.Tls.Enabled && !IsTls;
+
+    protected bool IsTls => Connection.Features.Get<LocalTlsFeature>() is not null;
+
+    /// <summary>
+    /// STARTTLS/STLS: whatever the client sent behind the command is thrown away unread (never
+    /// executed), then the protocol's go-ahead is sent, then the handshake runs. False when it failed
+    /// (the session then ends).
+    /// </summary>
+    protected async Task<bool> StartTlsAsync(string goAhead, CancellationToken cancellationToken)
+    {
+        if (Input.TryRead(out var buffered))
+        {
+            Input.AdvanceTo(buffered.Buffer.End);
+        }
+        await WriteAsync(goAhead, cancellationToken);
+        if (await Environment.Tls.UpgradeAsync(Connection, cancellationToken))
+        {
+            return true;
+        }
+        SetOutcome("TLS handshake failed");
+        return false;
+    }
 
     protected void SetOutcome(string result, string? account = null)
     {

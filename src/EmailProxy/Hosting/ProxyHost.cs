@@ -1,8 +1,11 @@
 using System.Net;
 using EmailProxy.Accounts;
 using EmailProxy.Configuration;
+using EmailProxy.Connections;
 using EmailProxy.Imap;
+using EmailProxy.LocalTls;
 using EmailProxy.OAuth2;
+using EmailProxy.Pop3;
 using EmailProxy.Smtp;
 using EmailProxy.TokenStore;
 using EmailProxy.Upstream;
@@ -52,35 +55,43 @@ internal static partial class ProxyHost
         builder.Services.AddSingleton<LoginService>();
         builder.Services.AddSingleton<UpstreamConnector>();
         builder.Services.AddSingleton<ImapUpstreamClient>();
-        builder.Services.AddSingleton<ImapSessionServices>();
         builder.Services.AddSingleton<SmtpUpstreamClient>();
-        builder.Services.AddSingleton<SmtpSessionServices>();
+        builder.Services.AddSingleton<Pop3UpstreamClient>();
+        builder.Services.AddSingleton<LocalCertificateProvider>();
+        builder.Services.AddSingleton<LocalTlsService>();
+        builder.Services.AddSingleton<SessionEnvironment>();
 
         var listeners = new List<(string Name, ListenOptions Options)>();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            if (config.General.ImapListen is { } imap)
+            void Mail<THandler>(string name, IPEndPoint? endPoint, bool implicitTls) where THandler : ConnectionHandler
             {
-                kestrel.Listen(imap, listen =>
+                if (endPoint is null)
                 {
-                    listen.UseConnectionHandler<ImapConnectionHandler>();
-                    listeners.Add(("IMAP", listen));
+                    return;
+                }
+                kestrel.Listen(endPoint, listen =>
+                {
+                    if (implicitTls)
+                    {
+                        listen.Use(next => listen.ApplicationServices.GetRequiredService<LocalTlsService>().Sniff(next));
+                    }
+                    listen.UseConnectionHandler<THandler>();
+                    listeners.Add((name, listen));
                 });
             }
-            if (config.General.SmtpListen is { } smtp)
-            {
-                kestrel.Listen(smtp, listen =>
-                {
-                    listen.UseConnectionHandler<SmtpConnectionHandler>();
-                    listeners.Add(("SMTP", listen));
-                });
-            }
+            // IMAP and POP serve implicit TLS and plaintext on one port; SMTP offers STARTTLS.
+            Mail<ImapConnectionHandler>("IMAP", config.General.ImapListen, implicitTls: true);
+            Mail<SmtpConnectionHandler>("SMTP", config.General.SmtpListen, implicitTls: false);
+            Mail<Pop3ConnectionHandler>("POP3", config.General.PopListen, implicitTls: true);
             ListenHttp(kestrel, config.General.RedirectUri, listen => listeners.Add(("HTTP", listen)));
         });
 
         var app = builder.Build();
         WebEndpoints.Map(app, config);
+        // The certificate is made or loaded now: a problem stops the start, and the CA's path is logged.
+        app.Services.GetRequiredService<LocalTlsService>().Prepare();
 
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("EmailProxy");
         foreach (var warning in warnings)

@@ -1,9 +1,11 @@
+using EmailProxy.Connections;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Logging;
 
 namespace EmailProxy.Imap;
 
 /// <summary>Kestrel hands every connection of the IMAP port here; the state lives in a session object.</summary>
-internal sealed class ImapConnectionHandler(ImapSessionServices services) : ConnectionHandler
+internal sealed class ImapConnectionHandler(SessionEnvironment environment, ImapUpstreamClient upstream, ILogger<ImapSession> log) : ConnectionHandler
 {
-    public override Task OnConnectedAsync(ConnectionContext connection) => new ImapSession(connection, services).RunAsync();
+    public override Task OnConnectedAsync(ConnectionContext connection) => new ImapSession(connection, environment, upstream, log).RunAsync();
 }

@@ -2,6 +2,7 @@ using System.Text;
 using EmailProxy.Connections;
 using EmailProxy.Sasl;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Logging;
 
 namespace EmailProxy.Imap;
 
@@ -10,8 +11,8 @@ namespace EmailProxy.Imap;
 /// then relays bytes. Commands the client pipelined behind its login stay in the pipe and go
 /// upstream only after the upstream accepted the token.
 /// </summary>
-internal sealed class ImapSession(ConnectionContext connection, ImapSessionServices services)
-    : MailSession(connection, services.Log, services.Time, services.Stopping)
+internal sealed class ImapSession(ConnectionContext connection, SessionEnvironment environment, ImapUpstreamClient upstream, ILogger log)
+    : MailSession(connection, environment, log)
 {
     public const string PreLoginCapabilities = "IMAP4rev1 SASL-IR LITERAL+ ID AUTH=PLAIN AUTH=LOGIN";
 
@@ -19,10 +20,12 @@ internal sealed class ImapSession(ConnectionContext connection, ImapSessionServi
 
     protected override string Protocol => "IMAP";
 
+    private string Capabilities => CanStartTls ? PreLoginCapabilities + " STARTTLS" : PreLoginCapabilities;
+
     protected override async Task RunCoreAsync(CancellationToken loginWindow, CancellationToken session)
     {
-        var reader = new ImapCommandReader(Input, ct => WriteAsync("+ Ready for literal data", ct));
-        await WriteAsync($"* OK [CAPABILITY {PreLoginCapabilities}] Email OAuth2 Proxy ready", loginWindow);
+        var reader = NewReader();
+        await WriteAsync($"* OK [CAPABILITY {Capabilities}] Email OAuth2 Proxy ready", loginWindow);
 
         while (true)
         {
@@ -58,13 +61,23 @@ internal sealed class ImapSession(ConnectionContext connection, ImapSessionServi
             switch (command.Name)
             {
                 case "CAPABILITY":
-                    await WriteAsync($"* CAPABILITY {PreLoginCapabilities}\r\n{command.Tag} OK CAPABILITY completed", loginWindow);
+                    await WriteAsync($"* CAPABILITY {Capabilities}\r\n{command.Tag} OK CAPABILITY completed", loginWindow);
                     continue;
                 case "NOOP":
                     await WriteAsync($"{command.Tag} OK NOOP completed", loginWindow);
                     continue;
                 case "ID":
-                    await WriteAsync($"* ID (\"name\" \"Email OAuth2 Proxy\" \"version\" \"{services.Version}\")\r\n{command.Tag} OK ID completed", loginWindow);
+                    await WriteAsync($"* ID (\"name\" \"Email OAuth2 Proxy\" \"version\" \"{Environment.Version}\")\r\n{command.Tag} OK ID completed", loginWindow);
+                    continue;
+                case "STARTTLS" when CanStartTls:
+                    if (!await StartTlsAsync($"{command.Tag} OK Begin TLS negotiation now", loginWindow))
+                    {
+                        return;
+                    }
+                    reader = NewReader();
+                    continue;
+                case "STARTTLS":
+                    await WriteAsync($"{command.Tag} BAD STARTTLS is not available {(IsTls ? "under TLS" : "on this port")}", loginWindow);
                     continue;
                 case "LOGOUT":
                     SetOutcome("logged out before login");
@@ -90,6 +103,8 @@ internal sealed class ImapSession(ConnectionContext connection, ImapSessionServi
             }
         }
     }
+
+    private ImapCommandReader NewReader() => new(Input, ct => WriteAsync("+ Ready for literal data", ct));
 
     private static ClientCredentials? ParseLogin(ImapCommand command)
     {
@@ -135,8 +150,8 @@ internal sealed class ImapSession(ConnectionContext connection, ImapSessionServi
     /// <summary>True when the session is over (relayed to its end); false when the client may try again.</summary>
     private async Task<bool> LoginAndRelayAsync(string tag, ClientCredentials credentials, CancellationToken session)
     {
-        var outcome = await services.Logins.LoginAsync(Protocol, credentials.Username, credentials.Password, static s => s.ImapHost,
-            services.Upstream.LoginAsync, session);
+        var outcome = await Environment.Logins.LoginAsync(Protocol, credentials.Username, credentials.Password, static s => s.ImapHost,
+            upstream.LoginAsync, session);
         if (!outcome.Succeeded)
         {
             LoginFailed(credentials.Username, outcome);

@@ -2,6 +2,7 @@ using System.Text;
 using EmailProxy.Connections;
 using EmailProxy.Sasl;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Logging;
 
 namespace EmailProxy.Smtp;
 
@@ -10,8 +11,8 @@ namespace EmailProxy.Smtp;
 /// after the upstream accepted the token (235) every byte is relayed unchanged, so several
 /// transactions, pipelining, dot-stuffed DATA and 8-bit or binary content pass as they are.
 /// </summary>
-internal sealed class SmtpSession(ConnectionContext connection, SmtpSessionServices services)
-    : MailSession(connection, services.Log, services.Time, services.Stopping)
+internal sealed class SmtpSession(ConnectionContext connection, SessionEnvironment environment, SmtpUpstreamClient upstream, ILogger log)
+    : MailSession(connection, environment, log)
 {
     public const int MaxLineLength = 8 * 1024;
 
@@ -28,7 +29,7 @@ internal sealed class SmtpSession(ConnectionContext connection, SmtpSessionServi
 
     protected override async Task RunCoreAsync(CancellationToken loginWindow, CancellationToken session)
     {
-        await WriteAsync($"220 {services.HostName} Email OAuth2 Proxy ESMTP ready", loginWindow);
+        await WriteAsync($"220 {Environment.HostName} Email OAuth2 Proxy ESMTP ready", loginWindow);
         var greeted = false;
         while (true)
         {
@@ -60,11 +61,11 @@ internal sealed class SmtpSession(ConnectionContext connection, SmtpSessionServi
             {
                 case "EHLO":
                     greeted = true;
-                    await WriteAsync(MultiLine(250, null, [$"{services.HostName} Hello {Sanitize(argument)}", .. Extensions]), loginWindow);
+                    await WriteAsync(MultiLine(250, null, [$"{Environment.HostName} Hello {Sanitize(argument)}", .. CanStartTls ? ["STARTTLS", .. Extensions] : Extensions]), loginWindow);
                     break;
                 case "HELO":
                     greeted = true;
-                    await WriteAsync($"250 {services.HostName} Hello {Sanitize(argument)}", loginWindow);
+                    await WriteAsync($"250 {Environment.HostName} Hello {Sanitize(argument)}", loginWindow);
                     break;
                 case "NOOP":
                     await WriteAsync("250 2.0.0 OK", loginWindow);
@@ -89,8 +90,16 @@ internal sealed class SmtpSession(ConnectionContext connection, SmtpSessionServi
                 case "MAIL" or "RCPT" or "DATA" or "BDAT":
                     await WriteAsync("530 5.7.0 Authentication required", loginWindow);
                     break;
+                case "STARTTLS" when CanStartTls:
+                    if (!await StartTlsAsync("220 2.0.0 Ready to start TLS", loginWindow))
+                    {
+                        return;
+                    }
+                    // RFC 3207: the client starts over with EHLO, and learns the extensions anew.
+                    greeted = false;
+                    break;
                 case "STARTTLS":
-                    await WriteAsync("502 5.5.1 STARTTLS is not offered on this port", loginWindow);
+                    await WriteAsync(IsTls ? "503 5.5.1 TLS is already active" : "502 5.5.1 STARTTLS is not offered on this port", loginWindow);
                     break;
                 case "VRFY" or "EXPN" or "HELP" or "ETRN":
                     await WriteAsync($"502 5.5.1 {verb} is not available before AUTH", loginWindow);
@@ -132,8 +141,8 @@ internal sealed class SmtpSession(ConnectionContext connection, SmtpSessionServi
     /// <summary>True when the session is over (relayed to its end); false when the client may try again.</summary>
     private async Task<bool> LoginAndRelayAsync(ClientCredentials credentials, CancellationToken session)
     {
-        var outcome = await services.Logins.LoginAsync(Protocol, credentials.Username, credentials.Password, static s => s.SmtpHost,
-            services.Upstream.LoginAsync, session);
+        var outcome = await Environment.Logins.LoginAsync(Protocol, credentials.Username, credentials.Password, static s => s.SmtpHost,
+            upstream.LoginAsync, session);
         if (!outcome.Succeeded)
         {
             LoginFailed(credentials.Username, outcome);

@@ -75,6 +75,8 @@ public sealed class SmtpProxyTests
     public async Task Send_EspoCrmSymfonyMailerTranscript_IsRelayed()
     {
         await using var env = await TestEnvironment.CreateAsync();
+        // The common EspoCRM setup: plaintext on loopback, so the proxy offers no STARTTLS.
+        env.WriteConfig(transform: t => t.Replace("log_level = trace", "log_level = trace\nlocal_tls = off", StringComparison.Ordinal));
         await env.StartProxyAsync();
         await ImapProxyTests.SignInFromStatusPageAsync(env);
 
@@ -240,7 +242,7 @@ public sealed class SmtpProxyTests
         Assert.Equal("503 5.5.1 Send EHLO first", await SendAsync("AUTH LOGIN"));
         Assert.StartsWith("250 ", await SendAsync("HELO client"), StringComparison.Ordinal);
         var ehlo = (await SendAsync("EHLO client")).Split('\n');
-        Assert.Equal(["250-PIPELINING", "250-8BITMIME", "250-ENHANCEDSTATUSCODES", "250-SIZE 35882577", "250 AUTH PLAIN LOGIN"], ehlo[1..]);
+        Assert.Equal(["250-STARTTLS", "250-PIPELINING", "250-8BITMIME", "250-ENHANCEDSTATUSCODES", "250-SIZE 35882577", "250 AUTH PLAIN LOGIN"], ehlo[1..]);
         Assert.Equal("250 2.0.0 OK", await SendAsync("NOOP"));
         Assert.Equal("250 2.0.0 Reset", await SendAsync("RSET"));
         Assert.Equal("530 5.7.0 Authentication required", await SendAsync("RCPT TO:<a@b.c>"));

@@ -4,12 +4,14 @@ using EmailProxy.Accounts;
 using EmailProxy.Configuration;
 using EmailProxy.Connections;
 using EmailProxy.Imap;
+using EmailProxy.LocalTls;
 using EmailProxy.OAuth2;
 using EmailProxy.Smtp;
 using EmailProxy.Tests.TestSupport;
 using EmailProxy.TokenStore;
 using EmailProxy.Upstream;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
@@ -26,7 +28,7 @@ public sealed class LoginTimeoutTests : IDisposable
     public async Task Imap_NoLoginWithinTheWindow_ByeAndClosed()
     {
         var (connection, client) = Connect();
-        var session = new ImapSession(connection, new ImapSessionServices(Logins(), new ImapUpstreamClient(new UpstreamConnector()), new Lifetime(), _time, NullLogger<ImapSession>.Instance)).RunAsync();
+        var session = new ImapSession(connection, Environment(), new ImapUpstreamClient(new UpstreamConnector()), NullLogger.Instance).RunAsync();
         Assert.StartsWith("* OK [CAPABILITY", await ReadLineAsync(client.Input));
 
         _time.Advance(MailSession.LoginTimeout - TimeSpan.FromSeconds(1));
@@ -42,7 +44,7 @@ public sealed class LoginTimeoutTests : IDisposable
     public async Task Smtp_NoAuthWithinTheWindow_421AndClosed()
     {
         var (connection, client) = Connect();
-        var session = new SmtpSession(connection, new SmtpSessionServices(Logins(), new SmtpUpstreamClient(new UpstreamConnector()), new Lifetime(), _time, NullLogger<SmtpSession>.Instance)).RunAsync();
+        var session = new SmtpSession(connection, Environment(), new SmtpUpstreamClient(new UpstreamConnector()), NullLogger.Instance).RunAsync();
         Assert.StartsWith("220 ", await ReadLineAsync(client.Input));
 
         _time.Advance(MailSession.LoginTimeout);
@@ -52,12 +54,14 @@ public sealed class LoginTimeoutTests : IDisposable
 
     public void Dispose() => _temp.Dispose();
 
-    private LoginService Logins()
+    private SessionEnvironment Environment()
     {
-        var config = new ProxyConfig(_temp.Combine("emailproxy.config"), new GeneralOptions(), new Dictionary<string, ServerOptions>(), new Dictionary<string, AccountOptions>());
+        var config = new ProxyConfig(_temp.Combine("emailproxy.config"), new GeneralOptions { LocalTls = "off" }, new Dictionary<string, ServerOptions>(), new Dictionary<string, AccountOptions>());
         var client = new OAuthClient(new HttpClient(), _time);
         var tokens = new TokenService(client, new TokenFileStore(_temp.Combine("tokens"), MasterKey.FromBytes(new byte[32]), _time, NullLogger<TokenFileStore>.Instance), _time, NullLogger<TokenService>.Instance);
-        return new LoginService(config, new PasswordVerifier(), tokens, new SignInManager(config, client, tokens, _time, NullLogger<SignInManager>.Instance));
+        var logins = new LoginService(config, new PasswordVerifier(), tokens, new SignInManager(config, client, tokens, _time, NullLogger<SignInManager>.Instance));
+        var tls = new LocalTlsService(config, new ServiceCollection().BuildServiceProvider(), _time, NullLogger<LocalTlsService>.Instance);
+        return new SessionEnvironment(logins, tls, new Lifetime(), _time);
     }
 
     /// <summary>A connection as Kestrel hands it to a handler, and the client's ends of its two pipes.</summary>

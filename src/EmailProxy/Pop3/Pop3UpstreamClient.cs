@@ -1,0 +1,65 @@
+using EmailProxy.Configuration;
+using EmailProxy.Sasl;
+using EmailProxy.Upstream;
+
+namespace EmailProxy.Pop3;
+
+/// <summary>
+/// Logs in to the real POP3 server: implicit TLS (995) by default, STLS when <c>ssl = false</c>
+/// and <c>starttls = true</c>; then <c>AUTH XOAUTH2</c> in two steps (waiting for <c>+</c>). A JSON
+/// error challenge is answered with an empty line and its status kept for the error text.
+/// </summary>
+internal sealed class Pop3UpstreamClient(UpstreamConnector connector)
+{
+    public Task<UpstreamLoginResult> LoginAsync(ServerOptions server, string username, string accessToken, CancellationToken cancellationToken) =>
+        connector.LoginAsync(server, server.PopHost!, server.PopPort, implicitTls: server.Ssl,
+            (connection, ct) => DialogueAsync(connection, server, username, accessToken, ct), cancellationToken);
+
+    private async Task<UpstreamLoginResult> DialogueAsync(UpstreamConnection connection, ServerOptions server, string username, string accessToken, CancellationToken cancellationToken)
+    {
+        var greeting = await connection.ReadRequiredLineAsync(cancellationToken);
+        if (!greeting.StartsWith("+OK", StringComparison.Ordinal))
+        {
+            throw new UpstreamUnavailableException($"{connection.Endpoint} did not greet as a POP3 server does: {Truncate(greeting)}");
+        }
+        if (!connection.IsTls && server.StartTls)
+        {
+            await connection.WriteLineAsync("STLS", cancellationToken);
+            var answer = await connection.ReadRequiredLineAsync(cancellationToken);
+            if (!answer.StartsWith("+OK", StringComparison.Ordinal))
+            {
+                throw new UpstreamUnavailableException($"{connection.Endpoint} refused STLS ({Truncate(answer)}), and the proxy does not send tokens in plaintext (set starttls = false in [server {server.Name}] only for a trusted local server)");
+            }
+            await connection.UpgradeAsync((stream, ct) => connector.StartTlsAsync(stream, server, connection.Host, connection.Port, ct), cancellationToken);
+        }
+
+        await connection.WriteLineAsync("AUTH XOAUTH2", cancellationToken);
+        var reply = await connection.ReadRequiredLineAsync(cancellationToken);
+        if (reply.StartsWith('+') && !reply.StartsWith("+OK", StringComparison.Ordinal))
+        {
+            await connection.WriteLineAsync(XOAuth2.InitialResponse(username, accessToken), cancellationToken);
+            reply = await connection.ReadRequiredLineAsync(cancellationToken);
+        }
+        string? challenge = null;
+        if (reply.StartsWith('+') && !reply.StartsWith("+OK", StringComparison.Ordinal))
+        {
+            challenge = XOAuth2.DecodeErrorChallenge(reply[1..]) ?? reply[1..].Trim();
+            await connection.WriteLineAsync("", cancellationToken);
+            reply = await connection.ReadRequiredLineAsync(cancellationToken);
+        }
+        if (reply.StartsWith("+OK", StringComparison.Ordinal))
+        {
+            return UpstreamLoginResult.Success(connection);
+        }
+        var words = reply.StartsWith("-ERR", StringComparison.Ordinal) ? reply[4..].Trim() : reply;
+        if (words.StartsWith("[SYS/TEMP]", StringComparison.OrdinalIgnoreCase) || words.StartsWith("[IN-USE]", StringComparison.OrdinalIgnoreCase))
+        {
+            return UpstreamLoginResult.Unavailable($"{connection.Endpoint} cannot log in now: {Truncate(words)}");
+        }
+        words = Truncate(words);
+        return UpstreamLoginResult.Rejected(challenge is null ? words : $"{words} ({challenge})",
+            "Check that username is the mailbox's address, that POP is enabled for the mailbox, and that the token's scope includes https://outlook.office.com/POP.AccessAsUser.All (not graph.microsoft.com).");
+    }
+
+    private static string Truncate(string text) => text.Length > 300 ? text[..300] + "…" : text;
+}
