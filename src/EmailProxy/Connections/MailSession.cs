@@ -35,7 +35,10 @@ internal abstract class MailSession(ConnectionContext connection, SessionEnviron
         var started = Stopwatch.GetTimestamp();
         try
         {
-            using var session = CancellationTokenSource.CreateLinkedTokenSource(Stopping, Connection.ConnectionClosed);
+            // Not ConnectionClosed: Kestrel raises it when the client half-closes (printf … | nc -N),
+            // and such a client must still get its answers. A client that is gone shows as the end
+            // of its input, or as a failed write.
+            using var session = CancellationTokenSource.CreateLinkedTokenSource(Stopping);
             using var loginTimer = new CancellationTokenSource(LoginTimeout, Environment.Time);
             using var loginWindow = CancellationTokenSource.CreateLinkedTokenSource(session.Token, loginTimer.Token);
             await RunCoreAsync(loginWindow.Token, session.Token);
@@ -103,7 +106,7 @@ internal abstract class MailSession(ConnectionContext connection, SessionEnviron
     }
 
     /// <summary>Why the login window closed, for the session's last words.</summary>
-    protected bool TimedOut => !Stopping.IsCancellationRequested && !Connection.ConnectionClosed.IsCancellationRequested;
+    protected bool TimedOut => !Stopping.IsCancellationRequested;
 
     protected async ValueTask WriteAsync(string lines, CancellationToken cancellationToken) =>
         await Connection.Transport.Output.WriteAsync(Encoding.UTF8.GetBytes(lines + "\r\n"), cancellationToken);

@@ -45,7 +45,7 @@ internal sealed class ImapSession(ConnectionContext connection, SessionEnvironme
                 await SayGoodbyeAsync($"* BYE {e.Message}");
                 return;
             }
-            catch (OperationCanceledException) when (loginWindow.IsCancellationRequested && !Connection.ConnectionClosed.IsCancellationRequested)
+            catch (OperationCanceledException) when (loginWindow.IsCancellationRequested)
             {
                 SetOutcome(TimedOut ? "no login within 60 seconds" : "the proxy is shutting down");
                 await SayGoodbyeAsync(TimedOut ? "* BYE Autologout: no login within 60 seconds" : "* BYE Email OAuth2 Proxy is shutting down");

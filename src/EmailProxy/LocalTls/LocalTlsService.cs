@@ -80,7 +80,7 @@ internal sealed partial class LocalTlsService(ProxyConfig config, IServiceProvid
             await next(connection);
             return;
         }
-        if (!await UpgradeAsync(connection, connection.ConnectionClosed))
+        if (!await UpgradeAsync(connection, CancellationToken.None))
         {
             return;
         }

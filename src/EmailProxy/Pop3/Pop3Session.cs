@@ -37,7 +37,7 @@ internal sealed class Pop3Session(ConnectionContext connection, SessionEnvironme
                 await SayGoodbyeAsync($"-ERR Line too long: the limit before login is {MaxLineLength} bytes; closing");
                 return;
             }
-            catch (OperationCanceledException) when (loginWindow.IsCancellationRequested && !Connection.ConnectionClosed.IsCancellationRequested)
+            catch (OperationCanceledException) when (loginWindow.IsCancellationRequested)
             {
                 SetOutcome(TimedOut ? "no login within 60 seconds" : "the proxy is shutting down");
                 await SayGoodbyeAsync(TimedOut ? "-ERR Autologout: no login within 60 seconds" : "-ERR [SYS/TEMP] Email OAuth2 Proxy is shutting down");

@@ -12,6 +12,9 @@ namespace EmailProxy.Relay;
 /// </summary>
 internal static class ByteRelay
 {
+    /// <summary>How long the server's last answers may take after a client half-closed (sent its commands, then FIN).</summary>
+    public static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(30);
+
     public static async Task<RelayResult> RunAsync(IDuplexPipe client, UpstreamConnection upstream, ReadOnlyMemory<byte> shutdownNotice, CancellationToken stopping)
     {
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(stopping);
@@ -21,6 +24,20 @@ internal static class ByteRelay
         var down = PumpToPipeAsync(upstream.Reader, client.Output, toClient, cancel.Token);
 
         var first = await Task.WhenAny(up, down);
+        if (first == up && up.Result == "closed" && !stopping.IsCancellationRequested)
+        {
+            // The client is done sending but may still read (printf … | nc -N): tell the server,
+            // and let its remaining answers through until it closes.
+            await upstream.ShutdownSendAsync();
+            try
+            {
+                await down.WaitAsync(DrainTimeout, stopping);
+            }
+            catch (Exception e) when (e is TimeoutException or OperationCanceledException)
+            {
+                // The server kept the connection open: it is closed below.
+            }
+        }
         await cancel.CancelAsync();
         var reasons = await Task.WhenAll(up, down);
         var reason = stopping.IsCancellationRequested

@@ -44,7 +44,7 @@ internal sealed class SmtpSession(ConnectionContext connection, SessionEnvironme
                 await SayGoodbyeAsync($"421 4.7.0 Line too long: the limit before AUTH is {MaxLineLength} bytes; closing");
                 return;
             }
-            catch (OperationCanceledException) when (loginWindow.IsCancellationRequested && !Connection.ConnectionClosed.IsCancellationRequested)
+            catch (OperationCanceledException) when (loginWindow.IsCancellationRequested)
             {
                 SetOutcome(TimedOut ? "no AUTH within 60 seconds" : "the proxy is shutting down");
                 await SayGoodbyeAsync(TimedOut ? "421 4.4.2 No authentication within 60 seconds; closing" : "421 4.3.2 Email OAuth2 Proxy is shutting down");

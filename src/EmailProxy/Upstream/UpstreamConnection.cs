@@ -13,8 +13,11 @@ internal sealed class UpstreamConnection : IAsyncDisposable
 {
     public const int MaxLineLength = 64 * 1024;
 
-    public UpstreamConnection(Stream stream, string host, int port)
+    private readonly System.Net.Sockets.Socket? _socket;
+
+    public UpstreamConnection(Stream stream, string host, int port, System.Net.Sockets.Socket? socket = null)
     {
+        _socket = socket;
         Stream = stream;
         Host = host;
         Port = port;
@@ -53,6 +56,26 @@ internal sealed class UpstreamConnection : IAsyncDisposable
         await Reader.CompleteAsync();
         Stream = await handshake(Stream, cancellationToken);
         Reader = PipeReader.Create(Stream, new StreamPipeReaderOptions(leaveOpen: true));
+    }
+
+    /// <summary>
+    /// Passes a client's half-close on: TLS close_notify, then FIN, so the server answers what it
+    /// has and closes. Failures are ignored: the connection is being wound up anyway.
+    /// </summary>
+    public async ValueTask ShutdownSendAsync()
+    {
+        try
+        {
+            if (Stream is SslStream tls)
+            {
+                await tls.ShutdownAsync();
+            }
+            _socket?.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+        }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or InvalidOperationException)
+        {
+            // Already gone.
+        }
     }
 
     public async ValueTask DisposeAsync()

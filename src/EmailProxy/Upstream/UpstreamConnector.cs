@@ -98,7 +98,7 @@ internal sealed class UpstreamConnector
                 throw;
             }
         }
-        return new UpstreamConnection(stream, host, port);
+        return new UpstreamConnection(stream, host, port, socket);
     }
 
     public async Task<Stream> StartTlsAsync(Stream inner, ServerOptions server, string host, int port, CancellationToken cancellationToken)

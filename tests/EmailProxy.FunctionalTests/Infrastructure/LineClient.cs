@@ -1,3 +1,4 @@
+using System.Net.Security;
 using System.Net.Sockets;
 using System.Text;
 
@@ -10,7 +11,7 @@ namespace EmailProxy.FunctionalTests.Infrastructure;
 internal sealed class LineClient : IAsyncDisposable
 {
     private readonly TcpClient _tcp;
-    private readonly NetworkStream _stream;
+    private Stream _stream;
     private readonly byte[] _buffer = new byte[64 * 1024];
     private int _start;
     private int _end;
@@ -26,6 +27,27 @@ internal sealed class LineClient : IAsyncDisposable
         var tcp = new TcpClient { NoDelay = true };
         await tcp.ConnectAsync("127.0.0.1", port);
         return new LineClient(tcp);
+    }
+
+    /// <summary>Connects and starts with TLS (implicit TLS), checking the certificate with <paramref name="validate"/>.</summary>
+    public static async Task<LineClient> ConnectTlsAsync(int port, RemoteCertificateValidationCallback validate)
+    {
+        var client = await ConnectAsync(port);
+        await client.UpgradeToTlsAsync(validate);
+        return client;
+    }
+
+    /// <summary>Runs a TLS handshake on the connection (after STARTTLS/STLS, or at once for implicit TLS).</summary>
+    public async Task UpgradeToTlsAsync(RemoteCertificateValidationCallback validate)
+    {
+        if (_start != _end)
+        {
+            throw new InvalidOperationException("Unread plaintext is buffered: the server sent more than its go-ahead.");
+        }
+        var tls = new SslStream(_stream, leaveInnerStreamOpen: false);
+        using var cancel = new CancellationTokenSource(ObservableLog.DefaultTimeout);
+        await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = "127.0.0.1", RemoteCertificateValidationCallback = validate }, cancel.Token);
+        _stream = tls;
     }
 
     public async Task WriteAsync(string text) => await WriteAsync(Encoding.UTF8.GetBytes(text));

@@ -15,14 +15,16 @@ internal sealed partial class TestEnvironment : IAsyncDisposable
 
     private readonly List<ProxyProcess> _proxies = [];
 
-    private TestEnvironment(string directory, FakeIdentityServer identity, FakeExchangeImapServer imap, FakeExchangeSmtpServer smtp)
+    private TestEnvironment(string directory, FakeIdentityServer identity, FakeExchangeImapServer imap, FakeExchangeSmtpServer smtp, FakeExchangePop3Server pop)
     {
         Directory = directory;
         Identity = identity;
         Imap = imap;
         Smtp = smtp;
+        Pop = pop;
         ImapPort = GetFreePort();
         SmtpPort = GetFreePort();
+        PopPort = GetFreePort();
         HttpPort = GetFreePort();
     }
 
@@ -34,6 +36,15 @@ internal sealed partial class TestEnvironment : IAsyncDisposable
     public FakeExchangeImapServer Imap { get; }
 
     public FakeExchangeSmtpServer Smtp { get; }
+
+    /// <summary>The fake Exchange POP3 server (implicit TLS, like outlook.office365.com:995).</summary>
+    public FakeExchangePop3Server Pop { get; }
+
+    /// <summary>The port the proxy's POP3 listener is configured on.</summary>
+    public int PopPort { get; }
+
+    /// <summary>The private CA the proxy generates for local TLS (under the config folder's tls/).</summary>
+    public string LocalCaFile => Path.Combine(Directory, "tls", "ca.pem");
 
     /// <summary>The port the proxy's SMTP listener is configured on.</summary>
     public int SmtpPort { get; }
@@ -70,7 +81,9 @@ internal sealed partial class TestEnvironment : IAsyncDisposable
         imap.Start();
         var smtp = new FakeExchangeSmtpServer(identity);
         smtp.Start();
-        var environment = new TestEnvironment(directory, identity, imap, smtp);
+        var pop = new FakeExchangePop3Server(identity);
+        pop.Start();
+        var environment = new TestEnvironment(directory, identity, imap, smtp, pop);
         TestCertificates.Trusted.WriteCaPem(environment.CaFile);
         return environment;
     }
@@ -98,6 +111,7 @@ internal sealed partial class TestEnvironment : IAsyncDisposable
         log_level = trace
         imap_listen = 127.0.0.1:{ImapPort}
         smtp_listen = 127.0.0.1:{SmtpPort}
+        pop_listen = 127.0.0.1:{PopPort}
         token_dir = {TokenDirectory}
         secret_file = {SecretFile}
 
@@ -106,6 +120,8 @@ internal sealed partial class TestEnvironment : IAsyncDisposable
         imap_port = {Imap.Port}
         smtp_host = 127.0.0.1
         smtp_port = {Smtp.Port}
+        pop_host = 127.0.0.1
+        pop_port = {Pop.Port}
         ca_file = {CaFile}
 
         [account {Account}]
@@ -113,7 +129,7 @@ internal sealed partial class TestEnvironment : IAsyncDisposable
         tenant = {Identity.Tenant}
         authority = {Identity.Authority}
         server = {ServerName}
-        scope = https://outlook.office.com/IMAP.AccessAsUser.All https://outlook.office.com/SMTP.Send offline_access
+        scope = https://outlook.office.com/IMAP.AccessAsUser.All https://outlook.office.com/POP.AccessAsUser.All https://outlook.office.com/SMTP.Send offline_access
 
         """;
 
@@ -181,6 +197,7 @@ internal sealed partial class TestEnvironment : IAsyncDisposable
 
         await Imap.DisposeAsync();
         await Smtp.DisposeAsync();
+        await Pop.DisposeAsync();
         await Identity.DisposeAsync();
         try
         {

@@ -1,0 +1,298 @@
+using System.Diagnostics;
+using System.Security.Cryptography.X509Certificates;
+using EmailProxy.FunctionalTests.Imap;
+using EmailProxy.FunctionalTests.Infrastructure;
+using MailKit;
+using MailKit.Net.Imap;
+using MailKit.Net.Pop3;
+using MailKit.Net.Smtp;
+using MailKit.Security;
+using MimeKit;
+using Xunit;
+
+namespace EmailProxy.FunctionalTests.LocalTls;
+
+/// <summary>
+/// TLS towards the proxy's clients: implicit (sniffed), STARTTLS/STLS and plaintext on the same
+/// ports, checked by clients that verify the certificate against the proxy's generated CA.
+/// </summary>
+public sealed class LocalTlsTests
+{
+    public static TheoryData<string, SecureSocketOptions> PortsAndModes => new()
+    {
+        { "IMAP", SecureSocketOptions.SslOnConnect },
+        { "IMAP", SecureSocketOptions.StartTls },
+        { "IMAP", SecureSocketOptions.None },
+        { "POP3", SecureSocketOptions.SslOnConnect },
+        { "POP3", SecureSocketOptions.StartTls },
+        { "POP3", SecureSocketOptions.None },
+        { "SMTP", SecureSocketOptions.StartTls },
+        { "SMTP", SecureSocketOptions.None },
+    };
+
+    [Theory]
+    [MemberData(nameof(PortsAndModes))]
+    public async Task MailKit_EachPortAndMode_WorksWithTheCertificateVerifiedAgainstTheGeneratedCa(string protocol, SecureSocketOptions mode)
+    {
+        await using var env = await TestEnvironment.CreateAsync();
+        env.Imap.AddMessage(TestMessages.Large(64 * 1024));
+        env.Pop.AddMessage(TestMessages.Large(64 * 1024));
+        await env.StartProxyAsync();
+        await ImapProxyTests.SignInFromStatusPageAsync(env);
+        var validate = TrustedCa.From(env.LocalCaFile);
+
+        switch (protocol)
+        {
+            case "IMAP":
+            {
+                using var client = new ImapClient { ServerCertificateValidationCallback = validate, CheckCertificateRevocation = false };
+                await client.ConnectAsync("127.0.0.1", env.ImapPort, mode);
+                Assert.Equal(mode != SecureSocketOptions.None, client.IsSecure);
+                await client.AuthenticateAsync(TestEnvironment.Account, "pw");
+                await client.Inbox.OpenAsync(FolderAccess.ReadOnly);
+                Assert.Equal(1, client.Inbox.Count);
+                await client.DisconnectAsync(quit: true);
+                break;
+            }
+            case "POP3":
+            {
+                using var client = new Pop3Client { ServerCertificateValidationCallback = validate, CheckCertificateRevocation = false };
+                await client.ConnectAsync("127.0.0.1", env.PopPort, mode);
+                Assert.Equal(mode != SecureSocketOptions.None, client.IsSecure);
+                await client.AuthenticateAsync(TestEnvironment.Account, "pw");
+                Assert.Equal(1, client.Count);
+                await client.DisconnectAsync(quit: true);
+                break;
+            }
+            default:
+            {
+                using var client = new SmtpClient { ServerCertificateValidationCallback = validate, CheckCertificateRevocation = false };
+                await client.ConnectAsync("127.0.0.1", env.SmtpPort, mode);
+                Assert.Equal(mode != SecureSocketOptions.None, client.IsSecure);
+                await client.AuthenticateAsync(TestEnvironment.Account, "pw");
+                var message = new MimeMessage();
+                message.From.Add(MailboxAddress.Parse(TestEnvironment.Account));
+                message.To.Add(MailboxAddress.Parse("customer@example.org"));
+                message.Subject = "over local TLS";
+                message.Body = new TextPart("plain") { Text = "hello" };
+                await client.SendAsync(message);
+                await client.DisconnectAsync(quit: true);
+                Assert.Single(env.Smtp.Messages);
+                break;
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Curl_ImapsPop3sAndSmtpWithSslReqd_VerifyAgainstTheCaFile()
+    {
+        await using var env = await TestEnvironment.CreateAsync();
+        env.Imap.AddMessage("Subject: imap over tls\r\n\r\nIMAP-MARKER\r\n"u8.ToArray());
+        env.Pop.AddMessage("Subject: pop over tls\r\n\r\nPOP-MARKER\r\n"u8.ToArray());
+        await env.StartProxyAsync();
+        await ImapProxyTests.SignInFromStatusPageAsync(env);
+        var user = $"{TestEnvironment.Account}:pw";
+
+        var imap = await RunAsync("curl", "-sS", "--cacert", env.LocalCaFile, "--user", user, $"imaps://127.0.0.1:{env.ImapPort}/INBOX;UID=1");
+        Assert.True(imap.ExitCode == 0, imap.Output);
+        Assert.Contains("IMAP-MARKER", imap.Output, StringComparison.Ordinal);
+
+        var pop = await RunAsync("curl", "-sS", "--cacert", env.LocalCaFile, "--user", user, $"pop3s://127.0.0.1:{env.PopPort}/1");
+        Assert.True(pop.ExitCode == 0, pop.Output);
+        Assert.Contains("POP-MARKER", pop.Output, StringComparison.Ordinal);
+
+        var file = Path.Combine(env.Directory, "mail.eml");
+        await File.WriteAllTextAsync(file, "Subject: smtp over starttls\r\n\r\nSMTP-MARKER\r\n");
+        var smtp = await RunAsync("curl", "-sS", "--ssl-reqd", "--cacert", env.LocalCaFile, "--user", user,
+            "--mail-from", TestEnvironment.Account, "--mail-rcpt", "customer@example.org", "--upload-file", file, $"smtp://127.0.0.1:{env.SmtpPort}");
+        Assert.True(smtp.ExitCode == 0, smtp.Output);
+        Assert.Contains("SMTP-MARKER", System.Text.Encoding.UTF8.GetString(Assert.Single(env.Smtp.Messages).Data), StringComparison.Ordinal);
+
+        // A CA the proxy did not make is refused: verification is really on.
+        var wrongCa = await RunAsync("curl", "-sS", "--cacert", env.CaFile, "--user", user, $"imaps://127.0.0.1:{env.ImapPort}/INBOX;UID=1");
+        Assert.NotEqual(0, wrongCa.ExitCode);
+    }
+
+    [Fact]
+    public async Task SeedNcLine_OnTheAutoDetectingPort_GetsPlaintextAnswers()
+    {
+        await using var env = await TestEnvironment.CreateAsync();
+        await env.StartProxyAsync();
+        // The seed README's check, with -N so that nc ends its side when printf is done.
+        var (exit, output) = await RunAsync("bash", "-c", $"printf 'a1 LOGIN {TestEnvironment.Account} x\\r\\n' | nc -N 127.0.0.1 {env.ImapPort}");
+        Assert.Equal(0, exit);
+        Assert.Contains("* OK [CAPABILITY IMAP4rev1", output, StringComparison.Ordinal);
+        Assert.Contains("a1 NO [AUTHENTICATIONFAILED] Account user@example.com needs an OAuth2 sign-in", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task HalfClosingClient_AfterLogin_StillGetsTheUpstreamsAnswers()
+    {
+        await using var env = await TestEnvironment.CreateAsync();
+        var proxy = await env.StartProxyAsync();
+        await ImapProxyTests.SignInAsync(env, proxy);
+        var (exit, output) = await RunAsync("bash", "-c", $"printf 'a1 LOGIN {TestEnvironment.Account} x\\r\\na2 SELECT INBOX\\r\\na3 LOGOUT\\r\\n' | nc -N 127.0.0.1 {env.ImapPort}");
+        Assert.Equal(0, exit);
+        Assert.Contains("a2 OK", output, StringComparison.Ordinal);
+        Assert.Contains("a3 OK LOGOUT completed", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ImapStartTls_CommandsInjectedBehindIt_AreNeverExecuted()
+    {
+        await using var env = await TestEnvironment.CreateAsync();
+        await env.StartProxyAsync();
+        await using var client = await LineClient.ConnectAsync(env.ImapPort);
+        Assert.Contains(" STARTTLS]", await client.ReadLineAsync(), StringComparison.Ordinal);
+        await client.WriteAsync($"a1 STARTTLS\r\na2 LOGIN {TestEnvironment.Account} injected\r\n");
+        Assert.Equal("a1 OK Begin TLS negotiation now", await client.ReadLineAsync());
+        await client.UpgradeToTlsAsync(TrustedCa.From(env.LocalCaFile));
+
+        await client.WriteAsync("a3 CAPABILITY\r\n");
+        var capability = await client.ReadLineAsync();
+        Assert.StartsWith("* CAPABILITY IMAP4rev1", capability, StringComparison.Ordinal);
+        Assert.DoesNotContain("STARTTLS", capability, StringComparison.Ordinal);
+        Assert.Equal("a3 OK CAPABILITY completed", await client.ReadLineAsync());
+        await client.WriteAsync("a4 STARTTLS\r\n");
+        Assert.StartsWith("a4 BAD", await client.ReadLineAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SmtpStartTls_CommandsInjectedBehindIt_AreNeverExecuted()
+    {
+        await using var env = await TestEnvironment.CreateAsync();
+        await env.StartProxyAsync();
+        await using var client = await LineClient.ConnectAsync(env.SmtpPort);
+        await client.ReadSmtpReplyAsync();
+        await client.WriteAsync("EHLO client\r\n");
+        Assert.Contains("250-STARTTLS", await client.ReadSmtpReplyAsync(), StringComparison.Ordinal);
+        await client.WriteAsync("STARTTLS\r\nMAIL FROM:<injected@example.org>\r\n");
+        Assert.Equal("220 2.0.0 Ready to start TLS", await client.ReadSmtpReplyAsync());
+        await client.UpgradeToTlsAsync(TrustedCa.From(env.LocalCaFile));
+
+        await client.WriteAsync("EHLO client\r\n");
+        var ehlo = await client.ReadSmtpReplyAsync();
+        Assert.StartsWith("250-", ehlo, StringComparison.Ordinal);
+        Assert.DoesNotContain("STARTTLS", ehlo, StringComparison.Ordinal);
+        Assert.Contains("250 AUTH PLAIN LOGIN", ehlo, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Pop3Stls_CommandsInjectedBehindIt_AreNeverExecuted()
+    {
+        await using var env = await TestEnvironment.CreateAsync();
+        await env.StartProxyAsync();
+        await using var client = await LineClient.ConnectAsync(env.PopPort);
+        await client.ReadLineAsync();
+        await client.WriteAsync("STLS\r\nUSER injected@example.org\r\n");
+        Assert.Equal("+OK Begin TLS negotiation", await client.ReadLineAsync());
+        await client.UpgradeToTlsAsync(TrustedCa.From(env.LocalCaFile));
+
+        await client.WriteAsync("PASS x\r\n");
+        Assert.Equal("-ERR Send USER first", await client.ReadLineAsync());
+        await client.WriteAsync("CAPA\r\n");
+        var capabilities = new List<string>();
+        await client.ReadUntilAsync(l => l == ".", capabilities);
+        Assert.DoesNotContain("STLS", capabilities);
+    }
+
+    [Fact]
+    public async Task GeneratedCertificate_IsKeptAcrossARestart()
+    {
+        await using var env = await TestEnvironment.CreateAsync();
+        var proxy = await env.StartProxyAsync();
+        await proxy.WaitForLineAsync(l => l.Contains(env.LocalCaFile, StringComparison.Ordinal) && l.Contains("install it as a trusted CA", StringComparison.Ordinal));
+        var tls = Path.GetDirectoryName(env.LocalCaFile)!;
+        var ca = await File.ReadAllBytesAsync(env.LocalCaFile);
+        var server = await File.ReadAllBytesAsync(Path.Combine(tls, "server.pem"));
+        if (!OperatingSystem.IsWindows())
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(tls, "ca.key")));
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(tls, "server.key")));
+        }
+        var trust = TrustedCa.From(env.LocalCaFile);
+        Assert.Equal(0, await proxy.StopAsync());
+
+        await env.StartProxyAsync();
+        Assert.Equal(ca, await File.ReadAllBytesAsync(env.LocalCaFile));
+        Assert.Equal(server, await File.ReadAllBytesAsync(Path.Combine(tls, "server.pem")));
+        await using var client = await LineClient.ConnectTlsAsync(env.ImapPort, trust);
+        Assert.StartsWith("* OK [CAPABILITY IMAP4rev1", await client.ReadLineAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ConfiguredPemPair_IsUsedAndReadAgainWhenItChanges()
+    {
+        await using var env = await TestEnvironment.CreateAsync();
+        var certificate = Path.Combine(env.Directory, "proxy.crt");
+        var key = Path.Combine(env.Directory, "proxy.key");
+        WritePair(TestCertificates.Trusted.ServerCertificate, certificate, key);
+        env.WriteConfig(transform: t => t.Replace("log_level = trace", $"log_level = trace\nlocal_certificate = proxy.crt\nlocal_key = proxy.key", StringComparison.Ordinal));
+        await env.StartProxyAsync();
+        Assert.False(Directory.Exists(Path.Combine(env.Directory, "tls")), "no certificate is generated when one is configured");
+
+        await using (var client = await LineClient.ConnectTlsAsync(env.PopPort, TrustedCa.From(env.CaFile)))
+        {
+            Assert.StartsWith("+OK", await client.ReadLineAsync(), StringComparison.Ordinal);
+        }
+
+        // The operator renews the pair: the next handshake uses the new one, without a restart.
+        var otherCa = Path.Combine(env.Directory, "other-ca.pem");
+        TestCertificates.Untrusted.WriteCaPem(otherCa);
+        WritePair(TestCertificates.Untrusted.ServerCertificate, certificate, key);
+        await using (var client = await LineClient.ConnectTlsAsync(env.ImapPort, TrustedCa.From(otherCa)))
+        {
+            Assert.StartsWith("* OK", await client.ReadLineAsync(), StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task LocalTlsOff_NothingTlsIsOfferedAndNoCertificateIsMade()
+    {
+        await using var env = await TestEnvironment.CreateAsync();
+        env.WriteConfig(transform: t => t.Replace("log_level = trace", "log_level = trace\nlocal_tls = off", StringComparison.Ordinal));
+        await env.StartProxyAsync();
+        Assert.False(Directory.Exists(Path.Combine(env.Directory, "tls")));
+
+        await using (var imap = await LineClient.ConnectAsync(env.ImapPort))
+        {
+            Assert.DoesNotContain("STARTTLS", await imap.ReadLineAsync(), StringComparison.Ordinal);
+            await imap.WriteAsync("a1 STARTTLS\r\n");
+            Assert.StartsWith("a1 BAD", await imap.ReadLineAsync(), StringComparison.Ordinal);
+        }
+        await using (var smtp = await LineClient.ConnectAsync(env.SmtpPort))
+        {
+            await smtp.ReadSmtpReplyAsync();
+            await smtp.WriteAsync("EHLO x\r\n");
+            Assert.DoesNotContain("STARTTLS", await smtp.ReadSmtpReplyAsync(), StringComparison.Ordinal);
+        }
+        await using (var pop = await LineClient.ConnectAsync(env.PopPort))
+        {
+            await pop.ReadLineAsync();
+            await pop.WriteAsync("CAPA\r\n");
+            var capabilities = new List<string>();
+            await pop.ReadUntilAsync(l => l == ".", capabilities);
+            Assert.DoesNotContain("STLS", capabilities);
+        }
+        await Assert.ThrowsAnyAsync<Exception>(() => LineClient.ConnectTlsAsync(env.ImapPort, TrustedCa.From(env.CaFile)));
+    }
+
+    private static void WritePair(X509Certificate2 certificate, string certificatePath, string keyPath)
+    {
+        using var rsa = certificate.GetRSAPrivateKey();
+        using var ecdsa = rsa is null ? certificate.GetECDsaPrivateKey() : null;
+        var keyPem = rsa?.ExportPkcs8PrivateKeyPem() ?? ecdsa!.ExportPkcs8PrivateKeyPem();
+        File.WriteAllText(keyPath, keyPem + "\n");
+        File.WriteAllText(certificatePath, certificate.ExportCertificatePem() + "\n");
+    }
+
+    private static async Task<(int ExitCode, string Output)> RunAsync(string file, params string[] arguments)
+    {
+        var start = new ProcessStartInfo(file, arguments) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(ObservableLog.DefaultTimeout);
+        return (process.ExitCode, await stdout + await stderr);
+    }
+}
