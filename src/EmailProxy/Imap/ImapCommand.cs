@@ -35,4 +35,4 @@ internal sealed class ImapSyntaxException(string? tag, string message) : Excepti
 }
 
 /// <summary>A line or literal past the limits; answered with BYE, and the connection is closed.</summary>
-internal sealed class ImapLimitException(string message) : Exception(message);
+internal sealed class ImapLimitException(string message) : EmailProxy.Connections.ProtocolLimitException(message);

@@ -62,18 +62,8 @@ internal sealed class ImapCommandReader(PipeReader reader, Func<CancellationToke
         return new ImapCommand(tokens[0].Text, tokens[1].Text.ToUpperInvariant(), tokens.GetRange(2, tokens.Count - 2));
     }
 
-    /// <summary>A raw line (a SASL response); null at end of stream.</summary>
-    public async ValueTask<byte[]?> ReadLineAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await reader.ReadLineAsync(MaxLineLength, cancellationToken);
-        }
-        catch (LineTooLongException)
-        {
-            throw new ImapLimitException($"Line too long: the limit before login is {MaxLineLength} bytes");
-        }
-    }
+    /// <summary>A raw line (a SASL response); null at end of stream. Past the limit: <see cref="LineTooLongException"/>.</summary>
+    public ValueTask<byte[]?> ReadLineAsync(CancellationToken cancellationToken) => reader.ReadLineAsync(MaxLineLength, cancellationToken);
 
     private readonly record struct LiteralSpec(long Length, bool NonSynchronizing);
 

@@ -1,6 +1,9 @@
 using System.Text;
+using EmailProxy.Accounts;
+using EmailProxy.Configuration;
 using EmailProxy.Connections;
 using EmailProxy.Sasl;
+using EmailProxy.Upstream;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
 
@@ -16,13 +19,11 @@ internal sealed class ImapSession(ConnectionContext connection, SessionEnvironme
 {
     public const string PreLoginCapabilities = "IMAP4rev1 SASL-IR LITERAL+ ID AUTH=PLAIN AUTH=LOGIN";
 
-    private static readonly byte[] ShutdownNotice = "* BYE Email OAuth2 Proxy is shutting down\r\n"u8.ToArray();
-
     protected override string Protocol => "IMAP";
 
     private string Capabilities => CanStartTls ? PreLoginCapabilities + " STARTTLS" : PreLoginCapabilities;
 
-    protected override async Task RunCoreAsync(CancellationToken loginWindow, CancellationToken session)
+    protected override async Task RunCoreAsync(CancellationToken loginWindow)
     {
         var reader = NewReader();
         await WriteAsync($"* OK [CAPABILITY {Capabilities}] Email OAuth2 Proxy ready", loginWindow);
@@ -38,18 +39,6 @@ internal sealed class ImapSession(ConnectionContext connection, SessionEnvironme
             {
                 await WriteAsync($"{e.Tag ?? "*"} BAD {e.Message}", loginWindow);
                 continue;
-            }
-            catch (ImapLimitException e)
-            {
-                SetOutcome(e.Message);
-                await SayGoodbyeAsync($"* BYE {e.Message}");
-                return;
-            }
-            catch (OperationCanceledException) when (loginWindow.IsCancellationRequested)
-            {
-                SetOutcome(TimedOut ? "no login within 60 seconds" : "the proxy is shutting down");
-                await SayGoodbyeAsync(TimedOut ? "* BYE Autologout: no login within 60 seconds" : "* BYE Email OAuth2 Proxy is shutting down");
-                return;
             }
             if (command is null)
             {
@@ -97,12 +86,33 @@ internal sealed class ImapSession(ConnectionContext connection, SessionEnvironme
                     await WriteAsync($"{command.Tag} BAD {command.Name} is not available before login; log in with LOGIN or AUTHENTICATE PLAIN", loginWindow);
                     continue;
             }
-            if (credentials is not null && await LoginAndRelayAsync(command.Tag, credentials, session))
+            if (credentials is not null && await LoginAndRelayAsync(credentials, command.Tag))
             {
                 return;
             }
         }
     }
+
+    protected override string Farewell(SessionEnd end, string detail) => end switch
+    {
+        SessionEnd.Limit => $"* BYE {detail}",
+        SessionEnd.TimedOut => "* BYE Autologout: no login within 60 seconds",
+        _ => "* BYE Email OAuth2 Proxy is shutting down",
+    };
+
+    protected override string? HostOf(ServerOptions server) => server.ImapHost;
+
+    protected override Task<UpstreamLoginResult> UpstreamLoginAsync(ServerOptions server, string username, string accessToken, CancellationToken cancellationToken) =>
+        upstream.LoginAsync(server, username, accessToken, cancellationToken);
+
+    protected override string LoginFailedReply(string tag, LoginOutcome outcome) =>
+        $"{tag} NO [{(outcome.IsTemporary ? "UNAVAILABLE" : "AUTHENTICATIONFAILED")}] {outcome.Message}";
+
+    /// <summary>The tagged OK carries the upstream's capabilities (those of an authenticated session).</summary>
+    protected override string LoginSucceededReply(string tag, LoginOutcome outcome) =>
+        string.IsNullOrWhiteSpace(outcome.Upstream!.Capabilities)
+            ? $"{tag} OK Logged in through Email OAuth2 Proxy"
+            : $"{tag} OK [CAPABILITY {outcome.Upstream.Capabilities}] Logged in through Email OAuth2 Proxy";
 
     private ImapCommandReader NewReader() => new(Input, ct => WriteAsync("+ Ready for literal data", ct));
 
@@ -120,49 +130,16 @@ internal sealed class ImapSession(ConnectionContext connection, SessionEnvironme
             await WriteAsync($"{command.Tag} BAD AUTHENTICATE needs a mechanism name", cancellationToken);
             return null;
         }
-        var result = await SaslServer.NegotiateAsync(
-            args[0].Text,
-            args.Count == 2 ? args[1].Text : null,
-            async (prompt, ct) =>
+        var mechanism = args[0].Text.ToUpperInvariant();
+        return await AuthenticateAsync(mechanism, args.Count == 2 ? args[1].Text : null, "+ ",
+            async ct => await reader.ReadLineAsync(ct) is { } line ? Encoding.UTF8.GetString(line) : null,
+            failure => failure switch
             {
-                await WriteAsync(prompt.Length == 0 ? "+ " : $"+ {prompt}", ct);
-                var line = await reader.ReadLineAsync(ct);
-                return line is null ? null : Encoding.UTF8.GetString(line);
+                SaslFailure.Cancelled => $"{command.Tag} BAD AUTHENTICATE cancelled",
+                SaslFailure.UnknownMechanism => $"{command.Tag} NO [CANNOT] Mechanism {mechanism} is not supported; use PLAIN or LOGIN",
+                SaslFailure.ClientGone => null,
+                _ => $"{command.Tag} BAD Invalid SASL response",
             },
             cancellationToken);
-        if (result.Credentials is null)
-        {
-            var answer = result.Failure switch
-            {
-                SaslFailure.Cancelled => "BAD AUTHENTICATE cancelled",
-                SaslFailure.UnknownMechanism => $"NO [CANNOT] Mechanism {args[0].Text.ToUpperInvariant()} is not supported; use PLAIN or LOGIN",
-                SaslFailure.ClientGone => null,
-                _ => "BAD Invalid SASL response",
-            };
-            if (answer is not null)
-            {
-                await WriteAsync($"{command.Tag} {answer}", cancellationToken);
-            }
-        }
-        return result.Credentials;
-    }
-
-    /// <summary>True when the session is over (relayed to its end); false when the client may try again.</summary>
-    private async Task<bool> LoginAndRelayAsync(string tag, ClientCredentials credentials, CancellationToken session)
-    {
-        var outcome = await Environment.Logins.LoginAsync(Protocol, credentials.Username, credentials.Password, static s => s.ImapHost,
-            upstream.LoginAsync, session);
-        if (!outcome.Succeeded)
-        {
-            LoginFailed(credentials.Username, outcome);
-            var code = outcome.IsTemporary ? "UNAVAILABLE" : "AUTHENTICATIONFAILED";
-            await WriteAsync($"{tag} NO [{code}] {outcome.Message}", session);
-            return false;
-        }
-        LoginSucceeded(outcome);
-        var capabilities = string.IsNullOrWhiteSpace(outcome.Upstream!.Capabilities) ? "" : $"[CAPABILITY {outcome.Upstream.Capabilities}] ";
-        await WriteAsync($"{tag} OK {capabilities}Logged in through Email OAuth2 Proxy", session);
-        await RelayAsync(outcome, ShutdownNotice);
-        return true;
     }
 }

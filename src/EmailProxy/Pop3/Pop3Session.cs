@@ -1,52 +1,29 @@
-using System.Text;
+using EmailProxy.Accounts;
+using EmailProxy.Configuration;
 using EmailProxy.Connections;
 using EmailProxy.Sasl;
 using EmailProxy.Smtp;
+using EmailProxy.Upstream;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
 
 namespace EmailProxy.Pop3;
 
 /// <summary>
-/// One client's POP3 connection: the proxy answers CAPA, USER/PASS, AUTH PLAIN/LOGIN and QUIT
-/// itself; after the upstream accepted the token every byte is relayed unchanged.
+/// One client's POP3 connection: the proxy answers CAPA, USER/PASS, AUTH PLAIN/LOGIN, STLS and
+/// QUIT itself; after the upstream accepted the token every byte is relayed unchanged.
 /// </summary>
 internal sealed class Pop3Session(ConnectionContext connection, SessionEnvironment environment, Pop3UpstreamClient upstream, ILogger log)
     : MailSession(connection, environment, log)
 {
-    public const int MaxLineLength = 8 * 1024;
-
-    private static readonly byte[] ShutdownNotice = "-ERR [SYS/TEMP] Email OAuth2 Proxy is shutting down\r\n"u8.ToArray();
-
     protected override string Protocol => "POP3";
 
-    protected override async Task RunCoreAsync(CancellationToken loginWindow, CancellationToken session)
+    protected override async Task RunCoreAsync(CancellationToken loginWindow)
     {
         await WriteAsync("+OK Email OAuth2 Proxy POP3 ready", loginWindow);
         string? user = null;
-        while (true)
+        while (await ReadLineAsync(loginWindow) is { } line)
         {
-            string? line;
-            try
-            {
-                line = await ReadLineAsync(loginWindow);
-            }
-            catch (LineTooLongException)
-            {
-                SetOutcome("line too long");
-                await SayGoodbyeAsync($"-ERR Line too long: the limit before login is {MaxLineLength} bytes; closing");
-                return;
-            }
-            catch (OperationCanceledException) when (loginWindow.IsCancellationRequested)
-            {
-                SetOutcome(TimedOut ? "no login within 60 seconds" : "the proxy is shutting down");
-                await SayGoodbyeAsync(TimedOut ? "-ERR Autologout: no login within 60 seconds" : "-ERR [SYS/TEMP] Email OAuth2 Proxy is shutting down");
-                return;
-            }
-            if (line is null)
-            {
-                return;
-            }
             // POP3 commands are a keyword and arguments, like SMTP's: the same split serves.
             var (verb, argument) = SmtpCommand.Parse(line);
             SessionLog.ClientCommand(Log, Protocol, Client, "-", verb);
@@ -67,7 +44,10 @@ internal sealed class Pop3Session(ConnectionContext connection, SessionEnvironme
                 case "STLS":
                     await WriteAsync($"-ERR STLS is not available {(IsTls ? "under TLS" : "on this port")}", loginWindow);
                     continue;
-                case "USER" when argument.Length > 0:
+                case "USER" when argument.Length == 0:
+                    await WriteAsync("-ERR USER needs a user name", loginWindow);
+                    continue;
+                case "USER":
                     user = argument;
                     await WriteAsync("+OK Send PASS", loginWindow);
                     continue;
@@ -83,7 +63,14 @@ internal sealed class Pop3Session(ConnectionContext connection, SessionEnvironme
                     await WriteAsync("+OK\r\nPLAIN\r\nLOGIN\r\n.", loginWindow);
                     continue;
                 case "AUTH":
-                    credentials = await AuthenticateAsync(argument, loginWindow);
+                    var parts = argument.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                    credentials = await AuthenticateAsync(parts[0], parts.Length > 1 ? parts[1] : null, "+ ", ReadLineAsync, failure => failure switch
+                    {
+                        SaslFailure.None or SaslFailure.ClientGone => null,
+                        SaslFailure.Cancelled => "-ERR Authentication cancelled",
+                        SaslFailure.UnknownMechanism => "-ERR Unsupported mechanism; use PLAIN or LOGIN",
+                        _ => "-ERR Cannot decode the AUTH response",
+                    }, loginWindow);
                     break;
                 case "QUIT":
                     SetOutcome("quit before login");
@@ -96,55 +83,27 @@ internal sealed class Pop3Session(ConnectionContext connection, SessionEnvironme
                     await WriteAsync($"-ERR {(verb.Length == 0 ? "Empty command" : "Log in first: USER/PASS or AUTH PLAIN/LOGIN")}", loginWindow);
                     continue;
             }
-            if (credentials is not null && await LoginAndRelayAsync(credentials, session))
+            if (credentials is not null && await LoginAndRelayAsync(credentials, ""))
             {
                 return;
             }
         }
     }
 
-    private async Task<ClientCredentials?> AuthenticateAsync(string argument, CancellationToken cancellationToken)
+    protected override string Farewell(SessionEnd end, string detail) => end switch
     {
-        var parts = argument.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        var result = await SaslServer.NegotiateAsync(parts[0], parts.Length > 1 ? parts[1] : null, async (prompt, ct) =>
-        {
-            await WriteAsync(prompt.Length == 0 ? "+ " : $"+ {prompt}", ct);
-            return await ReadLineAsync(ct);
-        }, cancellationToken);
-        var answer = result.Failure switch
-        {
-            SaslFailure.None or SaslFailure.ClientGone => null,
-            SaslFailure.Cancelled => "-ERR Authentication cancelled",
-            SaslFailure.UnknownMechanism => "-ERR Unsupported mechanism; use PLAIN or LOGIN",
-            _ => "-ERR Cannot decode the AUTH response",
-        };
-        if (answer is not null)
-        {
-            await WriteAsync(answer, cancellationToken);
-        }
-        return result.Credentials;
-    }
+        SessionEnd.Limit => $"-ERR {detail}; closing",
+        SessionEnd.TimedOut => "-ERR Autologout: no login within 60 seconds",
+        _ => "-ERR [SYS/TEMP] Email OAuth2 Proxy is shutting down",
+    };
 
-    /// <summary>True when the session is over (relayed to its end); false when the client may try again.</summary>
-    private async Task<bool> LoginAndRelayAsync(ClientCredentials credentials, CancellationToken session)
-    {
-        var outcome = await Environment.Logins.LoginAsync(Protocol, credentials.Username, credentials.Password, static s => s.PopHost,
-            upstream.LoginAsync, session);
-        if (!outcome.Succeeded)
-        {
-            LoginFailed(credentials.Username, outcome);
-            await WriteAsync($"-ERR [{(outcome.IsTemporary ? "SYS/TEMP" : "AUTH")}] {outcome.Message}", session);
-            return false;
-        }
-        LoginSucceeded(outcome);
-        await WriteAsync("+OK Logged in through Email OAuth2 Proxy", session);
-        await RelayAsync(outcome, ShutdownNotice);
-        return true;
-    }
+    protected override string? HostOf(ServerOptions server) => server.PopHost;
 
-    private async ValueTask<string?> ReadLineAsync(CancellationToken cancellationToken)
-    {
-        var line = await Input.ReadLineAsync(MaxLineLength, cancellationToken);
-        return line is null ? null : Encoding.UTF8.GetString(line);
-    }
+    protected override Task<UpstreamLoginResult> UpstreamLoginAsync(ServerOptions server, string username, string accessToken, CancellationToken cancellationToken) =>
+        upstream.LoginAsync(server, username, accessToken, cancellationToken);
+
+    protected override string LoginFailedReply(string tag, LoginOutcome outcome) =>
+        $"-ERR [{(outcome.IsTemporary ? "SYS/TEMP" : "AUTH")}] {outcome.Message}";
+
+    protected override string LoginSucceededReply(string tag, LoginOutcome outcome) => "+OK Logged in through Email OAuth2 Proxy";
 }

@@ -1,21 +1,22 @@
 using System.Text;
+using EmailProxy.Accounts;
+using EmailProxy.Configuration;
 using EmailProxy.Connections;
 using EmailProxy.Sasl;
+using EmailProxy.Upstream;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
 
 namespace EmailProxy.Smtp;
 
 /// <summary>
-/// One client's SMTP connection: the proxy answers EHLO/HELO, NOOP, RSET, QUIT and AUTH itself;
-/// after the upstream accepted the token (235) every byte is relayed unchanged, so several
+/// One client's SMTP connection: the proxy answers EHLO/HELO, NOOP, RSET, QUIT, STARTTLS and AUTH
+/// itself; after the upstream accepted the token (235) every byte is relayed unchanged, so several
 /// transactions, pipelining, dot-stuffed DATA and 8-bit or binary content pass as they are.
 /// </summary>
 internal sealed class SmtpSession(ConnectionContext connection, SessionEnvironment environment, SmtpUpstreamClient upstream, ILogger log)
     : MailSession(connection, environment, log)
 {
-    public const int MaxLineLength = 8 * 1024;
-
     /// <summary>
     /// What EHLO advertises must hold upstream, since after AUTH the client talks to the upstream
     /// through the relay without a new EHLO. Exchange Online, Gmail and Dovecot's submission all
@@ -23,40 +24,16 @@ internal sealed class SmtpSession(ConnectionContext connection, SessionEnvironme
     /// </summary>
     public static readonly string[] Extensions = ["PIPELINING", "8BITMIME", "ENHANCEDSTATUSCODES", "SIZE 35882577", "AUTH PLAIN LOGIN"];
 
-    private static readonly byte[] ShutdownNotice = "421 4.3.2 Email OAuth2 Proxy is shutting down\r\n"u8.ToArray();
-
     protected override string Protocol => "SMTP";
 
-    protected override async Task RunCoreAsync(CancellationToken loginWindow, CancellationToken session)
+    protected override async Task RunCoreAsync(CancellationToken loginWindow)
     {
         await WriteAsync($"220 {Environment.HostName} Email OAuth2 Proxy ESMTP ready", loginWindow);
         var greeted = false;
-        while (true)
+        while (await ReadLineAsync(loginWindow) is { } line)
         {
-            string? line;
-            try
-            {
-                line = await ReadLineAsync(loginWindow);
-            }
-            catch (LineTooLongException)
-            {
-                SetOutcome("line too long");
-                await SayGoodbyeAsync($"421 4.7.0 Line too long: the limit before AUTH is {MaxLineLength} bytes; closing");
-                return;
-            }
-            catch (OperationCanceledException) when (loginWindow.IsCancellationRequested)
-            {
-                SetOutcome(TimedOut ? "no AUTH within 60 seconds" : "the proxy is shutting down");
-                await SayGoodbyeAsync(TimedOut ? "421 4.4.2 No authentication within 60 seconds; closing" : "421 4.3.2 Email OAuth2 Proxy is shutting down");
-                return;
-            }
-            if (line is null)
-            {
-                return;
-            }
             var (verb, argument) = SmtpCommand.Parse(line);
             SessionLog.ClientCommand(Log, Protocol, Client, "-", verb);
-
             switch (verb)
             {
                 case "EHLO":
@@ -77,19 +54,6 @@ internal sealed class SmtpSession(ConnectionContext connection, SessionEnvironme
                     SetOutcome("quit before AUTH");
                     await WriteAsync("221 2.0.0 Bye", loginWindow);
                     return;
-                case "AUTH" when !greeted:
-                    await WriteAsync("503 5.5.1 Send EHLO first", loginWindow);
-                    break;
-                case "AUTH":
-                    var credentials = await AuthenticateAsync(argument, loginWindow);
-                    if (credentials is not null && await LoginAndRelayAsync(credentials, session))
-                    {
-                        return;
-                    }
-                    break;
-                case "MAIL" or "RCPT" or "DATA" or "BDAT":
-                    await WriteAsync("530 5.7.0 Authentication required", loginWindow);
-                    break;
                 case "STARTTLS" when CanStartTls:
                     if (!await StartTlsAsync("220 2.0.0 Ready to start TLS", loginWindow))
                     {
@@ -101,6 +65,19 @@ internal sealed class SmtpSession(ConnectionContext connection, SessionEnvironme
                 case "STARTTLS":
                     await WriteAsync(IsTls ? "503 5.5.1 TLS is already active" : "502 5.5.1 STARTTLS is not offered on this port", loginWindow);
                     break;
+                case "AUTH" when !greeted:
+                    await WriteAsync("503 5.5.1 Send EHLO first", loginWindow);
+                    break;
+                case "AUTH":
+                    var credentials = await AuthenticateAsync(argument, loginWindow);
+                    if (credentials is not null && await LoginAndRelayAsync(credentials, ""))
+                    {
+                        return;
+                    }
+                    break;
+                case "MAIL" or "RCPT" or "DATA" or "BDAT":
+                    await WriteAsync("530 5.7.0 Authentication required", loginWindow);
+                    break;
                 case "VRFY" or "EXPN" or "HELP" or "ETRN":
                     await WriteAsync($"502 5.5.1 {verb} is not available before AUTH", loginWindow);
                     break;
@@ -111,6 +88,23 @@ internal sealed class SmtpSession(ConnectionContext connection, SessionEnvironme
         }
     }
 
+    protected override string Farewell(SessionEnd end, string detail) => end switch
+    {
+        SessionEnd.Limit => $"421 4.7.0 {detail}; closing",
+        SessionEnd.TimedOut => "421 4.4.2 No authentication within 60 seconds; closing",
+        _ => "421 4.3.2 Email OAuth2 Proxy is shutting down",
+    };
+
+    protected override string? HostOf(ServerOptions server) => server.SmtpHost;
+
+    protected override Task<UpstreamLoginResult> UpstreamLoginAsync(ServerOptions server, string username, string accessToken, CancellationToken cancellationToken) =>
+        upstream.LoginAsync(server, username, accessToken, cancellationToken);
+
+    protected override string LoginFailedReply(string tag, LoginOutcome outcome) =>
+        outcome.IsTemporary ? MultiLine(454, "4.7.0", [outcome.Message]) : MultiLine(535, "5.7.8", [outcome.Message]);
+
+    protected override string LoginSucceededReply(string tag, LoginOutcome outcome) => "235 2.7.0 Authentication successful";
+
     private async Task<ClientCredentials?> AuthenticateAsync(string argument, CancellationToken cancellationToken)
     {
         var parts = argument.Split(' ', StringSplitOptions.RemoveEmptyEntries);
@@ -119,46 +113,13 @@ internal sealed class SmtpSession(ConnectionContext connection, SessionEnvironme
             await WriteAsync("501 5.5.4 AUTH needs a mechanism: PLAIN or LOGIN", cancellationToken);
             return null;
         }
-        var result = await SaslServer.NegotiateAsync(parts[0], parts.Length == 2 ? parts[1] : null, async (prompt, ct) =>
-        {
-            await WriteAsync($"334 {prompt}", ct);
-            return await ReadLineAsync(ct);
-        }, cancellationToken);
-        var answer = result.Failure switch
+        return await AuthenticateAsync(parts[0], parts.Length == 2 ? parts[1] : null, "334 ", ReadLineAsync, failure => failure switch
         {
             SaslFailure.None or SaslFailure.ClientGone => null,
             SaslFailure.Cancelled => "501 5.7.0 Authentication cancelled",
             SaslFailure.UnknownMechanism => $"504 5.5.4 Mechanism {Sanitize(parts[0].ToUpperInvariant())} is not supported; use PLAIN or LOGIN",
             _ => "501 5.5.2 Cannot decode the AUTH response",
-        };
-        if (answer is not null)
-        {
-            await WriteAsync(answer, cancellationToken);
-        }
-        return result.Credentials;
-    }
-
-    /// <summary>True when the session is over (relayed to its end); false when the client may try again.</summary>
-    private async Task<bool> LoginAndRelayAsync(ClientCredentials credentials, CancellationToken session)
-    {
-        var outcome = await Environment.Logins.LoginAsync(Protocol, credentials.Username, credentials.Password, static s => s.SmtpHost,
-            upstream.LoginAsync, session);
-        if (!outcome.Succeeded)
-        {
-            LoginFailed(credentials.Username, outcome);
-            await WriteAsync(outcome.IsTemporary ? MultiLine(454, "4.7.0", [outcome.Message]) : MultiLine(535, "5.7.8", [outcome.Message]), session);
-            return false;
-        }
-        LoginSucceeded(outcome);
-        await WriteAsync("235 2.7.0 Authentication successful", session);
-        await RelayAsync(outcome, ShutdownNotice);
-        return true;
-    }
-
-    private async ValueTask<string?> ReadLineAsync(CancellationToken cancellationToken)
-    {
-        var line = await Input.ReadLineAsync(MaxLineLength, cancellationToken);
-        return line is null ? null : Encoding.UTF8.GetString(line);
+        }, cancellationToken);
     }
 
     /// <summary>

@@ -47,6 +47,10 @@ internal sealed class UpstreamConnector
         {
             return UpstreamLoginResult.Unavailable($"{host}:{port} does not speak the protocol as expected: {e.Message}");
         }
+        catch (Connections.ProtocolLimitException e)
+        {
+            return UpstreamLoginResult.Unavailable($"{host}:{port} sent more than the proxy accepts before login: {e.Message}");
+        }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             return UpstreamLoginResult.Unavailable($"{host}:{port} did not answer within {HandshakeTimeout.TotalSeconds:0} seconds");

@@ -432,7 +432,7 @@ public sealed class Pop3ProxyTests
         Assert.True(reply?.StartsWith("-ERR Line too long", StringComparison.Ordinal) == true, $"Expected -ERR Line too long, got {reply ?? "(closed)"}. Proxy log:\n{proxy.Describe()}");
 
         var ended = await proxy.WaitForLineAsync(l => l.Contains("POP3 session from", StringComparison.Ordinal) && l.Contains("ended", StringComparison.Ordinal));
-        Assert.Contains("line too long", ended, StringComparison.Ordinal);
+        Assert.Contains("line too long", ended, StringComparison.OrdinalIgnoreCase);
         Assert.DoesNotContain(proxy.Output, l => l.Contains("failed unexpectedly", StringComparison.Ordinal));
     }
 

@@ -1,5 +1,6 @@
 using System.IO.Pipelines;
 using System.Text;
+using EmailProxy.Connections;
 using EmailProxy.Imap;
 using EmailProxy.Tests.TestSupport;
 
@@ -200,7 +201,7 @@ public sealed class ImapCommandReaderTests
     {
         await WriteAsync("a LOGIN alice " + new string('x', 9000) + "\r\n");
 
-        await Assert.ThrowsAsync<ImapLimitException>(() => _reader.ReadCommandAsync(CancellationToken.None).Guarded());
+        await Assert.ThrowsAsync<LineTooLongException>(() => _reader.ReadCommandAsync(CancellationToken.None).Guarded());
     }
 
     [Fact]
@@ -208,7 +209,7 @@ public sealed class ImapCommandReaderTests
     {
         await WriteAsync("a LOGIN alice " + new string('x', 9000));
 
-        await Assert.ThrowsAsync<ImapLimitException>(() => _reader.ReadCommandAsync(CancellationToken.None).Guarded());
+        await Assert.ThrowsAsync<LineTooLongException>(() => _reader.ReadCommandAsync(CancellationToken.None).Guarded());
     }
 
     [Fact]
@@ -360,7 +361,7 @@ public sealed class ImapCommandReaderTests
     {
         await WriteAsync(new string('A', 9000) + "\r\n");
 
-        await Assert.ThrowsAsync<ImapLimitException>(() => _reader.ReadLineAsync(CancellationToken.None).Guarded());
+        await Assert.ThrowsAsync<LineTooLongException>(() => _reader.ReadLineAsync(CancellationToken.None).Guarded());
     }
 
     [Fact]
