@@ -221,6 +221,32 @@ public sealed class LocalTlsTests
     }
 
     [Fact]
+    public async Task GeneratedCertificate_CoversLocalTlsNames_AndANewNameRenewsItButKeepsTheCa()
+    {
+        await using var env = await TestEnvironment.CreateAsync();
+        env.WriteConfig(transform: t => t.Replace("log_level = trace", "log_level = trace\nlocal_tls_names = espocrm-proxy, 10.0.0.7", StringComparison.Ordinal));
+        var proxy = await env.StartProxyAsync();
+        var serverPath = Path.Combine(Path.GetDirectoryName(env.LocalCaFile)!, "server.pem");
+        using (var server = X509CertificateLoader.LoadCertificateFromFile(serverPath))
+        {
+            foreach (var name in new[] { "localhost", "127.0.0.1", "::1", System.Net.Dns.GetHostName(), "espocrm-proxy", "10.0.0.7" })
+            {
+                Assert.True(server.MatchesHostname(name), $"the certificate covers {name}");
+            }
+        }
+        var ca = await File.ReadAllBytesAsync(env.LocalCaFile);
+        Assert.Equal(0, await proxy.StopAsync());
+
+        env.WriteConfig(transform: t => t.Replace("log_level = trace", "log_level = trace\nlocal_tls_names = espocrm-proxy, 10.0.0.7, mail.internal", StringComparison.Ordinal));
+        await env.StartProxyAsync();
+        using (var renewed = X509CertificateLoader.LoadCertificateFromFile(serverPath))
+        {
+            Assert.True(renewed.MatchesHostname("mail.internal"));
+        }
+        Assert.Equal(ca, await File.ReadAllBytesAsync(env.LocalCaFile));
+    }
+
+    [Fact]
     public async Task ConfiguredPemPair_IsUsedAndReadAgainWhenItChanges()
     {
         await using var env = await TestEnvironment.CreateAsync();

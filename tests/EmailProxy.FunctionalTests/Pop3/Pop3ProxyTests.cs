@@ -437,6 +437,28 @@ public sealed class Pop3ProxyTests
     }
 
     /// <summary>A raw client logged in through the proxy with USER/PASS (its +OK read).</summary>
+    [Fact]
+    public async Task Upstream_PlaintextWithStls_UpgradesBeforeTheToken()
+    {
+        await using var env = await TestEnvironment.CreateAsync();
+        await using var stlsServer = new FakeExchangePop3Server(env.Identity, implicitTls: false);
+        stlsServer.Start();
+        env.WriteConfig(transform: t => t
+            .Replace($"pop_port = {env.Pop.Port}", $"pop_port = {stlsServer.Port}", StringComparison.Ordinal)
+            .Replace("[server fake]", "[server fake]\nssl = false\nstarttls = true", StringComparison.Ordinal));
+        var proxy = await env.StartProxyAsync();
+        await ImapProxyTests.SignInFromStatusPageAsync(env);
+
+        await using var client = await LineClient.ConnectAsync(env.PopPort);
+        await client.ReadLineAsync();
+        await client.WriteAsync($"USER {TestEnvironment.Account}\r\nPASS x\r\n");
+        Assert.Equal("+OK Send PASS", await client.ReadLineAsync());
+        Assert.Equal("+OK Logged in through Email OAuth2 Proxy", await client.ReadLineAsync());
+        var commands = stlsServer.Commands.Lines.ToList();
+        Assert.True(commands.IndexOf("STLS") >= 0 && commands.IndexOf("STLS") < commands.FindIndex(l => l.StartsWith("AUTH XOAUTH2", StringComparison.Ordinal)), string.Join(" | ", commands));
+        Assert.Equal(1, stlsServer.SuccessfulAuthentications);
+    }
+
     private static async Task<LineClient> LoginAsync(TestEnvironment env)
     {
         var client = await LineClient.ConnectAsync(env.PopPort);
