@@ -294,27 +294,6 @@ public sealed class ImapProxyTests
     }
 
     [Fact]
-    public async Task Connect_BurstOfManySimultaneousClients_AllGreeted()
-    {
-        await using var env = await TestEnvironment.CreateAsync();
-        await env.StartProxyAsync();
-        const int Clients = 400;
-        var clients = await Task.WhenAll(Enumerable.Range(0, Clients).Select(_ => LineClient.ConnectAsync(env.ImapPort)));
-        try
-        {
-            var greetings = await Task.WhenAll(clients.Select(c => c.ReadLineAsync()));
-            Assert.All(greetings, g => Assert.StartsWith("* OK [CAPABILITY IMAP4rev1", g, StringComparison.Ordinal));
-        }
-        finally
-        {
-            foreach (var client in clients)
-            {
-                await client.DisposeAsync();
-            }
-        }
-    }
-
-    [Fact]
     public async Task Logs_WholeStoryAtTrace_HoldNoSecret()
     {
         await using var env = await TestEnvironment.CreateAsync();
