@@ -54,43 +54,11 @@ public sealed class LoginTimeoutTests : IDisposable
 
     public void Dispose() => _temp.Dispose();
 
-    private SessionEnvironment Environment()
-    {
-        var config = new ProxyConfig(_temp.Combine("emailproxy.config"), new GeneralOptions { LocalTls = "off" }, new Dictionary<string, ServerOptions>(), new Dictionary<string, AccountOptions>());
-        var client = new OAuthClient(new HttpClient(), _time);
-        var tokens = new TokenService(client, new TokenFileStore(_temp.Combine("tokens"), MasterKey.FromBytes(new byte[32]), _time, NullLogger<TokenFileStore>.Instance), _time, NullLogger<TokenService>.Instance);
-        var logins = new LoginService(config, new PasswordVerifier(), tokens, new SignInManager(config, client, tokens, _time, NullLogger<SignInManager>.Instance));
-        var tls = new LocalTlsService(config, new ServiceCollection().BuildServiceProvider(), _time, NullLogger<LocalTlsService>.Instance);
-        return new SessionEnvironment(logins, tls, new Lifetime(), _time);
-    }
+    private SessionEnvironment Environment() => new SessionHarness(_temp.Path, _time).Environment();
 
-    /// <summary>A connection as Kestrel hands it to a handler, and the client's ends of its two pipes.</summary>
-    private static (ConnectionContext Connection, IDuplexPipe Client) Connect()
-    {
-        var toServer = new Pipe();
-        var toClient = new Pipe();
-        var connection = new DefaultConnectionContext("test", new Duplex(toServer.Reader, toClient.Writer), new Duplex(toClient.Reader, toServer.Writer));
-        return (connection, connection.Application!);
-    }
+    private static (ConnectionContext Connection, IDuplexPipe Client) Connect() => SessionHarness.Connect();
 
-    private static async Task WriteAsync(PipeWriter writer, string text) => await writer.WriteAsync(Encoding.ASCII.GetBytes(text));
+    private static Task WriteAsync(PipeWriter writer, string text) => SessionHarness.WriteAsync(writer, text);
 
-    private static async Task<string> ReadLineAsync(PipeReader reader)
-    {
-        var line = await EmailProxy.Connections.PipeLines.ReadLineAsync(reader, 8192, CancellationToken.None).AsTask().Guarded();
-        return Encoding.UTF8.GetString(line ?? throw new InvalidOperationException("The session closed the connection."));
-    }
-
-    private sealed record Duplex(PipeReader Input, PipeWriter Output) : IDuplexPipe;
-
-    private sealed class Lifetime : IHostApplicationLifetime
-    {
-        public CancellationToken ApplicationStarted => CancellationToken.None;
-        public CancellationToken ApplicationStopping => CancellationToken.None;
-        public CancellationToken ApplicationStopped => CancellationToken.None;
-
-        public void StopApplication()
-        {
-        }
-    }
+    private static Task<string> ReadLineAsync(PipeReader reader) => SessionHarness.ReadLineAsync(reader);
 }

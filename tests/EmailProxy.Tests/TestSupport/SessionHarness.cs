@@ -1,0 +1,96 @@
+using System.IO.Pipelines;
+using System.Text;
+using EmailProxy.Accounts;
+using EmailProxy.Configuration;
+using EmailProxy.Connections;
+using EmailProxy.LocalTls;
+using EmailProxy.OAuth2;
+using EmailProxy.TokenStore;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace EmailProxy.Tests.TestSupport;
+
+/// <summary>
+/// Real sessions over in-memory pipes: a connection as Kestrel hands it to a handler, and the
+/// shared session services with a configuration that has no account (a login is refused at once,
+/// without any network).
+/// </summary>
+internal sealed class SessionHarness(string folder, TimeProvider time)
+{
+    public SessionEnvironment Environment()
+    {
+        var config = new ProxyConfig(Path.Combine(folder, "emailproxy.config"), new GeneralOptions { LocalTls = "off" }, new Dictionary<string, ServerOptions>(), new Dictionary<string, AccountOptions>());
+        var client = new OAuthClient(new HttpClient(), time);
+        var tokens = new TokenService(client, new TokenFileStore(Path.Combine(folder, "tokens"), MasterKey.FromBytes(new byte[32]), time, NullLogger<TokenFileStore>.Instance), time, NullLogger<TokenService>.Instance);
+        var logins = new LoginService(config, new PasswordVerifier(), tokens, new SignInManager(config, client, tokens, time, NullLogger<SignInManager>.Instance));
+        var tls = new LocalTlsService(config, new ServiceCollection().BuildServiceProvider(), time, NullLogger<LocalTlsService>.Instance);
+        return new SessionEnvironment(logins, tls, new Lifetime(), time);
+    }
+
+    /// <summary>A connection and the client's ends of its two pipes (no back-pressure, so a test may write everything first).</summary>
+    public static (ConnectionContext Connection, IDuplexPipe Client) Connect()
+    {
+        var options = new PipeOptions(pauseWriterThreshold: 0, resumeWriterThreshold: 0);
+        var toServer = new Pipe(options);
+        var toClient = new Pipe(options);
+        var connection = new DefaultConnectionContext("test", new Duplex(toServer.Reader, toClient.Writer), new Duplex(toClient.Reader, toServer.Writer));
+        return (connection, connection.Application!);
+    }
+
+    public static async Task WriteAsync(PipeWriter writer, string text) => await writer.WriteAsync(Encoding.ASCII.GetBytes(text));
+
+    public static async Task<string> ReadLineAsync(PipeReader reader)
+    {
+        var line = await PipeLines.ReadLineAsync(reader, 64 * 1024, CancellationToken.None).AsTask().Guarded();
+        return Encoding.UTF8.GetString(line ?? throw new InvalidOperationException("The session closed the connection."));
+    }
+
+    private sealed record Duplex(PipeReader Input, PipeWriter Output) : IDuplexPipe;
+
+    private sealed class Lifetime : IHostApplicationLifetime
+    {
+        public CancellationToken ApplicationStarted => CancellationToken.None;
+        public CancellationToken ApplicationStopping => CancellationToken.None;
+        public CancellationToken ApplicationStopped => CancellationToken.None;
+
+        public void StopApplication()
+        {
+        }
+    }
+}
+
+/// <summary>Records what reaches a logger at Error or above: a session must never end that way on bad input.</summary>
+internal sealed class ErrorRecordingLogger : ILogger
+{
+    private readonly List<string> _errors = [];
+
+    public IReadOnlyList<string> Errors
+    {
+        get
+        {
+            lock (_errors)
+            {
+                return [.. _errors];
+            }
+        }
+    }
+
+    public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+    public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Error;
+
+    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+    {
+        if (logLevel >= LogLevel.Error)
+        {
+            lock (_errors)
+            {
+                _errors.Add($"{formatter(state, exception)} {exception}");
+            }
+        }
+    }
+}
