@@ -11,7 +11,7 @@ namespace EmailProxy.Upstream;
 /// Opens TCP connections to upstream servers (15 s connect timeout, no Nagle) and does their TLS
 /// (1.2 or later), checking the certificate against the system store plus the server's <c>ca_file</c>.
 /// </summary>
-internal sealed class UpstreamConnector
+internal sealed class UpstreamConnector(TimeProvider time)
 {
     public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(15);
     public static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(30);
@@ -26,8 +26,8 @@ internal sealed class UpstreamConnector
     public async Task<UpstreamLoginResult> LoginAsync(ServerOptions server, string host, int port, bool implicitTls,
         Func<UpstreamConnection, CancellationToken, Task<UpstreamLoginResult>> dialogue, CancellationToken cancellationToken)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(HandshakeTimeout);
+        using var timer = new CancellationTokenSource(HandshakeTimeout, time);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer.Token);
         UpstreamConnection? connection = null;
         try
         {
@@ -71,9 +71,9 @@ internal sealed class UpstreamConnector
     public async Task<UpstreamConnection> ConnectAsync(ServerOptions server, string host, int port, bool implicitTls, CancellationToken cancellationToken)
     {
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        using (var timer = new CancellationTokenSource(ConnectTimeout, time))
+        using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer.Token))
         {
-            timeout.CancelAfter(ConnectTimeout);
             try
             {
                 await socket.ConnectAsync(host, port, timeout.Token);
@@ -126,8 +126,8 @@ internal sealed class UpstreamConnector
                     || (extraRoots is not null && certificate is X509Certificate2 leaf && TrustedByBundle(leaf, chain, errors, extraRoots));
             },
         };
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(HandshakeTimeout);
+        using var timer = new CancellationTokenSource(HandshakeTimeout, time);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer.Token);
         try
         {
             await ssl.AuthenticateAsClientAsync(options, timeout.Token);

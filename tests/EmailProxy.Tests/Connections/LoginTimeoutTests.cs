@@ -28,7 +28,7 @@ public sealed class LoginTimeoutTests : IDisposable
     public async Task Imap_NoLoginWithinTheWindow_ByeAndClosed()
     {
         var (connection, client) = Connect();
-        var session = new ImapSession(connection, Environment(), new ImapUpstreamClient(new UpstreamConnector()), NullLogger.Instance).RunAsync();
+        var session = new ImapSession(connection, Environment(), new ImapUpstreamClient(new UpstreamConnector(TimeProvider.System)), NullLogger.Instance).RunAsync();
         Assert.StartsWith("* OK [CAPABILITY", await ReadLineAsync(client.Input));
 
         _time.Advance(MailSession.LoginTimeout - TimeSpan.FromSeconds(1));
@@ -44,7 +44,7 @@ public sealed class LoginTimeoutTests : IDisposable
     public async Task Smtp_NoAuthWithinTheWindow_421AndClosed()
     {
         var (connection, client) = Connect();
-        var session = new SmtpSession(connection, Environment(), new SmtpUpstreamClient(new UpstreamConnector()), NullLogger.Instance).RunAsync();
+        var session = new SmtpSession(connection, Environment(), new SmtpUpstreamClient(new UpstreamConnector(TimeProvider.System)), NullLogger.Instance).RunAsync();
         Assert.StartsWith("220 ", await ReadLineAsync(client.Input));
 
         _time.Advance(MailSession.LoginTimeout);

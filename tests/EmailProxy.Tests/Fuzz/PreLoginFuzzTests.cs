@@ -106,7 +106,7 @@ public sealed class PreLoginFuzzTests : IDisposable
             var input = Generate(random, protocol switch { 0 => ImapSeeds, 1 => SmtpSeeds, _ => PopSeeds });
             var log = new ErrorRecordingLogger();
             var (connection, client) = SessionHarness.Connect();
-            var connector = new UpstreamConnector();
+            var connector = new UpstreamConnector(TimeProvider.System);
             MailSession session = protocol switch
             {
                 0 => new ImapSession(connection, environment, new ImapUpstreamClient(connector), log),

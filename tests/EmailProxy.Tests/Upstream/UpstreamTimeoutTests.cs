@@ -1,0 +1,57 @@
+using System.Net;
+using System.Net.Sockets;
+using EmailProxy.Configuration;
+using EmailProxy.Imap;
+using EmailProxy.Pop3;
+using EmailProxy.Smtp;
+using EmailProxy.Tests.TestSupport;
+using EmailProxy.Upstream;
+using Microsoft.Extensions.Time.Testing;
+
+namespace EmailProxy.Tests.Upstream;
+
+/// <summary>An upstream that accepts the connection and then says nothing: every protocol gives up at the handshake limit, naming host:port.</summary>
+public sealed class UpstreamTimeoutTests : IAsyncDisposable
+{
+    private readonly TcpListener _silent = new(IPAddress.Loopback, 0);
+    private readonly List<TcpClient> _accepted = [];
+    private readonly FakeTimeProvider _time = new();
+
+    public UpstreamTimeoutTests() => _silent.Start();
+
+    private int Port => ((IPEndPoint)_silent.LocalEndpoint).Port;
+
+    [Theory]
+    [InlineData("IMAP")]
+    [InlineData("SMTP")]
+    [InlineData("POP3")]
+    public async Task LoginAsync_UpstreamNeverGreets_UnavailableAtTheHandshakeLimit(string protocol)
+    {
+        var server = new ServerOptions("silent") { ImapHost = "127.0.0.1", ImapPort = Port, SmtpHost = "127.0.0.1", SmtpPort = Port, PopHost = "127.0.0.1", PopPort = Port, Ssl = false, StartTls = false };
+        var connector = new UpstreamConnector(_time);
+        var login = protocol switch
+        {
+            "IMAP" => new ImapUpstreamClient(connector).LoginAsync(server, "user@example.com", "token", CancellationToken.None),
+            "SMTP" => new SmtpUpstreamClient(connector).LoginAsync(server, "user@example.com", "token", CancellationToken.None),
+            _ => new Pop3UpstreamClient(connector).LoginAsync(server, "user@example.com", "token", CancellationToken.None),
+        };
+        _accepted.Add(await _silent.AcceptTcpClientAsync().Guarded());
+        Assert.False(login.IsCompleted);
+
+        _time.Advance(UpstreamConnector.HandshakeTimeout);
+        var result = await login.Guarded();
+        Assert.False(result.Succeeded);
+        Assert.Equal($"127.0.0.1:{Port} did not answer within 30 seconds", result.UnavailableReason);
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        foreach (var client in _accepted)
+        {
+            client.Dispose();
+        }
+        _silent.Stop();
+        _silent.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}
