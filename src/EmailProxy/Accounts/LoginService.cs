@@ -60,6 +60,12 @@ internal sealed class LoginService(ProxyConfig config, PasswordVerifier password
             {
                 return SignInNeeded(account, retry.Message);
             }
+            else if (retry.Kind == TokenOutcomeKind.Failed)
+            {
+                // The token was refused and a fresh one cannot be had right now: worth trying again later.
+                return LoginOutcome.Fail(LoginFailure.TokenUnavailable,
+                    $"Account {account.Name}: {server.Name} refused the OAuth2 token (\"{result.RejectedText}\"), and {retry.Message}", account);
+            }
         }
         if (result.Succeeded)
         {

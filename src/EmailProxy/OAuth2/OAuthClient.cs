@@ -75,7 +75,10 @@ internal sealed class OAuthClient(HttpClient http, TimeProvider time)
                 },
                 _ => new TokenEndpointResult
                 {
-                    Error = $"HTTP {(int)response.HttpStatusCode} {response.HttpErrorReason}".TrimEnd(),
+                    // A 5xx with a JSON body still carries the provider's error code: keep both.
+                    Error = response.Json is not null && response.TryGet("error") is { Length: > 0 } code
+                        ? $"{code} (HTTP {(int)response.HttpStatusCode})"
+                        : $"HTTP {(int)response.HttpStatusCode} {response.HttpErrorReason}".TrimEnd(),
                     ErrorDescription = response.Json is null ? "the answer was not the JSON of a token endpoint" : FirstLine(response.ErrorDescription),
                 },
             };

@@ -175,6 +175,13 @@ internal sealed class ProxyProcess : IAsyncDisposable
         return _process.ExitCode;
     }
 
+    /// <summary>SIGKILL: no shutdown, no flush — as a crash or an OOM kill would end it.</summary>
+    public async Task<int> KillAsync()
+    {
+        _process.Kill(entireProcessTree: false);
+        return await WaitForExitAsync();
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_started && !_process.HasExited)
