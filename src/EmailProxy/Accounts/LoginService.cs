@@ -47,7 +47,7 @@ internal sealed class LoginService(ProxyConfig config, PasswordVerifier password
         }
 
         var result = await upstreamLogin(server, account.Username, token.AccessToken!, cancellationToken);
-        if (result.RejectedText is not null)
+        if (result.RejectedText is not null && result.TokenRefused)
         {
             // Expired early, revoked, or minted before a permission change: one fresh token, one more try.
             tokens.Invalidate(account, token.AccessToken!);

@@ -81,7 +81,7 @@ internal static class ProxyCommandLine
         }
         catch (System.Security.Cryptography.CryptographicException e)
         {
-            await Console.Error.WriteLineAsync($"emailproxy: {path}: [general] local_certificate / local_key cannot be used: {e.Message}");
+            await Console.Error.WriteLineAsync($"emailproxy: {path}: [general] the local TLS certificate cannot be used: {e.Message}");
             return ExitBadConfig;
         }
         catch (IOException e)

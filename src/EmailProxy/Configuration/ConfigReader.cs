@@ -45,7 +45,7 @@ internal static class ConfigReader
         }
         catch (Exception e) when (e is FormatException or IOException or UnauthorizedAccessException or InvalidDataException)
         {
-            return Fail(new ConfigProblem("file", null, null, $"'{path}' cannot be read as an INI file: {e.Message}"));
+            return Fail(new ConfigProblem("file", null, null, $"'{path}' cannot be read as an INI file: {e.InnerException?.Message ?? e.Message}"));
         }
         return Read(root, path);
     }
@@ -68,14 +68,12 @@ internal static class ConfigReader
             GeneralOptions general = new();
             var servers = new Dictionary<string, ServerOptions>(StringComparer.OrdinalIgnoreCase);
             var accountSections = new List<(string Name, IConfigurationSection Section)>();
-            var sawGeneral = false;
 
             foreach (var section in configuration.GetChildren())
             {
                 var (kind, name) = SplitSectionName(section.Key);
                 if (kind.Equals(GeneralOptions.SectionName, StringComparison.OrdinalIgnoreCase) && name.Length == 0)
                 {
-                    sawGeneral = true;
                     general = ReadGeneral(section);
                 }
                 else if (kind.Equals(ServerOptions.SectionPrefix, StringComparison.OrdinalIgnoreCase) && name.Length > 0)
@@ -98,7 +96,6 @@ internal static class ConfigReader
                     _warnings.Add(new(section.Key, null, null, "unknown section, ignored (expected [general], [server NAME] or [account NAME])"));
                 }
             }
-            _ = sawGeneral;
 
             var accounts = new Dictionary<string, AccountOptions>(StringComparer.OrdinalIgnoreCase);
             foreach (var (name, section) in accountSections)
@@ -133,6 +130,10 @@ internal static class ConfigReader
                 if (Uri.TryCreate(redirect, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps))
                 {
                     redirectUri = uri;
+                    if (uri.Scheme == Uri.UriSchemeHttps)
+                    {
+                        _warnings.Add(new(section.Key, "redirect_uri", redirect, "the proxy serves the redirect over plain HTTP: https:// works only behind a TLS-terminating reverse proxy"));
+                    }
                 }
                 else
                 {

@@ -95,4 +95,7 @@ internal sealed record AccountOptions(string Name)
 
     /// <summary>Exchange refuses tokens minted for Microsoft Graph (see PROTOCOL-NOTES.md).</summary>
     public bool ScopeTargetsGraph => Scope.Contains("graph.microsoft.com", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Never the client secret or the password hash.</summary>
+    public override string ToString() => $"AccountOptions {{ Name = {Name}, Username = {Username}, Server = {ServerName}, Provider = {Provider}, Flow = {Flow} }}";
 }

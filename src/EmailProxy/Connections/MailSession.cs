@@ -60,7 +60,7 @@ internal abstract class MailSession(ConnectionContext connection, SessionEnviron
         {
             await EndAsync(Stopping.IsCancellationRequested ? SessionEnd.ShuttingDown : SessionEnd.TimedOut, "");
         }
-        catch (Exception e) when (e is IOException or ConnectionResetException or ObjectDisposedException or OperationCanceledException)
+        catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException)
         {
             _result = $"connection lost: {e.Message}";
         }

@@ -18,8 +18,21 @@ internal static partial class SessionLog
     public static partial void LoginFailed(ILogger logger, string protocol, string client, string account, string reason);
 
     [LoggerMessage(EventId = 1004, EventName = "ClientCommand", Level = LogLevel.Trace,
-        Message = "{Protocol} {Client} sent {Tag} {Command}")]
-    public static partial void ClientCommand(ILogger logger, string protocol, string client, string tag, string command);
+        Message = "{Protocol} {Client} sent {Command}")]
+    private static partial void LogClientCommand(ILogger logger, string protocol, string client, string command);
+
+    /// <summary>
+    /// Logs a command's name, and only when it is one the protocol knows: a client that sends its
+    /// password where a command belongs (a base64 AUTH LOGIN line after a refused AUTH) must not
+    /// have it logged. Tags are client-chosen text and are never logged either.
+    /// </summary>
+    public static void ClientCommand(ILogger logger, string protocol, string client, string command, IReadOnlySet<string> known)
+    {
+        if (logger.IsEnabled(LogLevel.Trace))
+        {
+            LogClientCommand(logger, protocol, client, known.Contains(command) ? command : "<other>");
+        }
+    }
 
     [LoggerMessage(EventId = 1005, EventName = "SessionFailed", Level = LogLevel.Error,
         Message = "{Protocol} session from {Client} failed unexpectedly")]

@@ -18,7 +18,6 @@ using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 
 namespace EmailProxy.Hosting;
 
@@ -41,14 +40,15 @@ internal static partial class ProxyHost
         ConfigureLogging(builder.Logging, config.General);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = ShutdownTimeout);
         builder.Services.Configure<SocketTransportOptions>(o => o.Backlog = ListenBacklog);
-        builder.Services.AddSingleton(Options.Create(config));
         builder.Services.AddSingleton(config);
         builder.Services.AddSingleton(key);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(s => new TokenFileStore(
             Path.GetFullPath(config.General.TokenDirectory, config.ConfigDirectory), key,
             s.GetRequiredService<TimeProvider>(), s.GetRequiredService<ILogger<TokenFileStore>>()));
-        builder.Services.AddHttpClient<OAuthClient>(c => c.Timeout = OAuthClient.RequestTimeout);
+        // The token client lives as long as the proxy: its connections are renewed, so DNS changes are seen.
+        builder.Services.AddHttpClient<OAuthClient>(c => c.Timeout = OAuthClient.RequestTimeout)
+            .ConfigurePrimaryHttpMessageHandler(() => new System.Net.Http.SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
         builder.Services.AddSingleton<TokenService>();
         builder.Services.AddSingleton<SignInManager>();
         builder.Services.AddSingleton<PasswordVerifier>();

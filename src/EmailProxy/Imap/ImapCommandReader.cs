@@ -32,7 +32,32 @@ internal sealed class ImapCommandReader(PipeReader reader, Func<CancellationToke
             {
                 throw new ImapSyntaxException(null, "Empty command line");
             }
-            var literal = Tokenize(line, tokens, continuation: !first, ref tag);
+            LiteralSpec? literal;
+            try
+            {
+                literal = Tokenize(line, tokens, continuation: !first, ref tag);
+            }
+            catch (ImapSyntaxException)
+            {
+                // RFC 7888: the client sends a {n+} literal without waiting, even for a line the
+                // server rejects. Its bytes, and the rest of the command after them, are skipped,
+                // never read as the next command.
+                var rest = line;
+                while (TrailingLiteral(rest) is { NonSynchronizing: true } skipped)
+                {
+                    literalBytes += skipped.Length > MaxLiteralLength ? MaxLiteralLength + 1 : (int)skipped.Length;
+                    if (literalBytes > MaxLiteralLength)
+                    {
+                        throw new ImapLimitException($"Literal too large: the limit before login is {MaxLiteralLength} bytes");
+                    }
+                    if (await reader.ReadExactlyAsync((int)skipped.Length, cancellationToken) is null || await ReadLineAsync(cancellationToken) is not { } next)
+                    {
+                        break;
+                    }
+                    rest = next;
+                }
+                throw;
+            }
             first = false;
             if (literal is not { } spec)
             {
@@ -128,6 +153,28 @@ internal sealed class ImapCommandReader(PipeReader reader, Func<CancellationToke
             }
         }
         return null;
+    }
+
+    /// <summary>The literal a line announces at its very end, even when the rest of the line is not IMAP.</summary>
+    private static LiteralSpec? TrailingLiteral(ReadOnlySpan<byte> line)
+    {
+        var open = line.LastIndexOf((byte)'{');
+        if (open < 0 || line.Length - open < 3 || line[^1] != (byte)'}')
+        {
+            return null;
+        }
+        try
+        {
+            return ReadLiteralSpec(line[open..], null);
+        }
+        catch (ImapSyntaxException)
+        {
+            return null;
+        }
+        catch (ImapLimitException)
+        {
+            return new LiteralSpec(long.MaxValue, line[^2] == (byte)'+');
+        }
     }
 
     private static byte[] ReadQuoted(ReadOnlySpan<byte> line, ref int position, string? tag)

@@ -19,6 +19,13 @@ internal sealed class ImapSession(ConnectionContext connection, SessionEnvironme
 {
     public const string PreLoginCapabilities = "IMAP4rev1 SASL-IR LITERAL+ ID AUTH=PLAIN AUTH=LOGIN";
 
+    private static readonly IReadOnlySet<string> KnownCommands = new HashSet<string>(
+    [
+        "CAPABILITY", "NOOP", "ID", "STARTTLS", "LOGOUT", "LOGIN", "AUTHENTICATE", "SELECT", "EXAMINE", "LIST", "LSUB",
+        "STATUS", "APPEND", "CREATE", "DELETE", "RENAME", "SUBSCRIBE", "UNSUBSCRIBE", "NAMESPACE", "ENABLE", "IDLE", "UID",
+        "FETCH", "SEARCH", "STORE", "COPY", "MOVE", "EXPUNGE", "CLOSE", "UNSELECT", "CHECK", "COMPRESS",
+    ], StringComparer.Ordinal);
+
     protected override string Protocol => "IMAP";
 
     private string Capabilities => CanStartTls ? PreLoginCapabilities + " STARTTLS" : PreLoginCapabilities;
@@ -44,7 +51,7 @@ internal sealed class ImapSession(ConnectionContext connection, SessionEnvironme
             {
                 return;
             }
-            SessionLog.ClientCommand(Log, Protocol, Client, command.Tag, command.Name);
+            SessionLog.ClientCommand(Log, Protocol, Client, command.Name, KnownCommands);
 
             ClientCredentials? credentials = null;
             switch (command.Name)

@@ -22,7 +22,7 @@ internal sealed class ImapUpstreamClient(UpstreamConnector connector)
         {
             if (!HasCapability(capabilities, "STARTTLS"))
             {
-                throw new UpstreamUnavailableException($"{connection.Endpoint} does not offer STARTTLS, and the proxy does not send tokens in plaintext (set starttls = false in [server {server.Name}] only for a trusted local server)");
+                throw UpstreamConnector.NoStartTls(connection, server);
             }
             await connection.WriteLineAsync("P0 STARTTLS", cancellationToken);
             var answer = await ReadTaggedAsync(connection, "P0", null, cancellationToken);
@@ -30,7 +30,7 @@ internal sealed class ImapUpstreamClient(UpstreamConnector connector)
             {
                 throw new UpstreamUnavailableException($"{connection.Endpoint} refused STARTTLS: {answer}");
             }
-            await connection.UpgradeAsync((stream, ct) => connector.StartTlsAsync(stream, server, connection.Host, connection.Port, ct), cancellationToken);
+            await connector.UpgradeAsync(connection, server, cancellationToken);
             capabilities = await QueryCapabilitiesAsync(connection, "P1", cancellationToken);
         }
 
@@ -68,7 +68,7 @@ internal sealed class ImapUpstreamClient(UpstreamConnector connector)
             }
             if (line.StartsWith("* BYE", StringComparison.OrdinalIgnoreCase))
             {
-                return Reject(line[2..], challengeText);
+                return Reject(line[2..], challengeText) with { TokenRefused = false };
             }
             if (Tagged(line, "P2") is not { } result)
             {
@@ -105,7 +105,7 @@ internal sealed class ImapUpstreamClient(UpstreamConnector connector)
         }
         if (!greeting.StartsWith("* OK", StringComparison.OrdinalIgnoreCase))
         {
-            throw new UpstreamUnavailableException($"{connection.Endpoint} did not greet as an IMAP server does: {Truncate(greeting)}");
+            throw new UpstreamUnavailableException($"{connection.Endpoint} did not greet as an IMAP server does: {UpstreamConnector.Truncate(greeting)}");
         }
         return CapabilityCode(greeting[2..]) ?? await QueryCapabilitiesAsync(connection, "P0C", cancellationToken);
     }
@@ -162,8 +162,7 @@ internal sealed class ImapUpstreamClient(UpstreamConnector connector)
     {
         var space = response.IndexOf(' ');
         var status = space < 0 ? response : response[..space];
-        return status.ToUpperInvariant() is "NO" or "BAD" or "OK" or "BYE" ? Truncate(space < 0 ? status : response[(space + 1)..]) : Truncate(response);
+        return status.ToUpperInvariant() is "NO" or "BAD" or "OK" or "BYE" ? UpstreamConnector.Truncate(space < 0 ? status : response[(space + 1)..]) : UpstreamConnector.Truncate(response);
     }
 
-    private static string Truncate(string text) => text.Length > 300 ? text[..300] + "…" : text;
 }

@@ -127,7 +127,13 @@ internal sealed partial class LocalCertificateProvider
     {
         CreatePrivateFolder(folder);
         var now = _time.GetUtcNow();
-        var ca = LoadPair(Path.Combine(folder, CaCertificateFile), Path.Combine(folder, CaKeyFile));
+        var caCertificate = Path.Combine(folder, CaCertificateFile);
+        var ca = LoadPair(caCertificate, Path.Combine(folder, CaKeyFile));
+        if (ca is null && File.Exists(caCertificate))
+        {
+            // Clients were told to trust this CA: a new one would silently break them all.
+            throw new CryptographicException($"{caCertificate} exists but cannot be used with {CaKeyFile} beside it; restore the pair, or move both away to make a new CA (which every client must then trust anew)");
+        }
         if (ca is null || ca.NotAfter.ToUniversalTime() < now.UtcDateTime + RenewBefore)
         {
             ca?.Dispose();
@@ -224,17 +230,19 @@ internal sealed partial class LocalCertificateProvider
     private static void Save(X509Certificate2 certificate, string certificatePath, string keyPath)
     {
         using var key = certificate.GetECDsaPrivateKey() ?? throw new CryptographicException("The certificate has no ECDSA private key.");
-        WritePrivate(keyPath, key.ExportPkcs8PrivateKeyPem());
-        File.WriteAllText(certificatePath, certificate.ExportCertificatePem() + "\n");
+        // Key first, then certificate, each replaced whole: a crash leaves a pair that does not
+        // match, which is made anew for the server certificate and refused (not replaced) for the CA.
+        Write(keyPath, key.ExportPkcs8PrivateKeyPem(), UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        Write(certificatePath, certificate.ExportCertificatePem(), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
     }
 
-    private static void WritePrivate(string path, string text)
+    private static void Write(string path, string text, UnixFileMode mode)
     {
         var temporary = path + ".tmp";
         var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
         if (!OperatingSystem.IsWindows())
         {
-            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            options.UnixCreateMode = mode;
         }
         using (var stream = new FileStream(temporary, options))
         using (var writer = new StreamWriter(stream))

@@ -16,6 +16,16 @@ internal sealed class TlsTransport(SslStream tls, IDuplexPipe raw) : IDuplexPipe
     {
         await Input.CompleteAsync();
         await Output.CompleteAsync();
+        try
+        {
+            // close_notify: OpenSSL 3 clients (PHP's, EspoCRM's) report an unexpected EOF without it.
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            await tls.ShutdownAsync().WaitAsync(timeout.Token);
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException or InvalidOperationException or System.Security.Authentication.AuthenticationException)
+        {
+            // The client is gone already.
+        }
         await tls.DisposeAsync();
     }
 }

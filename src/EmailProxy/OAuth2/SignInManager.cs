@@ -48,8 +48,12 @@ internal sealed partial class SignInManager(ProxyConfig config, OAuthClient clie
         return pending;
     }
 
-    /// <summary>Handles the browser's return to the redirect URI. Returns the text for the page.</summary>
-    public async Task<SignInCompletion> CompleteAsync(string? state, string? code, string? error, string? errorDescription, CancellationToken cancellationToken)
+    /// <summary>
+    /// Handles the browser's return to the redirect URI and returns the text for the page. The
+    /// code is redeemed and the tokens saved whatever the browser does meanwhile (a code is
+    /// single-use): only the token endpoint's own time limit bounds it.
+    /// </summary>
+    public async Task<SignInCompletion> CompleteAsync(string? state, string? code, string? error, string? errorDescription)
     {
         PendingSignIn? pending = null;
         if (state is not null)
@@ -76,17 +80,24 @@ internal sealed partial class SignInManager(ProxyConfig config, OAuthClient clie
             return new SignInCompletion(false, account, $"{account.ProviderDisplayName} did not sign in account {account.Name}: {text}");
         }
 
-        var result = await client.RedeemCodeAsync(account, code, pending.CodeVerifier, RedirectUri, cancellationToken);
-        if (result.IsError)
+        try
         {
-            LogSignInFailed(log, account.Name, result.ErrorText);
-            pending.Complete(false);
-            return new SignInCompletion(false, account, $"The sign-in of account {account.Name} failed when the code was redeemed: {result.ErrorText}");
+            var result = await client.RedeemCodeAsync(account, code, pending.CodeVerifier, RedirectUri, CancellationToken.None);
+            if (result.IsError)
+            {
+                LogSignInFailed(log, account.Name, result.ErrorText);
+                return new SignInCompletion(false, account, $"The sign-in of account {account.Name} failed when the code was redeemed: {result.ErrorText}");
+            }
+            await tokens.AcceptSignInAsync(account, result, CancellationToken.None);
+            LogSignedIn(log, account.Name, account.ProviderDisplayName);
+            pending.Complete(true);
+            return new SignInCompletion(true, account, $"Account {account.Name} is signed in with {account.ProviderDisplayName}. You can close this window; mail clients can log in now.");
         }
-        await tokens.AcceptSignInAsync(account, result, cancellationToken);
-        LogSignedIn(log, account.Name, account.ProviderDisplayName);
-        pending.Complete(true);
-        return new SignInCompletion(true, account, $"Account {account.Name} is signed in with {account.ProviderDisplayName}. You can close this window; mail clients can log in now.");
+        finally
+        {
+            // Logins waiting on it (wait_for_authorization) hear the outcome either way.
+            pending.Complete(false);
+        }
     }
 
     private PendingSignIn Create(AccountOptions account, DateTimeOffset now)

@@ -73,14 +73,22 @@ internal sealed partial class TokenService(OAuthClient client, TokenFileStore st
         var state = await GetStateAsync(account, cancellationToken);
         var now = time.GetUtcNow();
         var tokens = new StoredTokens(result.AccessToken, result.ExpiresAt, result.RefreshToken, result.RefreshToken is null ? null : now);
-        await SaveAsync(account, tokens);
-        lock (state)
+        await state.Saving.WaitAsync(CancellationToken.None);
+        try
         {
-            state.AccessToken = result.AccessToken;
-            state.ExpiresAt = result.ExpiresAt;
-            state.RefreshToken = result.RefreshToken;
-            state.RotatedAt = tokens.RefreshTokenRotatedAt;
-            state.SignInReason = null;
+            await SaveAsync(account, tokens);
+            lock (state)
+            {
+                state.AccessToken = result.AccessToken;
+                state.ExpiresAt = result.ExpiresAt;
+                state.RefreshToken = result.RefreshToken;
+                state.RotatedAt = tokens.RefreshTokenRotatedAt;
+                state.SignInReason = null;
+            }
+        }
+        finally
+        {
+            state.Saving.Release();
         }
     }
 
@@ -109,7 +117,18 @@ internal sealed partial class TokenService(OAuthClient client, TokenFileStore st
 
     private async Task LoadAsync(AccountOptions account, AccountState state)
     {
-        var stored = await store.LoadAsync(account, CancellationToken.None);
+        // The store logs and absorbs a damaged file; whatever else goes wrong, the account is
+        // "sign-in needed", never broken for good.
+        StoredTokens? stored;
+        try
+        {
+            stored = await store.LoadAsync(account, CancellationToken.None);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            LogLoadFailed(log, account.Name, e.Message);
+            return;
+        }
         if (stored is null)
         {
             return;
@@ -135,36 +154,52 @@ internal sealed partial class TokenService(OAuthClient client, TokenFileStore st
             }
             LogRefreshing(log, account.Name);
             var result = await client.RefreshAsync(account, refreshToken, CancellationToken.None);
-            if (result.IsError)
+            await state.Saving.WaitAsync(CancellationToken.None);
+            try
             {
-                if (result.IsInvalidGrant)
+                // A sign-in that completed while this refresh was on its way wins: its tokens are newer.
+                lock (state)
                 {
-                    var reason = $"{account.ProviderDisplayName} refused its refresh token ({result.ErrorText})";
-                    lock (state)
+                    if (state.RefreshToken != refreshToken)
                     {
-                        state.SignInReason = reason;
-                        state.AccessToken = null;
+                        return state.AccessToken is { } newer ? TokenOutcome.Token(newer) : TokenOutcome.SignIn("a newer sign-in replaced the tokens");
                     }
-                    LogRefreshRefused(log, account.Name, result.ErrorText);
-                    return TokenOutcome.SignIn(reason);
                 }
-                LogRefreshFailed(log, account.Name, result.ErrorText);
-                return TokenOutcome.Failed($"the token refresh with {account.ProviderDisplayName} failed: {result.ErrorText}");
-            }
+                if (result.IsError)
+                {
+                    if (result.IsInvalidGrant)
+                    {
+                        var reason = $"{account.ProviderDisplayName} refused its refresh token ({result.ErrorText})";
+                        lock (state)
+                        {
+                            state.SignInReason = reason;
+                            state.AccessToken = null;
+                        }
+                        LogRefreshRefused(log, account.Name, result.ErrorText);
+                        return TokenOutcome.SignIn(reason);
+                    }
+                    LogRefreshFailed(log, account.Name, result.ErrorText);
+                    return TokenOutcome.Failed($"the token refresh with {account.ProviderDisplayName} failed: {result.ErrorText}");
+                }
 
-            var now = time.GetUtcNow();
-            var rotated = result.RefreshToken is not null && result.RefreshToken != refreshToken;
-            var tokens = new StoredTokens(result.AccessToken, result.ExpiresAt, result.RefreshToken ?? refreshToken, rotated ? now : state.RotatedAt);
-            await SaveAsync(account, tokens);
-            lock (state)
-            {
-                state.AccessToken = tokens.AccessToken;
-                state.ExpiresAt = result.ExpiresAt;
-                state.RefreshToken = tokens.RefreshToken;
-                state.RotatedAt = tokens.RefreshTokenRotatedAt;
+                var now = time.GetUtcNow();
+                var rotated = result.RefreshToken is not null && result.RefreshToken != refreshToken;
+                var tokens = new StoredTokens(result.AccessToken, result.ExpiresAt, result.RefreshToken ?? refreshToken, rotated ? now : state.RotatedAt);
+                await SaveAsync(account, tokens);
+                lock (state)
+                {
+                    state.AccessToken = tokens.AccessToken;
+                    state.ExpiresAt = result.ExpiresAt;
+                    state.RefreshToken = tokens.RefreshToken;
+                    state.RotatedAt = tokens.RefreshTokenRotatedAt;
+                }
+                LogRefreshed(log, account.Name, result.ExpiresAt, rotated);
+                return TokenOutcome.Token(result.AccessToken!);
             }
-            LogRefreshed(log, account.Name, result.ExpiresAt, rotated);
-            return TokenOutcome.Token(result.AccessToken!);
+            finally
+            {
+                state.Saving.Release();
+            }
         }
         finally
         {
@@ -193,6 +228,8 @@ internal sealed partial class TokenService(OAuthClient client, TokenFileStore st
 
     private sealed class AccountState
     {
+        /// <summary>One apply-and-save at a time, so that the file and memory agree on the newest tokens.</summary>
+        public SemaphoreSlim Saving { get; } = new(1, 1);
         public Task? Loading { get; set; }
         public Task<TokenOutcome>? Refreshing { get; set; }
         public string? AccessToken { get; set; }
@@ -221,6 +258,10 @@ internal sealed partial class TokenService(OAuthClient client, TokenFileStore st
     [LoggerMessage(EventId = 2105, EventName = "TokenRefreshFailed", Level = LogLevel.Warning,
         Message = "The token refresh of account {Account} failed: {Error}")]
     private static partial void LogRefreshFailed(ILogger logger, string account, string error);
+
+    [LoggerMessage(EventId = 2107, EventName = "TokenLoadFailed", Level = LogLevel.Error,
+        Message = "The tokens of account {Account} could not be loaded ({Reason}); the account needs a new sign-in")]
+    private static partial void LogLoadFailed(ILogger logger, string account, string reason);
 
     [LoggerMessage(EventId = 2106, EventName = "TokenSaveFailed", Level = LogLevel.Error,
         Message = "The tokens of account {Account} could not be saved to {Path}: {Reason}. They are used from memory; fix the folder's permissions or the account will need a new sign-in after a restart")]

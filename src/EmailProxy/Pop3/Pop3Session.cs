@@ -16,6 +16,9 @@ namespace EmailProxy.Pop3;
 internal sealed class Pop3Session(ConnectionContext connection, SessionEnvironment environment, Pop3UpstreamClient upstream, ILogger log)
     : MailSession(connection, environment, log)
 {
+    private static readonly IReadOnlySet<string> KnownCommands = new HashSet<string>(
+        ["CAPA", "STLS", "USER", "PASS", "AUTH", "APOP", "QUIT", "NOOP", "STAT", "LIST", "RETR", "DELE", "TOP", "UIDL", "RSET"], StringComparer.Ordinal);
+
     protected override string Protocol => "POP3";
 
     protected override async Task RunCoreAsync(CancellationToken loginWindow)
@@ -26,13 +29,13 @@ internal sealed class Pop3Session(ConnectionContext connection, SessionEnvironme
         {
             // POP3 commands are a keyword and arguments, like SMTP's: the same split serves.
             var (verb, argument) = SmtpCommand.Parse(line);
-            SessionLog.ClientCommand(Log, Protocol, Client, "-", verb);
+            SessionLog.ClientCommand(Log, Protocol, Client, verb, KnownCommands);
 
             ClientCredentials? credentials = null;
             switch (verb)
             {
                 case "CAPA":
-                    await WriteAsync($"+OK Capability list follows\r\nUSER\r\nSASL PLAIN LOGIN\r\n{(CanStartTls ? "STLS\r\n" : "")}IMPLEMENTATION Email-OAuth2-Proxy\r\n.", loginWindow);
+                    await WriteAsync($"+OK Capability list follows\r\nUSER\r\nSASL PLAIN LOGIN\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\n{(CanStartTls ? "STLS\r\n" : "")}IMPLEMENTATION Email-OAuth2-Proxy\r\n.", loginWindow);
                     continue;
                 case "STLS" when CanStartTls:
                     if (!await StartTlsAsync("+OK Begin TLS negotiation", loginWindow))
@@ -55,8 +58,9 @@ internal sealed class Pop3Session(ConnectionContext connection, SessionEnvironme
                     await WriteAsync("-ERR Send USER first", loginWindow);
                     continue;
                 case "PASS":
-                    // The password is the rest of the line, spaces included (RFC 1939).
-                    credentials = new ClientCredentials(user, line.TrimStart()[4..].TrimStart(' '));
+                    // The password is the rest of the line after one space, spaces included (RFC 1939).
+                    var rest = line.TrimStart()[4..];
+                    credentials = new ClientCredentials(user, rest.StartsWith(' ') ? rest[1..] : rest);
                     user = null;
                     break;
                 case "AUTH" when argument.Length == 0:

@@ -20,7 +20,7 @@ internal sealed class Pop3UpstreamClient(UpstreamConnector connector)
         var greeting = await connection.ReadRequiredLineAsync(cancellationToken);
         if (!greeting.StartsWith("+OK", StringComparison.Ordinal))
         {
-            throw new UpstreamUnavailableException($"{connection.Endpoint} did not greet as a POP3 server does: {Truncate(greeting)}");
+            throw new UpstreamUnavailableException($"{connection.Endpoint} did not greet as a POP3 server does: {UpstreamConnector.Truncate(greeting)}");
         }
         if (!connection.IsTls && server.StartTls)
         {
@@ -28,9 +28,9 @@ internal sealed class Pop3UpstreamClient(UpstreamConnector connector)
             var answer = await connection.ReadRequiredLineAsync(cancellationToken);
             if (!answer.StartsWith("+OK", StringComparison.Ordinal))
             {
-                throw new UpstreamUnavailableException($"{connection.Endpoint} refused STLS ({Truncate(answer)}), and the proxy does not send tokens in plaintext (set starttls = false in [server {server.Name}] only for a trusted local server)");
+                throw UpstreamConnector.NoStartTls(connection, server, $"refused STLS ({UpstreamConnector.Truncate(answer)})");
             }
-            await connection.UpgradeAsync((stream, ct) => connector.StartTlsAsync(stream, server, connection.Host, connection.Port, ct), cancellationToken);
+            await connector.UpgradeAsync(connection, server, cancellationToken);
         }
 
         await connection.WriteLineAsync("AUTH XOAUTH2", cancellationToken);
@@ -54,12 +54,10 @@ internal sealed class Pop3UpstreamClient(UpstreamConnector connector)
         var words = reply.StartsWith("-ERR", StringComparison.Ordinal) ? reply[4..].Trim() : reply;
         if (words.StartsWith("[SYS/TEMP]", StringComparison.OrdinalIgnoreCase) || words.StartsWith("[IN-USE]", StringComparison.OrdinalIgnoreCase))
         {
-            return UpstreamLoginResult.Unavailable($"{connection.Endpoint} cannot log in now: {Truncate(words)}");
+            return UpstreamLoginResult.Unavailable($"{connection.Endpoint} cannot log in now: {UpstreamConnector.Truncate(words)}");
         }
-        words = Truncate(words);
+        words = UpstreamConnector.Truncate(words);
         return UpstreamLoginResult.Rejected(challenge is null ? words : $"{words} ({challenge})",
             "Check that username is the mailbox's address, that POP is enabled for the mailbox, and that the token's scope includes https://outlook.office.com/POP.AccessAsUser.All (not graph.microsoft.com).");
     }
-
-    private static string Truncate(string text) => text.Length > 300 ? text[..300] + "…" : text;
 }

@@ -24,6 +24,9 @@ internal sealed class SmtpSession(ConnectionContext connection, SessionEnvironme
     /// </summary>
     public static readonly string[] Extensions = ["PIPELINING", "8BITMIME", "ENHANCEDSTATUSCODES", "SIZE 35882577", "AUTH PLAIN LOGIN"];
 
+    private static readonly IReadOnlySet<string> KnownCommands = new HashSet<string>(
+        ["EHLO", "HELO", "NOOP", "RSET", "QUIT", "STARTTLS", "AUTH", "MAIL", "RCPT", "DATA", "BDAT", "VRFY", "EXPN", "HELP", "ETRN"], StringComparer.Ordinal);
+
     protected override string Protocol => "SMTP";
 
     protected override async Task RunCoreAsync(CancellationToken loginWindow)
@@ -33,7 +36,7 @@ internal sealed class SmtpSession(ConnectionContext connection, SessionEnvironme
         while (await ReadLineAsync(loginWindow) is { } line)
         {
             var (verb, argument) = SmtpCommand.Parse(line);
-            SessionLog.ClientCommand(Log, Protocol, Client, "-", verb);
+            SessionLog.ClientCommand(Log, Protocol, Client, verb, KnownCommands);
             switch (verb)
             {
                 case "EHLO":

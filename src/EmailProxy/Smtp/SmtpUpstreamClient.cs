@@ -32,7 +32,7 @@ internal sealed class SmtpUpstreamClient(UpstreamConnector connector)
         {
             if (!ehlo.HasExtension("STARTTLS"))
             {
-                throw new UpstreamUnavailableException($"{connection.Endpoint} does not offer STARTTLS, and the proxy does not send tokens in plaintext (set starttls = false in [server {server.Name}] only for a trusted local server)");
+                throw UpstreamConnector.NoStartTls(connection, server);
             }
             await connection.WriteLineAsync("STARTTLS", cancellationToken);
             var ready = await ReadReplyAsync(connection, cancellationToken);
@@ -40,7 +40,7 @@ internal sealed class SmtpUpstreamClient(UpstreamConnector connector)
             {
                 throw new UpstreamUnavailableException($"{connection.Endpoint} refused STARTTLS: {ready}");
             }
-            await connection.UpgradeAsync((stream, ct) => connector.StartTlsAsync(stream, server, connection.Host, connection.Port, ct), cancellationToken);
+            await connector.UpgradeAsync(connection, server, cancellationToken);
             await EhloAsync(connection, cancellationToken);
         }
 
@@ -68,7 +68,8 @@ internal sealed class SmtpUpstreamClient(UpstreamConnector connector)
             return UpstreamLoginResult.Unavailable($"{connection.Endpoint} cannot authenticate now: {reply}");
         }
         var words = challenge is null ? reply.ToString() : $"{reply} ({challenge})";
-        return UpstreamLoginResult.Rejected(words, Hint(reply));
+        // 535 and 5.7.x are about the credentials; anything else (530, 504…) would not change with a new token.
+        return UpstreamLoginResult.Rejected(words, Hint(reply), tokenRefused: reply.Code == 535 || reply.EnhancedCode?.StartsWith("5.7.", StringComparison.Ordinal) == true);
     }
 
     /// <summary>Exchange's texts, with what an administrator does about them (PROTOCOL-NOTES.md).</summary>

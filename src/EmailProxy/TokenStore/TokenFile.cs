@@ -26,6 +26,8 @@ internal sealed record TokenSecrets
 {
     [JsonPropertyName("access_token")] public string? AccessToken { get; init; }
     [JsonPropertyName("refresh_token")] public string? RefreshToken { get; init; }
+
+    public override string ToString() => "TokenSecrets { (hidden) }";
 }
 
 [JsonSourceGenerationOptions(WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]

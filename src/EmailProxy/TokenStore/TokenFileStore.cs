@@ -81,10 +81,14 @@ internal sealed partial class TokenFileStore
             {
                 throw new InvalidDataException($"format {file.Format} is not known to this version");
             }
+            if (string.IsNullOrEmpty(file.Secrets))
+            {
+                throw new InvalidDataException("it holds no secrets");
+            }
             var secrets = Decrypt(account.Name, file.Secrets);
             return new StoredTokens(secrets.AccessToken, file.AccessTokenExpires, secrets.RefreshToken, file.RefreshTokenRotated);
         }
-        catch (Exception e) when (e is JsonException or InvalidDataException or CryptographicException or FormatException)
+        catch (Exception e) when (e is JsonException or InvalidDataException or CryptographicException or FormatException or ArgumentException)
         {
             lock (_damaged)
             {
@@ -104,6 +108,11 @@ internal sealed partial class TokenFileStore
         else
         {
             System.IO.Directory.CreateDirectory(Directory, DirectoryMode0700);
+            if (File.GetUnixFileMode(Directory) != DirectoryMode0700)
+            {
+                // A folder made by hand (0755) would show the metadata to every local user.
+                File.SetUnixFileMode(Directory, DirectoryMode0700);
+            }
         }
         var path = PathFor(account.Name);
         KeepDamagedCopy(path);

@@ -88,6 +88,11 @@ internal sealed class UpstreamConnector(TimeProvider time)
                 socket.Dispose();
                 throw new UpstreamUnavailableException($"cannot connect to {host}:{port}: {Describe(e)}", e);
             }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
         }
         Stream stream = new NetworkStream(socket, ownsSocket: true);
         if (implicitTls)
@@ -107,7 +112,15 @@ internal sealed class UpstreamConnector(TimeProvider time)
 
     public async Task<Stream> StartTlsAsync(Stream inner, ServerOptions server, string host, int port, CancellationToken cancellationToken)
     {
-        var extraRoots = server.CaFile is null ? null : _caBundles.GetOrAdd(server.CaFile, LoadBundle);
+        X509Certificate2Collection? extraRoots;
+        try
+        {
+            extraRoots = server.CaFile is null ? null : _caBundles.GetOrAdd(server.CaFile, LoadBundle);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
+        {
+            throw new UpstreamUnavailableException($"ca_file '{server.CaFile}' of [server {server.Name}] cannot be read: {e.Message}", e);
+        }
         SslPolicyErrors seen = SslPolicyErrors.None;
         X509ChainStatusFlags chainStatus = X509ChainStatusFlags.NoError;
         var ssl = new SslStream(inner, leaveInnerStreamOpen: false);
@@ -133,15 +146,27 @@ internal sealed class UpstreamConnector(TimeProvider time)
             await ssl.AuthenticateAsClientAsync(options, timeout.Token);
             return ssl;
         }
-        catch (Exception e) when (e is AuthenticationException or IOException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (e is AuthenticationException or IOException or OperationCanceledException)
         {
             await ssl.DisposeAsync();
+            cancellationToken.ThrowIfCancellationRequested();
             var reason = seen != SslPolicyErrors.None
                 ? $"its certificate does not verify ({seen}{(chainStatus == X509ChainStatusFlags.NoError ? "" : ", " + chainStatus)}){(server.CaFile is null ? "; if it is signed by a private CA, set ca_file in [server " + server.Name + "]" : "")}"
                 : e is OperationCanceledException ? $"no TLS handshake within {HandshakeTimeout.TotalSeconds:0} seconds" : e.Message;
             throw new UpstreamUnavailableException($"TLS with {host}:{port} failed: {reason}", e);
         }
     }
+
+    /// <summary>STARTTLS/STLS has been accepted by the server: the handshake, on the same connection.</summary>
+    public ValueTask UpgradeAsync(UpstreamConnection connection, ServerOptions server, CancellationToken cancellationToken) =>
+        connection.UpgradeAsync((stream, ct) => StartTlsAsync(stream, server, connection.Host, connection.Port, ct), cancellationToken);
+
+    /// <summary>The server does not offer STARTTLS/STLS, and the proxy never sends a token in plaintext by accident.</summary>
+    public static UpstreamUnavailableException NoStartTls(UpstreamConnection connection, ServerOptions server, string detail = "does not offer STARTTLS") =>
+        new($"{connection.Endpoint} {detail}, and the proxy does not send tokens in plaintext (set starttls = false in [server {server.Name}] only for a trusted local server)");
+
+    /// <summary>Words of a server, bounded for an error text.</summary>
+    public static string Truncate(string text) => text.Length > 300 ? text[..300] + "…" : text;
 
     /// <summary>A chain that fails only for an unknown root is accepted when that root is in <c>ca_file</c>; a name mismatch never is.</summary>
     private static bool TrustedByBundle(X509Certificate2 leaf, X509Chain? presented, SslPolicyErrors errors, X509Certificate2Collection roots)

@@ -12,12 +12,16 @@ internal sealed record UpstreamLoginResult
     public string? Hint { get; init; }
     public string? UnavailableReason { get; init; }
 
+    /// <summary>The refusal is about the token (worth a fresh one and one more try), not about the session (an SMTP 530, an IMAP BYE).</summary>
+    public bool TokenRefused { get; init; } = true;
+
     public bool Succeeded => Connection is not null;
 
     public static UpstreamLoginResult Success(UpstreamConnection connection, string? capabilities = null) =>
         new() { Connection = connection, Capabilities = capabilities };
 
-    public static UpstreamLoginResult Rejected(string text, string? hint = null) => new() { RejectedText = text, Hint = hint };
+    public static UpstreamLoginResult Rejected(string text, string? hint = null, bool tokenRefused = true) =>
+        new() { RejectedText = text, Hint = hint, TokenRefused = tokenRefused };
 
     public static UpstreamLoginResult Unavailable(string reason) => new() { UnavailableReason = reason };
 }

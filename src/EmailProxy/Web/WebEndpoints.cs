@@ -27,7 +27,7 @@ internal static class WebEndpoints
             var query = request.Query;
             if (query.ContainsKey("state") || query.ContainsKey("code") || query.ContainsKey("error"))
             {
-                var result = await signIns.CompleteAsync(query["state"], query["code"], query["error"], query["error_description"], cancellationToken);
+                var result = await signIns.CompleteAsync(query["state"], query["code"], query["error"], query["error_description"]);
                 return Page(result.Succeeded ? StatusCodes.Status200OK : StatusCodes.Status400BadRequest,
                     result.Succeeded ? "Signed in" : "Sign-in failed", result.Message);
             }

@@ -108,8 +108,8 @@ public sealed class Pop3ProxyTests
             await client.DisconnectAsync(quit: true);
         }
         Assert.Empty(env.Pop.DeletedMessages);
-        Assert.Contains(proxy.Output, l => l.Contains("POP3", StringComparison.Ordinal) && l.Contains("sent - AUTH", StringComparison.Ordinal));
-        Assert.DoesNotContain(proxy.Output, l => l.Contains("sent - USER", StringComparison.Ordinal));
+        Assert.Contains(proxy.Output, l => l.Contains("POP3", StringComparison.Ordinal) && l.Contains("sent AUTH", StringComparison.Ordinal));
+        Assert.DoesNotContain(proxy.Output, l => l.Contains("sent USER", StringComparison.Ordinal));
         Assert.Equal(1, env.Pop.AuthenticationAttempts);
         Assert.Equal(1, env.Pop.SuccessfulAuthentications);
     }
@@ -371,7 +371,7 @@ public sealed class Pop3ProxyTests
             }
         }
 
-        Assert.Equal(["+OK Capability list follows", "USER", "SASL PLAIN LOGIN", "STLS", "IMPLEMENTATION Email-OAuth2-Proxy", "."], await SendMultiLineAsync("CAPA"));
+        Assert.Equal(["+OK Capability list follows", "USER", "SASL PLAIN LOGIN", "RESP-CODES", "AUTH-RESP-CODE", "STLS", "IMPLEMENTATION Email-OAuth2-Proxy", "."], await SendMultiLineAsync("CAPA"));
         Assert.Equal(["+OK", "PLAIN", "LOGIN", "."], await SendMultiLineAsync("AUTH"));
         Assert.Equal(LogInFirst, await SendAsync("STAT"));
         Assert.Equal(LogInFirst, await SendAsync("RETR 1"));

@@ -86,7 +86,7 @@ public sealed class SignInManagerTests : IDisposable
         _time.Advance(TimeSpan.FromMinutes(10));
 
         var second = _signIns.StartOrJoin(_account);
-        var old = await _signIns.CompleteAsync(first.State, "code", null, null, CancellationToken.None).Guarded();
+        var old = await _signIns.CompleteAsync(first.State, "code", null, null).Guarded();
 
         Assert.NotSame(first, second);
         Assert.NotEqual(first.State, second.State);
@@ -101,7 +101,7 @@ public sealed class SignInManagerTests : IDisposable
         var pending = _signIns.StartOrJoin(_account);
         _time.Advance(TimeSpan.FromMinutes(10));
 
-        var result = await _signIns.CompleteAsync(pending.State, "the-code", null, null, CancellationToken.None).Guarded();
+        var result = await _signIns.CompleteAsync(pending.State, "the-code", null, null).Guarded();
 
         Assert.False(result.Succeeded);
         Assert.Equal(0, _endpoint.RequestCount);
@@ -115,7 +115,7 @@ public sealed class SignInManagerTests : IDisposable
     {
         var pending = _signIns.StartOrJoin(_account);
 
-        var result = await _signIns.CompleteAsync(state, "the-code", null, null, CancellationToken.None).Guarded();
+        var result = await _signIns.CompleteAsync(state, "the-code", null, null).Guarded();
 
         Assert.False(result.Succeeded);
         Assert.Null(result.Account);
@@ -130,7 +130,7 @@ public sealed class SignInManagerTests : IDisposable
         var pending = _signIns.StartOrJoin(_account);
         var challenge = Query(pending.AuthorizeUrl)["code_challenge"];
 
-        var result = await _signIns.CompleteAsync(pending.State, "the-code", null, null, CancellationToken.None).Guarded();
+        var result = await _signIns.CompleteAsync(pending.State, "the-code", null, null).Guarded();
 
         Assert.True(result.Succeeded, result.Message);
         Assert.Same(_account, result.Account);
@@ -153,9 +153,9 @@ public sealed class SignInManagerTests : IDisposable
     public async Task CompleteAsync_SameStateTwice_SecondFailsWithoutRequest()
     {
         var pending = _signIns.StartOrJoin(_account);
-        Assert.True((await _signIns.CompleteAsync(pending.State, "the-code", null, null, CancellationToken.None).Guarded()).Succeeded);
+        Assert.True((await _signIns.CompleteAsync(pending.State, "the-code", null, null).Guarded()).Succeeded);
 
-        var replay = await _signIns.CompleteAsync(pending.State, "the-code", null, null, CancellationToken.None).Guarded();
+        var replay = await _signIns.CompleteAsync(pending.State, "the-code", null, null).Guarded();
 
         Assert.False(replay.Succeeded);
         Assert.Equal(1, _endpoint.RequestCount);
@@ -170,7 +170,7 @@ public sealed class SignInManagerTests : IDisposable
         Assert.Equal(TokenOutcomeKind.SignInRequired, (await _tokens.GetAccessTokenAsync(_account, CancellationToken.None).Guarded()).Kind);
 
         var pending = _signIns.StartOrJoin(_account);
-        Assert.True((await _signIns.CompleteAsync(pending.State, "the-code", null, null, CancellationToken.None).Guarded()).Succeeded);
+        Assert.True((await _signIns.CompleteAsync(pending.State, "the-code", null, null).Guarded()).Succeeded);
 
         var outcome = await _tokens.GetAccessTokenAsync(_account, CancellationToken.None).Guarded();
         Assert.Equal("fresh", outcome.AccessToken);
@@ -182,7 +182,7 @@ public sealed class SignInManagerTests : IDisposable
     {
         var pending = _signIns.StartOrJoin(_account);
 
-        var result = await _signIns.CompleteAsync(pending.State, null, "access_denied", "AADSTS65004: User declined to consent.", CancellationToken.None).Guarded();
+        var result = await _signIns.CompleteAsync(pending.State, null, "access_denied", "AADSTS65004: User declined to consent.").Guarded();
 
         Assert.False(result.Succeeded);
         Assert.Contains("access_denied", result.Message, StringComparison.Ordinal);
@@ -200,7 +200,7 @@ public sealed class SignInManagerTests : IDisposable
             "{\"error\":\"invalid_grant\",\"error_description\":\"AADSTS54005: OAuth2 Authorization code was already redeemed.\\r\\nTrace ID: x\"}");
         var pending = _signIns.StartOrJoin(_account);
 
-        var result = await _signIns.CompleteAsync(pending.State, "the-code", null, null, CancellationToken.None).Guarded();
+        var result = await _signIns.CompleteAsync(pending.State, "the-code", null, null).Guarded();
 
         Assert.False(result.Succeeded);
         Assert.Contains("AADSTS54005", result.Message, StringComparison.Ordinal);
