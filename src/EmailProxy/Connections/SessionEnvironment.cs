@@ -12,5 +12,4 @@ internal sealed class SessionEnvironment(LoginService logins, LocalTlsService tl
     public TimeProvider Time { get; } = time;
     public CancellationToken Stopping => lifetime.ApplicationStopping;
     public string Version { get; } = typeof(SessionEnvironment).Assembly.GetName().Version?.ToString(3) ?? "0";
-    public string HostName { get; } = System.Net.Dns.GetHostName() is { Length: > 0 } name && !name.Contains(' ') ? name : "localhost";
 }

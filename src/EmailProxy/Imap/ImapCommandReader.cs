@@ -11,7 +11,7 @@ namespace EmailProxy.Imap;
 /// </summary>
 internal sealed class ImapCommandReader(PipeReader reader, Func<CancellationToken, ValueTask> sendContinuation)
 {
-    public const int MaxLineLength = 8 * 1024;
+    public const int MaxLineLength = MailSession.MaxLineLength;
     public const int MaxLiteralLength = 64 * 1024;
 
     /// <summary>The next command; null when the client closed the connection.</summary>

@@ -3,6 +3,7 @@ using System.Net.Security;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using EmailProxy.Configuration;
+using EmailProxy.Connections;
 using Microsoft.Extensions.Logging;
 
 namespace EmailProxy.LocalTls;
@@ -114,10 +115,9 @@ internal sealed partial class LocalCertificateProvider
     private static List<string> Names(IReadOnlyList<string> extra)
     {
         var names = new List<string> { "localhost", "127.0.0.1", "::1" };
-        var host = Dns.GetHostName();
-        if (!string.IsNullOrWhiteSpace(host))
+        if (HostIdentity.Name != "localhost")
         {
-            names.Add(host);
+            names.Add(HostIdentity.Name);
         }
         names.AddRange(extra);
         return [.. names.Distinct(StringComparer.OrdinalIgnoreCase)];
@@ -192,7 +192,7 @@ internal sealed partial class LocalCertificateProvider
     private static X509Certificate2 CreateCa(DateTimeOffset now)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest($"CN=Email OAuth2 Proxy local CA ({Dns.GetHostName()}), O=Email OAuth2 Proxy", key, HashAlgorithmName.SHA256);
+        var request = new CertificateRequest($"CN=Email OAuth2 Proxy local CA ({HostIdentity.Name}), O=Email OAuth2 Proxy", key, HashAlgorithmName.SHA256);
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, true, 0, true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
         request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));

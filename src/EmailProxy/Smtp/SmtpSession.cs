@@ -31,7 +31,7 @@ internal sealed class SmtpSession(ConnectionContext connection, SessionEnvironme
 
     protected override async Task RunCoreAsync(CancellationToken loginWindow)
     {
-        await WriteAsync($"220 {Environment.HostName} Email OAuth2 Proxy ESMTP ready", loginWindow);
+        await WriteAsync($"220 {HostIdentity.Name} Email OAuth2 Proxy ESMTP ready", loginWindow);
         var greeted = false;
         while (await ReadLineAsync(loginWindow) is { } line)
         {
@@ -41,11 +41,11 @@ internal sealed class SmtpSession(ConnectionContext connection, SessionEnvironme
             {
                 case "EHLO":
                     greeted = true;
-                    await WriteAsync(MultiLine(250, null, [$"{Environment.HostName} Hello {Sanitize(argument)}", .. CanStartTls ? ["STARTTLS", .. Extensions] : Extensions]), loginWindow);
+                    await WriteAsync(MultiLine(250, null, [$"{HostIdentity.Name} Hello {Sanitize(argument)}", .. CanStartTls ? ["STARTTLS", .. Extensions] : Extensions]), loginWindow);
                     break;
                 case "HELO":
                     greeted = true;
-                    await WriteAsync($"250 {Environment.HostName} Hello {Sanitize(argument)}", loginWindow);
+                    await WriteAsync($"250 {HostIdentity.Name} Hello {Sanitize(argument)}", loginWindow);
                     break;
                 case "NOOP":
                     await WriteAsync("250 2.0.0 OK", loginWindow);

@@ -14,7 +14,6 @@ internal sealed class SmtpUpstreamClient(UpstreamConnector connector)
 {
     public const int ImplicitTlsPort = 465;
 
-    private static readonly string EhloName = Dns.GetHostName() is { Length: > 0 } name && !name.Contains(' ') ? name : "localhost";
 
     public Task<UpstreamLoginResult> LoginAsync(ServerOptions server, string username, string accessToken, CancellationToken cancellationToken) =>
         connector.LoginAsync(server, server.SmtpHost!, server.SmtpPort, implicitTls: server.SmtpPort == ImplicitTlsPort,
@@ -93,7 +92,7 @@ internal sealed class SmtpUpstreamClient(UpstreamConnector connector)
 
     private static async Task<SmtpReply> EhloAsync(UpstreamConnection connection, CancellationToken cancellationToken)
     {
-        await connection.WriteLineAsync($"EHLO {EhloName}", cancellationToken);
+        await connection.WriteLineAsync($"EHLO {Connections.HostIdentity.Name}", cancellationToken);
         var reply = await ReadReplyAsync(connection, cancellationToken);
         if (reply.Code != 250)
         {
