@@ -31,6 +31,7 @@ internal sealed class FakeIdentityServer : IAsyncDisposable
     private readonly List<FakeTokenRequest> _tokenRequests = [];
     private readonly Queue<(int Status, string Error, string Description)> _refreshFailures = new();
     private readonly ConcurrentDictionary<string, int> _tokenRequestCounts = new(StringComparer.Ordinal);
+    private int _introspectionRequests;
     private WebApplication? _app;
 
     public FakeIdentityServer(string clientId = "test-client-id", string tenant = "test-tenant")
@@ -108,6 +109,12 @@ internal sealed class FakeIdentityServer : IAsyncDisposable
         }
     }
 
+    /// <summary><c>http://127.0.0.1:{port}/introspect</c>: the RFC 7662 token introspection endpoint (for Dovecot's oauth2 passdb).</summary>
+    public string IntrospectionUrl => $"{Authority}/introspect";
+
+    /// <summary>Number of requests received by the introspection endpoint.</summary>
+    public int IntrospectionRequests => Volatile.Read(ref _introspectionRequests);
+
     /// <summary>Number of token requests received with the given grant_type (counted before any check).</summary>
     public int TokenRequestCount(string grantType) => _tokenRequestCounts.TryGetValue(grantType, out var count) ? count : 0;
 
@@ -119,6 +126,7 @@ internal sealed class FakeIdentityServer : IAsyncDisposable
         var app = builder.Build();
         app.MapGet("/{tenant}/oauth2/v2.0/authorize", (string tenant, HttpContext context) => Authorize(tenant, context));
         app.MapPost("/{tenant}/oauth2/v2.0/token", (string tenant, HttpContext context) => TokenAsync(tenant, context));
+        app.MapPost("/introspect", IntrospectAsync);
         await app.StartAsync();
         _app = app;
 
@@ -170,6 +178,43 @@ internal sealed class FakeIdentityServer : IAsyncDisposable
                 && string.Equals(token.User, user, StringComparison.OrdinalIgnoreCase)
                 && Clock() < token.ExpiresAt;
         }
+    }
+
+    /// <summary>
+    /// What the introspection endpoint answers for an access token (RFC 7662): for a token issued here that has not
+    /// expired, <c>{"active":true,"email":user,...}</c>; for anything else only <c>{"active":false}</c>.
+    /// </summary>
+    public string Introspect(string? accessToken)
+    {
+        FakeIssuedToken? issued = null;
+        lock (_gate)
+        {
+            if (accessToken is not null && _accessTokens.TryGetValue(accessToken, out var token) && Clock() < token.ExpiresAt)
+            {
+                issued = token;
+            }
+        }
+
+        var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteBoolean("active", issued is not null);
+            if (issued is not null)
+            {
+                writer.WriteString("email", issued.User);
+                writer.WriteString("username", issued.User);
+                writer.WriteString("sub", issued.User);
+                writer.WriteString("client_id", issued.ClientId);
+                writer.WriteString("scope", issued.Scope);
+                writer.WriteString("token_type", "Bearer");
+                writer.WriteNumber("exp", issued.ExpiresAt.ToUnixTimeSeconds());
+            }
+
+            writer.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(buffer.ToArray());
     }
 
     /// <summary>Issues tokens for a user without the HTTP round trip (for tests of the fakes).</summary>
@@ -261,6 +306,21 @@ internal sealed class FakeIdentityServer : IAsyncDisposable
         }
 
         return Results.Redirect(QueryHelpers.AddQueryString(request.RedirectUri, parameters));
+    }
+
+    private async Task IntrospectAsync(HttpContext context)
+    {
+        Interlocked.Increment(ref _introspectionRequests);
+        string? token = null;
+        if (context.Request.HasFormContentType)
+        {
+            var form = await context.Request.ReadFormAsync(context.RequestAborted);
+            token = form.TryGetValue("token", out var value) ? value.ToString() : null;
+        }
+
+        context.Response.StatusCode = StatusCodes.Status200OK;
+        context.Response.ContentType = "application/json; charset=utf-8";
+        await context.Response.WriteAsync(Introspect(token), Encoding.UTF8, context.RequestAborted);
     }
 
     private async Task<IResult> TokenAsync(string tenant, HttpContext context)
