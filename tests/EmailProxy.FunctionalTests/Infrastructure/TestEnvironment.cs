@@ -88,20 +88,37 @@ internal sealed partial class TestEnvironment : IAsyncDisposable
         return environment;
     }
 
-    /// <summary>A TCP port on 127.0.0.1 that was free a moment ago.</summary>
+    /// <summary>
+    /// A TCP port on 127.0.0.1 for a listener the test will start. Taken from below the kernel's
+    /// ephemeral range (32768–60999 on Linux), so that none of the many outgoing connections of the
+    /// suite can be given it as a source port before the listener binds it; a process-wide counter
+    /// keeps two tests from picking the same one, and a bind checks that nothing else holds it.
+    /// </summary>
     public static int GetFreePort()
     {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        try
+        while (true)
         {
-            return ((IPEndPoint)listener.LocalEndpoint).Port;
-        }
-        finally
-        {
-            listener.Stop();
+            var port = FirstTestPort + (int)((uint)Interlocked.Increment(ref _nextPort) % TestPortCount);
+            var listener = new TcpListener(IPAddress.Loopback, port);
+            try
+            {
+                listener.Start();
+                return port;
+            }
+            catch (SocketException)
+            {
+                // Held by something else on this machine: take the next one.
+            }
+            finally
+            {
+                listener.Stop();
+            }
         }
     }
+
+    private const int FirstTestPort = 20000;
+    private const int TestPortCount = 12000;
+    private static int _nextPort = Random.Shared.Next(TestPortCount);
 
     /// <summary>The default configuration text (see the class documentation of the test plan).</summary>
     public string BuildConfig() =>
