@@ -52,6 +52,25 @@ public sealed class LoginTimeoutTests : IDisposable
         await session.Guarded();
     }
 
+    [Fact]
+    public async Task Imap_ClientSendingOneByteASecond_IsClosedAtTheEndOfTheWindow()
+    {
+        var (connection, client) = Connect();
+        var session = new ImapSession(connection, Environment(), new ImapUpstreamClient(new UpstreamConnector(_time)), NullLogger.Instance).RunAsync();
+        await ReadLineAsync(client.Input);
+
+        // A slow-loris client: a byte now and then keeps no window open; the 60 s are from the connect.
+        var line = "a1 LOGIN someone@example.com password-that-never-ends";
+        for (var second = 0; second < MailSession.LoginTimeout.TotalSeconds; second++)
+        {
+            Assert.False(session.IsCompleted);
+            await WriteAsync(client.Output, line[second % line.Length].ToString());
+            _time.Advance(TimeSpan.FromSeconds(1));
+        }
+        Assert.Equal("* BYE Autologout: no login within 60 seconds", await ReadLineAsync(client.Input));
+        await session.Guarded();
+    }
+
     public void Dispose() => _temp.Dispose();
 
     private SessionEnvironment Environment() => new SessionHarness(_temp.Path, _time).Environment();
