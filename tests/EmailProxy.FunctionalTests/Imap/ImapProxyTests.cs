@@ -219,7 +219,7 @@ public sealed class ImapProxyTests
     {
         await using var env = await TestEnvironment.CreateAsync();
         // The password pa\ss "word" is checked against a hash made by the CLI, so a wrong parse fails.
-        var hash = await HashPasswordAsync("pa\\ss \"word\"");
+        var hash = await ProxyProcess.HashPasswordAsync("pa\\ss \"word\"");
         env.WriteConfig(transform: text => text.Replace("server = fake", $"server = fake\npassword_hash = {hash}", StringComparison.Ordinal));
         await env.StartProxyAsync();
         await SignInFromStatusPageAsync(env);
@@ -251,7 +251,7 @@ public sealed class ImapProxyTests
     public async Task Login_WrongPasswordWithHash_IsRefused()
     {
         await using var env = await TestEnvironment.CreateAsync();
-        var hash = await HashPasswordAsync("right");
+        var hash = await ProxyProcess.HashPasswordAsync("right");
         env.WriteConfig(transform: text => text.Replace("server = fake", $"server = fake\npassword_hash = {hash}", StringComparison.Ordinal));
         await env.StartProxyAsync();
 
@@ -385,19 +385,4 @@ public sealed class ImapProxyTests
         return client;
     }
 
-    private static async Task<string> HashPasswordAsync(string password)
-    {
-        using var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("dotnet", [ProxyProcess.DllPath, "hash-password"])
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            UseShellExecute = false,
-        })!;
-        await process.StandardInput.WriteLineAsync(password);
-        process.StandardInput.Close();
-        var hash = (await process.StandardOutput.ReadToEndAsync()).Trim();
-        await process.WaitForExitAsync();
-        Assert.Equal(0, process.ExitCode);
-        return hash;
-    }
 }

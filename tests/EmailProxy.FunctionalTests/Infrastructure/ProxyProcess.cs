@@ -175,6 +175,26 @@ internal sealed class ProxyProcess : IAsyncDisposable
         return _process.ExitCode;
     }
 
+    /// <summary>Runs <c>emailproxy hash-password</c> with the password on standard input, as an operator does, and returns the hash it prints.</summary>
+    public static async Task<string> HashPasswordAsync(string password)
+    {
+        using var process = Process.Start(new ProcessStartInfo("dotnet", [DllPath, "hash-password"])
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        })!;
+        await process.StandardInput.WriteLineAsync(password);
+        process.StandardInput.Close();
+        var hash = (await process.StandardOutput.ReadToEndAsync()).Trim();
+        await process.WaitForExitAsync().WaitAsync(ObservableLog.DefaultTimeout);
+        if (process.ExitCode != 0 || hash.Length == 0)
+        {
+            throw new InvalidOperationException($"emailproxy hash-password exited with {process.ExitCode}.");
+        }
+        return hash;
+    }
+
     /// <summary>SIGKILL: no shutdown, no flush — as a crash or an OOM kill would end it.</summary>
     public async Task<int> KillAsync()
     {

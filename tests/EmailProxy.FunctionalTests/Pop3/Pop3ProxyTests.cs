@@ -129,7 +129,7 @@ public sealed class Pop3ProxyTests
     {
         await using var env = await TestEnvironment.CreateAsync();
         // The password pa\ss "word" is checked against a hash made by the CLI, so a wrong parse fails.
-        var hash = await HashPasswordAsync("pa\\ss \"word\"");
+        var hash = await ProxyProcess.HashPasswordAsync("pa\\ss \"word\"");
         env.WriteConfig(transform: text => text.Replace("server = fake", $"server = fake\npassword_hash = {hash}", StringComparison.Ordinal));
         await env.StartProxyAsync();
         await ImapProxyTests.SignInFromStatusPageAsync(env);
@@ -175,7 +175,7 @@ public sealed class Pop3ProxyTests
     public async Task Login_WrongPasswordWithHash_IsRefusedAndTheSessionGoesOn()
     {
         await using var env = await TestEnvironment.CreateAsync();
-        var hash = await HashPasswordAsync("right");
+        var hash = await ProxyProcess.HashPasswordAsync("right");
         env.WriteConfig(transform: text => text.Replace("server = fake", $"server = fake\npassword_hash = {hash}", StringComparison.Ordinal));
         await env.StartProxyAsync();
 
@@ -487,19 +487,4 @@ public sealed class Pop3ProxyTests
 
     private static string B64(string text) => Convert.ToBase64String(Encoding.UTF8.GetBytes(text));
 
-    private static async Task<string> HashPasswordAsync(string password)
-    {
-        using var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("dotnet", [ProxyProcess.DllPath, "hash-password"])
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            UseShellExecute = false,
-        })!;
-        await process.StandardInput.WriteLineAsync(password);
-        process.StandardInput.Close();
-        var hash = (await process.StandardOutput.ReadToEndAsync()).Trim();
-        await process.WaitForExitAsync();
-        Assert.Equal(0, process.ExitCode);
-        return hash;
-    }
 }
