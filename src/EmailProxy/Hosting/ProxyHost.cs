@@ -51,6 +51,7 @@ internal static partial class ProxyHost
             .ConfigurePrimaryHttpMessageHandler(() => new System.Net.Http.SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
         builder.Services.AddSingleton<TokenService>();
         builder.Services.AddSingleton<SignInManager>();
+        builder.Services.AddHostedService<TokenRefreshWorker>();
         builder.Services.AddSingleton<PasswordVerifier>();
         builder.Services.AddSingleton<LoginService>();
         builder.Services.AddSingleton<UpstreamConnector>();

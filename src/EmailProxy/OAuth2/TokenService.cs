@@ -52,6 +52,28 @@ internal sealed partial class TokenService(OAuthClient client, TokenFileStore st
         return outcome;
     }
 
+    /// <summary>
+    /// The background refresh: refreshes a signed-in account whose access token has less than
+    /// <see cref="RefreshMargin"/> + <paramref name="lookAhead"/> left, so that the next login finds
+    /// a fresh one (sharing a refresh a login may have started). Nothing for an account without a
+    /// refresh token or that needs a sign-in.
+    /// </summary>
+    public async Task RefreshIfDueAsync(AccountOptions account, TimeSpan lookAhead, CancellationToken cancellationToken)
+    {
+        var state = await GetStateAsync(account, cancellationToken);
+        Task<TokenOutcome> refresh;
+        lock (state)
+        {
+            if (state.RefreshToken is null || state.SignInReason is not null
+                || (state.AccessToken is not null && state.ExpiresAt - time.GetUtcNow() > RefreshMargin + lookAhead))
+            {
+                return;
+            }
+            refresh = state.Refreshing ??= Task.Run(() => RefreshAsync(account, state), CancellationToken.None);
+        }
+        await refresh.WaitAsync(cancellationToken);
+    }
+
     /// <summary>The upstream refused this token: forget it so that the next call refreshes.</summary>
     public void Invalidate(AccountOptions account, string accessToken)
     {

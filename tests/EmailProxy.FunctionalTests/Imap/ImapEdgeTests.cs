@@ -87,6 +87,25 @@ public sealed class ImapEdgeTests
     }
 
     [Fact]
+    public async Task Start_TokenNearItsEnd_RefreshedInTheBackgroundBeforeAnyLogin()
+    {
+        await using var env = await TestEnvironment.CreateAsync();
+        env.Identity.AccessTokenLifetime = TimeSpan.FromSeconds(120);
+        var first = await env.StartProxyAsync();
+        await ImapProxyTests.SignInFromStatusPageAsync(env);
+        Assert.Equal(0, await first.StopAsync());
+        env.Identity.AccessTokenLifetime = TimeSpan.FromHours(1);
+
+        var proxy = await env.StartProxyAsync();
+        await proxy.WaitForLineAsync(l => l.Contains("OAuth2 access token of account user@example.com refreshed", StringComparison.Ordinal));
+        Assert.Equal(1, env.Identity.RefreshTokenRequests);
+
+        // The login finds the fresh token: no wait for the token endpoint.
+        await using var session = await ImapProxyTests.LoginAsync(env, TestEnvironment.Account);
+        Assert.Equal(1, env.Identity.RefreshTokenRequests);
+    }
+
+    [Fact]
     public async Task Login_GraphScopeRefusedByExchange_HintNamesTheRightResource()
     {
         await using var env = await TestEnvironment.CreateAsync();
