@@ -22,9 +22,8 @@ internal sealed class FakeExchangeImapServer : IAsyncDisposable
     public const uint UidValidity = 14;
 
     private readonly FakeIdentityServer _identity;
+    private readonly FakeTcpListener _tcp;
     private readonly TestCertificates _certificates;
-    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-    private readonly CancellationTokenSource _stopping = new();
     private readonly Dictionary<string, List<FakeImapMessage>> _mailboxes = new(StringComparer.Ordinal)
     {
         [Inbox] = [],
@@ -39,18 +38,15 @@ internal sealed class FakeExchangeImapServer : IAsyncDisposable
 
     private readonly List<FakeAppendedMessage> _appended = [];
     private readonly ConcurrentQueue<string> _xoauth2Strings = new();
-    private readonly ConcurrentDictionary<TcpClient, Task> _sessions = new();
-    private Task _acceptLoop = Task.CompletedTask;
     private int _rejectNext;
-    private int _connectionCount;
     private int _tlsHandshakeFailures;
     private int _authenticationAttempts;
     private int _successfulAuthentications;
-    private bool _stopped;
 
     public FakeExchangeImapServer(FakeIdentityServer identity, bool useUntrustedCertificate = false, bool supportSaslIr = true)
     {
         _identity = identity;
+        _tcp = new FakeTcpListener(HandleClientAsync);
         _certificates = useUntrustedCertificate ? TestCertificates.Untrusted : TestCertificates.Trusted;
         SupportsSaslIr = supportSaslIr;
     }
@@ -58,7 +54,7 @@ internal sealed class FakeExchangeImapServer : IAsyncDisposable
     public bool SupportsSaslIr { get; }
 
     /// <summary>The port bound by <see cref="Start"/>.</summary>
-    public int Port { get; private set; }
+    public int Port => _tcp.Port;
 
     /// <summary>Every command line received (tag included; literal bytes left out, their <c>{n}</c> marker kept).</summary>
     public ObservableLog Commands { get; } = new("fake IMAP server commands");
@@ -66,7 +62,7 @@ internal sealed class FakeExchangeImapServer : IAsyncDisposable
     /// <summary>Unexpected errors in sessions (bugs of the fake or protocol violations it could not answer).</summary>
     public ObservableLog Errors { get; } = new("fake IMAP server errors");
 
-    public int ConnectionCount => Volatile.Read(ref _connectionCount);
+    public int ConnectionCount => _tcp.ConnectionCount;
 
     public int TlsHandshakeFailures => Volatile.Read(ref _tlsHandshakeFailures);
 
@@ -94,12 +90,7 @@ internal sealed class FakeExchangeImapServer : IAsyncDisposable
 
     internal string CapabilitiesBeforeAuthentication => SupportsSaslIr ? PreAuthCapabilities : PreAuthCapabilitiesWithoutSaslIr;
 
-    public void Start()
-    {
-        _listener.Start();
-        Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
-        _acceptLoop = AcceptLoopAsync(_stopping.Token);
-    }
+    public void Start() => _tcp.Start();
 
     /// <summary>Adds a message to a mailbox and returns its UID.</summary>
     public uint AddMessage(byte[] message, string mailbox = Inbox)
@@ -126,30 +117,9 @@ internal sealed class FakeExchangeImapServer : IAsyncDisposable
     /// <summary>Waits for a command line matching the predicate (see <see cref="Commands"/>).</summary>
     public Task<string> WaitForCommandAsync(Func<string, bool> predicate, TimeSpan? timeout = null) => Commands.WaitForAsync(predicate, timeout);
 
-    public async Task StopAsync()
-    {
-        if (_stopped)
-        {
-            return;
-        }
+    public Task StopAsync() => _tcp.StopAsync();
 
-        _stopped = true;
-        await _stopping.CancelAsync();
-        _listener.Stop();
-        foreach (var client in _sessions.Keys)
-        {
-            client.Dispose();
-        }
-
-        await Task.WhenAll([_acceptLoop, .. _sessions.Values]).WaitAsync(ObservableLog.DefaultTimeout);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await StopAsync();
-        _listener.Dispose();
-        _stopping.Dispose();
-    }
+    public ValueTask DisposeAsync() => _tcp.DisposeAsync();
 
     internal static string? CanonicalMailbox(string name)
     {
@@ -212,25 +182,6 @@ internal sealed class FakeExchangeImapServer : IAsyncDisposable
         return uid;
     }
 
-    private async Task AcceptLoopAsync(CancellationToken cancellationToken)
-    {
-        while (!cancellationToken.IsCancellationRequested)
-        {
-            TcpClient client;
-            try
-            {
-                client = await _listener.AcceptTcpClientAsync(cancellationToken);
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
-            {
-                return;
-            }
-
-            Interlocked.Increment(ref _connectionCount);
-            _sessions[client] = Task.Run(() => HandleClientAsync(client, cancellationToken), CancellationToken.None);
-        }
-    }
-
     private async Task HandleClientAsync(TcpClient client, CancellationToken cancellationToken)
     {
         try
@@ -262,10 +213,6 @@ internal sealed class FakeExchangeImapServer : IAsyncDisposable
         catch (Exception ex)
         {
             Errors.Add(ex.ToString());
-        }
-        finally
-        {
-            _sessions.TryRemove(client, out _);
         }
     }
 }

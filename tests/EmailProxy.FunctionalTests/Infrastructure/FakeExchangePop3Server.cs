@@ -29,23 +29,19 @@ internal sealed class FakeExchangePop3Server : IAsyncDisposable
     public const string RedactedResponse = "(SASL response redacted)";
 
     private readonly FakeIdentityServer _identity;
-    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-    private readonly CancellationTokenSource _stopping = new();
+    private readonly FakeTcpListener _tcp;
     private readonly Lock _gate = new();
     private readonly List<FakePop3Message> _messages = [];
     private readonly List<int> _deleted = [];
     private readonly ConcurrentQueue<string> _xoauth2Strings = new();
-    private readonly ConcurrentDictionary<TcpClient, Task> _sessions = new();
-    private Task _acceptLoop = Task.CompletedTask;
     private int _rejectNext;
-    private int _connectionCount;
     private int _tlsHandshakeFailures;
     private int _authenticationAttempts;
     private int _successfulAuthentications;
-    private bool _stopped;
 
     public FakeExchangePop3Server(FakeIdentityServer identity, bool implicitTls = true)
     {
+        _tcp = new FakeTcpListener(HandleClientAsync);
         _identity = identity;
         ImplicitTls = implicitTls;
     }
@@ -54,7 +50,7 @@ internal sealed class FakeExchangePop3Server : IAsyncDisposable
     public bool ImplicitTls { get; }
 
     /// <summary>The port bound by <see cref="Start"/>.</summary>
-    public int Port { get; private set; }
+    public int Port => _tcp.Port;
 
     /// <summary>Every command line received; SASL responses and passwords replaced by <see cref="RedactedResponse"/>.</summary>
     public ObservableLog Commands { get; } = new("fake POP3 server commands");
@@ -62,7 +58,7 @@ internal sealed class FakeExchangePop3Server : IAsyncDisposable
     /// <summary>Unexpected errors in sessions (bugs of the fake).</summary>
     public ObservableLog Errors { get; } = new("fake POP3 server errors");
 
-    public int ConnectionCount => Volatile.Read(ref _connectionCount);
+    public int ConnectionCount => _tcp.ConnectionCount;
 
     public int TlsHandshakeFailures => Volatile.Read(ref _tlsHandshakeFailures);
 
@@ -88,12 +84,7 @@ internal sealed class FakeExchangePop3Server : IAsyncDisposable
         }
     }
 
-    public void Start()
-    {
-        _listener.Start();
-        Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
-        _acceptLoop = AcceptLoopAsync(_stopping.Token);
-    }
+    public void Start() => _tcp.Start();
 
     /// <summary>Adds a message (CRLF lines, any 8-bit bytes) to the maildrop; sessions authenticated later see it.</summary>
     public void AddMessage(byte[] message)
@@ -109,30 +100,9 @@ internal sealed class FakeExchangePop3Server : IAsyncDisposable
     /// <summary>The next <paramref name="count"/> XOAUTH2 attempts fail even with a valid token.</summary>
     public void RejectNextAuthentications(int count) => Interlocked.Exchange(ref _rejectNext, count);
 
-    public async Task StopAsync()
-    {
-        if (_stopped)
-        {
-            return;
-        }
+    public Task StopAsync() => _tcp.StopAsync();
 
-        _stopped = true;
-        await _stopping.CancelAsync();
-        _listener.Stop();
-        foreach (var client in _sessions.Keys)
-        {
-            client.Dispose();
-        }
-
-        await Task.WhenAll([_acceptLoop, .. _sessions.Values]).WaitAsync(ObservableLog.DefaultTimeout);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await StopAsync();
-        _listener.Dispose();
-        _stopping.Dispose();
-    }
+    public ValueTask DisposeAsync() => _tcp.DisposeAsync();
 
     /// <summary>The messages not yet deleted, as a session sees them when it enters the transaction state.</summary>
     internal IReadOnlyList<FakePop3Message> SnapshotMaildrop()
@@ -201,25 +171,6 @@ internal sealed class FakeExchangePop3Server : IAsyncDisposable
         return true;
     }
 
-    private async Task AcceptLoopAsync(CancellationToken cancellationToken)
-    {
-        while (!cancellationToken.IsCancellationRequested)
-        {
-            TcpClient client;
-            try
-            {
-                client = await _listener.AcceptTcpClientAsync(cancellationToken);
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
-            {
-                return;
-            }
-
-            Interlocked.Increment(ref _connectionCount);
-            _sessions[client] = Task.Run(() => HandleClientAsync(client, cancellationToken), CancellationToken.None);
-        }
-    }
-
     private async Task HandleClientAsync(TcpClient client, CancellationToken cancellationToken)
     {
         try
@@ -270,10 +221,6 @@ internal sealed class FakeExchangePop3Server : IAsyncDisposable
         catch (Exception ex)
         {
             Errors.Add(ex.ToString());
-        }
-        finally
-        {
-            _sessions.TryRemove(client, out _);
         }
     }
 }

@@ -24,17 +24,18 @@ internal sealed class FakeExchangeSmtpServer : IAsyncDisposable
     private const int MaxLine = 64 * 1024;
 
     private readonly FakeIdentityServer _identity;
-    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-    private readonly CancellationTokenSource _stopping = new();
+    private readonly FakeTcpListener _tcp;
     private readonly ConcurrentQueue<FakeSmtpMessage> _messages = new();
-    private readonly ConcurrentDictionary<TcpClient, Task> _sessions = new();
-    private Task _acceptLoop = Task.CompletedTask;
     private int _rejectNext;
     private int _authenticationAttempts;
 
-    public FakeExchangeSmtpServer(FakeIdentityServer identity) => _identity = identity;
+    public FakeExchangeSmtpServer(FakeIdentityServer identity)
+    {
+        _identity = identity;
+        _tcp = new FakeTcpListener(HandleAsync);
+    }
 
-    public int Port { get; private set; }
+    public int Port => _tcp.Port;
 
     /// <summary>Every command line received (AUTH responses replaced by a marker, DATA content left out).</summary>
     public ObservableLog Commands { get; } = new("fake SMTP server commands");
@@ -51,42 +52,9 @@ internal sealed class FakeExchangeSmtpServer : IAsyncDisposable
 
     public void RejectNextAuthentications(int count) => Interlocked.Exchange(ref _rejectNext, count);
 
-    public void Start()
-    {
-        _listener.Start();
-        Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
-        _acceptLoop = AcceptLoopAsync(_stopping.Token);
-    }
+    public void Start() => _tcp.Start();
 
-    public async ValueTask DisposeAsync()
-    {
-        await _stopping.CancelAsync();
-        _listener.Stop();
-        foreach (var client in _sessions.Keys)
-        {
-            client.Dispose();
-        }
-        await Task.WhenAll([_acceptLoop, .. _sessions.Values]).WaitAsync(ObservableLog.DefaultTimeout);
-        _listener.Dispose();
-        _stopping.Dispose();
-    }
-
-    private async Task AcceptLoopAsync(CancellationToken cancellationToken)
-    {
-        while (!cancellationToken.IsCancellationRequested)
-        {
-            TcpClient client;
-            try
-            {
-                client = await _listener.AcceptTcpClientAsync(cancellationToken);
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
-            {
-                return;
-            }
-            _sessions[client] = Task.Run(() => HandleAsync(client, cancellationToken), CancellationToken.None);
-        }
-    }
+    public ValueTask DisposeAsync() => _tcp.DisposeAsync();
 
     private async Task HandleAsync(TcpClient client, CancellationToken cancellationToken)
     {
