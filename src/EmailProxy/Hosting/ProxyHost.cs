@@ -58,7 +58,8 @@ internal static partial class ProxyHost
         builder.Services.AddSingleton<ImapUpstreamClient>();
         builder.Services.AddSingleton<SmtpUpstreamClient>();
         builder.Services.AddSingleton<Pop3UpstreamClient>();
-        builder.Services.AddSingleton<LocalCertificateProvider>();
+        builder.Services.AddSingleton<LocalCertificateStore>();
+        builder.Services.AddSingleton<LocalCertificateSelector>();
         builder.Services.AddSingleton<LocalTlsService>();
         builder.Services.AddSingleton<SessionEnvironment>();
 

@@ -12,7 +12,7 @@ namespace EmailProxy.LocalTls;
 /// the first bytes of a connection (IMAP, POP) and STARTTLS/STLS from the sessions. TLS 1.2 or later,
 /// a handshake of at most <see cref="HandshakeTimeout"/>. With <c>local_tls = off</c> nothing is offered.
 /// </summary>
-internal sealed partial class LocalTlsService(ProxyConfig config, IServiceProvider services, TimeProvider time, ILogger<LocalTlsService> log)
+internal sealed partial class LocalTlsService(ProxyConfig config, LocalCertificateSelector certificates, TimeProvider time, ILogger<LocalTlsService> log)
 {
     public static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(10);
 
@@ -26,13 +26,16 @@ internal sealed partial class LocalTlsService(ProxyConfig config, IServiceProvid
 
     private const byte TlsHandshakeRecord = 0x16;
 
-    private readonly Lazy<LocalCertificateProvider?> _certificates = new(() =>
-        config.General.LocalTls == "off" ? null : (LocalCertificateProvider)services.GetService(typeof(LocalCertificateProvider))!);
-
-    public bool Enabled => config.General.LocalTls != "off";
+    public bool Enabled { get; } = config.General.LocalTls != "off";
 
     /// <summary>Makes (or loads) the certificate now, so that a problem shows at start and the CA's path is logged.</summary>
-    public void Prepare() => _ = _certificates.Value;
+    public void Prepare()
+    {
+        if (Enabled)
+        {
+            _ = certificates.Current;
+        }
+    }
 
     /// <summary>
     /// Runs the server side of a TLS handshake on the connection's current transport and, when it
@@ -49,7 +52,7 @@ internal sealed partial class LocalTlsService(ProxyConfig config, IServiceProvid
         {
             await tls.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
             {
-                ServerCertificateContext = _certificates.Value!.Current,
+                ServerCertificateContext = certificates.Current,
                 EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
                 ClientCertificateRequired = false,
             }, timeout.Token);

@@ -6,7 +6,6 @@ using EmailProxy.Configuration;
 using EmailProxy.LocalTls;
 using EmailProxy.Tests.TestSupport;
 using Microsoft.AspNetCore.Connections;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 
@@ -22,13 +21,8 @@ public sealed class LocalTlsServiceTests : IDisposable
     public LocalTlsServiceTests()
     {
         var config = new ProxyConfig(_temp.Combine("emailproxy.config"), new GeneralOptions(), new Dictionary<string, ServerOptions>(), new Dictionary<string, AccountOptions>());
-        var services = new ServiceCollection()
-            .AddSingleton(config)
-            .AddSingleton<TimeProvider>(_time)
-            .AddLogging()
-            .AddSingleton<LocalCertificateProvider>()
-            .BuildServiceProvider();
-        _tls = new LocalTlsService(config, services, _time, NullLogger<LocalTlsService>.Instance);
+        var store = new LocalCertificateStore(config, _time, NullLogger<LocalCertificateStore>.Instance);
+        _tls = new LocalTlsService(config, new LocalCertificateSelector(store, NullLogger<LocalCertificateSelector>.Instance), _time, NullLogger<LocalTlsService>.Instance);
         _tls.Prepare();
     }
 

@@ -7,7 +7,6 @@ using EmailProxy.LocalTls;
 using EmailProxy.OAuth2;
 using EmailProxy.TokenStore;
 using Microsoft.AspNetCore.Connections;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -27,7 +26,7 @@ internal sealed class SessionHarness(string folder, TimeProvider time)
         var client = new OAuthClient(new HttpClient(), time);
         var tokens = new TokenService(client, new TokenFileStore(Path.Combine(folder, "tokens"), MasterKey.FromBytes(new byte[32]), time, NullLogger<TokenFileStore>.Instance), time, NullLogger<TokenService>.Instance);
         var logins = new LoginService(config, new PasswordVerifier(), tokens, new SignInManager(config, client, tokens, time, NullLogger<SignInManager>.Instance));
-        var tls = new LocalTlsService(config, new ServiceCollection().BuildServiceProvider(), time, NullLogger<LocalTlsService>.Instance);
+        var tls = new LocalTlsService(config, new LocalCertificateSelector(new LocalCertificateStore(config, time, NullLogger<LocalCertificateStore>.Instance), NullLogger<LocalCertificateSelector>.Instance), time, NullLogger<LocalTlsService>.Instance);
         return new SessionEnvironment(logins, tls, new Lifetime(), time);
     }
 

@@ -9,13 +9,15 @@ using Microsoft.Extensions.Logging;
 namespace EmailProxy.LocalTls;
 
 /// <summary>
-/// The certificate the proxy shows its own clients. With <c>local_certificate</c> and
-/// <c>local_key</c> it is that PEM pair, read again when either file changes. Otherwise the proxy
+/// The certificate files of local TLS: minting, keeping and reading them; which one a handshake
+/// gets is <see cref="LocalCertificateSelector"/>'s choice. With <c>local_certificate</c> and
+/// <c>local_key</c> it is that PEM pair, the operator's, read and never written. Otherwise the proxy
 /// makes, once, a private CA (10 years) and a server certificate it signs (names: localhost,
-/// 127.0.0.1, ::1, the host name, <c>local_tls_names</c>) under <c>&lt;config dir&gt;/tls/</c>, and keeps
-/// them across restarts; the server certificate is made anew when a name is missing or it nears expiry.
+/// 127.0.0.1, ::1, the host name, <c>local_tls_names</c>) under <c>&lt;config dir&gt;/tls/</c>, and
+/// keeps them across restarts; the server certificate is made anew when a name is missing or it
+/// nears expiry. Nothing is read or written before <see cref="LoadConfigured"/> or <see cref="LoadGenerated"/>.
 /// </summary>
-internal sealed partial class LocalCertificateProvider
+internal sealed partial class LocalCertificateStore
 {
     public const string FolderName = "tls";
     public const string CaCertificateFile = "ca.pem";
@@ -25,77 +27,91 @@ internal sealed partial class LocalCertificateProvider
     private static readonly TimeSpan ServerLifetime = TimeSpan.FromDays(825);
     private static readonly TimeSpan RenewBefore = TimeSpan.FromDays(30);
 
-    private readonly string _certificatePath;
-    private readonly string _keyPath;
-    private readonly bool _configured;
+    private readonly string _folder;
+    private readonly List<string> _names;
     private readonly TimeProvider _time;
     private readonly ILogger _log;
-    private readonly Lock _gate = new();
-    private SslStreamCertificateContext _context;
-    private (DateTime Certificate, DateTime Key) _loadedStamps;
 
-    public LocalCertificateProvider(ProxyConfig config, TimeProvider time, ILogger<LocalCertificateProvider> log)
+    public LocalCertificateStore(ProxyConfig config, TimeProvider time, ILogger<LocalCertificateStore> log)
     {
         _time = time;
         _log = log;
         var general = config.General;
+        _folder = Path.Combine(config.ConfigDirectory, FolderName);
+        _names = Names(general.LocalTlsNames);
         if (general.LocalCertificate is not null && general.LocalKey is not null)
         {
-            _configured = true;
-            _certificatePath = Path.GetFullPath(general.LocalCertificate, config.ConfigDirectory);
-            _keyPath = Path.GetFullPath(general.LocalKey, config.ConfigDirectory);
-            _context = Load(_certificatePath, _keyPath);
-            _loadedStamps = Stamps();
-            LogConfigured(_log, _certificatePath);
+            IsConfigured = true;
+            CertificatePath = Path.GetFullPath(general.LocalCertificate, config.ConfigDirectory);
+            KeyPath = Path.GetFullPath(general.LocalKey, config.ConfigDirectory);
         }
         else
         {
-            var folder = Path.Combine(config.ConfigDirectory, FolderName);
-            CaPath = Path.Combine(folder, CaCertificateFile);
-            _certificatePath = Path.Combine(folder, ServerCertificateFile);
-            _keyPath = Path.Combine(folder, ServerKeyFile);
-            _context = EnsureGenerated(folder, Names(general.LocalTlsNames));
-            LogGenerated(_log, CaPath);
+            CaPath = Path.Combine(_folder, CaCertificateFile);
+            CertificatePath = Path.Combine(_folder, ServerCertificateFile);
+            KeyPath = Path.Combine(_folder, ServerKeyFile);
         }
     }
 
-    /// <summary>The private CA's certificate, when the proxy made its own; null with a configured pair.</summary>
+    /// <summary>The operator configured a PEM pair: it is read again when it changes, never generated.</summary>
+    public bool IsConfigured { get; }
+
+    /// <summary>The private CA's certificate, when the proxy makes its own; null with a configured pair.</summary>
     public string? CaPath { get; }
 
-    /// <summary>The certificate for the next handshake; a configured pair is read again when its files changed.</summary>
-    public SslStreamCertificateContext Current
+    /// <summary>The server certificate (PEM, possibly followed by its intermediates).</summary>
+    public string CertificatePath { get; }
+
+    public string KeyPath { get; }
+
+    /// <summary>When the pair's two files were last written: a change means the operator replaced them.</summary>
+    public (DateTime Certificate, DateTime Key) Stamps() => (File.GetLastWriteTimeUtc(CertificatePath), File.GetLastWriteTimeUtc(KeyPath));
+
+    /// <summary>Reads the configured pair.</summary>
+    /// <exception cref="CryptographicException">The pair cannot be used.</exception>
+    public SslStreamCertificateContext LoadConfigured() => Load(CertificatePath, KeyPath);
+
+    /// <summary>
+    /// Makes the CA and the server certificate where they are missing (or the server certificate
+    /// where it no longer serves every name, or nears its end), saves them, and reads the server's.
+    /// </summary>
+    /// <exception cref="CryptographicException">A <c>ca.pem</c> exists but cannot be used: it is never replaced silently.</exception>
+    public SslStreamCertificateContext LoadGenerated()
     {
-        get
+        CreatePrivateFolder(_folder);
+        var now = _time.GetUtcNow();
+        var caPath = CaPath ?? throw new InvalidOperationException("A configured certificate pair is never generated.");
+        var ca = LoadPair(caPath, Path.Combine(_folder, CaKeyFile));
+        if (ca is null && File.Exists(caPath))
         {
-            if (!_configured)
-            {
-                return _context;
-            }
-            var stamps = Stamps();
-            lock (_gate)
-            {
-                if (stamps == _loadedStamps)
-                {
-                    return _context;
-                }
-                try
-                {
-                    _context = Load(_certificatePath, _keyPath);
-                    LogReloaded(_log, _certificatePath);
-                }
-                catch (Exception e) when (e is CryptographicException or IOException or UnauthorizedAccessException or ArgumentException)
-                {
-                    // A half-written pair (the new certificate, the old key) is read again on the next handshake.
-                    LogReloadFailed(_log, _certificatePath, e.Message);
-                }
-                _loadedStamps = stamps;
-                return _context;
-            }
+            // Clients were told to trust this CA: a new one would silently break them all.
+            throw new CryptographicException($"{caPath} exists but cannot be used with {CaKeyFile} beside it; restore the pair, or move both away to make a new CA (which every client must then trust anew)");
         }
+        if (ca is null || ca.NotAfter.ToUniversalTime() < now.UtcDateTime + RenewBefore)
+        {
+            ca?.Dispose();
+            ca = CreateCa(now);
+            Save(ca, caPath, Path.Combine(_folder, CaKeyFile));
+            LogCaCreated(_log, caPath);
+        }
+        using (ca)
+        {
+            var server = LoadPair(CertificatePath, KeyPath);
+            if (server is null || !Serves(server, ca, _names, now))
+            {
+                server?.Dispose();
+                server = CreateServer(ca, _names, now);
+                Save(server, CertificatePath, KeyPath);
+                var list = string.Join(", ", _names);
+                LogServerCreated(_log, CertificatePath, list);
+            }
+            server.Dispose();
+        }
+        return Load(CertificatePath, KeyPath);
     }
 
     /// <exception cref="CryptographicException">The pair cannot be used.</exception>
-    public static SslStreamCertificateContext Load(string certificatePath, string keyPath)
+    private static SslStreamCertificateContext Load(string certificatePath, string keyPath)
     {
         using var pem = X509Certificate2.CreateFromPemFile(certificatePath, keyPath);
         // Through PKCS#12 so that the key is usable by SslStream on every platform.
@@ -110,8 +126,6 @@ internal sealed partial class LocalCertificateProvider
         return SslStreamCertificateContext.Create(certificate, intermediates, offline: true);
     }
 
-    private (DateTime, DateTime) Stamps() => (File.GetLastWriteTimeUtc(_certificatePath), File.GetLastWriteTimeUtc(_keyPath));
-
     private static List<string> Names(IReadOnlyList<string> extra)
     {
         var names = new List<string> { "localhost", "127.0.0.1", "::1" };
@@ -121,41 +135,6 @@ internal sealed partial class LocalCertificateProvider
         }
         names.AddRange(extra);
         return [.. names.Distinct(StringComparer.OrdinalIgnoreCase)];
-    }
-
-    private SslStreamCertificateContext EnsureGenerated(string folder, List<string> names)
-    {
-        CreatePrivateFolder(folder);
-        var now = _time.GetUtcNow();
-        var caCertificate = Path.Combine(folder, CaCertificateFile);
-        var ca = LoadPair(caCertificate, Path.Combine(folder, CaKeyFile));
-        if (ca is null && File.Exists(caCertificate))
-        {
-            // Clients were told to trust this CA: a new one would silently break them all.
-            throw new CryptographicException($"{caCertificate} exists but cannot be used with {CaKeyFile} beside it; restore the pair, or move both away to make a new CA (which every client must then trust anew)");
-        }
-        if (ca is null || ca.NotAfter.ToUniversalTime() < now.UtcDateTime + RenewBefore)
-        {
-            ca?.Dispose();
-            ca = CreateCa(now);
-            var caPath = Path.Combine(folder, CaCertificateFile);
-            Save(ca, caPath, Path.Combine(folder, CaKeyFile));
-            LogCaCreated(_log, caPath);
-        }
-        using (ca)
-        {
-            var server = LoadPair(_certificatePath, _keyPath);
-            if (server is null || !Serves(server, ca, names, now))
-            {
-                server?.Dispose();
-                server = CreateServer(ca, names, now);
-                Save(server, _certificatePath, _keyPath);
-                var list = string.Join(", ", names);
-                LogServerCreated(_log, _certificatePath, list);
-            }
-            server.Dispose();
-        }
-        return Load(_certificatePath, _keyPath);
     }
 
     private static X509Certificate2? LoadPair(string certificatePath, string keyPath)
@@ -236,6 +215,7 @@ internal sealed partial class LocalCertificateProvider
         Write(certificatePath, certificate.ExportCertificatePem(), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
     }
 
+    /// <summary>The one place certificate files are written.</summary>
     private static void Write(string path, string text, UnixFileMode mode)
     {
         var temporary = path + ".tmp";
@@ -264,21 +244,6 @@ internal sealed partial class LocalCertificateProvider
             Directory.CreateDirectory(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         }
     }
-
-    [LoggerMessage(EventId = 4001, EventName = "LocalCaInUse", Level = LogLevel.Information,
-        Message = "Local TLS uses the proxy's own CA {CaPath}: install it as a trusted CA where the mail client runs (EspoCRM verifies certificates and has no switch to turn that off), or use plaintext on loopback")]
-    private static partial void LogGenerated(ILogger logger, string caPath);
-
-    [LoggerMessage(EventId = 4002, EventName = "LocalCertificateConfigured", Level = LogLevel.Information,
-        Message = "Local TLS uses the configured certificate {Path}; it is read again when the file changes")]
-    private static partial void LogConfigured(ILogger logger, string path);
-
-    [LoggerMessage(EventId = 4003, EventName = "LocalCertificateReloaded", Level = LogLevel.Information, Message = "Local TLS certificate {Path} changed and was read again")]
-    private static partial void LogReloaded(ILogger logger, string path);
-
-    [LoggerMessage(EventId = 4004, EventName = "LocalCertificateReloadFailed", Level = LogLevel.Warning,
-        Message = "Local TLS certificate {Path} changed but cannot be used ({Reason}); the previous one stays in use")]
-    private static partial void LogReloadFailed(ILogger logger, string path, string reason);
 
     [LoggerMessage(EventId = 4005, EventName = "LocalCaCreated", Level = LogLevel.Information, Message = "Created a private CA for local TLS: {CaPath}")]
     private static partial void LogCaCreated(ILogger logger, string caPath);
