@@ -8,6 +8,7 @@ using EmailProxy.Relay;
 using EmailProxy.Sasl;
 using EmailProxy.Upstream;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 
 namespace EmailProxy.Connections;
@@ -36,9 +37,9 @@ internal abstract class MailSession(ConnectionContext connection, SessionEnviron
     protected string Client { get; } = connection.RemoteEndPoint?.ToString() ?? "unknown";
 
     /// <summary>TLS is on for this port and the connection is not under it yet: STARTTLS/STLS may be offered.</summary>
-    protected bool CanStartTls => Environment.Tls.Enabled && !IsTls;
+    protected bool CanStartTls => Connection.Features.Get<LocalTlsFeature>()?.CanStartTls ?? false;
 
-    protected bool IsTls => Connection.Features.Get<LocalTlsFeature>() is not null;
+    protected bool IsTls => Connection.Features.Get<LocalTlsFeature>()?.IsTls ?? false;
 
     public async Task RunAsync()
     {
@@ -71,11 +72,6 @@ internal abstract class MailSession(ConnectionContext connection, SessionEnviron
         }
         finally
         {
-            if (Connection.Features.Get<LocalTlsFeature>() is { } tls)
-            {
-                Connection.Transport = tls.Transport.Raw;
-                await tls.Transport.DisposeAsync();
-            }
             var durationMs = (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             SessionLog.SessionEnded(Log, Protocol, Client, _account, _result, _bytesFromClient, _bytesToClient, durationMs);
         }
@@ -125,7 +121,7 @@ internal abstract class MailSession(ConnectionContext connection, SessionEnviron
             Input.AdvanceTo(buffered.Buffer.End);
         }
         await WriteAsync(goAhead, cancellationToken);
-        if (await Environment.Tls.UpgradeAsync(Connection, cancellationToken))
+        if (await Connection.Features.GetRequiredFeature<LocalTlsFeature>().StartTlsAsync(cancellationToken))
         {
             return true;
         }

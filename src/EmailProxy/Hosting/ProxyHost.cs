@@ -75,10 +75,7 @@ internal static partial class ProxyHost
                 }
                 kestrel.Listen(endPoint, listen =>
                 {
-                    if (implicitTls)
-                    {
-                        listen.Use(next => listen.ApplicationServices.GetRequiredService<LocalTlsService>().Sniff(next));
-                    }
+                    listen.UseLocalTls(sniffImplicitTls: implicitTls);
                     listen.UseConnectionHandler<THandler>();
                     listeners.Add((name, listen));
                 });

@@ -3,14 +3,14 @@ using System.Net.Security;
 
 namespace EmailProxy.LocalTls;
 
-/// <summary>The decrypted side of a TLS connection to a client, as the pipes the sessions read and write.</summary>
-internal sealed class TlsTransport(SslStream tls, IDuplexPipe raw) : IDuplexPipe, IAsyncDisposable
+/// <summary>
+/// The decrypted side of a TLS connection to a client, as the pipes the sessions read and write.
+/// Disposing it ends the TLS session (close_notify) and leaves the encrypted pipes open.
+/// </summary>
+internal sealed class TlsTransport(SslStream tls) : IDuplexPipe, IAsyncDisposable
 {
     public PipeReader Input { get; } = PipeReader.Create(tls, new StreamPipeReaderOptions(leaveOpen: true));
     public PipeWriter Output { get; } = PipeWriter.Create(tls, new StreamPipeWriterOptions(leaveOpen: true));
-
-    /// <summary>The encrypted side, put back on the connection when this is disposed.</summary>
-    public IDuplexPipe Raw { get; } = raw;
 
     public async ValueTask DisposeAsync()
     {

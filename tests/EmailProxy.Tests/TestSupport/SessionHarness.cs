@@ -3,7 +3,6 @@ using System.Text;
 using EmailProxy.Accounts;
 using EmailProxy.Configuration;
 using EmailProxy.Connections;
-using EmailProxy.LocalTls;
 using EmailProxy.OAuth2;
 using EmailProxy.TokenStore;
 using Microsoft.AspNetCore.Connections;
@@ -26,8 +25,7 @@ internal sealed class SessionHarness(string folder, TimeProvider time)
         var client = new OAuthClient(new HttpClient(), time);
         var tokens = new TokenService(client, new TokenFileStore(Path.Combine(folder, "tokens"), MasterKey.FromBytes(new byte[32]), time, NullLogger<TokenFileStore>.Instance), time, NullLogger<TokenService>.Instance);
         var logins = new LoginService(config, new PasswordVerifier(), tokens, new SignInManager(config, client, tokens, time, NullLogger<SignInManager>.Instance));
-        var tls = new LocalTlsService(config, new LocalCertificateSelector(new LocalCertificateStore(config, time, NullLogger<LocalCertificateStore>.Instance), NullLogger<LocalCertificateSelector>.Instance), time, NullLogger<LocalTlsService>.Instance);
-        return new SessionEnvironment(logins, tls, new Lifetime(), time);
+        return new SessionEnvironment(logins, new Lifetime(), time);
     }
 
     /// <summary>A connection and the client's ends of its two pipes (no back-pressure, so a test may write everything first).</summary>
