@@ -315,7 +315,7 @@ public sealed class FakePop3ServerTests
         return client;
     }
 
-    private static async Task<(TcpClient Tcp, SslStream Tls, ImapStreamReader Reader)> ConnectRawTlsAsync(FakeExchangePop3Server pop3)
+    private static async Task<(TcpClient Tcp, SslStream Tls, FakeConnection Reader)> ConnectRawTlsAsync(FakeExchangePop3Server pop3)
     {
         var tcp = new TcpClient { NoDelay = true };
         await tcp.ConnectAsync(IPAddress.Loopback, pop3.Port);
@@ -325,7 +325,7 @@ public sealed class FakePop3ServerTests
             TargetHost = "localhost",
             RemoteCertificateValidationCallback = (_, certificate, _, errors) => TestCertificates.Trusted.ValidateServerCertificate(certificate, errors),
         });
-        return (tcp, tls, new ImapStreamReader(tls));
+        return (tcp, tls, new FakeConnection(tls));
     }
 
     private static async Task SendAsync(Stream stream, string line)
@@ -334,7 +334,7 @@ public sealed class FakePop3ServerTests
         await stream.FlushAsync();
     }
 
-    private static async Task<string> ReadLineAsync(ImapStreamReader reader)
+    private static async Task<string> ReadLineAsync(FakeConnection reader)
     {
         using var timeout = new CancellationTokenSource(ObservableLog.DefaultTimeout);
         return await reader.ReadLineAsync(timeout.Token) ?? throw new EndOfStreamException("The server closed the connection.");
@@ -356,8 +356,7 @@ public sealed class FakePop3ServerTests
         }
     }
 
-    private static string XOAuth2(string user, string token) =>
-        Convert.ToBase64String(Encoding.UTF8.GetBytes($"user={user}\u0001auth=Bearer {token}\u0001\u0001"));
+    private static string XOAuth2(string user, string token) => XOAuth2Response.Encode(user, token);
 
     /// <summary>
     /// A message of at least <paramref name="size"/> bytes whose body is CRLF lines of 8-bit bytes (no NUL, CR or LF

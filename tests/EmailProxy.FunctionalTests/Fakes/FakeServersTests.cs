@@ -169,7 +169,7 @@ public class FakeServersTests
         await using var identity = await StartIdentityAsync();
         await using var imap = StartImap(identity, supportSaslIr: false);
         var token = identity.IssueTokenForTests(User).AccessToken;
-        var xoauth2 = Convert.ToBase64String(Encoding.UTF8.GetBytes($"user={User}\u0001auth=Bearer {token}\u0001\u0001"));
+        var xoauth2 = XOAuth2Response.Encode(User, token);
         var message = MakeLargeMessage(64 * 1024);
         using var tcp = new System.Net.Sockets.TcpClient();
         await tcp.ConnectAsync(IPAddress.Loopback, imap.Port);
@@ -179,7 +179,7 @@ public class FakeServersTests
             TargetHost = "localhost",
             RemoteCertificateValidationCallback = (_, certificate, _, errors) => TestCertificates.Trusted.ValidateServerCertificate(certificate, errors),
         });
-        var reader = new ImapStreamReader(tls);
+        await using var reader = new FakeConnection(tls);
         async Task SendAsync(string line) => await tls.WriteAsync(Encoding.UTF8.GetBytes(line + "\r\n"));
         async Task<string> ReadAsync() => await reader.ReadLineAsync(CancellationToken.None) ?? throw new EndOfStreamException();
 
