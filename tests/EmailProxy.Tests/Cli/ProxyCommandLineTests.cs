@@ -74,7 +74,7 @@ public sealed class ProxyCommandLineTests : IDisposable
         var exit = await ProxyCommandLine.InvokeAsync(["hash-password"]).Guarded();
 
         Assert.Equal(ProxyCommandLine.ExitFailure, exit);
-        Assert.Equal("", console.Output);
+        Assert.DoesNotContain(console.Output.Split('\n'), line => PasswordVerifier.IsWellFormed(line.Trim()));
         Assert.Contains("no password given on standard input", console.Errors, StringComparison.Ordinal);
     }
 
