@@ -18,7 +18,7 @@ internal sealed class BenchEnvironment : IAsyncDisposable
 
     private int _configs;
 
-    private BenchEnvironment(string directory, FakeIdentityServer identity, BenchCertificates certificates, FastImapServer upstream)
+    private BenchEnvironment(string directory, FakeIdentityServer identity, TestCertificates certificates, FastImapServer upstream)
     {
         Directory = directory;
         Identity = identity;
@@ -30,7 +30,7 @@ internal sealed class BenchEnvironment : IAsyncDisposable
 
     public FakeIdentityServer Identity { get; }
 
-    public BenchCertificates Certificates { get; }
+    public TestCertificates Certificates { get; }
 
     public FastImapServer Upstream { get; }
 
@@ -42,7 +42,7 @@ internal sealed class BenchEnvironment : IAsyncDisposable
         System.IO.Directory.CreateDirectory(directory);
         var identity = new FakeIdentityServer();
         await identity.StartAsync();
-        var certificates = new BenchCertificates();
+        var certificates = TestCertificates.Ecdsa;
         var upstream = new FastImapServer(certificates, BuildMessage(messageBytes), identity.IsValid);
         upstream.Start();
         var environment = new BenchEnvironment(directory, identity, certificates, upstream);
@@ -116,14 +116,13 @@ internal sealed class BenchEnvironment : IAsyncDisposable
     public string DirectInitialResponse()
     {
         var tokens = Identity.IssueTokenForTests(Account);
-        return XOAuth2Text.Encode(Account, tokens.AccessToken);
+        return XOAuth2Response.Encode(Account, tokens.AccessToken);
     }
 
     public async ValueTask DisposeAsync()
     {
         await Upstream.DisposeAsync();
         await Identity.DisposeAsync();
-        Certificates.Dispose();
         try
         {
             System.IO.Directory.Delete(Directory, recursive: true);

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using EmailProxy.FunctionalTests.Infrastructure;
 
 namespace EmailProxy.Bench;
 
@@ -24,7 +25,7 @@ internal sealed class FastImapServer : IAsyncDisposable
     private int _openSessions;
     private Task _accepting = Task.CompletedTask;
 
-    public FastImapServer(BenchCertificates certificates, byte[] message, Func<string, string, bool> tokenIsValid)
+    public FastImapServer(TestCertificates certificates, byte[] message, Func<string, string, bool> tokenIsValid)
     {
         Certificates = certificates;
         Message = message;
@@ -33,7 +34,7 @@ internal sealed class FastImapServer : IAsyncDisposable
         FetchHeader = Encoding.ASCII.GetBytes($"* 1 FETCH (BODY[] {{{message.Length}}}\r\n");
     }
 
-    public BenchCertificates Certificates { get; }
+    public TestCertificates Certificates { get; }
 
     /// <summary>The one message, served as the literal of every FETCH.</summary>
     public byte[] Message { get; }

@@ -2,6 +2,7 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Text;
+using EmailProxy.FunctionalTests.Infrastructure;
 
 namespace EmailProxy.Bench;
 
@@ -21,7 +22,7 @@ internal sealed class FastImapSession(FastImapServer server, Socket socket)
             await using var tls = new SslStream(network, leaveInnerStreamOpen: false);
             await tls.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
             {
-                ServerCertificateContext = server.Certificates.ServerContext,
+                ServerCertificateContext = server.Certificates.ServerCertificateContext,
                 EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
             }, stopping);
             await tls.WriteAsync(server.Greeting, stopping);
@@ -98,7 +99,7 @@ internal sealed class FastImapSession(FastImapServer server, Socket socket)
             await tls.WriteAsync(Continuation, cancellationToken);
             initialResponse = await reader.ReadLineAsync(cancellationToken) ?? "";
         }
-        if (XOAuth2Text.Decode(initialResponse) is { } credentials && server.TokenIsValid(credentials.Token, credentials.User))
+        if (XOAuth2Response.Decode(initialResponse) is { } decoded && XOAuth2Response.Parse(decoded) is { } credentials && server.TokenIsValid(credentials.Token, credentials.User))
         {
             _authenticated = true;
             server.CountAuthentication();

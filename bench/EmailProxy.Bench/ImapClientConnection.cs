@@ -4,6 +4,7 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Text;
+using EmailProxy.FunctionalTests.Infrastructure;
 
 namespace EmailProxy.Bench;
 
@@ -24,7 +25,7 @@ internal sealed class ImapClientConnection : IAsyncDisposable
     }
 
     /// <summary>Connects to 127.0.0.1:<paramref name="port"/>; with <paramref name="tls"/>, does the TLS handshake the proxy does upstream.</summary>
-    public static async Task<ImapClientConnection> ConnectAsync(int port, BenchCertificates? tls, int bufferSize, CancellationToken cancellationToken)
+    public static async Task<ImapClientConnection> ConnectAsync(int port, TestCertificates? tls, int bufferSize, CancellationToken cancellationToken)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         Stream? stream = null;
@@ -40,7 +41,7 @@ internal sealed class ImapClientConnection : IAsyncDisposable
                 {
                     TargetHost = "127.0.0.1",
                     EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
-                    RemoteCertificateValidationCallback = (_, certificate, chain, errors) => tls.Validate(certificate, chain, errors),
+                    RemoteCertificateValidationCallback = (_, certificate, chain, errors) => UpstreamCertificateCheck.Validate(tls, certificate, chain, errors),
                 }, cancellationToken);
             }
             return new ImapClientConnection(stream, bufferSize);

@@ -2,123 +2,119 @@ using System.Diagnostics;
 using EmailProxy.Bench;
 
 // The bench: the real proxy (its own process) against a direct connection to the same fast upstream, in one run.
-// See docs/performance.md for what is measured and the figures of the reference machine.
-if (args.Contains("--help") || args.Contains("-h"))
-{
-    Console.WriteLine(BenchOptions.Usage);
-    return 0;
-}
-var options = BenchOptions.Parse(args);
-if (options is null)
-{
-    return 2;
-}
-ProxyInstance.DllOverride = options.ProxyDll;
-ProxyInstance.ExtraEnvironment = options.ProxyEnvironment;
+// See docs/performance.md for what is measured and the figures of the reference machine; --help for the options.
+return await BenchCommandLine.InvokeAsync(args, RunAsync);
 
-Report.Line("Email OAuth2 Proxy bench");
-Report.Line($"command:      dotnet run -c Release --project bench/EmailProxy.Bench{(args.Length == 0 ? "" : " -- " + string.Join(' ', args))}");
-foreach (var line in MachineInfo.Describe())
+static async Task<int> RunAsync(BenchOptions options, CancellationToken stopping)
 {
-    Report.Line(line);
-}
-Report.Line();
+    ProxyInstance.DllOverride = options.ProxyDll;
+    ProxyInstance.ExtraEnvironment = options.ProxyEnvironment;
 
-// A safety limit for the whole run; every part stops by itself long before.
-using var safety = new CancellationTokenSource(TimeSpan.FromMinutes(20));
-var cancellationToken = safety.Token;
-var total = Stopwatch.StartNew();
-ThroughputResult? throughput = null;
-LatencyResult? latency = null;
-var rates = new List<LoginRateResult>();
-var memory = new List<MemoryResult>();
-
-async Task<CpuMeter> StartPartAsync(ProxyInstance? proxy)
-{
-    if (options.QuietWait > TimeSpan.Zero)
+    Report.Line("Email OAuth2 Proxy bench");
+    Report.Line($"command:      dotnet run -c Release --project bench/EmailProxy.Bench{(options.Arguments.Count == 0 ? "" : " -- " + string.Join(' ', options.Arguments))}");
+    foreach (var line in MachineInfo.Describe())
     {
-        var waited = await CpuMeter.WaitForQuietAsync(proxy, options.QuietWait, cancellationToken);
-        if (waited >= options.QuietWait)
-        {
-            Report.Line($"  (other processes kept the cores busy for the {options.QuietWait.TotalSeconds:0} s allowed; going on)");
-        }
+        Report.Line(line);
     }
-    return CpuMeter.Start(proxy);
-}
+    Report.Line();
 
-await using (var environment = await BenchEnvironment.CreateAsync(options.MessageBytes))
-{
-    await using (var proxy = await environment.StartProxyAsync(cancellationToken))
+    // A safety limit for the whole run (and Ctrl+C); every part stops by itself long before.
+    using var safety = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+    safety.CancelAfter(TimeSpan.FromMinutes(20));
+    var cancellationToken = safety.Token;
+    var total = Stopwatch.StartNew();
+    ThroughputResult? throughput = null;
+    LatencyResult? latency = null;
+    var rates = new List<LoginRateResult>();
+    var memory = new List<MemoryResult>();
+
+    async Task<CpuMeter> StartPartAsync(ProxyInstance? proxy)
     {
-        await BenchEnvironment.SignInAsync(proxy, cancellationToken);
-        Report.Line($"proxy pid {proxy.ProcessId} on 127.0.0.1:{proxy.ImapPort}, upstream 127.0.0.1:{environment.Upstream.Port} (TLS 1.3, ECDSA P-256), account signed in");
-        Report.Line();
-
-        if (!options.Skip.Contains("throughput"))
+        if (options.QuietWait > TimeSpan.Zero)
         {
-            Report.Line("1. bulk FETCH throughput, one session each, alternating rounds");
-            var meter = await StartPartAsync(proxy);
-            throughput = await ThroughputPart.RunAsync(environment, proxy, options, cancellationToken);
-            throughput = throughput with { Cpu = meter.Stop() };
-            Report.Throughput(throughput);
-            Report.Line();
-        }
-
-        if (!options.Skip.Contains("latency"))
-        {
-            Report.Line("2. login latency (warm token)");
-            var meter = await StartPartAsync(proxy);
-            latency = await LatencyPart.RunAsync(environment, proxy, options, cancellationToken);
-            latency = latency with { Cpu = meter.Stop() };
-            Report.Latency(latency);
-            Report.Line();
-        }
-
-        if (!options.Skip.Contains("rate"))
-        {
-            Report.Line("3. logins per second (connect, greeting, login, OK, close)");
-            foreach (var concurrency in options.RateConcurrency)
+            var waited = await CpuMeter.WaitForQuietAsync(proxy, options.QuietWait, cancellationToken);
+            if (waited >= options.QuietWait)
             {
+                Report.Line($"  (other processes kept the cores busy for the {options.QuietWait.TotalSeconds:0} s allowed; going on)");
+            }
+        }
+        return CpuMeter.Start(proxy);
+    }
+
+    await using (var environment = await BenchEnvironment.CreateAsync(options.MessageBytes))
+    {
+        await using (var proxy = await environment.StartProxyAsync(cancellationToken))
+        {
+            await BenchEnvironment.SignInAsync(proxy, cancellationToken);
+            Report.Line($"proxy pid {proxy.ProcessId} on 127.0.0.1:{proxy.ImapPort}, upstream 127.0.0.1:{environment.Upstream.Port} (TLS 1.3, ECDSA P-256), account signed in");
+            Report.Line();
+
+            if (!options.Skip.Contains("throughput"))
+            {
+                Report.Line("1. bulk FETCH throughput, one session each, alternating rounds");
                 var meter = await StartPartAsync(proxy);
-                var proxied = await LoginRatePart.RunProxyAsync(proxy, options.RateLogins, concurrency, cancellationToken);
-                proxied = proxied with { Cpu = meter.Stop() };
-                Report.LoginRate(proxied);
-                meter = await StartPartAsync(proxy);
-                var direct = await LoginRatePart.RunDirectAsync(environment, options.RateLogins, concurrency, cancellationToken);
-                direct = direct with { Cpu = meter.Stop() };
-                Report.LoginRate(direct);
-                rates.Add(proxied);
-                rates.Add(direct);
+                throughput = await ThroughputPart.RunAsync(environment, proxy, options, cancellationToken);
+                throughput = throughput with { Cpu = meter.Stop() };
+                Report.Throughput(throughput);
+                Report.Line();
+            }
+
+            if (!options.Skip.Contains("latency"))
+            {
+                Report.Line("2. login latency (warm token)");
+                var meter = await StartPartAsync(proxy);
+                latency = await LatencyPart.RunAsync(environment, proxy, options, cancellationToken);
+                latency = latency with { Cpu = meter.Stop() };
+                Report.Latency(latency);
+                Report.Line();
+            }
+
+            if (!options.Skip.Contains("rate"))
+            {
+                Report.Line("3. logins per second (connect, greeting, login, OK, close)");
+                foreach (var concurrency in options.RateConcurrency)
+                {
+                    var meter = await StartPartAsync(proxy);
+                    var proxied = await LoginRatePart.RunProxyAsync(proxy, options.RateLogins, concurrency, cancellationToken);
+                    proxied = proxied with { Cpu = meter.Stop() };
+                    Report.LoginRate(proxied);
+                    meter = await StartPartAsync(proxy);
+                    var direct = await LoginRatePart.RunDirectAsync(environment, options.RateLogins, concurrency, cancellationToken);
+                    direct = direct with { Cpu = meter.Stop() };
+                    Report.LoginRate(direct);
+                    rates.Add(proxied);
+                    rates.Add(direct);
+                }
+                Report.Line();
+            }
+
+            Report.Line($"proxy output during parts 1-3: {proxy.OutputLineCount} lines (log_level = warning)");
+            foreach (var line in proxy.LastLines.TakeLast(5))
+            {
+                Report.Line("  | " + line);
             }
             Report.Line();
         }
 
-        Report.Line($"proxy output during parts 1-3: {proxy.OutputLineCount} lines (log_level = warning)");
-        foreach (var line in proxy.LastLines.TakeLast(5))
+        if (!options.Skip.Contains("memory"))
         {
-            Report.Line("  | " + line);
+            var maxRelayed = MemoryPart.MaxRelayedSessions();
+            Report.Line($"4. memory per session (a fresh proxy per figure; relayed sessions capped at {maxRelayed:N0} by ulimit -n {MemoryPart.OpenFileLimit()})");
+            var figures = options.IdleSessionCounts.Select(n => (MemoryPart.Idle, n))
+                .Concat(options.RelayedSessionCounts.Select(n => (MemoryPart.Relayed, Math.Min(n, maxRelayed))))
+                .Distinct();
+            foreach (var (kind, sessions) in figures)
+            {
+                await StartPartAsync(null);
+                var result = await MemoryPart.RunAsync(environment, kind, sessions, cancellationToken);
+                Report.Memory(result);
+                memory.Add(result);
+            }
+            Report.Line();
         }
-        Report.Line();
     }
 
-    if (!options.Skip.Contains("memory"))
-    {
-        var maxRelayed = MemoryPart.MaxRelayedSessions();
-        Report.Line($"4. memory per session (a fresh proxy per figure; relayed sessions capped at {maxRelayed:N0} by ulimit -n {MemoryPart.OpenFileLimit()})");
-        var figures = options.IdleSessionCounts.Select(n => (MemoryPart.Idle, n))
-            .Concat(options.RelayedSessionCounts.Select(n => (MemoryPart.Relayed, Math.Min(n, maxRelayed))))
-            .Distinct();
-        foreach (var (kind, sessions) in figures)
-        {
-            await StartPartAsync(null);
-            var result = await MemoryPart.RunAsync(environment, kind, sessions, cancellationToken);
-            Report.Memory(result);
-            memory.Add(result);
-        }
-        Report.Line();
-    }
+    Report.Line($"summary ({total.Elapsed.TotalSeconds:0} s in all; \"others\" = cores used by other processes meanwhile)");
+    Report.Summary(throughput, latency, rates, memory);
+    return 0;
 }
-
-Report.Line($"summary ({total.Elapsed.TotalSeconds:0} s in all; \"others\" = cores used by other processes meanwhile)");
-Report.Summary(throughput, latency, rates, memory);
-return 0;

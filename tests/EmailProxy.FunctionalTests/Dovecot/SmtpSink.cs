@@ -1,5 +1,5 @@
-using System.Net;
 using System.Net.Sockets;
+using EmailProxy.FunctionalTests.Infrastructure;
 
 namespace EmailProxy.FunctionalTests.Dovecot;
 
@@ -9,15 +9,17 @@ namespace EmailProxy.FunctionalTests.Dovecot;
 /// </summary>
 internal sealed class SmtpSink : IAsyncDisposable
 {
-    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-    private readonly CancellationTokenSource _stop = new();
+    private readonly FakeTcpListener _tcp;
     private readonly Lock _gate = new();
     private readonly List<SmtpSinkMessage> _messages = [];
-    private readonly List<Task> _sessions = [];
-    private Task _accepting = Task.CompletedTask;
+
+    public SmtpSink()
+    {
+        _tcp = new FakeTcpListener(HandleAsync);
+    }
 
     /// <summary>The port bound after <see cref="Start"/>.</summary>
-    public int Port { get; private set; }
+    public int Port => _tcp.Port;
 
     /// <summary>Every message taken so far, in order.</summary>
     public IReadOnlyList<SmtpSinkMessage> Messages
@@ -31,12 +33,7 @@ internal sealed class SmtpSink : IAsyncDisposable
         }
     }
 
-    public void Start()
-    {
-        _listener.Start();
-        Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
-        _accepting = AcceptAsync(_stop.Token);
-    }
+    public void Start() => _tcp.Start();
 
     /// <summary>Called by a session when a DATA ended: the message is kept before the 250 is sent.</summary>
     internal void Add(SmtpSinkMessage message)
@@ -47,47 +44,20 @@ internal sealed class SmtpSink : IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await _stop.CancelAsync();
-        _listener.Stop();
-        await _accepting;
-        Task[] sessions;
-        lock (_gate)
-        {
-            sessions = [.. _sessions];
-        }
+    public ValueTask DisposeAsync() => _tcp.DisposeAsync();
 
-        await Task.WhenAll(sessions);
-        _stop.Dispose();
-    }
-
-    private async Task AcceptAsync(CancellationToken cancellationToken)
+    private async Task HandleAsync(TcpClient client, CancellationToken cancellationToken)
     {
-        while (!cancellationToken.IsCancellationRequested)
+        using (client)
         {
-            TcpClient client;
             try
             {
-                client = await _listener.AcceptTcpClientAsync(cancellationToken);
+                await using var connection = new FakeConnection(client.GetStream());
+                await new SmtpSinkSession(this, connection).RunAsync(cancellationToken);
             }
-            catch (OperationCanceledException)
+            catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException or SocketException)
             {
-                return;
-            }
-            catch (SocketException)
-            {
-                return;
-            }
-            catch (ObjectDisposedException)
-            {
-                return;
-            }
-
-            var session = new SmtpSinkSession(this, client);
-            lock (_gate)
-            {
-                _sessions.Add(session.RunAsync(cancellationToken));
+                // Dovecot went away mid-session, or the sink is stopping: nothing to keep.
             }
         }
     }

@@ -20,7 +20,7 @@ public sealed class FakePop3ServerTests
     {
         await using var identity = await StartIdentityAsync();
         await using var pop3 = StartPop3(identity);
-        var large = MakeLargeMessage(3 * 1024 * 1024);
+        var large = TestMessages.AnyBytesWithDotLines(3 * 1024 * 1024, User);
         pop3.AddMessage(large);
         var token = identity.IssueTokenForTests(User, Scope).AccessToken;
 
@@ -32,7 +32,7 @@ public sealed class FakePop3ServerTests
         byte[] retrieved;
         await using (var stream = await client.GetStreamAsync(0))
         {
-            retrieved = ReadAll(stream);
+            retrieved = TestMessages.ReadAll(stream);
         }
 
         await client.DeleteMessageAsync(0);
@@ -70,7 +70,7 @@ public sealed class FakePop3ServerTests
         byte[] retrieved;
         await using (var stream = await client.GetStreamAsync(0))
         {
-            retrieved = ReadAll(stream);
+            retrieved = TestMessages.ReadAll(stream);
         }
 
         await client.DisconnectAsync(quit: true);
@@ -315,7 +315,7 @@ public sealed class FakePop3ServerTests
         return client;
     }
 
-    private static async Task<(TcpClient Tcp, SslStream Tls, ImapStreamReader Reader)> ConnectRawTlsAsync(FakeExchangePop3Server pop3)
+    private static async Task<(TcpClient Tcp, SslStream Tls, FakeConnection Reader)> ConnectRawTlsAsync(FakeExchangePop3Server pop3)
     {
         var tcp = new TcpClient { NoDelay = true };
         await tcp.ConnectAsync(IPAddress.Loopback, pop3.Port);
@@ -325,7 +325,7 @@ public sealed class FakePop3ServerTests
             TargetHost = "localhost",
             RemoteCertificateValidationCallback = (_, certificate, _, errors) => TestCertificates.Trusted.ValidateServerCertificate(certificate, errors),
         });
-        return (tcp, tls, new ImapStreamReader(tls));
+        return (tcp, tls, new FakeConnection(tls));
     }
 
     private static async Task SendAsync(Stream stream, string line)
@@ -334,7 +334,7 @@ public sealed class FakePop3ServerTests
         await stream.FlushAsync();
     }
 
-    private static async Task<string> ReadLineAsync(ImapStreamReader reader)
+    private static async Task<string> ReadLineAsync(FakeConnection reader)
     {
         using var timeout = new CancellationTokenSource(ObservableLog.DefaultTimeout);
         return await reader.ReadLineAsync(timeout.Token) ?? throw new EndOfStreamException("The server closed the connection.");
@@ -356,54 +356,5 @@ public sealed class FakePop3ServerTests
         }
     }
 
-    private static string XOAuth2(string user, string token) =>
-        Convert.ToBase64String(Encoding.UTF8.GetBytes($"user={user}\u0001auth=Bearer {token}\u0001\u0001"));
-
-    /// <summary>
-    /// A message of at least <paramref name="size"/> bytes whose body is CRLF lines of 8-bit bytes (no NUL, CR or LF
-    /// inside lines), with lines that start with "." (a lone ".", "..", ".text") at the start, in the middle and last.
-    /// </summary>
-    private static byte[] MakeLargeMessage(int size)
-    {
-        var output = new MemoryStream(size + 1024);
-        output.Write(Encoding.ASCII.GetBytes(
-            $"From: Sender <sender@example.com>\r\nTo: {User}\r\nSubject: Large 8-bit message\r\nMIME-Version: 1.0\r\n"
-            + "Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"));
-        output.Write(".\r\n..\r\n.leading dot\r\n"u8);
-        var random = new Random(20240611);
-        var line = new byte[998];
-        var written = 0;
-        while (output.Length < size)
-        {
-            var length = random.Next(1, line.Length + 1);
-            for (var i = 0; i < length; i++)
-            {
-                byte value;
-                do
-                {
-                    value = (byte)random.Next(1, 256);
-                }
-                while (value is (byte)'\r' or (byte)'\n');
-                line[i] = value;
-            }
-
-            if (++written % 100 == 0)
-            {
-                line[0] = (byte)'.';
-            }
-
-            output.Write(line, 0, length);
-            output.Write("\r\n"u8);
-        }
-
-        output.Write("...\r\n.\r\n"u8);
-        return output.ToArray();
-    }
-
-    private static byte[] ReadAll(Stream stream)
-    {
-        var copy = new MemoryStream();
-        stream.CopyTo(copy);
-        return copy.ToArray();
-    }
+    private static string XOAuth2(string user, string token) => XOAuth2Response.Encode(user, token);
 }

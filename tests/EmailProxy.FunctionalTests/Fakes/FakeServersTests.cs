@@ -23,7 +23,7 @@ public class FakeServersTests
     {
         await using var identity = await StartIdentityAsync();
         await using var imap = StartImap(identity);
-        var large = MakeLargeMessage(5 * 1024 * 1024);
+        var large = TestMessages.AnyBytesWithDotLines(5 * 1024 * 1024, User);
         imap.AddMessage(MakeMessage("first"));
         imap.AddMessage(large);
         using var http = NewHttpClient();
@@ -40,8 +40,8 @@ public class FakeServersTests
 
         Assert.Equal(2, count);
         Assert.Equal((uint)large.Length, summaries[1].Size);
-        Assert.True(large.AsSpan().SequenceEqual(ReadAll(byIndex)), "BODY.PEEK[] by index differs from the stored message.");
-        Assert.True(large.AsSpan().SequenceEqual(ReadAll(byUid)), "BODY.PEEK[] by UID differs from the stored message.");
+        Assert.True(large.AsSpan().SequenceEqual(TestMessages.ReadAll(byIndex)), "BODY.PEEK[] by index differs from the stored message.");
+        Assert.True(large.AsSpan().SequenceEqual(TestMessages.ReadAll(byUid)), "BODY.PEEK[] by UID differs from the stored message.");
         Assert.Empty(imap.Errors.Lines);
     }
 
@@ -169,8 +169,8 @@ public class FakeServersTests
         await using var identity = await StartIdentityAsync();
         await using var imap = StartImap(identity, supportSaslIr: false);
         var token = identity.IssueTokenForTests(User).AccessToken;
-        var xoauth2 = Convert.ToBase64String(Encoding.UTF8.GetBytes($"user={User}\u0001auth=Bearer {token}\u0001\u0001"));
-        var message = MakeLargeMessage(64 * 1024);
+        var xoauth2 = XOAuth2Response.Encode(User, token);
+        var message = TestMessages.AnyBytesWithDotLines(64 * 1024, User);
         using var tcp = new System.Net.Sockets.TcpClient();
         await tcp.ConnectAsync(IPAddress.Loopback, imap.Port);
         await using var tls = new System.Net.Security.SslStream(tcp.GetStream());
@@ -179,7 +179,7 @@ public class FakeServersTests
             TargetHost = "localhost",
             RemoteCertificateValidationCallback = (_, certificate, _, errors) => TestCertificates.Trusted.ValidateServerCertificate(certificate, errors),
         });
-        var reader = new ImapStreamReader(tls);
+        await using var reader = new FakeConnection(tls);
         async Task SendAsync(string line) => await tls.WriteAsync(Encoding.UTF8.GetBytes(line + "\r\n"));
         async Task<string> ReadAsync() => await reader.ReadLineAsync(CancellationToken.None) ?? throw new EndOfStreamException();
 
@@ -461,41 +461,4 @@ public class FakeServersTests
 
     private static byte[] MakeMessage(string subject) => Encoding.ASCII.GetBytes(
         $"From: Sender <sender@example.com>\r\nTo: {User}\r\nSubject: {subject}\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\nHello.\r\n");
-
-    /// <summary>A message of at least <paramref name="size"/> bytes whose body is CRLF lines of 8-bit bytes (no NUL, CR or LF inside lines).</summary>
-    private static byte[] MakeLargeMessage(int size)
-    {
-        var output = new MemoryStream(size + 1024);
-        output.Write(Encoding.ASCII.GetBytes(
-            $"From: Sender <sender@example.com>\r\nTo: {User}\r\nSubject: Large 8-bit message\r\nMIME-Version: 1.0\r\n"
-            + "Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"));
-        var random = new Random(20240611);
-        var line = new byte[998];
-        while (output.Length < size)
-        {
-            var length = random.Next(1, line.Length + 1);
-            for (var i = 0; i < length; i++)
-            {
-                byte value;
-                do
-                {
-                    value = (byte)random.Next(1, 256);
-                }
-                while (value is (byte)'\r' or (byte)'\n');
-                line[i] = value;
-            }
-
-            output.Write(line, 0, length);
-            output.Write("\r\n"u8);
-        }
-
-        return output.ToArray();
-    }
-
-    private static byte[] ReadAll(Stream stream)
-    {
-        var copy = new MemoryStream();
-        stream.CopyTo(copy);
-        return copy.ToArray();
-    }
 }

@@ -1,8 +1,4 @@
-using System.Collections.Concurrent;
-using System.Net;
-using System.Net.Security;
 using System.Net.Sockets;
-using System.Security.Authentication;
 
 namespace EmailProxy.FunctionalTests.Infrastructure;
 
@@ -21,9 +17,8 @@ internal sealed class FakeExchangeImapServer : IAsyncDisposable
     public const string SentItems = "Sent Items";
     public const uint UidValidity = 14;
 
-    private readonly FakeIdentityServer _identity;
     private readonly FakeTcpListener _tcp;
-    private readonly TestCertificates _certificates;
+    private readonly FakeTlsAcceptor _tls;
     private readonly Dictionary<string, List<FakeImapMessage>> _mailboxes = new(StringComparer.Ordinal)
     {
         [Inbox] = [],
@@ -37,17 +32,12 @@ internal sealed class FakeExchangeImapServer : IAsyncDisposable
     };
 
     private readonly List<FakeAppendedMessage> _appended = [];
-    private readonly ConcurrentQueue<string> _xoauth2Strings = new();
-    private int _rejectNext;
-    private int _tlsHandshakeFailures;
-    private int _authenticationAttempts;
-    private int _successfulAuthentications;
 
     public FakeExchangeImapServer(FakeIdentityServer identity, bool useUntrustedCertificate = false, bool supportSaslIr = true)
     {
-        _identity = identity;
+        XOAuth2 = new FakeXOAuth2Verifier(identity);
         _tcp = new FakeTcpListener(HandleClientAsync);
-        _certificates = useUntrustedCertificate ? TestCertificates.Untrusted : TestCertificates.Trusted;
+        _tls = new FakeTlsAcceptor(useUntrustedCertificate ? TestCertificates.Untrusted : TestCertificates.Trusted);
         SupportsSaslIr = supportSaslIr;
     }
 
@@ -64,14 +54,14 @@ internal sealed class FakeExchangeImapServer : IAsyncDisposable
 
     public int ConnectionCount => _tcp.ConnectionCount;
 
-    public int TlsHandshakeFailures => Volatile.Read(ref _tlsHandshakeFailures);
+    public int TlsHandshakeFailures => _tls.Failures;
 
-    public int AuthenticationAttempts => Volatile.Read(ref _authenticationAttempts);
+    public int AuthenticationAttempts => XOAuth2.Attempts;
 
-    public int SuccessfulAuthentications => Volatile.Read(ref _successfulAuthentications);
+    public int SuccessfulAuthentications => XOAuth2.Successes;
 
     /// <summary>The decoded XOAUTH2 initial responses, e.g. <c>user=u\x01auth=Bearer t\x01\x01</c>.</summary>
-    public IReadOnlyList<string> XOAuth2Strings => [.. _xoauth2Strings];
+    public IReadOnlyList<string> XOAuth2Strings => XOAuth2.DecodedResponses;
 
     /// <summary>Messages stored with APPEND, in order.</summary>
     public IReadOnlyList<FakeAppendedMessage> AppendedMessages
@@ -87,6 +77,9 @@ internal sealed class FakeExchangeImapServer : IAsyncDisposable
 
     /// <summary>Guards mailbox contents and message flags.</summary>
     internal Lock Gate { get; } = new();
+
+    /// <summary>The XOAUTH2 check of the sessions.</summary>
+    internal FakeXOAuth2Verifier XOAuth2 { get; }
 
     internal string CapabilitiesBeforeAuthentication => SupportsSaslIr ? PreAuthCapabilities : PreAuthCapabilitiesWithoutSaslIr;
 
@@ -112,7 +105,7 @@ internal sealed class FakeExchangeImapServer : IAsyncDisposable
     }
 
     /// <summary>The next <paramref name="count"/> XOAUTH2 attempts fail even with a valid token.</summary>
-    public void RejectNextAuthentications(int count) => Interlocked.Exchange(ref _rejectNext, count);
+    public void RejectNextAuthentications(int count) => XOAuth2.RejectNext(count);
 
     /// <summary>Waits for a command line matching the predicate (see <see cref="Commands"/>).</summary>
     public Task<string> WaitForCommandAsync(Func<string, bool> predicate, TimeSpan? timeout = null) => Commands.WaitForAsync(predicate, timeout);
@@ -148,33 +141,6 @@ internal sealed class FakeExchangeImapServer : IAsyncDisposable
         }
     }
 
-    internal bool CheckXOAuth2(string decoded, string? user, string? token)
-    {
-        Interlocked.Increment(ref _authenticationAttempts);
-        _xoauth2Strings.Enqueue(decoded);
-        while (true)
-        {
-            var reject = Volatile.Read(ref _rejectNext);
-            if (reject <= 0)
-            {
-                break;
-            }
-
-            if (Interlocked.CompareExchange(ref _rejectNext, reject - 1, reject) == reject)
-            {
-                return false;
-            }
-        }
-
-        if (user is null || token is null || !_identity.IsValid(token, user))
-        {
-            return false;
-        }
-
-        Interlocked.Increment(ref _successfulAuthentications);
-        return true;
-    }
-
     private uint AddLocked(string mailbox, byte[] bytes, IEnumerable<string> flags, DateTimeOffset internalDate)
     {
         var uid = _nextUid[mailbox]++;
@@ -189,21 +155,13 @@ internal sealed class FakeExchangeImapServer : IAsyncDisposable
             using (client)
             {
                 client.NoDelay = true;
-                await using var tls = new SslStream(client.GetStream(), leaveInnerStreamOpen: false);
-                try
+                if (await _tls.AcceptAsync(client.GetStream(), cancellationToken) is not { } tls)
                 {
-                    await tls.AuthenticateAsServerAsync(
-                        new SslServerAuthenticationOptions { ServerCertificateContext = _certificates.ServerCertificateContext, ClientCertificateRequired = false },
-                        cancellationToken);
-                }
-                catch (Exception ex) when (ex is AuthenticationException or IOException or OperationCanceledException or ObjectDisposedException)
-                {
-                    Interlocked.Increment(ref _tlsHandshakeFailures);
                     return;
                 }
 
-                var session = new FakeImapSession(this, tls);
-                await session.RunAsync(cancellationToken);
+                await using var connection = new FakeConnection(tls, FakeImapSession.MaxLine);
+                await new FakeImapSession(this, connection).RunAsync(cancellationToken);
             }
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException or SocketException)

@@ -1,9 +1,4 @@
-using System.Collections.Concurrent;
-using System.Net;
-using System.Net.Security;
 using System.Net.Sockets;
-using System.Security.Authentication;
-using System.Text;
 
 namespace EmailProxy.FunctionalTests.Infrastructure;
 
@@ -28,21 +23,16 @@ internal sealed class FakeExchangePop3Server : IAsyncDisposable
     /// <summary>What <see cref="Commands"/> shows instead of a SASL response (so tokens are never logged).</summary>
     public const string RedactedResponse = "(SASL response redacted)";
 
-    private readonly FakeIdentityServer _identity;
     private readonly FakeTcpListener _tcp;
+    private readonly FakeTlsAcceptor _tls = new(TestCertificates.Trusted);
     private readonly Lock _gate = new();
     private readonly List<FakePop3Message> _messages = [];
     private readonly List<int> _deleted = [];
-    private readonly ConcurrentQueue<string> _xoauth2Strings = new();
-    private int _rejectNext;
-    private int _tlsHandshakeFailures;
-    private int _authenticationAttempts;
-    private int _successfulAuthentications;
 
     public FakeExchangePop3Server(FakeIdentityServer identity, bool implicitTls = true)
     {
         _tcp = new FakeTcpListener(HandleClientAsync);
-        _identity = identity;
+        XOAuth2 = new FakeXOAuth2Verifier(identity);
         ImplicitTls = implicitTls;
     }
 
@@ -60,14 +50,14 @@ internal sealed class FakeExchangePop3Server : IAsyncDisposable
 
     public int ConnectionCount => _tcp.ConnectionCount;
 
-    public int TlsHandshakeFailures => Volatile.Read(ref _tlsHandshakeFailures);
+    public int TlsHandshakeFailures => _tls.Failures;
 
-    public int AuthenticationAttempts => Volatile.Read(ref _authenticationAttempts);
+    public int AuthenticationAttempts => XOAuth2.Attempts;
 
-    public int SuccessfulAuthentications => Volatile.Read(ref _successfulAuthentications);
+    public int SuccessfulAuthentications => XOAuth2.Successes;
 
     /// <summary>The decoded XOAUTH2 responses, e.g. <c>user=u\x01auth=Bearer t\x01\x01</c>.</summary>
-    public IReadOnlyList<string> XOAuth2Strings => [.. _xoauth2Strings];
+    public IReadOnlyList<string> XOAuth2Strings => XOAuth2.DecodedResponses;
 
     /// <summary>Answer a refused token as Gmail does: <c>+ base64(json)</c>, then <see cref="GmailInvalidCredentials"/> after the client's empty line.</summary>
     public bool GmailStyleChallenge { get; set; }
@@ -84,6 +74,9 @@ internal sealed class FakeExchangePop3Server : IAsyncDisposable
         }
     }
 
+    /// <summary>The XOAUTH2 check of the sessions.</summary>
+    internal FakeXOAuth2Verifier XOAuth2 { get; }
+
     public void Start() => _tcp.Start();
 
     /// <summary>Adds a message (CRLF lines, any 8-bit bytes) to the maildrop; sessions authenticated later see it.</summary>
@@ -98,7 +91,7 @@ internal sealed class FakeExchangePop3Server : IAsyncDisposable
     }
 
     /// <summary>The next <paramref name="count"/> XOAUTH2 attempts fail even with a valid token.</summary>
-    public void RejectNextAuthentications(int count) => Interlocked.Exchange(ref _rejectNext, count);
+    public void RejectNextAuthentications(int count) => XOAuth2.RejectNext(count);
 
     public Task StopAsync() => _tcp.StopAsync();
 
@@ -127,50 +120,6 @@ internal sealed class FakeExchangePop3Server : IAsyncDisposable
         }
     }
 
-    /// <summary>Checks a base64 XOAUTH2 response; counts the attempt and records the decoded string.</summary>
-    internal bool CheckXOAuth2(string base64)
-    {
-        Interlocked.Increment(ref _authenticationAttempts);
-        string decoded;
-        try
-        {
-            decoded = Encoding.UTF8.GetString(Convert.FromBase64String(base64.Trim()));
-        }
-        catch (FormatException)
-        {
-            return false;
-        }
-
-        _xoauth2Strings.Enqueue(decoded);
-        while (true)
-        {
-            var reject = Volatile.Read(ref _rejectNext);
-            if (reject <= 0)
-            {
-                break;
-            }
-
-            if (Interlocked.CompareExchange(ref _rejectNext, reject - 1, reject) == reject)
-            {
-                return false;
-            }
-        }
-
-        var parts = decoded.Split('\u0001');
-        if (parts.Length != 4
-            || parts[2].Length != 0
-            || parts[3].Length != 0
-            || !parts[0].StartsWith("user=", StringComparison.Ordinal)
-            || !parts[1].StartsWith("auth=Bearer ", StringComparison.Ordinal)
-            || !_identity.IsValid(parts[1]["auth=Bearer ".Length..], parts[0]["user=".Length..]))
-        {
-            return false;
-        }
-
-        Interlocked.Increment(ref _successfulAuthentications);
-        return true;
-    }
-
     private async Task HandleClientAsync(TcpClient client, CancellationToken cancellationToken)
     {
         try
@@ -178,41 +127,15 @@ internal sealed class FakeExchangePop3Server : IAsyncDisposable
             using (client)
             {
                 client.NoDelay = true;
-                Stream stream = client.GetStream();
-                if (ImplicitTls)
+                Stream? stream = ImplicitTls ? await _tls.AcceptAsync(client.GetStream(), cancellationToken) : client.GetStream();
+                if (stream is null)
                 {
-                    var tls = new SslStream(stream, leaveInnerStreamOpen: false);
-                    try
-                    {
-                        await tls.AuthenticateAsServerAsync(
-                            new SslServerAuthenticationOptions { ServerCertificateContext = TestCertificates.Trusted.ServerCertificateContext, ClientCertificateRequired = false },
-                            cancellationToken);
-                    }
-                    catch (Exception ex) when (ex is AuthenticationException or IOException or OperationCanceledException or ObjectDisposedException)
-                    {
-                        Interlocked.Increment(ref _tlsHandshakeFailures);
-                        await tls.DisposeAsync();
-                        return;
-                    }
-
-                    stream = tls;
+                    return;
                 }
 
-                var session = new FakePop3Session(this, stream, isTls: ImplicitTls);
-                try
-                {
-                    await session.RunAsync(cancellationToken);
-                }
-                finally
-                {
-                    await session.DisposeAsync();
-                }
+                await using var connection = new FakeConnection(stream);
+                await new FakePop3Session(this, connection, _tls).RunAsync(cancellationToken);
             }
-        }
-        catch (AuthenticationException)
-        {
-            // STLS handshake failed.
-            Interlocked.Increment(ref _tlsHandshakeFailures);
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException or SocketException)
         {

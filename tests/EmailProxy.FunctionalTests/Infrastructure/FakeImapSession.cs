@@ -7,6 +7,9 @@ namespace EmailProxy.FunctionalTests.Infrastructure;
 /// <summary>One connection to <see cref="FakeExchangeImapServer"/>, after the TLS handshake.</summary>
 internal sealed partial class FakeImapSession
 {
+    /// <summary>The longest command line the fake reads (literals not counted).</summary>
+    public const int MaxLine = 1024 * 1024;
+
     private const int MaxLiteral = 256 * 1024 * 1024;
     private const string InvalidState = "BAD Command received in Invalid state.";
     private const string ArgumentError = "BAD Command Argument Error. 11";
@@ -14,18 +17,16 @@ internal sealed partial class FakeImapSession
     private const string MailboxFlags = @"(\Seen \Answered \Flagged \Deleted \Draft $MDNSent)";
 
     private readonly FakeExchangeImapServer _server;
-    private readonly Stream _stream;
-    private readonly ImapStreamReader _reader;
+    private readonly FakeConnection _connection;
     private string? _user;
     private string? _selected;
     private bool _readOnly;
     private int _knownExists;
 
-    public FakeImapSession(FakeExchangeImapServer server, Stream stream)
+    public FakeImapSession(FakeExchangeImapServer server, FakeConnection connection)
     {
         _server = server;
-        _stream = stream;
-        _reader = new ImapStreamReader(stream);
+        _connection = connection;
     }
 
     public async Task RunAsync(CancellationToken cancellationToken)
@@ -89,7 +90,7 @@ internal sealed partial class FakeImapSession
         var literals = new Queue<byte[]>();
         while (true)
         {
-            var line = await _reader.ReadLineAsync(cancellationToken);
+            var line = await _connection.ReadLineAsync(cancellationToken);
             if (line is null)
             {
                 return null;
@@ -115,7 +116,7 @@ internal sealed partial class FakeImapSession
                 await WriteLineAsync("+ Ready for additional command text.", cancellationToken);
             }
 
-            literals.Enqueue(await _reader.ReadExactAsync((int)length, cancellationToken));
+            literals.Enqueue(await _connection.ReadExactAsync((int)length, cancellationToken));
         }
     }
 
@@ -259,7 +260,7 @@ internal sealed partial class FakeImapSession
         else
         {
             await WriteLineAsync("+ ", cancellationToken);
-            response = await _reader.ReadLineAsync(cancellationToken);
+            response = await _connection.ReadLineAsync(cancellationToken);
             if (response is null)
             {
                 return;
@@ -279,33 +280,7 @@ internal sealed partial class FakeImapSession
             return;
         }
 
-        string decoded;
-        try
-        {
-            decoded = response is null or "=" ? string.Empty : Encoding.UTF8.GetString(Convert.FromBase64String(response));
-        }
-        catch (FormatException)
-        {
-            await WriteLineAsync($"{tag} NO AUTHENTICATE failed.", cancellationToken);
-            return;
-        }
-
-        string? user = null;
-        string? token = null;
-        foreach (var part in decoded.Split('\u0001'))
-        {
-            if (part.StartsWith("user=", StringComparison.Ordinal))
-            {
-                user = part[5..];
-            }
-            else if (part.StartsWith("auth=Bearer ", StringComparison.Ordinal))
-            {
-                token = part[12..];
-            }
-        }
-
-        var wellFormed = decoded.EndsWith("\u0001\u0001", StringComparison.Ordinal);
-        if (_server.CheckXOAuth2(decoded, user, token) && wellFormed)
+        if (_server.XOAuth2.Verify(response) is { } user)
         {
             _user = user;
             await WriteLineAsync($"{tag} OK AUTHENTICATE completed.", cancellationToken);
@@ -474,7 +449,7 @@ internal sealed partial class FakeImapSession
         await WriteLineAsync("+ IDLE accepted, awaiting DONE command.", cancellationToken);
         while (true)
         {
-            var line = await _reader.ReadLineAsync(cancellationToken);
+            var line = await _connection.ReadLineAsync(cancellationToken);
             if (line is null)
             {
                 return;
@@ -619,9 +594,7 @@ internal sealed partial class FakeImapSession
         }
 
         Text(")\r\n");
-        output.Position = 0;
-        await output.CopyToAsync(_stream, cancellationToken);
-        await _stream.FlushAsync(cancellationToken);
+        await _connection.WriteAsync(output.GetBuffer().AsMemory(0, (int)output.Length), cancellationToken);
     }
 
     private async Task StoreAsync(string tag, List<object> args, bool uid, CancellationToken cancellationToken)
@@ -832,9 +805,5 @@ internal sealed partial class FakeImapSession
     private static string Quote(string mailbox) =>
         mailbox.Any(c => c is ' ' or '"' or '\\' or '(' or ')' or '{' or '%' or '*') ? "\"" + mailbox.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"" : mailbox;
 
-    private async Task WriteLineAsync(string line, CancellationToken cancellationToken)
-    {
-        await _stream.WriteAsync(Encoding.UTF8.GetBytes(line + "\r\n"), cancellationToken);
-        await _stream.FlushAsync(cancellationToken);
-    }
+    private Task WriteLineAsync(string line, CancellationToken cancellationToken) => _connection.WriteLineAsync(line, cancellationToken);
 }

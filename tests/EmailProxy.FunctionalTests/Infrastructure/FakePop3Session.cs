@@ -7,26 +7,24 @@ using System.Text;
 namespace EmailProxy.FunctionalTests.Infrastructure;
 
 /// <summary>One connection to <see cref="FakeExchangePop3Server"/> (after the implicit TLS handshake, if any).</summary>
-internal sealed class FakePop3Session : IAsyncDisposable
+internal sealed class FakePop3Session
 {
-    private const int MaxLine = 64 * 1024;
     private const string ProtocolError = "-ERR Protocol error.";
     private const string OutOfRange = "-ERR The specified message is out of range.";
 
     private readonly FakeExchangePop3Server _server;
     private readonly HashSet<int> _markedDeleted = [];
-    private Stream _stream;
-    private PipeReader _reader;
-    private bool _tls;
+    private readonly FakeConnection _connection;
+    private readonly FakeTlsAcceptor _tls;
     private bool _userGiven;
     private IReadOnlyList<FakePop3Message>? _maildrop;
 
-    public FakePop3Session(FakeExchangePop3Server server, Stream stream, bool isTls)
+    /// <param name="tls">What STLS uses for its handshake.</param>
+    public FakePop3Session(FakeExchangePop3Server server, FakeConnection connection, FakeTlsAcceptor tls)
     {
         _server = server;
-        _stream = stream;
-        _tls = isTls;
-        _reader = PipeReader.Create(stream, new StreamPipeReaderOptions(leaveOpen: true));
+        _connection = connection;
+        _tls = tls;
     }
 
     private bool Authenticated => _maildrop is not null;
@@ -36,13 +34,12 @@ internal sealed class FakePop3Session : IAsyncDisposable
         await ReplyAsync(FakeExchangePop3Server.Greeting, cancellationToken);
         while (true)
         {
-            var raw = await ReadLineAsync(cancellationToken);
-            if (raw is null)
+            var line = await _connection.ReadLineAsync(cancellationToken);
+            if (line is null)
             {
                 return;
             }
 
-            var line = Encoding.UTF8.GetString(raw).TrimEnd('\r', '\n');
             var space = line.IndexOf(' ', StringComparison.Ordinal);
             var verb = (space < 0 ? line : line[..space]).ToUpperInvariant();
             var argument = space < 0 ? string.Empty : line[(space + 1)..];
@@ -52,12 +49,6 @@ internal sealed class FakePop3Session : IAsyncDisposable
                 return;
             }
         }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _reader.CompleteAsync();
-        await _stream.DisposeAsync();
     }
 
     private static string DisplayOf(string verb, string argument, string line)
@@ -78,7 +69,7 @@ internal sealed class FakePop3Session : IAsyncDisposable
         {
             case "CAPA":
                 List<string> capabilities = ["+OK", "TOP", "UIDL", "SASL PLAIN XOAUTH2", "USER"];
-                if (!_tls)
+                if (!_connection.IsTls)
                 {
                     capabilities.Add("STLS");
                 }
@@ -94,11 +85,11 @@ internal sealed class FakePop3Session : IAsyncDisposable
 
                 await ReplyAsync(FakeExchangePop3Server.SigningOff, cancellationToken);
                 return false;
-            case "STLS" when !_tls && !Authenticated:
+            case "STLS" when !_connection.IsTls && !Authenticated:
                 await ReplyAsync("+OK Begin TLS negotiation", cancellationToken);
-                await StartTlsAsync(cancellationToken);
-                return true;
-            case "AUTH" when _tls && !Authenticated:
+                _userGiven = false;
+                return await _connection.StartTlsAsync(_tls, cancellationToken);
+            case "AUTH" when _connection.IsTls && !Authenticated:
                 await AuthenticateAsync(argument, cancellationToken);
                 return true;
             case "USER" when !Authenticated && !_userGiven:
@@ -130,22 +121,8 @@ internal sealed class FakePop3Session : IAsyncDisposable
             "STLS" or "AUTH" or "USER" or "PASS" => Text(FakeExchangePop3Server.InvalidState),
             _ => Text(ProtocolError),
         };
-        await _stream.WriteAsync(reply, cancellationToken);
-        await _stream.FlushAsync(cancellationToken);
+        await _connection.WriteAsync(reply, cancellationToken);
         return true;
-    }
-
-    private async Task StartTlsAsync(CancellationToken cancellationToken)
-    {
-        await _reader.CompleteAsync();
-        var ssl = new SslStream(_stream, leaveInnerStreamOpen: false);
-        _stream = ssl;
-        await ssl.AuthenticateAsServerAsync(
-            new SslServerAuthenticationOptions { ServerCertificateContext = TestCertificates.Trusted.ServerCertificateContext, ClientCertificateRequired = false },
-            cancellationToken);
-        _reader = PipeReader.Create(ssl, new StreamPipeReaderOptions(leaveOpen: true));
-        _tls = true;
-        _userGiven = false;
     }
 
     private async Task AuthenticateAsync(string argument, CancellationToken cancellationToken)
@@ -183,7 +160,7 @@ internal sealed class FakePop3Session : IAsyncDisposable
             return;
         }
 
-        if (_server.CheckXOAuth2(response))
+        if (_server.XOAuth2.Verify(response) is not null)
         {
             _maildrop = _server.SnapshotMaildrop();
             await ReplyAsync(FakeExchangePop3Server.AuthenticationSucceeded, cancellationToken);
@@ -192,14 +169,11 @@ internal sealed class FakePop3Session : IAsyncDisposable
 
         if (_server.GmailStyleChallenge)
         {
-            await ReplyAsync($"+ {Convert.ToBase64String(Encoding.UTF8.GetBytes(FakeExchangePop3Server.GmailChallengeJson))}", cancellationToken);
-            var answer = await ReadLineAsync(cancellationToken);
-            if (answer is null)
+            if (!await FakeXOAuth2Verifier.PlayErrorChallengeAsync(_connection, "+", FakeExchangePop3Server.GmailChallengeJson, _server.Commands, cancellationToken))
             {
                 return;
             }
 
-            _server.Commands.Add($"(answer to the challenge: {Encoding.UTF8.GetString(answer).TrimEnd('\r', '\n').Length} characters)");
             await ReplyAsync(FakeExchangePop3Server.GmailInvalidCredentials, cancellationToken);
             return;
         }
@@ -211,14 +185,13 @@ internal sealed class FakePop3Session : IAsyncDisposable
     private async Task<string?> ReadContinuationAsync(CancellationToken cancellationToken)
     {
         await ReplyAsync("+ ", cancellationToken);
-        var raw = await ReadLineAsync(cancellationToken);
-        if (raw is null)
+        var response = await _connection.ReadLineAsync(cancellationToken);
+        if (response is not null)
         {
-            return null;
+            _server.Commands.Add(FakeExchangePop3Server.RedactedResponse);
         }
 
-        _server.Commands.Add(FakeExchangePop3Server.RedactedResponse);
-        return Encoding.ASCII.GetString(raw).TrimEnd('\r', '\n');
+        return response;
     }
 
     private byte[] Stat(string argument)
@@ -367,34 +340,5 @@ internal sealed class FakePop3Session : IAsyncDisposable
         return output.ToArray();
     }
 
-    /// <summary>A line with its CRLF, as raw bytes; null at end of stream.</summary>
-    private async Task<byte[]?> ReadLineAsync(CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            var result = await _reader.ReadAsync(cancellationToken);
-            var buffer = result.Buffer;
-            if (buffer.PositionOf((byte)'\n') is { } end)
-            {
-                var next = buffer.GetPosition(1, end);
-                var line = buffer.Slice(0, next).ToArray();
-                _reader.AdvanceTo(next);
-                return line;
-            }
-
-            if (result.IsCompleted || buffer.Length > MaxLine)
-            {
-                _reader.AdvanceTo(buffer.End);
-                return null;
-            }
-
-            _reader.AdvanceTo(buffer.Start, buffer.End);
-        }
-    }
-
-    private async Task ReplyAsync(string text, CancellationToken cancellationToken)
-    {
-        await _stream.WriteAsync(Text(text), cancellationToken);
-        await _stream.FlushAsync(cancellationToken);
-    }
+    private Task ReplyAsync(string text, CancellationToken cancellationToken) => _connection.WriteLineAsync(text, cancellationToken);
 }

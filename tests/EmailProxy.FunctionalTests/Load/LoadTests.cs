@@ -1,4 +1,3 @@
-using System.Globalization;
 using EmailProxy.FunctionalTests.Imap;
 using EmailProxy.FunctionalTests.Infrastructure;
 using Xunit;
@@ -85,17 +84,16 @@ public sealed class LoadTests
         }
     }
 
+    /// <summary>
+    /// Thousands of connections that are greeted and then say nothing are all held, and a further one is still
+    /// served. What they cost in memory is a figure of the bench (bench/EmailProxy.Bench, part 4), not a test.
+    /// </summary>
     [Fact]
-    public async Task IdleUnauthenticatedConnections_Thousands_MemoryStaysBoundedAndOthersAreServed()
+    public async Task IdleUnauthenticatedConnections_Thousands_AllGreetedAndOthersAreServed()
     {
         const int Idle = 3000;
         await using var env = await TestEnvironment.CreateAsync();
-        var proxy = await env.StartProxyAsync();
-        await using (var warmup = await LineClient.ConnectAsync(env.ImapPort))
-        {
-            await warmup.ReadLineAsync();
-        }
-        var before = ResidentBytes(proxy.Id);
+        await env.StartProxyAsync();
 
         var idle = new List<LineClient>(Idle);
         try
@@ -103,28 +101,30 @@ public sealed class LoadTests
             for (var batch = 0; batch < Idle / 250; batch++)
             {
                 var opened = await Task.WhenAll(Enumerable.Range(0, 250).Select(_ => LineClient.ConnectAsync(env.ImapPort)));
-                await Task.WhenAll(opened.Select(c => c.ReadLineAsync()));
                 idle.AddRange(opened);
+                var greetings = await Task.WhenAll(opened.Select(c => c.ReadLineAsync()));
+                Assert.All(greetings, g => Assert.StartsWith("* OK [CAPABILITY IMAP4rev1", g, StringComparison.Ordinal));
             }
-            var perConnection = (ResidentBytes(proxy.Id) - before) / Idle;
-            // Generous: the proxy holds a pipe and a session object per connection, not a buffer per line.
-            Assert.True(perConnection < 64 * 1024, $"{perConnection} bytes of resident memory per idle connection");
 
             await using var other = await LineClient.ConnectAsync(env.ImapPort);
             Assert.StartsWith("* OK", await other.ReadLineAsync(), StringComparison.Ordinal);
             await other.WriteAsync("a1 NOOP\r\n");
             Assert.Equal("a1 OK NOOP completed", await other.ReadLineAsync());
+
+            // Every idle connection is still open and answers, then logs out cleanly.
+            var byes = await Task.WhenAll(idle.Select(async (c, i) =>
+            {
+                await c.WriteAsync($"z{i} LOGOUT\r\n");
+                var answer = await c.ReadUntilAsync(l => l.StartsWith($"z{i} ", StringComparison.Ordinal));
+                return (Answer: answer, Closed: await c.IsClosedByServerAsync());
+            }));
+            Assert.All(byes, b => Assert.EndsWith(" OK LOGOUT completed", b.Answer, StringComparison.Ordinal));
+            Assert.All(byes, b => Assert.True(b.Closed));
         }
         finally
         {
             await DisposeAllAsync(idle);
         }
-    }
-
-    private static long ResidentBytes(int pid)
-    {
-        var line = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
-        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
     }
 
     private static async Task DisposeAllAsync(IEnumerable<LineClient> clients)

@@ -218,7 +218,7 @@ public sealed class SmtpProxyTests
         Assert.All(reply.Split('\n'), line => Assert.StartsWith("535", line, StringComparison.Ordinal));
         Assert.Contains("Username and Password not accepted", reply, StringComparison.Ordinal);
         Assert.Contains("\"status\":\"400\"", reply, StringComparison.Ordinal);
-        Assert.Contains("(answer to the challenge: 2 bytes)", env.Smtp.Commands.Lines);
+        Assert.Contains("(answer to the challenge: 0 characters)", env.Smtp.Commands.Lines);
 
         await client.WriteAsync("NOOP\r\n");
         Assert.Equal("250 2.0.0 OK", await client.ReadSmtpReplyAsync());

@@ -1,0 +1,91 @@
+using EmailProxy.Accounts;
+using EmailProxy.Cli;
+using EmailProxy.Tests.TestSupport;
+
+namespace EmailProxy.Tests.Cli;
+
+[Collection(ConsoleTestsRunAlone.Name)]
+public sealed class ProxyCommandLineTests : IDisposable
+{
+    private static readonly string SeedConfig = Path.Combine(AppContext.BaseDirectory, "data", "seed.config");
+
+    private readonly TempDirectory _temp = new();
+
+    public void Dispose() => _temp.Dispose();
+
+    [Fact]
+    public async Task Check_SeedConfig_WarnsAboutGraphScopeAndExitsOk()
+    {
+        using var console = new ConsoleCapture();
+
+        var exit = await ProxyCommandLine.InvokeAsync(["check", "--config", SeedConfig]).Guarded();
+
+        Assert.Equal(ProxyCommandLine.ExitOk, exit);
+        var warning = Assert.Single(console.Output.Split('\n'), line => line.Contains("graph.microsoft.com", StringComparison.Ordinal));
+        Assert.StartsWith("warning: [account sales@thekpsgroup.com] scope:", warning, StringComparison.Ordinal);
+        Assert.Contains("https://outlook.office.com/IMAP.AccessAsUser.All", warning, StringComparison.Ordinal);
+        Assert.Contains($"{SeedConfig}: usable", console.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Check_ConfigWithAnError_PrintsItAndExitsFailure()
+    {
+        var path = _temp.WriteFile("emailproxy.config", "[account a@example.com]\nclient_id = x\nserver = nowhere\n");
+        using var console = new ConsoleCapture();
+
+        var exit = await ProxyCommandLine.InvokeAsync(["check", "--config", path]).Guarded();
+
+        Assert.Equal(ProxyCommandLine.ExitFailure, exit);
+        Assert.Contains(console.Output.Split('\n'), line => line.StartsWith("error: [account a@example.com] server", StringComparison.Ordinal));
+        Assert.Contains($"{path}: 1 error(s)", console.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_ConfigWithAnError_ExitsBadConfigWithoutStarting()
+    {
+        var path = _temp.WriteFile("emailproxy.config", "[account a@example.com]\nclient_id = x\nserver = nowhere\n");
+        using var console = new ConsoleCapture();
+
+        var exit = await ProxyCommandLine.InvokeAsync(["run", "--config", path]).Guarded();
+
+        Assert.Equal(ProxyCommandLine.ExitBadConfig, exit);
+        Assert.StartsWith($"emailproxy: {path}: [account a@example.com] server", console.Errors, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task HashPassword_PasswordOnRedirectedInput_PrintsAHashThatVerifies()
+    {
+        using var console = new ConsoleCapture("pa ss \"word\"\n");
+
+        var exit = await ProxyCommandLine.InvokeAsync(["hash-password"]).Guarded();
+
+        Assert.Equal(ProxyCommandLine.ExitOk, exit);
+        var hash = console.Output.Trim();
+        Assert.True(PasswordVerifier.IsWellFormed(hash), hash);
+        Assert.True(new PasswordVerifier().Verify("a@example.com", hash, "pa ss \"word\""));
+        Assert.DoesNotContain("word", console.Output + console.Errors, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task HashPassword_EmptyInput_ExitsFailureWithoutAHash()
+    {
+        using var console = new ConsoleCapture();
+
+        var exit = await ProxyCommandLine.InvokeAsync(["hash-password"]).Guarded();
+
+        Assert.Equal(ProxyCommandLine.ExitFailure, exit);
+        Assert.DoesNotContain(console.Output.Split('\n'), line => PasswordVerifier.IsWellFormed(line.Trim()));
+        Assert.Contains("no password given on standard input", console.Errors, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Invoke_UnknownCommand_ExitsNonZeroAndSaysWhy()
+    {
+        using var console = new ConsoleCapture();
+
+        var exit = await ProxyCommandLine.InvokeAsync(["no-such-command", "--config", SeedConfig]).Guarded();
+
+        Assert.NotEqual(ProxyCommandLine.ExitOk, exit);
+        Assert.Contains("no-such-command", console.Errors, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,97 @@
+using System.Net;
+using EmailProxy.Tests.TestSupport;
+
+namespace EmailProxy.Tests.Web;
+
+public sealed class WebEndpointsTests
+{
+    [Fact]
+    public async Task Healthz_Get_AnswersOk()
+    {
+        await using var host = await WebEndpointsHost.StartAsync(TestAccounts.Create());
+
+        using var response = await host.Http.GetAsync(new Uri("/healthz", UriKind.Relative)).Guarded();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("ok\n", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task SignIn_UnknownAccount_Returns404PageWithTheNameEncoded()
+    {
+        await using var host = await WebEndpointsHost.StartAsync(TestAccounts.Create());
+
+        using var response = await host.Http.GetAsync(new Uri($"/accounts/{Uri.EscapeDataString("<b onclick=alert(1)>nobody")}/signin", UriKind.Relative)).Guarded();
+        var body = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("text/html", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("Unknown account", body, StringComparison.Ordinal);
+        Assert.Contains("[account &lt;b onclick=alert(1)&gt;nobody]", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("<b onclick", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SignIn_KnownAccount_RedirectsToTheProviderWithItsState()
+    {
+        var account = TestAccounts.Create();
+        await using var host = await WebEndpointsHost.StartAsync(account);
+
+        using var response = await host.Http.GetAsync(new Uri($"/accounts/{Uri.EscapeDataString(account.Name)}/signin", UriKind.Relative)).Guarded();
+
+        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        var location = Assert.IsType<Uri>(response.Headers.Location);
+        Assert.Equal(account.AuthorizeUrl.GetLeftPart(UriPartial.Path), location.GetLeftPart(UriPartial.Path));
+        Assert.Equal(host.SignIns.StartOrJoin(account).AuthorizeUrl, location);
+    }
+
+    [Fact]
+    public async Task Redirect_UnknownState_Returns400PageWithHtmlEncodedText()
+    {
+        await using var host = await WebEndpointsHost.StartAsync(TestAccounts.Create());
+
+        using var response = await host.Http.GetAsync(new Uri("/?state=not-a-state&code=the-code", UriKind.Relative)).Guarded();
+        var body = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("text/html", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("<h1>Sign-in failed</h1>", body, StringComparison.Ordinal);
+        // The message's apostrophe ("the proxy's status page") reaches the page encoded.
+        Assert.Contains("proxy&#x27;s status page", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("proxy's", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Redirect_ProviderErrorWithMarkup_Returns400PageWithTheMarkupEncoded()
+    {
+        var account = TestAccounts.Create();
+        await using var host = await WebEndpointsHost.StartAsync(account);
+        var state = host.SignIns.StartOrJoin(account).State;
+
+        var query = $"/?state={Uri.EscapeDataString(state)}&error=access_denied&error_description={Uri.EscapeDataString("<script>alert(1)</script>")}";
+        using var response = await host.Http.GetAsync(new Uri(query, UriKind.Relative)).Guarded();
+        var body = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("access_denied", body, StringComparison.Ordinal);
+        Assert.Contains("&lt;script&gt;alert(1)&lt;/script&gt;", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("<script>", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task StatusPage_AccountNameWithMarkup_ListsItEncodedWithAnEscapedSignInLink()
+    {
+        const string Name = "<img src=x onerror=alert(1)>@example.com";
+        await using var host = await WebEndpointsHost.StartAsync(TestAccounts.Create(Name));
+
+        using var response = await host.Http.GetAsync(new Uri("/", UriKind.Relative)).Guarded();
+        var body = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/html", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("&lt;img src=x onerror=alert(1)&gt;@example.com", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("<img", body, StringComparison.Ordinal);
+        Assert.Contains($"/accounts/{Uri.EscapeDataString(Name)}/signin", body, StringComparison.Ordinal);
+        Assert.Contains("needs a sign-in", body, StringComparison.Ordinal);
+    }
+}
