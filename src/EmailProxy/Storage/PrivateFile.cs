@@ -175,7 +175,16 @@ internal static class PrivateFile
         }
         // .NET will not open a folder as a file, so this goes to open(2) and fsync(2) directly.
         // O_RDONLY (0) is the same everywhere; O_DIRECTORY is not, and is not needed.
-        var descriptor = Open(folder, 0);
+        int descriptor;
+        try
+        {
+            descriptor = Open(folder, 0);
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            // A platform without a C library under that name: the rename stands, only its durability is weaker.
+            return;
+        }
         if (descriptor < 0)
         {
             return;
@@ -213,7 +222,6 @@ internal static class PrivateFile
 
     // "libc" is mapped by the runtime to the platform's C library (libc.so.6 on Linux, libSystem on macOS).
     // DllImport rather than LibraryImport: the generated stubs need unsafe code, which this project does not allow.
-#pragma warning disable SYSLIB1054
     [DllImport("libc", EntryPoint = "open", SetLastError = true)]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
     private static extern int Open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
@@ -225,5 +233,4 @@ internal static class PrivateFile
     [DllImport("libc", EntryPoint = "close", SetLastError = true)]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
     private static extern int Close(int descriptor);
-#pragma warning restore SYSLIB1054
 }
