@@ -160,7 +160,7 @@ internal static class PrivateFile
         }
         if (!OperatingSystem.IsWindows() && File.GetUnixFileMode(temporary) != mode)
         {
-            // The umask may have taken bits away from a wider mode (0644); a narrower one is never widened by it.
+            // The umask may have taken bits away from the mode asked for (e.g. 0644 under umask 077): the caller's mode wins.
             File.SetUnixFileMode(temporary, mode);
         }
         return temporary;
