@@ -43,7 +43,7 @@ internal static partial class ProxyHost
         builder.Services.AddSingleton(config);
         builder.Services.AddSingleton(key);
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton(s => new TokenFileStore(
+        builder.Services.AddSingleton(s => TokenFileStore.Open(
             Path.GetFullPath(config.General.TokenDirectory, config.ConfigDirectory), key,
             s.GetRequiredService<TimeProvider>(), s.GetRequiredService<ILogger<TokenFileStore>>()));
         // The token client lives as long as the proxy: its connections are renewed, so DNS changes are seen.

@@ -143,6 +143,3 @@ internal sealed partial class SignInManager(ProxyConfig config, OAuthClient clie
         Message = "A sign-in redirect arrived with an unknown or expired state; ignored")]
     private static partial void LogUnknownState(ILogger logger);
 }
-
-/// <summary>What the redirect page shows.</summary>
-internal sealed record SignInCompletion(bool Succeeded, AccountOptions? Account, string Message);

@@ -1,12 +1,5 @@
 namespace EmailProxy.OAuth2;
 
-internal enum TokenOutcomeKind
-{
-    Token,
-    SignInRequired,
-    Failed,
-}
-
 /// <summary>What the token service could give a login: an access token, or why not.</summary>
 internal sealed record TokenOutcome(TokenOutcomeKind Kind, string? AccessToken, string Message)
 {

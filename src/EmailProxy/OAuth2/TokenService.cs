@@ -11,6 +11,23 @@ namespace EmailProxy.OAuth2;
 /// however many logins wait on it. A rotated refresh token is saved before the new access token is
 /// handed out. <c>invalid_grant</c> marks the account as needing a sign-in until one succeeds.
 /// </summary>
+/// <remarks>
+/// Locking, per account (<see cref="AccountState"/>):
+/// <list type="number">
+/// <item><c>Fields</c> (a <see cref="Lock"/>) guards the in-memory fields. It is held only to read or
+/// assign them — never across an await, never around I/O.</item>
+/// <item><c>Writer</c> (a <see cref="SemaphoreSlim"/> of one) is held by whoever changes the tokens:
+/// a completed sign-in, the end of a refresh (new tokens, or <c>invalid_grant</c>). New tokens are
+/// saved and then applied by <see cref="SaveAndApplyAsync"/> only, under <c>Writer</c>, so that the
+/// file and memory agree on the newest tokens and a token is never used before it is saved.</item>
+/// <item>Order: <c>Writer</c>, then <c>Fields</c> inside it; never <c>Writer</c> while holding <c>Fields</c>.</item>
+/// <item>The token endpoint is called outside <c>Writer</c> (a sign-in may complete meanwhile); under
+/// <c>Writer</c> a refresh first checks that the refresh token it used is still the current one, else
+/// the newer tokens win and its answer is dropped.</item>
+/// <item>Single flight: the running refresh (<c>Refreshing</c>) and the first load (<c>Loading</c>) are
+/// tasks set under <c>Fields</c> and awaited by everyone who needs them.</item>
+/// </list>
+/// </remarks>
 internal sealed partial class TokenService(OAuthClient client, TokenFileStore store, TimeProvider time, ILogger<TokenService> log)
 {
     public static readonly TimeSpan RefreshMargin = TimeSpan.FromMinutes(5);
@@ -21,7 +38,7 @@ internal sealed partial class TokenService(OAuthClient client, TokenFileStore st
     {
         var state = await GetStateAsync(account, cancellationToken);
         Task<TokenOutcome> refresh;
-        lock (state)
+        lock (state.Fields)
         {
             if (state.AccessToken is { } token && state.ExpiresAt - time.GetUtcNow() > RefreshMargin)
             {
@@ -40,7 +57,7 @@ internal sealed partial class TokenService(OAuthClient client, TokenFileStore st
         var outcome = await refresh.WaitAsync(cancellationToken);
         if (outcome.Kind == TokenOutcomeKind.Failed)
         {
-            lock (state)
+            lock (state.Fields)
             {
                 // A refresh that failed for a passing reason leaves a token that is still valid usable.
                 if (state.AccessToken is { } stillValid && state.ExpiresAt > time.GetUtcNow())
@@ -62,7 +79,7 @@ internal sealed partial class TokenService(OAuthClient client, TokenFileStore st
     {
         var state = await GetStateAsync(account, cancellationToken);
         Task<TokenOutcome> refresh;
-        lock (state)
+        lock (state.Fields)
         {
             if (state.RefreshToken is null || state.SignInReason is not null
                 || (state.AccessToken is not null && state.ExpiresAt - time.GetUtcNow() > RefreshMargin + lookAhead))
@@ -79,7 +96,7 @@ internal sealed partial class TokenService(OAuthClient client, TokenFileStore st
     {
         if (_states.TryGetValue(account.Name, out var state))
         {
-            lock (state)
+            lock (state.Fields)
             {
                 if (state.AccessToken == accessToken)
                 {
@@ -93,24 +110,15 @@ internal sealed partial class TokenService(OAuthClient client, TokenFileStore st
     public async Task AcceptSignInAsync(AccountOptions account, TokenEndpointResult result, CancellationToken cancellationToken)
     {
         var state = await GetStateAsync(account, cancellationToken);
-        var now = time.GetUtcNow();
-        var tokens = new StoredTokens(result.AccessToken, result.ExpiresAt, result.RefreshToken, result.RefreshToken is null ? null : now);
-        await state.Saving.WaitAsync(CancellationToken.None);
+        var tokens = new StoredTokens(result.AccessToken, result.ExpiresAt, result.RefreshToken, result.RefreshToken is null ? null : time.GetUtcNow());
+        await state.Writer.WaitAsync(CancellationToken.None);
         try
         {
-            await SaveAsync(account, tokens);
-            lock (state)
-            {
-                state.AccessToken = result.AccessToken;
-                state.ExpiresAt = result.ExpiresAt;
-                state.RefreshToken = result.RefreshToken;
-                state.RotatedAt = tokens.RefreshTokenRotatedAt;
-                state.SignInReason = null;
-            }
+            await SaveAndApplyAsync(account, state, tokens);
         }
         finally
         {
-            state.Saving.Release();
+            state.Writer.Release();
         }
     }
 
@@ -118,7 +126,7 @@ internal sealed partial class TokenService(OAuthClient client, TokenFileStore st
     public async Task<(bool SignedIn, DateTimeOffset? ExpiresAt, string? Problem)> DescribeAsync(AccountOptions account, CancellationToken cancellationToken)
     {
         var state = await GetStateAsync(account, cancellationToken);
-        lock (state)
+        lock (state.Fields)
         {
             var signedIn = state.SignInReason is null && (state.RefreshToken is not null || state.AccessToken is not null);
             return (signedIn, state.AccessToken is null ? null : state.ExpiresAt, state.SignInReason);
@@ -129,7 +137,7 @@ internal sealed partial class TokenService(OAuthClient client, TokenFileStore st
     {
         var state = _states.GetOrAdd(account.Name, static _ => new AccountState());
         Task load;
-        lock (state)
+        lock (state.Fields)
         {
             load = state.Loading ??= Task.Run(() => LoadAsync(account, state), CancellationToken.None);
         }
@@ -155,7 +163,7 @@ internal sealed partial class TokenService(OAuthClient client, TokenFileStore st
         {
             return;
         }
-        lock (state)
+        lock (state.Fields)
         {
             state.AccessToken = stored.AccessToken;
             state.ExpiresAt = stored.AccessTokenExpiresAt ?? DateTimeOffset.MinValue;
@@ -170,17 +178,17 @@ internal sealed partial class TokenService(OAuthClient client, TokenFileStore st
         try
         {
             string refreshToken;
-            lock (state)
+            lock (state.Fields)
             {
                 refreshToken = state.RefreshToken!;
             }
             LogRefreshing(log, account.Name);
             var result = await client.RefreshAsync(account, refreshToken, CancellationToken.None);
-            await state.Saving.WaitAsync(CancellationToken.None);
+            await state.Writer.WaitAsync(CancellationToken.None);
             try
             {
                 // A sign-in that completed while this refresh was on its way wins: its tokens are newer.
-                lock (state)
+                lock (state.Fields)
                 {
                     if (state.RefreshToken != refreshToken)
                     {
@@ -192,7 +200,7 @@ internal sealed partial class TokenService(OAuthClient client, TokenFileStore st
                     if (result.IsInvalidGrant)
                     {
                         var reason = $"{account.ProviderDisplayName} refused its refresh token ({result.ErrorText})";
-                        lock (state)
+                        lock (state.Fields)
                         {
                             state.SignInReason = reason;
                             state.AccessToken = null;
@@ -204,28 +212,24 @@ internal sealed partial class TokenService(OAuthClient client, TokenFileStore st
                     return TokenOutcome.Failed($"the token refresh with {account.ProviderDisplayName} failed: {result.ErrorText}");
                 }
 
-                var now = time.GetUtcNow();
                 var rotated = result.RefreshToken is not null && result.RefreshToken != refreshToken;
-                var tokens = new StoredTokens(result.AccessToken, result.ExpiresAt, result.RefreshToken ?? refreshToken, rotated ? now : state.RotatedAt);
-                await SaveAsync(account, tokens);
-                lock (state)
+                DateTimeOffset? rotatedAt;
+                lock (state.Fields)
                 {
-                    state.AccessToken = tokens.AccessToken;
-                    state.ExpiresAt = result.ExpiresAt;
-                    state.RefreshToken = tokens.RefreshToken;
-                    state.RotatedAt = tokens.RefreshTokenRotatedAt;
+                    rotatedAt = rotated ? time.GetUtcNow() : state.RotatedAt;
                 }
+                await SaveAndApplyAsync(account, state, new StoredTokens(result.AccessToken, result.ExpiresAt, result.RefreshToken ?? refreshToken, rotatedAt));
                 LogRefreshed(log, account.Name, result.ExpiresAt, rotated);
                 return TokenOutcome.Token(result.AccessToken!);
             }
             finally
             {
-                state.Saving.Release();
+                state.Writer.Release();
             }
         }
         finally
         {
-            lock (state)
+            lock (state.Fields)
             {
                 state.Refreshing = null;
             }
@@ -233,10 +237,12 @@ internal sealed partial class TokenService(OAuthClient client, TokenFileStore st
     }
 
     /// <summary>
-    /// A token that cannot be saved is still used (the provider keeps the previous refresh token
-    /// valid, so nothing is lost), but the operator is told loudly.
+    /// The one place new tokens are taken: saved first, then applied to memory (which also ends a
+    /// need for a sign-in). The caller holds <c>Writer</c>. A token that cannot be saved is still used
+    /// (the provider keeps the previous refresh token valid, so nothing is lost), but the operator is
+    /// told loudly.
     /// </summary>
-    private async Task SaveAsync(AccountOptions account, StoredTokens tokens)
+    private async Task SaveAndApplyAsync(AccountOptions account, AccountState state, StoredTokens tokens)
     {
         try
         {
@@ -246,12 +252,24 @@ internal sealed partial class TokenService(OAuthClient client, TokenFileStore st
         {
             LogSaveFailed(log, account.Name, store.PathFor(account.Name), e.Message);
         }
+        lock (state.Fields)
+        {
+            state.AccessToken = tokens.AccessToken;
+            state.ExpiresAt = tokens.AccessTokenExpiresAt ?? DateTimeOffset.MinValue;
+            state.RefreshToken = tokens.RefreshToken;
+            state.RotatedAt = tokens.RefreshTokenRotatedAt;
+            state.SignInReason = null;
+        }
     }
 
+    /// <summary>One account's tokens in memory; see the locking rules in the class remarks.</summary>
     private sealed class AccountState
     {
-        /// <summary>One apply-and-save at a time, so that the file and memory agree on the newest tokens.</summary>
-        public SemaphoreSlim Saving { get; } = new(1, 1);
+        /// <summary>Guards the fields below; held only for reads and assignments.</summary>
+        public Lock Fields { get; } = new();
+
+        /// <summary>Held by whoever changes the tokens (save, then apply); never taken while holding <see cref="Fields"/>.</summary>
+        public SemaphoreSlim Writer { get; } = new(1, 1);
         public Task? Loading { get; set; }
         public Task<TokenOutcome>? Refreshing { get; set; }
         public string? AccessToken { get; set; }

@@ -1,25 +1,35 @@
 using System.Security.Cryptography;
 using System.Text;
+using EmailProxy.Storage;
 
 namespace EmailProxy.TokenStore;
 
 /// <summary>
-/// The 32-byte key that encrypts every token file. <c>$EMAILPROXY_SECRET</c> wins (base64 of 32
-/// bytes, or else any passphrase, which is hashed to 32 bytes); otherwise <c>secret_file</c> holds
-/// it as base64, created 0600 with fresh random bytes on first start.
+/// The 32-byte key that encrypts every token file. <c>$EMAILPROXY_SECRET</c> wins: base64 of 32 bytes
+/// is the key as it is; anything else is a passphrase, derived once per start with the parameters of
+/// <see cref="PassphraseKdf"/>. Otherwise <c>secret_file</c> holds it as base64, created 0600 with fresh
+/// random bytes on the first start — create-only, so that of two first starts one wins and the other
+/// reads the winner's key.
 /// </summary>
 internal sealed class MasterKey
 {
     public const string EnvironmentVariable = "EMAILPROXY_SECRET";
     public const int Length = 32;
 
-    private MasterKey(byte[] key, string source)
+    private MasterKey(byte[] key, string source, byte[]? legacyPassphraseKey = null)
     {
         Key = key;
         Source = source;
+        LegacyPassphraseKey = legacyPassphraseKey;
     }
 
     public byte[] Key { get; }
+
+    /// <summary>
+    /// For a passphrase only: the key versions before the key derivation made of it (SHA-256 of its
+    /// UTF-8), so that their token files are read once and rewritten under <see cref="Key"/>.
+    /// </summary>
+    public byte[]? LegacyPassphraseKey { get; }
 
     /// <summary>Where the key came from, for the start-up log (never the key itself).</summary>
     public string Source { get; }
@@ -27,40 +37,45 @@ internal sealed class MasterKey
     public static MasterKey FromBytes(byte[] key) =>
         key.Length == Length ? new MasterKey(key, "memory") : throw new ArgumentException("The key must be 32 bytes.", nameof(key));
 
-    /// <exception cref="MasterKeyException">The key file exists but is not a key, or cannot be created.</exception>
-    public static MasterKey Load(string secretFile, string? environmentValue)
+    /// <param name="secretFile">The key file, used when <paramref name="environmentValue"/> is empty.</param>
+    /// <param name="tokenDirectory">The token folder: a passphrase's derivation parameters are kept beside it.</param>
+    /// <param name="environmentValue">The value of <c>$EMAILPROXY_SECRET</c>, if any.</param>
+    /// <exception cref="MasterKeyException">The key file or the derivation parameters are not usable, or cannot be created.</exception>
+    public static MasterKey Load(string secretFile, string tokenDirectory, string? environmentValue)
     {
         if (!string.IsNullOrEmpty(environmentValue))
         {
-            var decoded = TryDecode(environmentValue);
-            return new MasterKey(decoded ?? SHA256.HashData(Encoding.UTF8.GetBytes(environmentValue)), $"${EnvironmentVariable}");
+            if (TryDecode(environmentValue) is { } bytes)
+            {
+                return new MasterKey(bytes, $"${EnvironmentVariable}");
+            }
+            var parametersFile = PassphraseKdf.FileFor(tokenDirectory);
+            var kdf = PassphraseKdf.LoadOrCreate(parametersFile);
+            return new MasterKey(
+                kdf.DeriveKey(environmentValue),
+                $"${EnvironmentVariable} (a passphrase; {kdf.Algorithm}, {kdf.Iterations} iterations, parameters in {parametersFile})",
+                SHA256.HashData(Encoding.UTF8.GetBytes(environmentValue)));
         }
         try
         {
-            if (File.Exists(secretFile))
+            if (!File.Exists(secretFile))
             {
-                return new MasterKey(
-                    TryDecode(File.ReadAllText(secretFile))
-                        ?? throw new MasterKeyException($"secret_file '{secretFile}' does not hold a base64 32-byte key; restore it, or move it away to start over (every account must then sign in again)"),
-                    secretFile);
+                var directory = Path.GetDirectoryName(secretFile);
+                if (!string.IsNullOrEmpty(directory))
+                {
+                    Directory.CreateDirectory(directory);
+                }
+                var key = RandomNumberGenerator.GetBytes(Length);
+                if (PrivateFile.TryCreate(secretFile, Encoding.ASCII.GetBytes(Convert.ToBase64String(key) + "\n")))
+                {
+                    return new MasterKey(key, secretFile);
+                }
+                // Another first start was quicker: its key is the one, and it was whole before it got its name.
             }
-            var directory = Path.GetDirectoryName(secretFile);
-            if (!string.IsNullOrEmpty(directory))
-            {
-                Directory.CreateDirectory(directory);
-            }
-            var key = RandomNumberGenerator.GetBytes(Length);
-            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-            if (!OperatingSystem.IsWindows())
-            {
-                options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-            }
-            using (var stream = new FileStream(secretFile, options))
-            {
-                stream.Write(Encoding.ASCII.GetBytes(Convert.ToBase64String(key) + "\n"));
-                stream.Flush(flushToDisk: true);
-            }
-            return new MasterKey(key, secretFile);
+            return new MasterKey(
+                TryDecode(File.ReadAllText(secretFile))
+                    ?? throw new MasterKeyException($"secret_file '{secretFile}' does not hold a base64 32-byte key; restore it, or move it away to start over (every account must then sign in again)"),
+                secretFile);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -75,5 +90,3 @@ internal sealed class MasterKey
         return Convert.TryFromBase64String(trimmed, buffer, out var written) && written == Length ? buffer[..Length] : null;
     }
 }
-
-internal sealed class MasterKeyException(string message) : Exception(message);

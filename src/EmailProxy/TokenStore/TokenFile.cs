@@ -20,17 +20,3 @@ internal sealed record TokenFile
     [JsonPropertyName("saved")] public DateTimeOffset Saved { get; init; }
     [JsonPropertyName("secrets")] public required string Secrets { get; init; }
 }
-
-/// <summary>The encrypted part.</summary>
-internal sealed record TokenSecrets
-{
-    [JsonPropertyName("access_token")] public string? AccessToken { get; init; }
-    [JsonPropertyName("refresh_token")] public string? RefreshToken { get; init; }
-
-    public override string ToString() => "TokenSecrets { (hidden) }";
-}
-
-[JsonSourceGenerationOptions(WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
-[JsonSerializable(typeof(TokenFile))]
-[JsonSerializable(typeof(TokenSecrets))]
-internal sealed partial class TokenJsonContext : JsonSerializerContext;

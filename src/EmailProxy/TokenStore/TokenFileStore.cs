@@ -2,21 +2,21 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using EmailProxy.Configuration;
+using EmailProxy.Storage;
 using Microsoft.Extensions.Logging;
 
 namespace EmailProxy.TokenStore;
 
 /// <summary>
-/// Keeps each account's tokens in its own file, encrypted under the master key. Writes go to a
-/// temporary file in the same folder, are flushed to disk and renamed over the old file, so a crash
-/// leaves the old file or the new one, never a torn one. Folder 0700, files 0600.
+/// Keeps each account's tokens in its own file, encrypted under the master key. Files are written by
+/// <see cref="PrivateFile"/>, so a crash leaves the old file or the new one, never a torn one. Folder
+/// 0700, files 0600. <see cref="Open"/> prepares the folder at start: it removes what an interrupted
+/// write left and rewrites the files an older version encrypted under a passphrase's SHA-256.
 /// </summary>
 internal sealed partial class TokenFileStore
 {
     private const int NonceSize = 12;
     private const int TagSize = 16;
-    private const UnixFileMode FileMode0600 = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-    private const UnixFileMode DirectoryMode0700 = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
 
     private readonly MasterKey _key;
     private readonly TimeProvider _time;
@@ -32,6 +32,36 @@ internal sealed partial class TokenFileStore
     }
 
     public string Directory { get; }
+
+    /// <summary>
+    /// The store for the proxy's start: stale temporary files are removed and token files written
+    /// under the passphrase's old key (<see cref="MasterKey.LegacyPassphraseKey"/>) are rewritten under
+    /// the new one, one log line each. Problems are logged; a file that cannot be rewritten is still
+    /// read (with the old key) and replaced by the next save.
+    /// </summary>
+    public static TokenFileStore Open(string directory, MasterKey key, TimeProvider time, ILogger<TokenFileStore> log)
+    {
+        var store = new TokenFileStore(directory, key, time, log);
+        try
+        {
+            foreach (var removed in PrivateFile.RemoveStaleTemporaryFiles(store.Directory))
+            {
+                LogStaleTemporaryRemoved(log, removed);
+            }
+            if (key.LegacyPassphraseKey is not null && System.IO.Directory.Exists(store.Directory))
+            {
+                foreach (var path in System.IO.Directory.GetFiles(store.Directory, "*.json"))
+                {
+                    store.MigrateFromLegacyKey(path);
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            LogFolderUnreadable(log, store.Directory, e.Message);
+        }
+        return store;
+    }
 
     /// <summary>
     /// The account's file: the lower-cased name with every character outside <c>[a-z0-9@._+-]</c>
@@ -99,21 +129,13 @@ internal sealed partial class TokenFileStore
         }
     }
 
-    public async Task SaveAsync(AccountOptions account, StoredTokens tokens, CancellationToken cancellationToken)
+    /// <summary>Writes the account's tokens (the old file, if any, is replaced whole or not at all).</summary>
+    /// <exception cref="IOException">The file could not be written.</exception>
+    /// <exception cref="UnauthorizedAccessException">The folder is not writable.</exception>
+    public Task SaveAsync(AccountOptions account, StoredTokens tokens, CancellationToken cancellationToken)
     {
-        if (OperatingSystem.IsWindows())
-        {
-            System.IO.Directory.CreateDirectory(Directory);
-        }
-        else
-        {
-            System.IO.Directory.CreateDirectory(Directory, DirectoryMode0700);
-            if (File.GetUnixFileMode(Directory) != DirectoryMode0700)
-            {
-                // A folder made by hand (0755) would show the metadata to every local user.
-                File.SetUnixFileMode(Directory, DirectoryMode0700);
-            }
-        }
+        cancellationToken.ThrowIfCancellationRequested();
+        PrivateFile.CreatePrivateFolder(Directory);
         var path = PathFor(account.Name);
         KeepDamagedCopy(path);
 
@@ -128,26 +150,33 @@ internal sealed partial class TokenFileStore
             Saved = _time.GetUtcNow(),
             Secrets = Encrypt(account.Name, new TokenSecrets { AccessToken = tokens.AccessToken, RefreshToken = tokens.RefreshToken }),
         };
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(file, TokenJsonContext.Default.TokenFile);
-        var temporary = $"{path}.{Guid.NewGuid():N}.tmp";
+        PrivateFile.Write(path, JsonSerializer.SerializeToUtf8Bytes(file, TokenJsonContext.Default.TokenFile));
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Rewrites one file under the current key if it decrypts only with the passphrase's old key.</summary>
+    private void MigrateFromLegacyKey(string path)
+    {
         try
         {
-            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-            if (!OperatingSystem.IsWindows())
+            var file = JsonSerializer.Deserialize(File.ReadAllBytes(path), TokenJsonContext.Default.TokenFile);
+            if (file is null || file.Format != TokenFile.CurrentFormat || string.IsNullOrEmpty(file.Secrets))
             {
-                options.UnixCreateMode = FileMode0600;
+                return;
             }
-            await using (var stream = new FileStream(temporary, options))
+            var blob = Convert.FromBase64String(file.Secrets);
+            if (TryDecrypt(_key.Key, file.Account, blob) is not null || TryDecrypt(_key.LegacyPassphraseKey!, file.Account, blob) is not { } secrets)
             {
-                await stream.WriteAsync(bytes, cancellationToken);
-                stream.Flush(flushToDisk: true);
+                // Already under the current key, or under neither: LoadAsync says what is wrong when the account is used.
+                return;
             }
-            File.Move(temporary, path, overwrite: true);
+            var migrated = file with { Secrets = Encrypt(file.Account, secrets) };
+            PrivateFile.Write(path, JsonSerializer.SerializeToUtf8Bytes(migrated, TokenJsonContext.Default.TokenFile));
+            LogMigrated(_log, file.Account, path);
         }
-        catch
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or FormatException or InvalidDataException)
         {
-            File.Delete(temporary);
-            throw;
+            LogMigrationFailed(_log, path, e.Message);
         }
     }
 
@@ -179,22 +208,36 @@ internal sealed partial class TokenFileStore
         return Convert.ToBase64String(blob);
     }
 
+    /// <summary>Decrypts with the master key, or else with the passphrase's old key (a file not yet migrated).</summary>
+    /// <exception cref="CryptographicException">Neither key opens it.</exception>
     private TokenSecrets Decrypt(string accountName, string secrets)
     {
         var blob = Convert.FromBase64String(secrets);
+        return TryDecrypt(_key.Key, accountName, blob)
+            ?? (_key.LegacyPassphraseKey is { } legacy ? TryDecrypt(legacy, accountName, blob) : null)
+            ?? throw new AuthenticationTagMismatchException();
+    }
+
+    /// <summary>The secrets, or null when the blob does not decrypt with this key.</summary>
+    private static TokenSecrets? TryDecrypt(byte[] key, string accountName, byte[] blob)
+    {
         if (blob.Length < NonceSize + TagSize)
         {
             throw new InvalidDataException("the secrets are truncated");
         }
         var plaintext = new byte[blob.Length - NonceSize - TagSize];
-        using (var aes = new AesGcm(_key.Key, TagSize))
-        {
-            aes.Decrypt(blob.AsSpan(0, NonceSize), blob.AsSpan(NonceSize + TagSize), blob.AsSpan(NonceSize, TagSize), plaintext, AssociatedData(accountName));
-        }
         try
         {
+            using (var aes = new AesGcm(key, TagSize))
+            {
+                aes.Decrypt(blob.AsSpan(0, NonceSize), blob.AsSpan(NonceSize + TagSize), blob.AsSpan(NonceSize, TagSize), plaintext, AssociatedData(accountName));
+            }
             return JsonSerializer.Deserialize(plaintext, TokenJsonContext.Default.TokenSecrets)
                 ?? throw new InvalidDataException("the secrets are empty");
+        }
+        catch (AuthenticationTagMismatchException)
+        {
+            return null;
         }
         finally
         {
@@ -217,4 +260,20 @@ internal sealed partial class TokenFileStore
     [LoggerMessage(EventId = 3003, EventName = "TokenFileDamagedKept", Level = LogLevel.Warning,
         Message = "The damaged token file {Path} was kept as {Copy} before a new one replaced it")]
     private static partial void LogDamagedKept(ILogger logger, string path, string copy);
+
+    [LoggerMessage(EventId = 3004, EventName = "TokenFileMigrated", Level = LogLevel.Information,
+        Message = "Token file for account {Account} at {Path} was rewritten under the passphrase's new key derivation (it was written by an older version under the passphrase's SHA-256)")]
+    private static partial void LogMigrated(ILogger logger, string account, string path);
+
+    [LoggerMessage(EventId = 3005, EventName = "TokenFileMigrationFailed", Level = LogLevel.Warning,
+        Message = "Token file {Path} could not be rewritten under the passphrase's new key derivation ({Reason}); it is still read and will be rewritten by the next save")]
+    private static partial void LogMigrationFailed(ILogger logger, string path, string reason);
+
+    [LoggerMessage(EventId = 3006, EventName = "StaleTemporaryFileRemoved", Level = LogLevel.Information,
+        Message = "Removed {Path}, left by a write that was interrupted (the token file beside it is the last complete one)")]
+    private static partial void LogStaleTemporaryRemoved(ILogger logger, string path);
+
+    [LoggerMessage(EventId = 3007, EventName = "TokenFolderUnreadable", Level = LogLevel.Warning,
+        Message = "The token folder {Path} could not be prepared at start: {Reason}")]
+    private static partial void LogFolderUnreadable(ILogger logger, string path, string reason);
 }

@@ -226,6 +226,15 @@ internal sealed class FakeIdentityServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Takes a refresh token issued before this server started (e.g. one in a token file kept as test data) as its own.</summary>
+    public void AcceptRefreshTokenForTests(string refreshToken, string user, string scope)
+    {
+        lock (_gate)
+        {
+            _refreshTokens[refreshToken] = new FakeIssuedToken(user, ClientId, scope, Clock().AddDays(90));
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_app is not null)

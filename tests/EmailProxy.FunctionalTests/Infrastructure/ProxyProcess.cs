@@ -195,6 +195,13 @@ internal sealed class ProxyProcess : IAsyncDisposable
         return hash;
     }
 
+    /// <summary>Writes one line to the proxy's standard input (the test-only pause of the file writer waits for one).</summary>
+    public async Task SendLineAsync(string line)
+    {
+        await _process.StandardInput.WriteLineAsync(line);
+        await _process.StandardInput.FlushAsync();
+    }
+
     /// <summary>SIGKILL: no shutdown, no flush — as a crash or an OOM kill would end it.</summary>
     public async Task<int> KillAsync()
     {

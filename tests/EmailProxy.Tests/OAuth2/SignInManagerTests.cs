@@ -1,48 +1,26 @@
 using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Text;
-using EmailProxy.Configuration;
 using EmailProxy.OAuth2;
 using EmailProxy.Tests.TestSupport;
-using EmailProxy.TokenStore;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Time.Testing;
 
 namespace EmailProxy.Tests.OAuth2;
 
 public sealed class SignInManagerTests : IDisposable
 {
-    private readonly TempDirectory _temp = new();
-    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2025, 3, 1, 12, 0, 0, TimeSpan.Zero));
-    private readonly StubTokenEndpoint _endpoint = new();
-    private readonly HttpClient _http;
-    private readonly AccountOptions _account = TestAccounts.Create();
+    private readonly OAuth2Fixture _fx = new();
     private readonly TokenService _tokens;
     private readonly SignInManager _signIns;
 
     public SignInManagerTests()
     {
-        _http = new HttpClient(_endpoint);
-        var client = new OAuthClient(_http, _time);
-        var store = new TokenFileStore(_temp.Combine("tokens"), MasterKey.FromBytes(new byte[32]), _time, NullLogger<TokenFileStore>.Instance);
-        _tokens = new TokenService(client, store, _time, NullLogger<TokenService>.Instance);
-        var config = new ProxyConfig(
-            _temp.Combine("emailproxy.config"),
-            new GeneralOptions(),
-            new Dictionary<string, ServerOptions>(StringComparer.OrdinalIgnoreCase)
-            {
-                ["outlook.office365.com"] = new("outlook.office365.com") { ImapHost = "outlook.office365.com" },
-            },
-            new Dictionary<string, AccountOptions>(StringComparer.OrdinalIgnoreCase) { [_account.Name] = _account });
-        _signIns = new SignInManager(config, client, _tokens, _time, NullLogger<SignInManager>.Instance);
+        _tokens = _fx.NewService();
+        _signIns = new SignInManager(_fx.Config, _fx.Client, _tokens, _fx.Time, NullLogger<SignInManager>.Instance);
     }
 
-    public void Dispose()
-    {
-        _http.Dispose();
-        _temp.Dispose();
-    }
+    public void Dispose() => _fx.Dispose();
 
     private static Dictionary<string, string> Query(Uri url) =>
         QueryHelpers.ParseQuery(url.Query).ToDictionary(p => p.Key, p => p.Value.ToString(), StringComparer.Ordinal);
@@ -50,10 +28,10 @@ public sealed class SignInManagerTests : IDisposable
     [Fact]
     public void StartOrJoin_AuthorizeUrl_CarriesPkceStateAndLoginHint()
     {
-        var pending = _signIns.StartOrJoin(_account);
+        var pending = _signIns.StartOrJoin(_fx.Account);
 
         var url = pending.AuthorizeUrl;
-        Assert.Equal(_account.AuthorizeUrl.GetLeftPart(UriPartial.Path), url.GetLeftPart(UriPartial.Path));
+        Assert.Equal(_fx.Account.AuthorizeUrl.GetLeftPart(UriPartial.Path), url.GetLeftPart(UriPartial.Path));
         var query = Query(url);
         Assert.Equal("code", query["response_type"]);
         Assert.Equal(TestAccounts.ClientId, query["client_id"]);
@@ -61,18 +39,18 @@ public sealed class SignInManagerTests : IDisposable
         Assert.Equal(TestAccounts.Scope, query["scope"]);
         Assert.Equal(pending.State, query["state"]);
         Assert.True(pending.State.Length >= 16);
-        Assert.Equal(_account.Username, query["login_hint"]);
+        Assert.Equal(_fx.Account.Username, query["login_hint"]);
         Assert.Equal("S256", query["code_challenge_method"]);
         Assert.Equal(Challenge(pending.CodeVerifier), query["code_challenge"]);
         Assert.DoesNotContain(pending.CodeVerifier, url.AbsoluteUri, StringComparison.Ordinal);
-        Assert.Equal(_time.GetUtcNow() + TimeSpan.FromMinutes(10), pending.ExpiresAt);
+        Assert.Equal(_fx.Time.GetUtcNow() + TimeSpan.FromMinutes(10), pending.ExpiresAt);
     }
 
     [Fact]
     public void StartOrJoin_TwiceWithinLifetime_SharesOnePendingSignIn()
     {
-        var first = _signIns.StartOrJoin(_account);
-        _time.Advance(TimeSpan.FromMinutes(9));
+        var first = _signIns.StartOrJoin(_fx.Account);
+        _fx.Time.Advance(TimeSpan.FromMinutes(9));
 
         var second = _signIns.StartOrJoin(TestAccounts.Create("SALES@example.com"));
 
@@ -82,29 +60,29 @@ public sealed class SignInManagerTests : IDisposable
     [Fact]
     public async Task StartOrJoin_AfterTenMinutes_MakesNewSignInAndOldStateFails()
     {
-        var first = _signIns.StartOrJoin(_account);
-        _time.Advance(TimeSpan.FromMinutes(10));
+        var first = _signIns.StartOrJoin(_fx.Account);
+        _fx.Time.Advance(TimeSpan.FromMinutes(10));
 
-        var second = _signIns.StartOrJoin(_account);
+        var second = _signIns.StartOrJoin(_fx.Account);
         var old = await _signIns.CompleteAsync(first.State, "code", null, null).Guarded();
 
         Assert.NotSame(first, second);
         Assert.NotEqual(first.State, second.State);
         Assert.NotEqual(first.CodeVerifier, second.CodeVerifier);
         Assert.False(old.Succeeded);
-        Assert.Equal(0, _endpoint.RequestCount);
+        Assert.Equal(0, _fx.Endpoint.RequestCount);
     }
 
     [Fact]
     public async Task CompleteAsync_AfterTenMinutes_FailsWithoutRequest()
     {
-        var pending = _signIns.StartOrJoin(_account);
-        _time.Advance(TimeSpan.FromMinutes(10));
+        var pending = _signIns.StartOrJoin(_fx.Account);
+        _fx.Time.Advance(TimeSpan.FromMinutes(10));
 
         var result = await _signIns.CompleteAsync(pending.State, "the-code", null, null).Guarded();
 
         Assert.False(result.Succeeded);
-        Assert.Equal(0, _endpoint.RequestCount);
+        Assert.Equal(0, _fx.Endpoint.RequestCount);
     }
 
     [Theory]
@@ -113,28 +91,28 @@ public sealed class SignInManagerTests : IDisposable
     [InlineData(null)]
     public async Task CompleteAsync_UnknownState_FailsWithoutRequest(string? state)
     {
-        var pending = _signIns.StartOrJoin(_account);
+        var pending = _signIns.StartOrJoin(_fx.Account);
 
         var result = await _signIns.CompleteAsync(state, "the-code", null, null).Guarded();
 
         Assert.False(result.Succeeded);
         Assert.Null(result.Account);
-        Assert.Equal(0, _endpoint.RequestCount);
+        Assert.Equal(0, _fx.Endpoint.RequestCount);
         Assert.False(pending.Completion.IsCompleted);
     }
 
     [Fact]
     public async Task CompleteAsync_RightState_RedeemsCodeWithVerifierAndSavesTokens()
     {
-        _endpoint.Respond = (_, _) => StubTokenEndpoint.Token("signed-in-access", "signed-in-refresh");
-        var pending = _signIns.StartOrJoin(_account);
+        _fx.Endpoint.Respond = (_, _) => StubTokenEndpoint.Token("signed-in-access", "signed-in-refresh");
+        var pending = _signIns.StartOrJoin(_fx.Account);
         var challenge = Query(pending.AuthorizeUrl)["code_challenge"];
 
         var result = await _signIns.CompleteAsync(pending.State, "the-code", null, null).Guarded();
 
         Assert.True(result.Succeeded, result.Message);
-        Assert.Same(_account, result.Account);
-        var form = Assert.Single(_endpoint.Forms);
+        Assert.Same(_fx.Account, result.Account);
+        var form = Assert.Single(_fx.Endpoint.Forms);
         Assert.Equal("authorization_code", form["grant_type"]);
         Assert.Equal("the-code", form["code"]);
         Assert.Equal("http://127.0.0.1:18089", form["redirect_uri"]);
@@ -143,44 +121,43 @@ public sealed class SignInManagerTests : IDisposable
         Assert.True(await pending.Completion.Guarded());
         Assert.DoesNotContain("signed-in-access", result.Message, StringComparison.Ordinal);
 
-        var outcome = await _tokens.GetAccessTokenAsync(_account, CancellationToken.None).Guarded();
+        var outcome = await _tokens.GetAccessTokenAsync(_fx.Account, CancellationToken.None).Guarded();
         Assert.Equal(TokenOutcomeKind.Token, outcome.Kind);
         Assert.Equal("signed-in-access", outcome.AccessToken);
-        Assert.Equal(1, _endpoint.RequestCount);
+        Assert.Equal(1, _fx.Endpoint.RequestCount);
     }
 
     [Fact]
     public async Task CompleteAsync_SameStateTwice_SecondFailsWithoutRequest()
     {
-        var pending = _signIns.StartOrJoin(_account);
+        var pending = _signIns.StartOrJoin(_fx.Account);
         Assert.True((await _signIns.CompleteAsync(pending.State, "the-code", null, null).Guarded()).Succeeded);
 
         var replay = await _signIns.CompleteAsync(pending.State, "the-code", null, null).Guarded();
 
         Assert.False(replay.Succeeded);
-        Assert.Equal(1, _endpoint.RequestCount);
+        Assert.Equal(1, _fx.Endpoint.RequestCount);
     }
 
     [Fact]
     public async Task CompleteAsync_AfterInvalidGrant_SignInClearsTheNeed()
     {
-        var store = new TokenFileStore(_temp.Combine("tokens"), MasterKey.FromBytes(new byte[32]), _time, NullLogger<TokenFileStore>.Instance);
-        await store.SaveAsync(_account, new StoredTokens("a", _time.GetUtcNow().AddMinutes(-1), "r", null), CancellationToken.None);
-        _endpoint.Respond = (n, _) => n == 1 ? StubTokenEndpoint.InvalidGrant() : StubTokenEndpoint.Token("fresh", "fresh-refresh");
-        Assert.Equal(TokenOutcomeKind.SignInRequired, (await _tokens.GetAccessTokenAsync(_account, CancellationToken.None).Guarded()).Kind);
+        await _fx.SeedAsync("a", TimeSpan.FromMinutes(-1), "r", rotatedNow: false);
+        _fx.Endpoint.Respond = (n, _) => n == 1 ? StubTokenEndpoint.InvalidGrant() : StubTokenEndpoint.Token("fresh", "fresh-refresh");
+        Assert.Equal(TokenOutcomeKind.SignInRequired, (await _tokens.GetAccessTokenAsync(_fx.Account, CancellationToken.None).Guarded()).Kind);
 
-        var pending = _signIns.StartOrJoin(_account);
+        var pending = _signIns.StartOrJoin(_fx.Account);
         Assert.True((await _signIns.CompleteAsync(pending.State, "the-code", null, null).Guarded()).Succeeded);
 
-        var outcome = await _tokens.GetAccessTokenAsync(_account, CancellationToken.None).Guarded();
+        var outcome = await _tokens.GetAccessTokenAsync(_fx.Account, CancellationToken.None).Guarded();
         Assert.Equal("fresh", outcome.AccessToken);
-        Assert.Equal(2, _endpoint.RequestCount);
+        Assert.Equal(2, _fx.Endpoint.RequestCount);
     }
 
     [Fact]
     public async Task CompleteAsync_ProviderError_CompletesFalseWithoutRequest()
     {
-        var pending = _signIns.StartOrJoin(_account);
+        var pending = _signIns.StartOrJoin(_fx.Account);
 
         var result = await _signIns.CompleteAsync(pending.State, null, "access_denied", "AADSTS65004: User declined to consent.").Guarded();
 
@@ -188,17 +165,17 @@ public sealed class SignInManagerTests : IDisposable
         Assert.Contains("access_denied", result.Message, StringComparison.Ordinal);
         Assert.Contains("AADSTS65004", result.Message, StringComparison.Ordinal);
         Assert.False(await pending.Completion.Guarded());
-        Assert.Equal(0, _endpoint.RequestCount);
-        Assert.NotSame(pending, _signIns.StartOrJoin(_account));
+        Assert.Equal(0, _fx.Endpoint.RequestCount);
+        Assert.NotSame(pending, _signIns.StartOrJoin(_fx.Account));
     }
 
     [Fact]
     public async Task CompleteAsync_CodeRefused_CompletesFalseWithProviderText()
     {
-        _endpoint.Respond = (_, _) => StubTokenEndpoint.Json(
+        _fx.Endpoint.Respond = (_, _) => StubTokenEndpoint.Json(
             System.Net.HttpStatusCode.BadRequest,
             "{\"error\":\"invalid_grant\",\"error_description\":\"AADSTS54005: OAuth2 Authorization code was already redeemed.\\r\\nTrace ID: x\"}");
-        var pending = _signIns.StartOrJoin(_account);
+        var pending = _signIns.StartOrJoin(_fx.Account);
 
         var result = await _signIns.CompleteAsync(pending.State, "the-code", null, null).Guarded();
 

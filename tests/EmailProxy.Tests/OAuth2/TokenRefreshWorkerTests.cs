@@ -1,33 +1,20 @@
-using EmailProxy.Configuration;
 using EmailProxy.OAuth2;
 using EmailProxy.Tests.TestSupport;
-using EmailProxy.TokenStore;
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Time.Testing;
 
 namespace EmailProxy.Tests.OAuth2;
 
 /// <summary>The background refresh: tokens refreshed before a login needs them, on a fake clock.</summary>
 public sealed class TokenRefreshWorkerTests : IDisposable
 {
-    private static readonly MasterKey Key = MasterKey.FromBytes(new byte[32]);
-
-    private readonly TempDirectory _temp = new();
-    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2025, 3, 1, 12, 0, 0, TimeSpan.Zero));
-    private readonly StubTokenEndpoint _endpoint = new();
-    private readonly HttpClient _http;
-    private readonly AccountOptions _account = TestAccounts.Create();
+    private readonly OAuth2Fixture _fx = new();
     private readonly TokenService _tokens;
     private readonly TokenRefreshWorker _worker;
 
     public TokenRefreshWorkerTests()
     {
-        _http = new HttpClient(_endpoint);
-        _endpoint.Respond = (n, _) => StubTokenEndpoint.Token($"access-{n}", $"refresh-{n}");
-        _tokens = new TokenService(new OAuthClient(_http, _time), Store(), _time, NullLogger<TokenService>.Instance);
-        var config = new ProxyConfig(_temp.Combine("emailproxy.config"), new GeneralOptions(), new Dictionary<string, ServerOptions>(),
-            new Dictionary<string, AccountOptions>(StringComparer.OrdinalIgnoreCase) { [_account.Name] = _account });
-        _worker = new TokenRefreshWorker(config, _tokens, _time, NullLogger<TokenRefreshWorker>.Instance);
+        _tokens = _fx.NewService();
+        _worker = new TokenRefreshWorker(_fx.Config, _tokens, _fx.Time, NullLogger<TokenRefreshWorker>.Instance);
     }
 
     [Fact]
@@ -35,7 +22,7 @@ public sealed class TokenRefreshWorkerTests : IDisposable
     {
         await SeedAsync(TimeSpan.FromHours(1));
         await _worker.RunOnceAsync(CancellationToken.None).Guarded();
-        Assert.Equal(0, _endpoint.RequestCount);
+        Assert.Equal(0, _fx.Endpoint.RequestCount);
     }
 
     [Fact]
@@ -44,28 +31,28 @@ public sealed class TokenRefreshWorkerTests : IDisposable
         await SeedAsync(TimeSpan.FromMinutes(9));
         await _worker.RunOnceAsync(CancellationToken.None).Guarded();
 
-        Assert.Equal(1, _endpoint.RequestCount);
-        Assert.Equal("refresh-1", (await Store().LoadAsync(_account, CancellationToken.None))!.RefreshToken);
-        var login = await _tokens.GetAccessTokenAsync(_account, CancellationToken.None).Guarded();
+        Assert.Equal(1, _fx.Endpoint.RequestCount);
+        Assert.Equal("refresh-1", (await _fx.NewStore().LoadAsync(_fx.Account, CancellationToken.None))!.RefreshToken);
+        var login = await _tokens.GetAccessTokenAsync(_fx.Account, CancellationToken.None).Guarded();
         Assert.Equal("access-1", login.AccessToken);
-        Assert.Equal(1, _endpoint.RequestCount);
+        Assert.Equal(1, _fx.Endpoint.RequestCount);
     }
 
     [Fact]
     public async Task RunOnceAsync_AccountNeverSignedIn_NoRequest()
     {
         await _worker.RunOnceAsync(CancellationToken.None).Guarded();
-        Assert.Equal(0, _endpoint.RequestCount);
+        Assert.Equal(0, _fx.Endpoint.RequestCount);
     }
 
     [Fact]
     public async Task RunOnceAsync_RefreshTokenRefused_NoMoreRequestsUntilASignIn()
     {
         await SeedAsync(TimeSpan.FromMinutes(1));
-        _endpoint.Respond = (_, _) => StubTokenEndpoint.InvalidGrant();
+        _fx.Endpoint.Respond = (_, _) => StubTokenEndpoint.InvalidGrant();
         await _worker.RunOnceAsync(CancellationToken.None).Guarded();
         await _worker.RunOnceAsync(CancellationToken.None).Guarded();
-        Assert.Equal(1, _endpoint.RequestCount);
+        Assert.Equal(1, _fx.Endpoint.RequestCount);
     }
 
     [Fact]
@@ -76,11 +63,11 @@ public sealed class TokenRefreshWorkerTests : IDisposable
         try
         {
             // 20 minutes left at start, 15 after one round: not yet; 10 after two: refreshed.
-            _time.Advance(TokenRefreshWorker.Interval);
-            Assert.Equal(0, _endpoint.RequestCount);
-            _time.Advance(TokenRefreshWorker.Interval);
-            await _endpoint.FirstRequest.Task.Guarded();
-            Assert.Equal(1, _endpoint.RequestCount);
+            _fx.Time.Advance(TokenRefreshWorker.Interval);
+            Assert.Equal(0, _fx.Endpoint.RequestCount);
+            _fx.Time.Advance(TokenRefreshWorker.Interval);
+            await _fx.Endpoint.FirstRequest.Task.Guarded();
+            Assert.Equal(1, _fx.Endpoint.RequestCount);
         }
         finally
         {
@@ -91,12 +78,8 @@ public sealed class TokenRefreshWorkerTests : IDisposable
     public void Dispose()
     {
         _worker.Dispose();
-        _http.Dispose();
-        _temp.Dispose();
+        _fx.Dispose();
     }
 
-    private TokenFileStore Store() => new(_temp.Combine("tokens"), Key, _time, NullLogger<TokenFileStore>.Instance);
-
-    private Task SeedAsync(TimeSpan left) =>
-        Store().SaveAsync(_account, new StoredTokens("old-access", _time.GetUtcNow() + left, "old-refresh", null), CancellationToken.None);
+    private Task SeedAsync(TimeSpan left) => _fx.SeedAsync("old-access", left, rotatedNow: false);
 }

@@ -1,123 +1,93 @@
 using System.Net;
-using EmailProxy.Configuration;
 using EmailProxy.OAuth2;
 using EmailProxy.Tests.TestSupport;
 using EmailProxy.TokenStore;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Time.Testing;
 
 namespace EmailProxy.Tests.OAuth2;
 
 public sealed class TokenServiceTests : IDisposable
 {
-    private static readonly MasterKey Key = MasterKey.FromBytes(new byte[32]);
+    private readonly OAuth2Fixture _fx = new();
 
-    private readonly TempDirectory _temp = new();
-    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2025, 3, 1, 12, 0, 0, TimeSpan.Zero));
-    private readonly StubTokenEndpoint _endpoint = new();
-    private readonly HttpClient _http;
-    private readonly AccountOptions _account = TestAccounts.Create();
-
-    public TokenServiceTests()
-    {
-        _http = new HttpClient(_endpoint) { Timeout = OAuthClient.RequestTimeout };
-    }
-
-    public void Dispose()
-    {
-        _endpoint.Hold?.TrySetResult();
-        _http.Dispose();
-        _temp.Dispose();
-    }
-
-    private TokenFileStore NewStore() => new(_temp.Combine("tokens"), Key, _time, NullLogger<TokenFileStore>.Instance);
-
-    private TokenService NewService() =>
-        new(new OAuthClient(_http, _time), NewStore(), _time, NullLogger<TokenService>.Instance);
-
-    private Task SeedAsync(string accessToken, TimeSpan lifeLeft, string refreshToken = "old-refresh") =>
-        NewStore().SaveAsync(
-            _account,
-            new StoredTokens(accessToken, _time.GetUtcNow() + lifeLeft, refreshToken, _time.GetUtcNow()),
-            CancellationToken.None);
+    public void Dispose() => _fx.Dispose();
 
     private Task<TokenOutcome> GetAsync(TokenService service) =>
-        service.GetAccessTokenAsync(_account, CancellationToken.None).Guarded();
+        service.GetAccessTokenAsync(_fx.Account, CancellationToken.None).Guarded();
 
     [Fact]
     public async Task GetAccessTokenAsync_FreshToken_ReturnedWithoutRequest()
     {
-        await SeedAsync("old-access", TimeSpan.FromHours(1));
-        var service = NewService();
+        await _fx.SeedAsync("old-access", TimeSpan.FromHours(1));
+        var service = _fx.NewService();
 
         var outcome = await GetAsync(service);
 
         Assert.Equal(TokenOutcomeKind.Token, outcome.Kind);
         Assert.Equal("old-access", outcome.AccessToken);
-        Assert.Equal(0, _endpoint.RequestCount);
+        Assert.Equal(0, _fx.Endpoint.RequestCount);
     }
 
     [Fact]
     public async Task GetAccessTokenAsync_FourMinutesLeft_RefreshesOnce()
     {
-        await SeedAsync("old-access", TimeSpan.FromHours(1));
-        var service = NewService();
+        await _fx.SeedAsync("old-access", TimeSpan.FromHours(1));
+        var service = _fx.NewService();
         Assert.Equal("old-access", (await GetAsync(service)).AccessToken);
 
-        _time.Advance(TimeSpan.FromMinutes(56));
+        _fx.Time.Advance(TimeSpan.FromMinutes(56));
         var refreshed = await GetAsync(service);
         var again = await GetAsync(service);
 
         Assert.Equal(TokenOutcomeKind.Token, refreshed.Kind);
         Assert.Equal("access-1", refreshed.AccessToken);
         Assert.Equal("access-1", again.AccessToken);
-        Assert.Equal(1, _endpoint.RequestCount);
+        Assert.Equal(1, _fx.Endpoint.RequestCount);
     }
 
     [Fact]
     public async Task GetAccessTokenAsync_SixMinutesLeft_NoRequest()
     {
-        await SeedAsync("old-access", TimeSpan.FromMinutes(6));
+        await _fx.SeedAsync("old-access", TimeSpan.FromMinutes(6));
 
-        Assert.Equal("old-access", (await GetAsync(NewService())).AccessToken);
-        Assert.Equal(0, _endpoint.RequestCount);
+        Assert.Equal("old-access", (await GetAsync(_fx.NewService())).AccessToken);
+        Assert.Equal(0, _fx.Endpoint.RequestCount);
     }
 
     [Fact]
     public async Task GetAccessTokenAsync_HundredConcurrentOnExpiredToken_OneRequestSameToken()
     {
-        await SeedAsync("old-access", TimeSpan.FromMinutes(-1));
-        var service = NewService();
-        await service.DescribeAsync(_account, CancellationToken.None).Guarded();
-        _endpoint.Hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await _fx.SeedAsync("old-access", TimeSpan.FromMinutes(-1));
+        var service = _fx.NewService();
+        await service.DescribeAsync(_fx.Account, CancellationToken.None).Guarded();
+        _fx.Endpoint.Hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        var calls = Enumerable.Range(0, 100).Select(_ => service.GetAccessTokenAsync(_account, CancellationToken.None)).ToArray();
-        await _endpoint.FirstRequest.Task.Guarded();
+        var calls = Enumerable.Range(0, 100).Select(_ => service.GetAccessTokenAsync(_fx.Account, CancellationToken.None)).ToArray();
+        await _fx.Endpoint.FirstRequest.Task.Guarded();
 
         Assert.All(calls, c => Assert.False(c.IsCompleted));
-        Assert.Equal(1, _endpoint.RequestCount);
-        _endpoint.Hold.SetResult();
+        Assert.Equal(1, _fx.Endpoint.RequestCount);
+        _fx.Endpoint.Hold.SetResult();
         var outcomes = await Task.WhenAll(calls).Guarded();
 
-        Assert.Equal(1, _endpoint.RequestCount);
+        Assert.Equal(1, _fx.Endpoint.RequestCount);
         Assert.All(outcomes, o => Assert.Equal("access-1", o.AccessToken));
     }
 
     [Fact]
     public async Task GetAccessTokenAsync_RotatedRefreshToken_SavedBeforeTokenIsReturned()
     {
-        await SeedAsync("old-access", TimeSpan.FromMinutes(-1), "old-refresh");
-        _endpoint.Respond = (_, _) => StubTokenEndpoint.Token("new-access", "new-refresh");
+        await _fx.SeedAsync("old-access", TimeSpan.FromMinutes(-1), "old-refresh");
+        _fx.Endpoint.Respond = (_, _) => StubTokenEndpoint.Token("new-access", "new-refresh");
 
-        var outcome = await GetAsync(NewService());
+        var outcome = await GetAsync(_fx.NewService());
 
         Assert.Equal("new-access", outcome.AccessToken);
-        var saved = await NewStore().LoadAsync(_account, CancellationToken.None);
+        var saved = await _fx.NewStore().LoadAsync(_fx.Account, CancellationToken.None);
         Assert.NotNull(saved);
         Assert.Equal("new-refresh", saved.RefreshToken);
         Assert.Equal("new-access", saved.AccessToken);
-        Assert.Equal(_time.GetUtcNow().AddHours(1), saved.AccessTokenExpiresAt);
-        var form = Assert.Single(_endpoint.Forms);
+        Assert.Equal(_fx.Time.GetUtcNow().AddHours(1), saved.AccessTokenExpiresAt);
+        var form = Assert.Single(_fx.Endpoint.Forms);
         Assert.Equal("refresh_token", form["grant_type"]);
         Assert.Equal("old-refresh", form["refresh_token"]);
         Assert.Equal(TestAccounts.ClientId, form["client_id"]);
@@ -128,26 +98,26 @@ public sealed class TokenServiceTests : IDisposable
     [Fact]
     public async Task GetAccessTokenAsync_RefreshWithoutNewRefreshToken_KeepsOldRefreshToken()
     {
-        await SeedAsync("old-access", TimeSpan.FromMinutes(-1), "old-refresh");
-        _endpoint.Respond = (_, _) => StubTokenEndpoint.Token("new-access", null);
+        await _fx.SeedAsync("old-access", TimeSpan.FromMinutes(-1), "old-refresh");
+        _fx.Endpoint.Respond = (_, _) => StubTokenEndpoint.Token("new-access", null);
 
-        var outcome = await GetAsync(NewService());
+        var outcome = await GetAsync(_fx.NewService());
 
         Assert.Equal("new-access", outcome.AccessToken);
-        var saved = await NewStore().LoadAsync(_account, CancellationToken.None);
+        var saved = await _fx.NewStore().LoadAsync(_fx.Account, CancellationToken.None);
         Assert.Equal("old-refresh", saved?.RefreshToken);
     }
 
     [Fact]
     public async Task GetAccessTokenAsync_InvalidGrant_SignInRequiredAndNoFurtherRequests()
     {
-        await SeedAsync("old-access", TimeSpan.FromMinutes(-1));
-        _endpoint.Respond = (_, _) => StubTokenEndpoint.InvalidGrant();
-        var service = NewService();
+        await _fx.SeedAsync("old-access", TimeSpan.FromMinutes(-1));
+        _fx.Endpoint.Respond = (_, _) => StubTokenEndpoint.InvalidGrant();
+        var service = _fx.NewService();
 
         var first = await GetAsync(service);
         var second = await GetAsync(service);
-        _time.Advance(TimeSpan.FromHours(1));
+        _fx.Time.Advance(TimeSpan.FromHours(1));
         var third = await GetAsync(service);
 
         Assert.Equal(TokenOutcomeKind.SignInRequired, first.Kind);
@@ -160,20 +130,20 @@ public sealed class TokenServiceTests : IDisposable
         Assert.Equal(TokenOutcomeKind.SignInRequired, second.Kind);
         Assert.Equal(first.Message, second.Message);
         Assert.Equal(TokenOutcomeKind.SignInRequired, third.Kind);
-        Assert.Equal(1, _endpoint.RequestCount);
+        Assert.Equal(1, _fx.Endpoint.RequestCount);
     }
 
     [Fact]
     public async Task GetAccessTokenAsync_InvalidGrantWhileOldTokenValid_SignInRequired()
     {
-        await SeedAsync("old-access", TimeSpan.FromMinutes(3));
-        _endpoint.Respond = (_, _) => StubTokenEndpoint.InvalidGrant();
-        var service = NewService();
+        await _fx.SeedAsync("old-access", TimeSpan.FromMinutes(3));
+        _fx.Endpoint.Respond = (_, _) => StubTokenEndpoint.InvalidGrant();
+        var service = _fx.NewService();
 
         var outcome = await GetAsync(service);
 
         Assert.Equal(TokenOutcomeKind.SignInRequired, outcome.Kind);
-        var described = await service.DescribeAsync(_account, CancellationToken.None).Guarded();
+        var described = await service.DescribeAsync(_fx.Account, CancellationToken.None).Guarded();
         Assert.False(described.SignedIn);
         Assert.Contains("AADSTS70008", described.Problem, StringComparison.Ordinal);
     }
@@ -181,22 +151,22 @@ public sealed class TokenServiceTests : IDisposable
     [Fact]
     public async Task GetAccessTokenAsync_ServerErrorWithOldTokenStillValid_ReturnsOldToken()
     {
-        await SeedAsync("old-access", TimeSpan.FromMinutes(3));
-        _endpoint.Respond = (_, _) => new HttpResponseMessage(HttpStatusCode.InternalServerError) { Content = new StringContent("oops") };
+        await _fx.SeedAsync("old-access", TimeSpan.FromMinutes(3));
+        _fx.Endpoint.Respond = (_, _) => new HttpResponseMessage(HttpStatusCode.InternalServerError) { Content = new StringContent("oops") };
 
-        var outcome = await GetAsync(NewService());
+        var outcome = await GetAsync(_fx.NewService());
 
         Assert.Equal(TokenOutcomeKind.Token, outcome.Kind);
         Assert.Equal("old-access", outcome.AccessToken);
-        Assert.Equal(1, _endpoint.RequestCount);
+        Assert.Equal(1, _fx.Endpoint.RequestCount);
     }
 
     [Fact]
     public async Task GetAccessTokenAsync_ServerErrorWithoutValidToken_FailedWithReason()
     {
-        await SeedAsync("old-access", TimeSpan.FromMinutes(-1));
-        _endpoint.Respond = (_, _) => new HttpResponseMessage(HttpStatusCode.InternalServerError) { Content = new StringContent("oops") };
-        var service = NewService();
+        await _fx.SeedAsync("old-access", TimeSpan.FromMinutes(-1));
+        _fx.Endpoint.Respond = (_, _) => new HttpResponseMessage(HttpStatusCode.InternalServerError) { Content = new StringContent("oops") };
+        var service = _fx.NewService();
 
         var outcome = await GetAsync(service);
 
@@ -205,17 +175,17 @@ public sealed class TokenServiceTests : IDisposable
         Assert.Contains("500", outcome.Message, StringComparison.Ordinal);
 
         // A passing failure is retried on the next call, not remembered like invalid_grant.
-        _endpoint.Respond = (n, _) => StubTokenEndpoint.Token($"access-{n}", "refresh-2");
+        _fx.Endpoint.Respond = (n, _) => StubTokenEndpoint.Token($"access-{n}", "refresh-2");
         Assert.Equal("access-2", (await GetAsync(service)).AccessToken);
     }
 
     [Fact]
     public async Task GetAccessTokenAsync_TimeoutWithOldTokenStillValid_ReturnsOldToken()
     {
-        await SeedAsync("old-access", TimeSpan.FromMinutes(3));
-        _endpoint.Respond = (_, _) => throw new TaskCanceledException("The request was canceled due to the configured HttpClient.Timeout of 30 seconds elapsing.", new TimeoutException());
+        await _fx.SeedAsync("old-access", TimeSpan.FromMinutes(3));
+        _fx.Endpoint.Respond = (_, _) => throw new TaskCanceledException("The request was canceled due to the configured HttpClient.Timeout of 30 seconds elapsing.", new TimeoutException());
 
-        var outcome = await GetAsync(NewService());
+        var outcome = await GetAsync(_fx.NewService());
 
         Assert.Equal(TokenOutcomeKind.Token, outcome.Kind);
         Assert.Equal("old-access", outcome.AccessToken);
@@ -224,10 +194,10 @@ public sealed class TokenServiceTests : IDisposable
     [Fact]
     public async Task GetAccessTokenAsync_TimeoutWithoutValidToken_FailedWithReason()
     {
-        await SeedAsync("old-access", TimeSpan.FromMinutes(-1));
-        _endpoint.Respond = (_, _) => throw new TaskCanceledException("The request was canceled due to the configured HttpClient.Timeout of 30 seconds elapsing.", new TimeoutException());
+        await _fx.SeedAsync("old-access", TimeSpan.FromMinutes(-1));
+        _fx.Endpoint.Respond = (_, _) => throw new TaskCanceledException("The request was canceled due to the configured HttpClient.Timeout of 30 seconds elapsing.", new TimeoutException());
 
-        var outcome = await GetAsync(NewService());
+        var outcome = await GetAsync(_fx.NewService());
 
         Assert.Equal(TokenOutcomeKind.Failed, outcome.Kind);
         Assert.Contains("30 seconds", outcome.Message, StringComparison.Ordinal);
@@ -236,10 +206,10 @@ public sealed class TokenServiceTests : IDisposable
     [Fact]
     public async Task GetAccessTokenAsync_UnreachableEndpoint_FailedWithReason()
     {
-        await SeedAsync("old-access", TimeSpan.FromMinutes(-1));
-        _endpoint.Respond = (_, _) => throw new HttpRequestException("Connection refused (login.example.test:443)");
+        await _fx.SeedAsync("old-access", TimeSpan.FromMinutes(-1));
+        _fx.Endpoint.Respond = (_, _) => throw new HttpRequestException("Connection refused (login.example.test:443)");
 
-        var outcome = await GetAsync(NewService());
+        var outcome = await GetAsync(_fx.NewService());
 
         Assert.Equal(TokenOutcomeKind.Failed, outcome.Kind);
         Assert.Contains("Connection refused", outcome.Message, StringComparison.Ordinal);
@@ -248,62 +218,117 @@ public sealed class TokenServiceTests : IDisposable
     [Fact]
     public async Task GetAccessTokenAsync_NoStoredTokens_SignInRequiredWithoutRequest()
     {
-        var outcome = await GetAsync(NewService());
+        var outcome = await GetAsync(_fx.NewService());
 
         Assert.Equal(TokenOutcomeKind.SignInRequired, outcome.Kind);
-        Assert.Equal(0, _endpoint.RequestCount);
+        Assert.Equal(0, _fx.Endpoint.RequestCount);
     }
 
     [Fact]
     public async Task Invalidate_CurrentToken_NextCallRefreshes()
     {
-        await SeedAsync("old-access", TimeSpan.FromHours(1));
-        var service = NewService();
+        await _fx.SeedAsync("old-access", TimeSpan.FromHours(1));
+        var service = _fx.NewService();
         Assert.Equal("old-access", (await GetAsync(service)).AccessToken);
 
-        service.Invalidate(_account, "old-access");
+        service.Invalidate(_fx.Account, "old-access");
         var outcome = await GetAsync(service);
 
         Assert.Equal("access-1", outcome.AccessToken);
-        Assert.Equal(1, _endpoint.RequestCount);
+        Assert.Equal(1, _fx.Endpoint.RequestCount);
     }
 
     [Fact]
     public async Task Invalidate_StaleToken_DoesNothing()
     {
-        await SeedAsync("old-access", TimeSpan.FromHours(1));
-        var service = NewService();
+        await _fx.SeedAsync("old-access", TimeSpan.FromHours(1));
+        var service = _fx.NewService();
         Assert.Equal("old-access", (await GetAsync(service)).AccessToken);
 
-        service.Invalidate(_account, "an-older-access-token");
+        service.Invalidate(_fx.Account, "an-older-access-token");
         var outcome = await GetAsync(service);
 
         Assert.Equal("old-access", outcome.AccessToken);
-        Assert.Equal(0, _endpoint.RequestCount);
+        Assert.Equal(0, _fx.Endpoint.RequestCount);
     }
 
     [Fact]
     public async Task GetAccessTokenAsync_AfterRestart_UsesSavedTokensWithoutRequest()
     {
-        await SeedAsync("old-access", TimeSpan.FromMinutes(-1));
-        Assert.Equal("access-1", (await GetAsync(NewService())).AccessToken);
+        await _fx.SeedAsync("old-access", TimeSpan.FromMinutes(-1));
+        Assert.Equal("access-1", (await GetAsync(_fx.NewService())).AccessToken);
 
-        var restarted = NewService();
+        var restarted = _fx.NewService();
         var outcome = await GetAsync(restarted);
 
         Assert.Equal("access-1", outcome.AccessToken);
-        Assert.Equal(1, _endpoint.RequestCount);
+        Assert.Equal(1, _fx.Endpoint.RequestCount);
     }
 
     [Fact]
     public async Task GetAccessTokenAsync_AccountNameInOtherCase_SharesState()
     {
-        await SeedAsync("old-access", TimeSpan.FromHours(1));
-        var service = NewService();
+        await _fx.SeedAsync("old-access", TimeSpan.FromHours(1));
+        var service = _fx.NewService();
 
         var outcome = await service.GetAccessTokenAsync(TestAccounts.Create("SALES@EXAMPLE.COM"), CancellationToken.None).Guarded();
 
         Assert.Equal("old-access", outcome.AccessToken);
+    }
+
+    [Fact]
+    public async Task GetAccessTokenAsync_FileWithNullSecrets_SignInNeededAndASignInMendsIt()
+    {
+        var store = _fx.NewStore();
+        await store.SaveAsync(_fx.Account, new StoredTokens("a", _fx.Time.GetUtcNow().AddHours(1), "r", null), CancellationToken.None);
+        var path = store.PathFor(_fx.Account.Name);
+        await File.WriteAllTextAsync(path, (await File.ReadAllTextAsync(path)).Replace("\"secrets\": \"", "\"secrets\": null, \"x\": \"", StringComparison.Ordinal));
+        var service = _fx.NewService();
+
+        Assert.Equal(TokenOutcomeKind.SignInRequired, (await service.GetAccessTokenAsync(_fx.Account, CancellationToken.None).Guarded()).Kind);
+        Assert.Equal(TokenOutcomeKind.SignInRequired, (await service.GetAccessTokenAsync(_fx.Account, CancellationToken.None).Guarded()).Kind);
+
+        await service.AcceptSignInAsync(_fx.Account, new TokenEndpointResult { AccessToken = "new", RefreshToken = "new-r", ExpiresAt = _fx.Time.GetUtcNow().AddHours(1) }, CancellationToken.None).Guarded();
+        Assert.Equal("new", (await service.GetAccessTokenAsync(_fx.Account, CancellationToken.None).Guarded()).AccessToken);
+        Assert.Single(Directory.GetFiles(_fx.TokenDirectory, "*.damaged-*"));
+    }
+
+    [Fact]
+    public async Task GetAccessTokenAsync_RefreshOvertakenBySignInThenInvalidGrant_SignInIsKept()
+    {
+        await _fx.NewStore().SaveAsync(_fx.Account, new StoredTokens("old", _fx.Time.GetUtcNow().AddMinutes(1), "old-refresh", null), CancellationToken.None);
+        var service = _fx.NewService();
+        _fx.Endpoint.Hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _fx.Endpoint.Respond = (_, _) => StubTokenEndpoint.InvalidGrant();
+
+        var refresh = service.GetAccessTokenAsync(_fx.Account, CancellationToken.None);
+        await _fx.Endpoint.FirstRequest.Task.Guarded();
+        await service.AcceptSignInAsync(_fx.Account, new TokenEndpointResult { AccessToken = "signed-in", RefreshToken = "signed-in-refresh", ExpiresAt = _fx.Time.GetUtcNow().AddHours(1) }, CancellationToken.None).Guarded();
+        _fx.Endpoint.Hold.SetResult();
+        await refresh.Guarded();
+
+        var after = await service.GetAccessTokenAsync(_fx.Account, CancellationToken.None).Guarded();
+        Assert.Equal(TokenOutcomeKind.Token, after.Kind);
+        Assert.Equal("signed-in", after.AccessToken);
+        Assert.Equal("signed-in-refresh", (await _fx.NewStore().LoadAsync(_fx.Account, CancellationToken.None))!.RefreshToken);
+    }
+
+    [Fact]
+    public async Task GetAccessTokenAsync_RefreshOvertakenBySignInThenSucceeds_NewerTokensAreKept()
+    {
+        await _fx.NewStore().SaveAsync(_fx.Account, new StoredTokens("old", _fx.Time.GetUtcNow().AddMinutes(1), "old-refresh", null), CancellationToken.None);
+        var service = _fx.NewService();
+        _fx.Endpoint.Hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _fx.Endpoint.Respond = (_, _) => StubTokenEndpoint.Token("from-stale-refresh", "stale-rotated");
+
+        var refresh = service.GetAccessTokenAsync(_fx.Account, CancellationToken.None);
+        await _fx.Endpoint.FirstRequest.Task.Guarded();
+        await service.AcceptSignInAsync(_fx.Account, new TokenEndpointResult { AccessToken = "signed-in", RefreshToken = "signed-in-refresh", ExpiresAt = _fx.Time.GetUtcNow().AddHours(1) }, CancellationToken.None).Guarded();
+        _fx.Endpoint.Hold.SetResult();
+        await refresh.Guarded();
+
+        Assert.Equal("signed-in", (await service.GetAccessTokenAsync(_fx.Account, CancellationToken.None).Guarded()).AccessToken);
+        Assert.Equal("signed-in-refresh", (await _fx.NewStore().LoadAsync(_fx.Account, CancellationToken.None))!.RefreshToken);
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json.Nodes;
 using EmailProxy.Tests.TestSupport;
 using EmailProxy.TokenStore;
 
@@ -7,17 +8,21 @@ namespace EmailProxy.Tests.TokenStore;
 
 public sealed class MasterKeyTests : IDisposable
 {
+    private const string Passphrase = "correct horse battery staple";
+
     private readonly TempDirectory _temp = new();
 
     public void Dispose() => _temp.Dispose();
+
+    private string TokenDirectory => _temp.Combine("tokens");
 
     [Fact]
     public void Load_NoKeyFile_CreatesFile0600AndReloadsSameKey()
     {
         var path = _temp.Combine("config", "emailproxy.key");
 
-        var created = MasterKey.Load(path, null);
-        var reloaded = MasterKey.Load(path, null);
+        var created = MasterKey.Load(path, TokenDirectory, null);
+        var reloaded = MasterKey.Load(path, TokenDirectory, null);
 
         Assert.Equal(MasterKey.Length, created.Key.Length);
         Assert.Equal(created.Key, reloaded.Key);
@@ -32,8 +37,8 @@ public sealed class MasterKeyTests : IDisposable
     [Fact]
     public void Load_TwoNewFiles_DifferentKeys()
     {
-        var first = MasterKey.Load(_temp.Combine("one.key"), null);
-        var second = MasterKey.Load(_temp.Combine("two.key"), null);
+        var first = MasterKey.Load(_temp.Combine("one.key"), TokenDirectory, null);
+        var second = MasterKey.Load(_temp.Combine("two.key"), TokenDirectory, null);
 
         Assert.NotEqual(first.Key, second.Key);
     }
@@ -44,29 +49,133 @@ public sealed class MasterKeyTests : IDisposable
         var bytes = RandomNumberGenerator.GetBytes(32);
         var path = _temp.Combine("emailproxy.key");
 
-        var key = MasterKey.Load(path, Convert.ToBase64String(bytes));
+        var key = MasterKey.Load(path, TokenDirectory, Convert.ToBase64String(bytes));
 
         Assert.Equal(bytes, key.Key);
         Assert.Equal("$EMAILPROXY_SECRET", key.Source);
+        Assert.Null(key.LegacyPassphraseKey);
         Assert.False(File.Exists(path));
+        Assert.False(File.Exists(PassphraseKdf.FileFor(TokenDirectory)));
     }
 
     [Fact]
-    public void Load_EnvironmentPassphrase_HashesTo32Bytes()
+    public void Load_EnvironmentPassphrase_DerivesWithPbkdf2AndParametersStoredBesideTheTokenFolder()
     {
-        var key = MasterKey.Load(_temp.Combine("emailproxy.key"), "correct horse battery staple");
+        var key = MasterKey.Load(_temp.Combine("emailproxy.key"), TokenDirectory, Passphrase);
 
-        Assert.Equal(SHA256.HashData(Encoding.UTF8.GetBytes("correct horse battery staple")), key.Key);
-        Assert.Equal(key.Key, MasterKey.Load(_temp.Combine("other.key"), "correct horse battery staple").Key);
+        var parametersFile = _temp.Combine("tokens.kdf.json");
+        var parameters = JsonNode.Parse(File.ReadAllText(parametersFile))!;
+        Assert.Equal("PBKDF2-HMAC-SHA256", (string?)parameters["algorithm"]);
+        Assert.Equal(600_000, (int)parameters["iterations"]!);
+        var salt = Convert.FromBase64String((string)parameters["salt"]!);
+        Assert.Equal(16, salt.Length);
+        Assert.Equal(Rfc2898DeriveBytes.Pbkdf2(Encoding.UTF8.GetBytes(Passphrase), salt, 600_000, HashAlgorithmName.SHA256, 32), key.Key);
+        Assert.NotEqual(SHA256.HashData(Encoding.UTF8.GetBytes(Passphrase)), key.Key);
+        Assert.Equal(SHA256.HashData(Encoding.UTF8.GetBytes(Passphrase)), key.LegacyPassphraseKey);
+        Assert.StartsWith("$EMAILPROXY_SECRET (a passphrase;", key.Source, StringComparison.Ordinal);
+        Assert.DoesNotContain(Passphrase, key.Source, StringComparison.Ordinal);
+        Assert.False(File.Exists(_temp.Combine("emailproxy.key")));
+        if (!OperatingSystem.IsWindows())
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(parametersFile));
+        }
+    }
+
+    [Fact]
+    public void Load_EnvironmentPassphraseAgain_SameKeyAndParametersKept()
+    {
+        var first = MasterKey.Load(_temp.Combine("emailproxy.key"), TokenDirectory, Passphrase);
+        var parameters = File.ReadAllText(PassphraseKdf.FileFor(TokenDirectory));
+
+        var second = MasterKey.Load(_temp.Combine("other.key"), TokenDirectory + Path.DirectorySeparatorChar, Passphrase);
+
+        Assert.Equal(first.Key, second.Key);
+        Assert.Equal(parameters, File.ReadAllText(PassphraseKdf.FileFor(TokenDirectory)));
+    }
+
+    [Fact]
+    public void Load_EnvironmentPassphraseForAnotherTokenFolder_OtherSaltOtherKey()
+    {
+        var first = MasterKey.Load(_temp.Combine("emailproxy.key"), TokenDirectory, Passphrase);
+        var second = MasterKey.Load(_temp.Combine("emailproxy.key"), _temp.Combine("other-tokens"), Passphrase);
+
+        Assert.NotEqual(first.Key, second.Key);
+    }
+
+    [Fact]
+    public void Load_EnvironmentPassphraseWithStoredParameters_UsesThemAsTheyAre()
+    {
+        var salt = RandomNumberGenerator.GetBytes(32);
+        File.WriteAllText(PassphraseKdf.FileFor(TokenDirectory),
+            $$"""{ "algorithm": "PBKDF2-HMAC-SHA256", "iterations": 100000, "salt": "{{Convert.ToBase64String(salt)}}" }""");
+
+        var key = MasterKey.Load(_temp.Combine("emailproxy.key"), TokenDirectory, Passphrase);
+
+        Assert.Equal(Rfc2898DeriveBytes.Pbkdf2(Encoding.UTF8.GetBytes(Passphrase), salt, 100_000, HashAlgorithmName.SHA256, 32), key.Key);
+    }
+
+    [Theory]
+    [InlineData("not json")]
+    [InlineData("")]
+    [InlineData("""{ "algorithm": "argon2id", "iterations": 600000, "salt": "AAAAAAAAAAAAAAAAAAAAAA==" }""")]
+    [InlineData("""{ "algorithm": "PBKDF2-HMAC-SHA256", "iterations": 2000000000, "salt": "AAAAAAAAAAAAAAAAAAAAAA==" }""")]
+    [InlineData("""{ "algorithm": "PBKDF2-HMAC-SHA256", "iterations": 600000, "salt": "AAAA" }""")]
+    [InlineData("""{ "algorithm": "PBKDF2-HMAC-SHA256", "iterations": 600000, "salt": "!!" }""")]
+    public void Load_UnusableDerivationParameters_ThrowsMasterKeyExceptionAndKeepsTheFile(string content)
+    {
+        var path = PassphraseKdf.FileFor(TokenDirectory);
+        File.WriteAllText(path, content);
+
+        var e = Assert.Throws<MasterKeyException>(() => MasterKey.Load(_temp.Combine("emailproxy.key"), TokenDirectory, Passphrase));
+
+        Assert.Contains(path, e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(Passphrase, e.Message, StringComparison.Ordinal);
+        Assert.Equal(content, File.ReadAllText(path));
+    }
+
+    [Fact]
+    public async Task Load_ManyFirstStartsAtOnce_AllGetTheWinnersKeyFromAWholeFile()
+    {
+        var path = _temp.Combine("config", "emailproxy.key");
+        using var start = new ManualResetEventSlim();
+
+        var loads = Enumerable.Range(0, 16).Select(_ => Task.Run(() =>
+        {
+            start.Wait(TestTimeout.Guard);
+            return MasterKey.Load(path, TokenDirectory, null);
+        })).ToArray();
+        start.Set();
+        var keys = await Task.WhenAll(loads);
+
+        var fileKey = Convert.FromBase64String(File.ReadAllText(path).Trim());
+        Assert.All(keys, key => Assert.Equal(fileKey, key.Key));
+        Assert.Equal([path], Directory.GetFiles(_temp.Combine("config")));
+    }
+
+    [Fact]
+    public async Task Load_ManyFirstStartsWithAPassphraseAtOnce_AllDeriveTheSameKey()
+    {
+        using var start = new ManualResetEventSlim();
+
+        var loads = Enumerable.Range(0, 4).Select(_ => Task.Run(() =>
+        {
+            start.Wait(TestTimeout.Guard);
+            return MasterKey.Load(_temp.Combine("emailproxy.key"), TokenDirectory, Passphrase);
+        })).ToArray();
+        start.Set();
+        var keys = await Task.WhenAll(loads);
+
+        Assert.All(keys, key => Assert.Equal(keys[0].Key, key.Key));
+        Assert.Equal([PassphraseKdf.FileFor(TokenDirectory)], Directory.GetFiles(_temp.Path));
     }
 
     [Fact]
     public void Load_EnvironmentWins_OverExistingFile()
     {
         var path = _temp.Combine("emailproxy.key");
-        var fromFile = MasterKey.Load(path, null);
+        var fromFile = MasterKey.Load(path, TokenDirectory, null);
 
-        var fromEnvironment = MasterKey.Load(path, "passphrase");
+        var fromEnvironment = MasterKey.Load(path, TokenDirectory, Passphrase);
 
         Assert.NotEqual(fromFile.Key, fromEnvironment.Key);
     }
@@ -79,7 +188,7 @@ public sealed class MasterKeyTests : IDisposable
     {
         var path = _temp.WriteFile("emailproxy.key", content);
 
-        var e = Assert.Throws<MasterKeyException>(() => MasterKey.Load(path, null));
+        var e = Assert.Throws<MasterKeyException>(() => MasterKey.Load(path, TokenDirectory, null));
         Assert.Contains(path, e.Message, StringComparison.Ordinal);
         Assert.Equal(content, File.ReadAllText(path));
     }

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using EmailProxy.Configuration;
 using EmailProxy.Tests.TestSupport;
 using EmailProxy.TokenStore;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 
@@ -214,6 +215,113 @@ public sealed class TokenFileStoreTests : IDisposable
         await store.SaveAsync(_account, Tokens("access-2", "refresh-2"), CancellationToken.None);
 
         Assert.Empty(Directory.GetFiles(TokenDirectory, "*.damaged-*"));
+    }
+
+    private const string LegacyPassphrase = "legacy passphrase of the tests";
+
+    /// <summary>Copies the token folder written by the version before the key derivation (tests/data/legacy-token-folder).</summary>
+    private string CopyLegacyFolder()
+    {
+        System.IO.Directory.CreateDirectory(TokenDirectory);
+        var target = Path.Combine(TokenDirectory, "user@example.com.json");
+        File.Copy(Path.Combine(AppContext.BaseDirectory, "data", "legacy-token-folder", "user@example.com.json"), target);
+        return target;
+    }
+
+    [Fact]
+    public async Task Open_FolderWrittenUnderThePassphrasesSha256_TokensSurviveAndTheFileIsRewrittenUnderTheDerivedKey()
+    {
+        var path = CopyLegacyFolder();
+        var before = JsonNode.Parse(File.ReadAllText(path))!;
+        var key = MasterKey.Load(_temp.Combine("emailproxy.key"), TokenDirectory, LegacyPassphrase);
+        var log = new LogRecorder<TokenFileStore>();
+
+        var store = TokenFileStore.Open(TokenDirectory, key, _time, log);
+
+        var account = TestAccounts.Create("user@example.com");
+        var loaded = await store.LoadAsync(account, CancellationToken.None);
+        Assert.Equal("fake-at-legacy-access-token", loaded?.AccessToken);
+        Assert.Equal("fake-rt-legacy-refresh-token", loaded?.RefreshToken);
+        // Rewritten: the derived key alone (no old key to fall back on) opens it, and the metadata is unchanged.
+        var derivedOnly = new TokenFileStore(TokenDirectory, MasterKey.FromBytes(key.Key), _time, NullLogger<TokenFileStore>.Instance);
+        Assert.Equal(loaded, await derivedOnly.LoadAsync(account, CancellationToken.None));
+        var after = JsonNode.Parse(File.ReadAllText(path))!;
+        Assert.NotEqual((string?)before["secrets"], (string?)after["secrets"]);
+        foreach (var name in new[] { "format", "account", "username", "flow", "scope", "access_token_expires", "refresh_token_rotated", "saved" })
+        {
+            Assert.Equal(before[name]!.ToJsonString(), after[name]!.ToJsonString());
+        }
+        if (!OperatingSystem.IsWindows())
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
+        }
+        var entry = Assert.Single(log.Entries);
+        Assert.Equal((LogLevel.Information, "TokenFileMigrated"), (entry.Level, entry.Id.Name));
+        Assert.Contains(path, entry.Text, StringComparison.Ordinal);
+        Assert.DoesNotContain("fake-", entry.Text, StringComparison.Ordinal);
+        Assert.DoesNotContain(LegacyPassphrase, entry.Text, StringComparison.Ordinal);
+        Assert.Equal([path], System.IO.Directory.GetFiles(TokenDirectory));
+
+        // The second start finds nothing to do.
+        var migrated = File.ReadAllText(path);
+        var again = new LogRecorder<TokenFileStore>();
+        TokenFileStore.Open(TokenDirectory, MasterKey.Load(_temp.Combine("emailproxy.key"), TokenDirectory, LegacyPassphrase), _time, again);
+        Assert.Empty(again.Entries);
+        Assert.Equal(migrated, File.ReadAllText(path));
+    }
+
+    [Fact]
+    public async Task LoadAsync_FileWrittenUnderThePassphrasesSha256NotYetRewritten_IsRead()
+    {
+        CopyLegacyFolder();
+        var key = MasterKey.Load(_temp.Combine("emailproxy.key"), TokenDirectory, LegacyPassphrase);
+
+        var loaded = await new TokenFileStore(TokenDirectory, key, _time, NullLogger<TokenFileStore>.Instance)
+            .LoadAsync(TestAccounts.Create("user@example.com"), CancellationToken.None);
+
+        Assert.Equal("fake-rt-legacy-refresh-token", loaded?.RefreshToken);
+    }
+
+    [Fact]
+    public void Open_FileUnderAnotherKey_IsLeftAsItIs()
+    {
+        var path = CopyLegacyFolder();
+        var original = File.ReadAllText(path);
+        var log = new LogRecorder<TokenFileStore>();
+
+        TokenFileStore.Open(TokenDirectory, MasterKey.Load(_temp.Combine("emailproxy.key"), TokenDirectory, "another passphrase"), _time, log);
+
+        Assert.Equal(original, File.ReadAllText(path));
+        Assert.Empty(log.Entries);
+    }
+
+    [Fact]
+    public async Task Open_StaleTemporaryFiles_RemovedAndLogged()
+    {
+        await NewStore().SaveAsync(_account, Tokens(), CancellationToken.None);
+        var stale = Path.Combine(TokenDirectory, "sales@example.com.json.00112233aabbccdd.tmp");
+        File.WriteAllText(stale, "{ \"format\": 1, \"acc");
+        var log = new LogRecorder<TokenFileStore>();
+
+        var store = TokenFileStore.Open(TokenDirectory, _key, _time, log);
+
+        Assert.False(File.Exists(stale));
+        Assert.Equal([store.PathFor(_account.Name)], System.IO.Directory.GetFiles(TokenDirectory));
+        Assert.Contains(log.Entries, e => e.Id.Name == "StaleTemporaryFileRemoved" && e.Text.Contains(stale, StringComparison.Ordinal));
+        Assert.Equal(RefreshToken, (await store.LoadAsync(_account, CancellationToken.None))?.RefreshToken);
+    }
+
+    [Fact]
+    public void Open_TokenFolderIsAFile_ReturnsAStoreWhoseSavesFailLater()
+    {
+        File.WriteAllText(TokenDirectory, "not a folder");
+        var log = new LogRecorder<TokenFileStore>();
+
+        var store = TokenFileStore.Open(TokenDirectory, MasterKey.Load(_temp.Combine("emailproxy.key"), _temp.Combine("elsewhere"), LegacyPassphrase), _time, log);
+
+        Assert.Equal(TokenDirectory, store.Directory);
+        Assert.Empty(log.Entries);
+        Assert.Equal("not a folder", File.ReadAllText(TokenDirectory));
     }
 
     [Fact]
