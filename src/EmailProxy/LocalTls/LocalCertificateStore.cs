@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using EmailProxy.Configuration;
 using EmailProxy.Connections;
+using EmailProxy.Storage;
 using Microsoft.Extensions.Logging;
 
 namespace EmailProxy.LocalTls;
@@ -79,6 +80,8 @@ internal sealed partial class LocalCertificateStore
     public SslStreamCertificateContext LoadGenerated()
     {
         CreatePrivateFolder(_folder);
+        // What a write interrupted by a crash left behind; the files themselves are whole.
+        PrivateFile.RemoveStaleTemporaryFiles(_folder);
         var now = _time.GetUtcNow();
         var caPath = CaPath ?? throw new InvalidOperationException("A configured certificate pair is never generated.");
         var ca = LoadPair(caPath, Path.Combine(_folder, CaKeyFile));
@@ -215,23 +218,8 @@ internal sealed partial class LocalCertificateStore
         Write(certificatePath, certificate.ExportCertificatePem(), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
     }
 
-    /// <summary>The one place certificate files are written.</summary>
-    private static void Write(string path, string text, UnixFileMode mode)
-    {
-        var temporary = path + ".tmp";
-        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows())
-        {
-            options.UnixCreateMode = mode;
-        }
-        using (var stream = new FileStream(temporary, options))
-        using (var writer = new StreamWriter(stream))
-        {
-            writer.Write(text);
-            writer.Write('\n');
-        }
-        File.Move(temporary, path, overwrite: true);
-    }
+    /// <summary>The one place certificate files are written: whole or not at all (<see cref="PrivateFile"/>).</summary>
+    private static void Write(string path, string text, UnixFileMode mode) => PrivateFile.WriteText(path, text + "\n", mode);
 
     private static void CreatePrivateFolder(string folder)
     {

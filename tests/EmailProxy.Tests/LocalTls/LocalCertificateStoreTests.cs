@@ -51,6 +51,20 @@ public sealed class LocalCertificateStoreTests : IDisposable
     }
 
     [Fact]
+    public void LoadGenerated_AfterACrashMidWrite_RemovesTheStaleTemporaryFilesAndKeepsThePair()
+    {
+        Store().LoadGenerated();
+        var ca = File.ReadAllBytes(CaFile);
+        var stale = _temp.Combine(LocalCertificateStore.FolderName, LocalCertificateStore.ServerKeyFile + ".0123456789abcdef.tmp");
+        File.WriteAllText(stale, "half a key");
+
+        Store().LoadGenerated();
+
+        Assert.False(File.Exists(stale));
+        Assert.Equal(ca, File.ReadAllBytes(CaFile));
+    }
+
+    [Fact]
     public void LoadGenerated_ANewName_RenewsTheServerCertificateButKeepsTheCa()
     {
         Store("espocrm-proxy").LoadGenerated();
