@@ -183,6 +183,18 @@ public sealed class ConfigReaderTests : IDisposable
     }
 
     [Fact]
+    public void ReadFile_MultiMegabytePasswordHash_ErrorNamesAccountAndKey()
+    {
+        var result = Read(Minimal + "password_hash = AQ" + new string('A', 16 * 1024 * 1024) + "\n");
+
+        Assert.False(result.IsValid);
+        var problem = Assert.Single(result.Errors);
+        Assert.Equal("account a", problem.Section);
+        Assert.Equal("password_hash", problem.Key);
+        Assert.StartsWith("[account a] password_hash: ", problem.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void ReadFile_PlainHttpAuthorityOnLoopback_IsAccepted()
     {
         var result = Read(Minimal + "authority = http://127.0.0.1:5001\n");
