@@ -17,7 +17,7 @@ internal static class ProxyLogging
         // the authorization code: they stay at Warning whatever log_level says.
         logging.AddFilter("Microsoft", LogLevel.Warning);
         logging.AddFilter("System", LogLevel.Warning);
-        if (general.LogFormat == "json")
+        if (general.LogFormat == LogFormat.Json)
         {
             logging.AddJsonConsole(o =>
             {

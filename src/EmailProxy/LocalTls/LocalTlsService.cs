@@ -27,9 +27,9 @@ internal sealed partial class LocalTlsService(ProxyConfig config, IServiceProvid
     private const byte TlsHandshakeRecord = 0x16;
 
     private readonly Lazy<LocalCertificateProvider?> _certificates = new(() =>
-        config.General.LocalTls == "off" ? null : (LocalCertificateProvider)services.GetService(typeof(LocalCertificateProvider))!);
+        config.General.LocalTls == LocalTlsMode.Off ? null : (LocalCertificateProvider)services.GetService(typeof(LocalCertificateProvider))!);
 
-    public bool Enabled => config.General.LocalTls != "off";
+    public bool Enabled => config.General.LocalTls != LocalTlsMode.Off;
 
     /// <summary>Makes (or loads) the certificate now, so that a problem shows at start and the CA's path is logged.</summary>
     public void Prepare() => _ = _certificates.Value;
