@@ -414,16 +414,6 @@ public sealed class ConfigReaderTests : IDisposable
     }
 
     [Fact]
-    public void ConfigKeys_All_HoldsEachSectionsKeys()
-    {
-        Assert.Equal(14, ConfigKeys.General.All.Count);
-        Assert.Equal(9, ConfigKeys.Server.All.Count);
-        Assert.Equal(13, ConfigKeys.Account.All.Count);
-        Assert.Contains("LOCAL_TLS", (IReadOnlySet<string>)ConfigKeys.General.All);
-        Assert.Contains(ConfigKeys.Account.DeviceCodeUrl, (IReadOnlySet<string>)ConfigKeys.Account.All);
-    }
-
-    [Fact]
     public void ReadFile_OnlyRequiredKeys_OptionsAreTheRecordDefaults()
     {
         var result = Read(Minimal);
