@@ -11,10 +11,10 @@ namespace EmailProxy.Configuration;
 /// </summary>
 internal static class AccountSectionReader
 {
-    private static readonly (string Name, OAuthProvider Value)[] Providers =
+    private static readonly (string Name, OAuthProvider Value)[] ProviderNames =
         [("microsoft", OAuthProvider.Microsoft), ("google", OAuthProvider.Google), ("generic", OAuthProvider.Generic)];
 
-    private static readonly (string Name, OAuthFlow Value)[] Flows =
+    private static readonly (string Name, OAuthFlow Value)[] FlowNames =
         [("authorization_code", OAuthFlow.AuthorizationCode), ("device_code", OAuthFlow.DeviceCode), ("client_credentials", OAuthFlow.ClientCredentials)];
 
     /// <summary>The account, or null when the section has errors (they are in the problems).</summary>
@@ -30,8 +30,8 @@ internal static class AccountSectionReader
             section.Error(Keys.ClientId, null, "is required: the application (client) id of the app registration");
         }
 
-        var provider = section.Choice(Keys.Provider, Providers) ?? AccountOptions.DefaultProvider;
-        var flow = section.Choice(Keys.Flow, Flows) ?? AccountOptions.DefaultFlow;
+        var provider = section.Choice(Keys.Provider, ProviderNames) ?? AccountOptions.DefaultProvider;
+        var flow = section.Choice(Keys.Flow, FlowNames) ?? AccountOptions.DefaultFlow;
         var clientSecret = section.Text(Keys.ClientSecret);
         if (flow == OAuthFlow.ClientCredentials && clientSecret is null)
         {
@@ -114,7 +114,7 @@ internal static class AccountSectionReader
         var url = written ? section.Url(key) : builtIn;
         if (url is null && !written && Needs(flow, key))
         {
-            var flowName = Flows.First(f => f.Value == flow).Name;
+            var flowName = FlowNames.First(f => f.Value == flow).Name;
             section.Error(key, null, $"is required with provider = generic and flow = {flowName}");
         }
         return url;
