@@ -18,9 +18,17 @@ internal sealed class PasswordVerifier
 
     public static string Hash(string password) => Hasher.HashPassword(User, password);
 
+    /// <summary>Far longer than any value <see cref="Hash"/> makes (84 characters), short enough to decode on the stack.</summary>
+    public const int MaxHashLength = 1024;
+
+    /// <summary>Whether the text is a value <see cref="Hash"/> could have made; any text, of any length, is safe to pass.</summary>
     public static bool IsWellFormed(string hash)
     {
-        Span<byte> buffer = stackalloc byte[hash.Length];
+        if (hash.Length > MaxHashLength)
+        {
+            return false;
+        }
+        Span<byte> buffer = stackalloc byte[MaxHashLength / 4 * 3];
         return Convert.TryFromBase64String(hash, buffer, out var written) && written > 13 && buffer[0] == 0x01;
     }
 

@@ -3,6 +3,7 @@ using EmailProxy.Accounts;
 using EmailProxy.Configuration;
 using EmailProxy.Hosting;
 using EmailProxy.TokenStore;
+using Microsoft.Extensions.Hosting;
 
 namespace EmailProxy.Cli;
 
@@ -77,7 +78,18 @@ internal static class ProxyCommandLine
         try
         {
             await using var app = ProxyHost.Build(config, key, read.Warnings);
-            await app.RunAsync();
+            try
+            {
+                await app.StartAsync();
+            }
+            catch
+            {
+                // Stop what did start (the background services) before the host is disposed, else the
+                // host logs their cancellation as a fault and a port in use is no longer one line.
+                await app.StopAsync(CancellationToken.None);
+                throw;
+            }
+            await app.WaitForShutdownAsync();
             return ExitOk;
         }
         catch (System.Security.Cryptography.CryptographicException e)

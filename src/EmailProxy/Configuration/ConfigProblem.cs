@@ -13,9 +13,3 @@ internal sealed record ConfigProblem(string Section, string? Key, string? Value,
         return $"{where}: {Message}";
     }
 }
-
-/// <summary>The result of reading a configuration file.</summary>
-internal sealed record ConfigReadResult(ProxyConfig? Config, IReadOnlyList<ConfigProblem> Errors, IReadOnlyList<ConfigProblem> Warnings)
-{
-    public bool IsValid => Config is not null && Errors.Count == 0;
-}

@@ -37,7 +37,7 @@ internal static partial class ProxyHost
             EnvironmentName = Environments.Production,
         });
 
-        ConfigureLogging(builder.Logging, config.General);
+        ProxyLogging.Configure(builder.Logging, config.General);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = ShutdownTimeout);
         builder.Services.Configure<SocketTransportOptions>(o => o.Backlog = ListenBacklog);
         builder.Services.AddSingleton(config);
@@ -129,35 +129,6 @@ internal static partial class ProxyHost
         {
             // A name (say, a Docker service name): the redirect arrives on whatever interface it resolves to.
             kestrel.ListenAnyIP(port, configure);
-        }
-    }
-
-    private static void ConfigureLogging(ILoggingBuilder logging, GeneralOptions general)
-    {
-        logging.ClearProviders();
-        logging.SetMinimumLevel(general.LogLevel);
-        // The framework's own request logs would print the redirect's query string, which holds
-        // the authorization code: they stay at Warning whatever log_level says.
-        logging.AddFilter("Microsoft", LogLevel.Warning);
-        logging.AddFilter("System", LogLevel.Warning);
-        // A port that cannot be bound is reported in one line by the command line, not as a stack trace.
-        logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
-        if (general.LogFormat == "json")
-        {
-            logging.AddJsonConsole(o =>
-            {
-                o.UseUtcTimestamp = true;
-                o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
-            });
-        }
-        else
-        {
-            logging.AddSimpleConsole(o =>
-            {
-                o.SingleLine = true;
-                o.UseUtcTimestamp = true;
-                o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
-            });
         }
     }
 

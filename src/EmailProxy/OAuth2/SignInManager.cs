@@ -105,7 +105,9 @@ internal sealed partial class SignInManager(ProxyConfig config, OAuthClient clie
         var state = CryptoRandom.CreateUniqueId(32);
         var verifier = CryptoRandom.CreateUniqueId(64);
         var challenge = System.Buffers.Text.Base64Url.EncodeToString(SHA256.HashData(Encoding.ASCII.GetBytes(verifier)));
-        var url = new RequestUrl(account.AuthorizeUrl.AbsoluteUri).CreateAuthorizeUrl(
+        // The configuration reader requires an authorize URL for flow = authorization_code.
+        var authorizeUrl = account.AuthorizeUrl ?? throw new InvalidOperationException($"Account {account.Name} has no authorize_url: it cannot sign in in a browser.");
+        var url = new RequestUrl(authorizeUrl.AbsoluteUri).CreateAuthorizeUrl(
             clientId: account.ClientId,
             responseType: OidcConstants.ResponseTypes.Code,
             scope: account.Scope,

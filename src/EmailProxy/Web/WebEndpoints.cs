@@ -20,7 +20,9 @@ internal static class WebEndpoints
             var account = config.FindAccount(name);
             return account is null
                 ? Page(StatusCodes.Status404NotFound, "Unknown account", $"There is no [account {name}] section in the proxy's configuration.")
-                : Results.Redirect(signIns.StartOrJoin(account).AuthorizeUrl.AbsoluteUri);
+                : account.AuthorizeUrl is null
+                    ? Page(StatusCodes.Status404NotFound, "No browser sign-in", $"Account {name} has no authorize_url: it does not sign in in a browser.")
+                    : Results.Redirect(signIns.StartOrJoin(account).AuthorizeUrl.AbsoluteUri);
         });
         app.MapGet(redirectPath, async (HttpRequest request, SignInManager signIns, TokenService tokens, CancellationToken cancellationToken) =>
         {

@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
 using EmailProxy.FunctionalTests.Infrastructure;
 using Xunit;
 
@@ -43,6 +45,46 @@ public sealed class CommandLineTests
         finally
         {
             File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public async Task Run_PortInUse_ExitsOneWithOneLineAndNoStackTrace()
+    {
+        var folder = Path.Combine(Path.GetTempPath(), $"port-in-use-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(folder);
+        var taken = new TcpListener(IPAddress.Loopback, TestEnvironment.GetFreePort());
+        taken.Start();
+        try
+        {
+            var port = ((IPEndPoint)taken.LocalEndpoint).Port;
+            var path = Path.Combine(folder, "emailproxy.config");
+            await File.WriteAllTextAsync(path, $"""
+                [general]
+                redirect_uri = http://127.0.0.1:{TestEnvironment.GetFreePort()}
+                imap_listen = 127.0.0.1:{TestEnvironment.GetFreePort()}
+                smtp_listen = 127.0.0.1:{port}
+                local_tls = off
+
+                [server s]
+                imap_host = imap.example.com
+
+                [account a]
+                client_id = id
+
+                """);
+
+            var (exit, output) = await RunAsync("--config", path);
+
+            Assert.Equal(1, exit);
+            var line = Assert.Single(output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+            Assert.StartsWith("emailproxy: cannot listen: ", line, StringComparison.Ordinal);
+            Assert.Contains($"127.0.0.1:{port}", line, StringComparison.Ordinal);
+        }
+        finally
+        {
+            taken.Stop();
+            Directory.Delete(folder, recursive: true);
         }
     }
 

@@ -63,4 +63,13 @@ public sealed class PasswordVerifierTests
     {
         Assert.False(PasswordVerifier.IsWellFormed(text));
     }
+
+    [Fact]
+    public void IsWellFormed_MultiMegabyteValue_FalseWithoutCrashing()
+    {
+        // Valid base64 starting like a real hash (0x01 marker), 16 MiB long: far more than a thread's stack.
+        var huge = "AQ" + new string('A', 16 * 1024 * 1024);
+
+        Assert.False(PasswordVerifier.IsWellFormed(huge));
+    }
 }

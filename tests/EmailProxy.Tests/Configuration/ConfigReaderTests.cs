@@ -183,6 +183,86 @@ public sealed class ConfigReaderTests : IDisposable
     }
 
     [Fact]
+    public void ReadFile_MultiMegabytePasswordHash_ErrorNamesAccountAndKey()
+    {
+        var result = Read(Minimal + "password_hash = AQ" + new string('A', 16 * 1024 * 1024) + "\n");
+
+        Assert.False(result.IsValid);
+        var problem = Assert.Single(result.Errors);
+        Assert.Equal("account a", problem.Section);
+        Assert.Equal("password_hash", problem.Key);
+        Assert.StartsWith("[account a] password_hash: ", problem.ToString(), StringComparison.Ordinal);
+    }
+
+    private const string GenericServer = "[server s]\nimap_host = i\n[account a]\nclient_id = id\nprovider = generic\nscope = mail\n";
+
+    [Theory]
+    [InlineData("token_url = https://id.example/token\n", "authorize_url")]
+    [InlineData("authorize_url = https://id.example/authorize\n", "token_url")]
+    [InlineData("flow = device_code\ntoken_url = https://id.example/token\nauthorize_url = https://id.example/authorize\n", "device_code_url")]
+    [InlineData("flow = device_code\ndevice_code_url = https://id.example/device\n", "token_url")]
+    [InlineData("flow = client_credentials\nclient_secret = s\nauthorize_url = https://id.example/authorize\n", "token_url")]
+    public void ReadFile_GenericProviderWithoutAnEndpointItsFlowNeeds_ErrorNamesThatKey(string keys, string missing)
+    {
+        var result = Read(GenericServer + keys);
+
+        Assert.False(result.IsValid);
+        var problem = Assert.Single(result.Errors);
+        Assert.Equal("account a", problem.Section);
+        Assert.Equal(missing, problem.Key);
+    }
+
+    [Fact]
+    public void ReadFile_GenericDeviceCodeWithoutAuthorizeUrl_IsValidWithNoAuthorizeUrl()
+    {
+        var result = Read(GenericServer + "flow = device_code\ntoken_url = https://id.example/token\ndevice_code_url = https://id.example/device\n");
+
+        Assert.True(result.IsValid, string.Join("; ", result.Errors));
+        var account = result.Config!.FindAccount("a")!;
+        Assert.Null(account.AuthorizeUrl);
+        Assert.Equal(new Uri("https://id.example/token"), account.TokenUrl);
+        Assert.Equal(new Uri("https://id.example/device"), account.DeviceCodeUrl);
+        Assert.Contains(result.Warnings, w => w.Key == "flow");
+    }
+
+    [Fact]
+    public void ReadFile_GenericClientCredentialsWithTokenUrlOnly_IsValidWithNoOtherEndpoint()
+    {
+        var result = Read(GenericServer + "flow = client_credentials\nclient_secret = s\ntoken_url = https://id.example/token\n");
+
+        Assert.True(result.IsValid, string.Join("; ", result.Errors));
+        var account = result.Config!.FindAccount("a")!;
+        Assert.Null(account.AuthorizeUrl);
+        Assert.Null(account.DeviceCodeUrl);
+        Assert.Equal(new Uri("https://id.example/token"), account.TokenUrl);
+    }
+
+    [Fact]
+    public void ReadFile_GenericAuthorizationCode_KeepsEachEndpointAsGiven()
+    {
+        var result = Read(GenericServer + "token_url = https://id.example/token\nauthorize_url = https://id.example/authorize\n");
+
+        Assert.True(result.IsValid, string.Join("; ", result.Errors));
+        var account = result.Config!.FindAccount("a")!;
+        Assert.Equal(new Uri("https://id.example/authorize"), account.AuthorizeUrl);
+        Assert.Equal(new Uri("https://id.example/token"), account.TokenUrl);
+        Assert.Null(account.DeviceCodeUrl);
+    }
+
+    [Fact]
+    public void ReadFile_Google_HasGoogleEndpointsAndScope()
+    {
+        var result = Read(Minimal + "provider = google\n");
+
+        Assert.True(result.IsValid, string.Join("; ", result.Errors));
+        var account = result.Config!.FindAccount("a")!;
+        Assert.Equal(new Uri("https://accounts.google.com/o/oauth2/v2/auth"), account.AuthorizeUrl);
+        Assert.Equal(new Uri("https://oauth2.googleapis.com/token"), account.TokenUrl);
+        Assert.Equal(new Uri("https://oauth2.googleapis.com/device/code"), account.DeviceCodeUrl);
+        Assert.Equal("https://mail.google.com/", account.Scope);
+    }
+
+    [Fact]
     public void ReadFile_PlainHttpAuthorityOnLoopback_IsAccepted()
     {
         var result = Read(Minimal + "authority = http://127.0.0.1:5001\n");
@@ -318,6 +398,55 @@ public sealed class ConfigReaderTests : IDisposable
         var account = config.FindAccount("someone@example.com");
         Assert.NotNull(account);
         Assert.Equal("id", account.ClientId);
+    }
+
+    [Fact]
+    public void ReadFile_EveryKeyOfConfigKeys_IsKnown()
+    {
+        static string Section(string header, IEnumerable<string> keys) => $"[{header}]\n" + string.Concat(keys.Select(k => $"{k} =\n"));
+        var ini = Section("general", ConfigKeys.General.All) + Section("server s", ConfigKeys.Server.All.Append(ConfigKeys.Server.ImapHost + "2"))
+            + Section("account a", ConfigKeys.Account.All);
+
+        var result = Read(ini);
+
+        var unknown = Assert.Single(result.Warnings, w => w.Message.StartsWith("unknown key", StringComparison.Ordinal));
+        Assert.Equal(("server s", "imap_host2"), (unknown.Section, unknown.Key));
+    }
+
+    [Fact]
+    public void ReadFile_OnlyRequiredKeys_OptionsAreTheRecordDefaults()
+    {
+        var result = Read(Minimal);
+
+        Assert.True(result.IsValid, string.Join("; ", result.Errors));
+        Assert.Equal(new GeneralOptions(), result.Config!.General);
+        Assert.Equal(new ServerOptions("s") { ImapHost = "imap.example.com" }, result.Config.Servers["s"]);
+        var account = result.Config.FindAccount("a")!;
+        Assert.Equal(AccountOptions.DefaultTenant, account.Tenant);
+        Assert.Equal(AccountOptions.DefaultFlow, account.Flow);
+        Assert.Equal(AccountOptions.DefaultProvider, account.Provider);
+    }
+
+    [Theory]
+    [InlineData("OFF", "Json", nameof(LocalTlsMode.Off), nameof(LogFormat.Json))]
+    [InlineData("auto", "text", nameof(LocalTlsMode.Auto), nameof(LogFormat.Text))]
+    public void ReadFile_LocalTlsAndLogFormat_AreReadAsEnums(string localTls, string logFormat, string tls, string format)
+    {
+        var result = Read($"[general]\nlocal_tls = {localTls}\nlog_format = {logFormat}\n" + Minimal);
+
+        Assert.True(result.IsValid, string.Join("; ", result.Errors));
+        Assert.Equal(Enum.Parse<LocalTlsMode>(tls), result.Config!.General.LocalTls);
+        Assert.Equal(Enum.Parse<LogFormat>(format), result.Config.General.LogFormat);
+    }
+
+    [Theory]
+    [InlineData("local_tls = maybe", "[general] local_tls = 'maybe': must be one of auto, off")]
+    [InlineData("log_format = xml", "[general] log_format = 'xml': must be one of text, json")]
+    public void ReadFile_UnknownEnumValue_ErrorListsTheValues(string line, string expected)
+    {
+        var result = Read($"[general]\n{line}\n" + Minimal);
+
+        Assert.Equal(expected, Assert.Single(result.Errors).ToString());
     }
 
     [Fact]

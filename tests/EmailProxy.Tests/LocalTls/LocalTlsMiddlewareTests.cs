@@ -158,7 +158,7 @@ public sealed class LocalTlsMiddlewareTests : IDisposable
 
     private LocalTlsMiddleware Middleware(ConnectionDelegate next, bool sniffImplicitTls = true, bool localTlsOn = true)
     {
-        var config = new ProxyConfig(_temp.Combine("emailproxy.config"), localTlsOn ? new GeneralOptions() : new GeneralOptions { LocalTls = "off" }, new Dictionary<string, ServerOptions>(), new Dictionary<string, AccountOptions>());
+        var config = new ProxyConfig(_temp.Combine("emailproxy.config"), localTlsOn ? new GeneralOptions() : new GeneralOptions { LocalTls = LocalTlsMode.Off }, new Dictionary<string, ServerOptions>(), new Dictionary<string, AccountOptions>());
         var store = new LocalCertificateStore(config, _time, NullLogger<LocalCertificateStore>.Instance);
         var tls = new LocalTlsService(config, new LocalCertificateSelector(store, NullLogger<LocalCertificateSelector>.Instance), _time, NullLogger<LocalTlsService>.Instance);
         tls.Prepare();

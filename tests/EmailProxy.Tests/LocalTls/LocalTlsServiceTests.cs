@@ -47,7 +47,7 @@ public sealed class LocalTlsServiceTests : IDisposable
 
     private LocalTlsService Service(bool localTlsOn)
     {
-        var config = new ProxyConfig(_temp.Combine("emailproxy.config"), localTlsOn ? new GeneralOptions() : new GeneralOptions { LocalTls = "off" }, new Dictionary<string, ServerOptions>(), new Dictionary<string, AccountOptions>());
+        var config = new ProxyConfig(_temp.Combine("emailproxy.config"), localTlsOn ? new GeneralOptions() : new GeneralOptions { LocalTls = LocalTlsMode.Off }, new Dictionary<string, ServerOptions>(), new Dictionary<string, AccountOptions>());
         var store = new LocalCertificateStore(config, _time, NullLogger<LocalCertificateStore>.Instance);
         return new LocalTlsService(config, new LocalCertificateSelector(store, NullLogger<LocalCertificateSelector>.Instance), _time, NullLogger<LocalTlsService>.Instance);
     }

@@ -31,7 +31,7 @@ public sealed class SignInManagerTests : IDisposable
         var pending = _signIns.StartOrJoin(_fx.Account);
 
         var url = pending.AuthorizeUrl;
-        Assert.Equal(_fx.Account.AuthorizeUrl.GetLeftPart(UriPartial.Path), url.GetLeftPart(UriPartial.Path));
+        Assert.Equal(_fx.Account.AuthorizeUrl!.GetLeftPart(UriPartial.Path), url.GetLeftPart(UriPartial.Path));
         var query = Query(url);
         Assert.Equal("code", query["response_type"]);
         Assert.Equal(TestAccounts.ClientId, query["client_id"]);

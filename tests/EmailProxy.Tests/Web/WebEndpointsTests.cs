@@ -41,7 +41,7 @@ public sealed class WebEndpointsTests
 
         Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
         var location = Assert.IsType<Uri>(response.Headers.Location);
-        Assert.Equal(account.AuthorizeUrl.GetLeftPart(UriPartial.Path), location.GetLeftPart(UriPartial.Path));
+        Assert.Equal(account.AuthorizeUrl!.GetLeftPart(UriPartial.Path), location.GetLeftPart(UriPartial.Path));
         Assert.Equal(host.SignIns.StartOrJoin(account).AuthorizeUrl, location);
     }
 

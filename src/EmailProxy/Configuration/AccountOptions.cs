@@ -1,0 +1,45 @@
+namespace EmailProxy.Configuration;
+
+/// <summary>
+/// An <c>[account NAME]</c> section: the login name a client types and how to sign it in. An endpoint
+/// is null when neither the file nor the provider gives it; the reader makes sure the account's flow
+/// has the ones it needs (every flow needs the token endpoint, so that one is never null).
+/// </summary>
+internal sealed record AccountOptions(string Name)
+{
+    public const OAuthProvider DefaultProvider = OAuthProvider.Microsoft;
+    public const OAuthFlow DefaultFlow = OAuthFlow.AuthorizationCode;
+    public const string DefaultTenant = "common";
+
+    public required string Username { get; init; }
+    public required string ServerName { get; init; }
+    public OAuthProvider Provider { get; init; } = DefaultProvider;
+    public required string ClientId { get; init; }
+    public string? ClientSecret { get; init; }
+    public string Tenant { get; init; } = DefaultTenant;
+
+    /// <summary>Set for every account whose flow is authorization code.</summary>
+    public Uri? AuthorizeUrl { get; init; }
+
+    public required Uri TokenUrl { get; init; }
+
+    /// <summary>Set for every account whose flow is device code.</summary>
+    public Uri? DeviceCodeUrl { get; init; }
+
+    public required string Scope { get; init; }
+    public OAuthFlow Flow { get; init; } = DefaultFlow;
+    public string? PasswordHash { get; init; }
+
+    public string ProviderDisplayName => Provider switch
+    {
+        OAuthProvider.Microsoft => "Microsoft",
+        OAuthProvider.Google => "Google",
+        _ => TokenUrl.Host,
+    };
+
+    /// <summary>Exchange refuses tokens minted for Microsoft Graph (see PROTOCOL-NOTES.md).</summary>
+    public bool ScopeTargetsGraph => Scope.Contains("graph.microsoft.com", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Never the client secret or the password hash.</summary>
+    public override string ToString() => $"AccountOptions {{ Name = {Name}, Username = {Username}, Server = {ServerName}, Provider = {Provider}, Flow = {Flow} }}";
+}

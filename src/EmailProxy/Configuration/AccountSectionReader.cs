@@ -1,0 +1,131 @@
+using EmailProxy.Accounts;
+using EmailProxy.Providers;
+using Keys = EmailProxy.Configuration.ConfigKeys.Account;
+
+namespace EmailProxy.Configuration;
+
+/// <summary>
+/// Reads an <c>[account NAME]</c> section into <see cref="AccountOptions"/>: the provider's built-in
+/// endpoints and scope (<see cref="ProviderEndpoints"/>) fill what the file leaves out, and an endpoint
+/// the account's flow needs but nobody gives is an error.
+/// </summary>
+internal static class AccountSectionReader
+{
+    private static readonly (string Name, OAuthProvider Value)[] ProviderNames =
+        [("microsoft", OAuthProvider.Microsoft), ("google", OAuthProvider.Google), ("generic", OAuthProvider.Generic)];
+
+    private static readonly (string Name, OAuthFlow Value)[] FlowNames =
+        [("authorization_code", OAuthFlow.AuthorizationCode), ("device_code", OAuthFlow.DeviceCode), ("client_credentials", OAuthFlow.ClientCredentials)];
+
+    /// <summary>The account, or null when the section has errors (they are in the problems).</summary>
+    public static AccountOptions? Read(SectionReader section, string name, IReadOnlyDictionary<string, ServerOptions> servers)
+    {
+        section.WarnUnknownKeys(Keys.All);
+        var errorsBefore = section.ErrorCount;
+
+        var serverName = ReadServerName(section, servers);
+        var clientId = section.Text(Keys.ClientId);
+        if (clientId is null)
+        {
+            section.Error(Keys.ClientId, null, "is required: the application (client) id of the app registration");
+        }
+
+        var provider = section.Choice(Keys.Provider, ProviderNames) ?? AccountOptions.DefaultProvider;
+        var flow = section.Choice(Keys.Flow, FlowNames) ?? AccountOptions.DefaultFlow;
+        var clientSecret = section.Text(Keys.ClientSecret);
+        if (flow == OAuthFlow.ClientCredentials && clientSecret is null)
+        {
+            section.Error(Keys.ClientSecret, null, "is required with flow = client_credentials");
+        }
+        if (flow != OAuthFlow.AuthorizationCode)
+        {
+            section.Warn(Keys.Flow, section.Text(Keys.Flow), "this flow is not available in this version yet; logins for this account will be refused");
+        }
+
+        var tenant = section.Text(Keys.Tenant) ?? AccountOptions.DefaultTenant;
+        var authority = section.Url(Keys.Authority);
+        if (authority is not null && provider != OAuthProvider.Microsoft)
+        {
+            section.Warn(Keys.Authority, authority.OriginalString, "is only used with provider = microsoft");
+        }
+        var builtIn = ProviderEndpoints.For(provider, authority, tenant);
+        var authorizeUrl = Endpoint(section, Keys.AuthorizeUrl, builtIn.AuthorizeUrl, flow);
+        var tokenUrl = Endpoint(section, Keys.TokenUrl, builtIn.TokenUrl, flow);
+        var deviceCodeUrl = Endpoint(section, Keys.DeviceCodeUrl, builtIn.DeviceCodeUrl, flow);
+
+        var scope = section.Text(Keys.Scope) ?? builtIn.Scope;
+        if (scope is null)
+        {
+            section.Error(Keys.Scope, null, "is required with provider = generic");
+        }
+
+        var hash = section.Text(Keys.PasswordHash);
+        if (hash is not null && !PasswordVerifier.IsWellFormed(hash))
+        {
+            // Never the value: it may be a password pasted by mistake.
+            section.Error(Keys.PasswordHash, null, "is not a value made by 'emailproxy hash-password'");
+        }
+
+        if (section.ErrorCount != errorsBefore)
+        {
+            return null;
+        }
+        return new AccountOptions(name)
+        {
+            Username = section.Text(Keys.Username) ?? name,
+            ServerName = serverName!,
+            Provider = provider,
+            ClientId = clientId!,
+            ClientSecret = clientSecret,
+            Tenant = tenant,
+            AuthorizeUrl = authorizeUrl,
+            TokenUrl = tokenUrl!,
+            DeviceCodeUrl = deviceCodeUrl,
+            Scope = scope!,
+            Flow = flow,
+            PasswordHash = hash,
+        };
+    }
+
+    private static string? ReadServerName(SectionReader section, IReadOnlyDictionary<string, ServerOptions> servers)
+    {
+        var serverName = section.Text(Keys.Server);
+        if (serverName is null)
+        {
+            if (servers.Count == 1)
+            {
+                return servers.Keys.First();
+            }
+            section.Error(Keys.Server, null, servers.Count == 0
+                ? "is needed, and there is no [server NAME] section to point it at"
+                : $"is needed when there are several [server] sections ({string.Join(", ", servers.Keys)})");
+        }
+        else if (!servers.ContainsKey(serverName))
+        {
+            section.Error(Keys.Server, serverName, $"there is no [server {serverName}] section");
+        }
+        return serverName;
+    }
+
+    /// <summary>The endpoint the file gives, else the provider's; missing is an error only when the flow needs it.</summary>
+    private static Uri? Endpoint(SectionReader section, string key, Uri? builtIn, OAuthFlow flow)
+    {
+        var written = section.Text(key) is not null;
+        var url = written ? section.Url(key) : builtIn;
+        if (url is null && !written && Needs(flow, key))
+        {
+            var flowName = FlowNames.First(f => f.Value == flow).Name;
+            section.Error(key, null, $"is required with provider = generic and flow = {flowName}");
+        }
+        return url;
+    }
+
+    /// <summary>Which endpoints each flow uses: every flow redeems at the token endpoint.</summary>
+    private static bool Needs(OAuthFlow flow, string key) => key switch
+    {
+        Keys.TokenUrl => true,
+        Keys.AuthorizeUrl => flow == OAuthFlow.AuthorizationCode,
+        Keys.DeviceCodeUrl => flow == OAuthFlow.DeviceCode,
+        _ => false,
+    };
+}

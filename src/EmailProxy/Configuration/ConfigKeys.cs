@@ -1,0 +1,81 @@
+using System.Collections.Frozen;
+using System.Reflection;
+
+namespace EmailProxy.Configuration;
+
+/// <summary>
+/// Every section and key name of the configuration file, in one place. The section readers read each
+/// key by its constant here, and the "unknown key" warning knows a key by the same constants
+/// (<see cref="General.All"/> and its siblings are made from them): a key added here is known and read
+/// with one line, and there is no second list to forget.
+/// </summary>
+internal static class ConfigKeys
+{
+    public const string GeneralSection = "general";
+    public const string ServerSection = "server";
+    public const string AccountSection = "account";
+
+    /// <summary>The <c>[general]</c> section.</summary>
+    public static class General
+    {
+        public const string RedirectUri = "redirect_uri";
+        public const string LocalServerAuth = "local_server_auth";
+        public const string LogLevel = "log_level";
+        public const string LogFormat = "log_format";
+        public const string ImapListen = "imap_listen";
+        public const string SmtpListen = "smtp_listen";
+        public const string PopListen = "pop_listen";
+        public const string TokenDir = "token_dir";
+        public const string SecretFile = "secret_file";
+        public const string LocalTls = "local_tls";
+        public const string LocalCertificate = "local_certificate";
+        public const string LocalKey = "local_key";
+        public const string LocalTlsNames = "local_tls_names";
+        public const string WaitForAuthorization = "wait_for_authorization";
+
+        public static readonly FrozenSet<string> All = ConstantsOf(typeof(General));
+    }
+
+    /// <summary>A <c>[server NAME]</c> section.</summary>
+    public static class Server
+    {
+        public const string ImapHost = "imap_host";
+        public const string ImapPort = "imap_port";
+        public const string SmtpHost = "smtp_host";
+        public const string SmtpPort = "smtp_port";
+        public const string PopHost = "pop_host";
+        public const string PopPort = "pop_port";
+        public const string Ssl = "ssl";
+        public const string StartTls = "starttls";
+        public const string CaFile = "ca_file";
+
+        public static readonly FrozenSet<string> All = ConstantsOf(typeof(Server));
+    }
+
+    /// <summary>An <c>[account NAME]</c> section.</summary>
+    public static class Account
+    {
+        public const string Username = "username";
+        public const string Server = "server";
+        public const string Provider = "provider";
+        public const string ClientId = "client_id";
+        public const string ClientSecret = "client_secret";
+        public const string Tenant = "tenant";
+        public const string Authority = "authority";
+        public const string AuthorizeUrl = "authorize_url";
+        public const string TokenUrl = "token_url";
+        public const string DeviceCodeUrl = "device_code_url";
+        public const string Scope = "scope";
+        public const string Flow = "flow";
+        public const string PasswordHash = "password_hash";
+
+        public static readonly FrozenSet<string> All = ConstantsOf(typeof(Account));
+    }
+
+    /// <summary>The values of the string constants a class declares: its key names (case-insensitive, as the file is).</summary>
+    private static FrozenSet<string> ConstantsOf(Type keys) =>
+        keys.GetFields(BindingFlags.Public | BindingFlags.Static)
+            .Where(field => field.IsLiteral && field.FieldType == typeof(string))
+            .Select(field => (string)field.GetRawConstantValue()!)
+            .ToFrozenSet(StringComparer.OrdinalIgnoreCase);
+}

@@ -1,0 +1,23 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+
+namespace EmailProxy.Configuration;
+
+/// <summary>The <c>[general]</c> section, with the default of every key.</summary>
+internal sealed record GeneralOptions
+{
+    public Uri RedirectUri { get; init; } = new("http://127.0.0.1:18089");
+    public bool LocalServerAuth { get; init; } = true;
+    public LogLevel LogLevel { get; init; } = LogLevel.Information;
+    public LogFormat LogFormat { get; init; } = LogFormat.Text;
+    public IPEndPoint? ImapListen { get; init; } = new(IPAddress.Loopback, 1993);
+    public IPEndPoint? SmtpListen { get; init; } = new(IPAddress.Loopback, 1587);
+    public IPEndPoint? PopListen { get; init; }
+    public string TokenDirectory { get; init; } = "tokens";
+    public string SecretFile { get; init; } = "emailproxy.key";
+    public LocalTlsMode LocalTls { get; init; } = LocalTlsMode.Auto;
+    public string? LocalCertificate { get; init; }
+    public string? LocalKey { get; init; }
+    public IReadOnlyList<string> LocalTlsNames { get; init; } = [];
+    public TimeSpan WaitForAuthorization { get; init; } = TimeSpan.Zero;
+}

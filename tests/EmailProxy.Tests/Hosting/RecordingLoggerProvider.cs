@@ -1,0 +1,56 @@
+using Microsoft.Extensions.Logging;
+
+namespace EmailProxy.Tests.Hosting;
+
+/// <summary>Keeps every log entry it is given, and lets a test wait for one without a fixed delay.</summary>
+internal sealed class RecordingLoggerProvider : ILoggerProvider
+{
+    private readonly List<RecordedLog> _entries = [];
+    private readonly List<(Func<RecordedLog, bool> Match, TaskCompletionSource<RecordedLog> Found)> _waiters = [];
+
+    public IReadOnlyList<RecordedLog> Entries
+    {
+        get
+        {
+            lock (_entries)
+            {
+                return [.. _entries];
+            }
+        }
+    }
+
+    public ILogger CreateLogger(string categoryName) => new RecordingLogger(categoryName, this);
+
+    /// <summary>Completes with the first entry (already recorded or to come) that matches.</summary>
+    public Task<RecordedLog> WaitForAsync(Func<RecordedLog, bool> match)
+    {
+        lock (_entries)
+        {
+            var found = _entries.FirstOrDefault(match);
+            if (found is not null)
+            {
+                return Task.FromResult(found);
+            }
+            var waiter = new TaskCompletionSource<RecordedLog>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _waiters.Add((match, waiter));
+            return waiter.Task;
+        }
+    }
+
+    public void Add(RecordedLog entry)
+    {
+        lock (_entries)
+        {
+            _entries.Add(entry);
+            foreach (var waiter in _waiters.Where(w => w.Match(entry)).ToList())
+            {
+                waiter.Found.TrySetResult(entry);
+                _waiters.Remove(waiter);
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+    }
+}
