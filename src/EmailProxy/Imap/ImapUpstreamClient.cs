@@ -88,13 +88,8 @@ internal sealed class ImapUpstreamClient(UpstreamConnector connector)
     private static UpstreamLoginResult Reject(string text, string? challenge)
     {
         var words = StripStatus(text);
-        return UpstreamLoginResult.Rejected(challenge is null ? words : $"{words} ({challenge})", Hint(words));
+        return UpstreamLoginResult.Rejected(challenge is null ? words : $"{words} ({challenge})");
     }
-
-    private static string? Hint(string words) =>
-        words.Contains("AUTHENTICATE failed", StringComparison.OrdinalIgnoreCase)
-            ? "Check that username is the mailbox's address, that IMAP is enabled for the mailbox, and that the token's scope is https://outlook.office.com/IMAP.AccessAsUser.All (not graph.microsoft.com)."
-            : null;
 
     private static async Task<string> ReadGreetingAsync(UpstreamConnection connection, CancellationToken cancellationToken)
     {

@@ -57,7 +57,6 @@ internal sealed class Pop3UpstreamClient(UpstreamConnector connector)
             return UpstreamLoginResult.Unavailable($"{connection.Endpoint} cannot log in now: {UpstreamConnector.Truncate(words)}");
         }
         words = UpstreamConnector.Truncate(words);
-        return UpstreamLoginResult.Rejected(challenge is null ? words : $"{words} ({challenge})",
-            "Check that username is the mailbox's address, that POP is enabled for the mailbox, and that the token's scope includes https://outlook.office.com/POP.AccessAsUser.All (not graph.microsoft.com).");
+        return UpstreamLoginResult.Rejected(challenge is null ? words : $"{words} ({challenge})");
     }
 }

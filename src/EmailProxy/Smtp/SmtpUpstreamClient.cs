@@ -14,7 +14,6 @@ internal sealed class SmtpUpstreamClient(UpstreamConnector connector)
 {
     public const int ImplicitTlsPort = 465;
 
-
     public Task<UpstreamLoginResult> LoginAsync(ServerOptions server, string username, string accessToken, CancellationToken cancellationToken) =>
         connector.LoginAsync(server, server.SmtpHost!, server.SmtpPort, implicitTls: server.SmtpPort == ImplicitTlsPort,
             (connection, ct) => DialogueAsync(connection, server, username, accessToken, ct), cancellationToken);
@@ -68,26 +67,7 @@ internal sealed class SmtpUpstreamClient(UpstreamConnector connector)
         }
         var words = challenge is null ? reply.ToString() : $"{reply} ({challenge})";
         // 535 and 5.7.x are about the credentials; anything else (530, 504…) would not change with a new token.
-        return UpstreamLoginResult.Rejected(words, Hint(reply), tokenRefused: reply.Code == 535 || reply.EnhancedCode?.StartsWith("5.7.", StringComparison.Ordinal) == true);
-    }
-
-    /// <summary>Exchange's texts, with what an administrator does about them (PROTOCOL-NOTES.md).</summary>
-    internal static string? Hint(SmtpReply reply)
-    {
-        var text = reply.ToString();
-        if (text.Contains("SmtpClientAuthentication is disabled", StringComparison.OrdinalIgnoreCase))
-        {
-            return "SMTP AUTH is switched off for this mailbox or tenant, even for OAuth2: an Exchange administrator runs Set-CASMailbox -Identity <mailbox> -SmtpClientAuthenticationDisabled $false (and checks Set-TransportConfig -SmtpClientAuthenticationDisabled).";
-        }
-        if (text.Contains("did not meet the criteria", StringComparison.OrdinalIgnoreCase))
-        {
-            return "Security Defaults or a Conditional Access policy blocks SMTP AUTH for this sign-in.";
-        }
-        if (reply.Code == 535)
-        {
-            return "Check that username is the mailbox's address and that the token's scope includes https://outlook.office.com/SMTP.Send (not graph.microsoft.com).";
-        }
-        return null;
+        return UpstreamLoginResult.Rejected(words, tokenRefused: reply.Code == 535 || reply.EnhancedCode?.StartsWith("5.7.", StringComparison.Ordinal) == true);
     }
 
     private static async Task<SmtpReply> EhloAsync(UpstreamConnection connection, CancellationToken cancellationToken)

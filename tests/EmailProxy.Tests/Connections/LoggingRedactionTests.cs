@@ -3,7 +3,6 @@ using EmailProxy.Connections;
 using EmailProxy.Imap;
 using EmailProxy.Smtp;
 using EmailProxy.Tests.TestSupport;
-using EmailProxy.Upstream;
 using Microsoft.Extensions.Logging;
 
 namespace EmailProxy.Tests.Connections;
@@ -18,7 +17,7 @@ public sealed class LoggingRedactionTests : IDisposable
     {
         var log = new RecordingLogger();
         var (connection, client) = SessionHarness.Connect();
-        var session = new SmtpSession(connection, new SessionHarness(_temp.Path, TimeProvider.System).Environment(), new SmtpUpstreamClient(new UpstreamConnector(TimeProvider.System)), log);
+        var session = new SmtpSession(connection, new SessionHarness(_temp.Path, TimeProvider.System).Environment(), SessionHarness.Smtp(), log);
         // AUTH before EHLO is refused, so the client's pipelined base64 lines arrive as commands.
         await SessionHarness.WriteAsync(client.Output, "AUTH LOGIN\r\ndXNlcg==\r\nc2VjcmV0LXBhc3N3b3Jk\r\nQUIT\r\n");
         await client.Output.CompleteAsync();

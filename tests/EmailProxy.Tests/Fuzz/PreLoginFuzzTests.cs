@@ -6,7 +6,6 @@ using EmailProxy.Imap;
 using EmailProxy.Pop3;
 using EmailProxy.Smtp;
 using EmailProxy.Tests.TestSupport;
-using EmailProxy.Upstream;
 using Microsoft.AspNetCore.Connections;
 
 namespace EmailProxy.Tests.Fuzz;
@@ -106,12 +105,11 @@ public sealed class PreLoginFuzzTests : IDisposable
             var input = Generate(random, protocol switch { 0 => ImapSeeds, 1 => SmtpSeeds, _ => PopSeeds });
             var log = new ErrorRecordingLogger();
             var (connection, client) = SessionHarness.Connect();
-            var connector = new UpstreamConnector(TimeProvider.System);
             MailSession session = protocol switch
             {
-                0 => new ImapSession(connection, environment, new ImapUpstreamClient(connector), log),
-                1 => new SmtpSession(connection, environment, new SmtpUpstreamClient(connector), log),
-                _ => new Pop3Session(connection, environment, new Pop3UpstreamClient(connector), log),
+                0 => new ImapSession(connection, environment, SessionHarness.Imap(), log),
+                1 => new SmtpSession(connection, environment, SessionHarness.Smtp(), log),
+                _ => new Pop3Session(connection, environment, SessionHarness.Pop3(), log),
             };
             await client.Output.WriteAsync(input);
             await client.Output.CompleteAsync();

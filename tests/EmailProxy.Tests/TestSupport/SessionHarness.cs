@@ -3,9 +3,13 @@ using System.Text;
 using EmailProxy.Accounts;
 using EmailProxy.Configuration;
 using EmailProxy.Connections;
+using EmailProxy.Imap;
 using EmailProxy.LocalTls;
 using EmailProxy.OAuth2;
+using EmailProxy.Pop3;
+using EmailProxy.Smtp;
 using EmailProxy.TokenStore;
+using EmailProxy.Upstream;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -30,6 +34,13 @@ internal sealed class SessionHarness(string folder, TimeProvider time)
         var tls = new LocalTlsService(config, new ServiceCollection().BuildServiceProvider(), time, NullLogger<LocalTlsService>.Instance);
         return new SessionEnvironment(logins, tls, new Lifetime(), time);
     }
+
+    /// <summary>The IMAP protocol with a real upstream client whose connector runs on <paramref name="time"/> (the system clock by default).</summary>
+    public static ImapProtocol Imap(TimeProvider? time = null) => new(new ImapUpstreamClient(new UpstreamConnector(time ?? TimeProvider.System)));
+
+    public static SmtpProtocol Smtp(TimeProvider? time = null) => new(new SmtpUpstreamClient(new UpstreamConnector(time ?? TimeProvider.System)));
+
+    public static Pop3Protocol Pop3(TimeProvider? time = null) => new(new Pop3UpstreamClient(new UpstreamConnector(time ?? TimeProvider.System)));
 
     /// <summary>A connection and the client's ends of its two pipes (no back-pressure, so a test may write everything first).</summary>
     public static (ConnectionContext Connection, IDuplexPipe Client) Connect()
