@@ -171,7 +171,7 @@ internal abstract class MailSession(ConnectionContext connection, SessionEnviron
         var relay = await ByteRelay.RunAsync(Connection.Transport, upstream, notice, Stopping);
         _bytesFromClient = relay.BytesFromClient;
         _bytesToClient = relay.BytesToClient;
-        _result = $"relayed, ended by {relay.EndReason}";
+        _result = $"relayed, ended by {relay.Describe()}";
         return true;
     }
 
