@@ -23,7 +23,7 @@ internal sealed class ImapProtocol(ImapUpstreamClient upstream) : MailProtocol
     public override IPEndPoint? ListenOf(GeneralOptions general) => general.ImapListen;
 
     public override Task<UpstreamLoginResult> LoginUpstreamAsync(ServerOptions server, string username, string accessToken, CancellationToken cancellationToken) =>
-        upstream.LoginAsync(server, username, accessToken, cancellationToken);
+        upstream.LoginAsync(server, HostOf(server)!, PortOf(server), username, accessToken, cancellationToken);
 
     public override MailSession NewSession(ConnectionContext connection, SessionEnvironment environment, ILogger log) =>
         new ImapSession(connection, environment, this, log);

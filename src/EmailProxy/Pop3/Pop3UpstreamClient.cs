@@ -11,8 +11,9 @@ namespace EmailProxy.Pop3;
 /// </summary>
 internal sealed class Pop3UpstreamClient(UpstreamConnector connector)
 {
-    public Task<UpstreamLoginResult> LoginAsync(ServerOptions server, string username, string accessToken, CancellationToken cancellationToken) =>
-        connector.LoginAsync(server, server.PopHost!, server.PopPort, implicitTls: server.Ssl,
+    /// <summary>Logs in to <paramref name="host"/>:<paramref name="port"/>, the server's host and port for this protocol (<see cref="Pop3Protocol"/> picks them).</summary>
+    public Task<UpstreamLoginResult> LoginAsync(ServerOptions server, string host, int port, string username, string accessToken, CancellationToken cancellationToken) =>
+        connector.LoginAsync(server, host, port, implicitTls: server.Ssl,
             (connection, ct) => DialogueAsync(connection, server, username, accessToken, ct), cancellationToken);
 
     private async Task<UpstreamLoginResult> DialogueAsync(UpstreamConnection connection, ServerOptions server, string username, string accessToken, CancellationToken cancellationToken)

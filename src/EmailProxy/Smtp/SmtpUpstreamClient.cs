@@ -14,8 +14,9 @@ internal sealed class SmtpUpstreamClient(UpstreamConnector connector)
 {
     public const int ImplicitTlsPort = 465;
 
-    public Task<UpstreamLoginResult> LoginAsync(ServerOptions server, string username, string accessToken, CancellationToken cancellationToken) =>
-        connector.LoginAsync(server, server.SmtpHost!, server.SmtpPort, implicitTls: server.SmtpPort == ImplicitTlsPort,
+    /// <summary>Logs in to <paramref name="host"/>:<paramref name="port"/>, the server's host and port for this protocol (<see cref="SmtpProtocol"/> picks them).</summary>
+    public Task<UpstreamLoginResult> LoginAsync(ServerOptions server, string host, int port, string username, string accessToken, CancellationToken cancellationToken) =>
+        connector.LoginAsync(server, host, port, implicitTls: port == ImplicitTlsPort,
             (connection, ct) => DialogueAsync(connection, server, username, accessToken, ct), cancellationToken);
 
     private async Task<UpstreamLoginResult> DialogueAsync(UpstreamConnection connection, ServerOptions server, string username, string accessToken, CancellationToken cancellationToken)
