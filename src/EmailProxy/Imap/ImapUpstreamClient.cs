@@ -9,14 +9,11 @@ namespace EmailProxy.Imap;
 /// for it, then <c>AUTHENTICATE XOAUTH2</c> (one line with SASL-IR, else two steps). A JSON error
 /// challenge (Gmail, Dovecot) is answered with an empty line and its status kept for the error text.
 /// </summary>
-internal sealed class ImapUpstreamClient(UpstreamConnector connector)
+internal sealed class ImapUpstreamClient(UpstreamConnector connector) : UpstreamClient(connector)
 {
-    /// <summary>Logs in to <paramref name="host"/>:<paramref name="port"/>, the server's host and port for this protocol (<see cref="ImapProtocol"/> picks them).</summary>
-    public Task<UpstreamLoginResult> LoginAsync(ServerOptions server, string host, int port, string username, string accessToken, CancellationToken cancellationToken) =>
-        connector.LoginAsync(server, host, port, implicitTls: server.Ssl,
-            (connection, ct) => DialogueAsync(connection, server, username, accessToken, ct), cancellationToken);
+    protected override bool ImplicitTls(ServerOptions server, int port) => server.Ssl;
 
-    private async Task<UpstreamLoginResult> DialogueAsync(UpstreamConnection connection, ServerOptions server, string username, string accessToken, CancellationToken cancellationToken)
+    protected override async Task<UpstreamLoginResult> DialogueAsync(UpstreamConnection connection, ServerOptions server, string username, string accessToken, CancellationToken cancellationToken)
     {
         var capabilities = await ReadGreetingAsync(connection, cancellationToken);
         if (!server.Ssl && server.StartTls)
@@ -31,7 +28,7 @@ internal sealed class ImapUpstreamClient(UpstreamConnector connector)
             {
                 throw new UpstreamUnavailableException($"{connection.Endpoint} refused STARTTLS: {answer}");
             }
-            await connector.UpgradeAsync(connection, server, cancellationToken);
+            await Connector.UpgradeAsync(connection, server, cancellationToken);
             capabilities = await QueryCapabilitiesAsync(connection, "P1", cancellationToken);
         }
 

@@ -10,16 +10,13 @@ namespace EmailProxy.Smtp;
 /// 465), EHLO again, then <c>AUTH XOAUTH2</c> in two steps (a one-line form with a real token is
 /// longer than some servers take). A <c>334</c> JSON error challenge is answered with an empty line.
 /// </summary>
-internal sealed class SmtpUpstreamClient(UpstreamConnector connector)
+internal sealed class SmtpUpstreamClient(UpstreamConnector connector) : UpstreamClient(connector)
 {
     public const int ImplicitTlsPort = 465;
 
-    /// <summary>Logs in to <paramref name="host"/>:<paramref name="port"/>, the server's host and port for this protocol (<see cref="SmtpProtocol"/> picks them).</summary>
-    public Task<UpstreamLoginResult> LoginAsync(ServerOptions server, string host, int port, string username, string accessToken, CancellationToken cancellationToken) =>
-        connector.LoginAsync(server, host, port, implicitTls: port == ImplicitTlsPort,
-            (connection, ct) => DialogueAsync(connection, server, username, accessToken, ct), cancellationToken);
+    protected override bool ImplicitTls(ServerOptions server, int port) => port == ImplicitTlsPort;
 
-    private async Task<UpstreamLoginResult> DialogueAsync(UpstreamConnection connection, ServerOptions server, string username, string accessToken, CancellationToken cancellationToken)
+    protected override async Task<UpstreamLoginResult> DialogueAsync(UpstreamConnection connection, ServerOptions server, string username, string accessToken, CancellationToken cancellationToken)
     {
         var greeting = await ReadReplyAsync(connection, cancellationToken);
         if (greeting.Code != 220)
@@ -39,7 +36,7 @@ internal sealed class SmtpUpstreamClient(UpstreamConnector connector)
             {
                 throw new UpstreamUnavailableException($"{connection.Endpoint} refused STARTTLS: {ready}");
             }
-            await connector.UpgradeAsync(connection, server, cancellationToken);
+            await Connector.UpgradeAsync(connection, server, cancellationToken);
             await EhloAsync(connection, cancellationToken);
         }
 
