@@ -3,7 +3,6 @@ using EmailProxy.Connections;
 using EmailProxy.Imap;
 using EmailProxy.Smtp;
 using EmailProxy.Tests.TestSupport;
-using Microsoft.Extensions.Logging;
 
 namespace EmailProxy.Tests.Connections;
 
@@ -44,32 +43,4 @@ public sealed class LoggingRedactionTests : IDisposable
     }
 
     public void Dispose() => _temp.Dispose();
-
-    private sealed class RecordingLogger : ILogger
-    {
-        private readonly List<string> _lines = [];
-
-        public IReadOnlyList<string> Lines
-        {
-            get
-            {
-                lock (_lines)
-                {
-                    return [.. _lines];
-                }
-            }
-        }
-
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            lock (_lines)
-            {
-                _lines.Add(formatter(state, exception));
-            }
-        }
-    }
 }

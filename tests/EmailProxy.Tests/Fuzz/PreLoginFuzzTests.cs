@@ -7,6 +7,7 @@ using EmailProxy.Pop3;
 using EmailProxy.Smtp;
 using EmailProxy.Tests.TestSupport;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Logging;
 
 namespace EmailProxy.Tests.Fuzz;
 
@@ -103,7 +104,7 @@ public sealed class PreLoginFuzzTests : IDisposable
         {
             var protocol = i % 3;
             var input = Generate(random, protocol switch { 0 => ImapSeeds, 1 => SmtpSeeds, _ => PopSeeds });
-            var log = new ErrorRecordingLogger();
+            var log = new RecordingLogger(LogLevel.Error);
             var (connection, client) = SessionHarness.Connect();
             MailSession session = protocol switch
             {
@@ -119,7 +120,7 @@ public sealed class PreLoginFuzzTests : IDisposable
             var answered = await client.Input.ReadAsync().AsTask().Guarded();
             Assert.False(answered.Buffer.IsEmpty, $"Iteration {i} (seed {_seed}): no answer at all.\nInput: {Describe(input)}");
             client.Input.AdvanceTo(answered.Buffer.End);
-            Assert.True(log.Errors.Count == 0, $"Iteration {i} (seed {_seed}): {string.Join("\n", log.Errors)}\nInput: {Describe(input)}");
+            Assert.True(log.Lines.Count == 0, $"Iteration {i} (seed {_seed}): {string.Join("\n", log.Lines)}\nInput: {Describe(input)}");
         }
     }
 
