@@ -3,17 +3,6 @@ using EmailProxy.Upstream;
 
 namespace EmailProxy.Accounts;
 
-internal enum LoginFailure
-{
-    None,
-    UnknownAccount,
-    WrongPassword,
-    SignInRequired,
-    TokenUnavailable,
-    Rejected,
-    Unavailable,
-}
-
 /// <summary>
 /// The end of a client's login: the authenticated upstream, or a failure whose
 /// <see cref="Message"/> names the account, the cause and the fix (shown to the client as is).

@@ -1,6 +1,7 @@
 using EmailProxy.Configuration;
+using EmailProxy.Connections;
 using EmailProxy.OAuth2;
-using EmailProxy.Upstream;
+using EmailProxy.Providers;
 
 namespace EmailProxy.Accounts;
 
@@ -10,10 +11,7 @@ namespace EmailProxy.Accounts;
 /// </summary>
 internal sealed class LoginService(ProxyConfig config, PasswordVerifier passwords, TokenService tokens, SignInManager signIns)
 {
-    /// <summary>Connects and authenticates upstream with a given access token; one per protocol.</summary>
-    public delegate Task<UpstreamLoginResult> UpstreamLogin(ServerOptions server, string username, string accessToken, CancellationToken cancellationToken);
-
-    public async Task<LoginOutcome> LoginAsync(string protocol, string loginName, string password, Func<ServerOptions, string?> hostOf, UpstreamLogin upstreamLogin, CancellationToken cancellationToken)
+    public async Task<LoginOutcome> LoginAsync(MailProtocol protocol, string loginName, string password, CancellationToken cancellationToken)
     {
         var account = config.FindAccount(loginName);
         if (account is null)
@@ -32,10 +30,10 @@ internal sealed class LoginService(ProxyConfig config, PasswordVerifier password
                 $"Account {account.Name} uses flow = {account.Flow}, which this version of the proxy does not support yet; use flow = authorization_code", account);
         }
         var server = config.Servers[account.ServerName];
-        if (hostOf(server) is null)
+        if (protocol.HostOf(server) is null)
         {
             return LoginOutcome.Fail(LoginFailure.Unavailable,
-                $"Account {account.Name}: [server {server.Name}] has no {protocol.ToLowerInvariant()}_host, so {protocol} cannot be used with it", account);
+                $"Account {account.Name}: [server {server.Name}] has no {protocol.HostKey}, so {protocol.Name} cannot be used with it", account);
         }
 
         var token = await GetTokenAsync(account, cancellationToken);
@@ -46,7 +44,7 @@ internal sealed class LoginService(ProxyConfig config, PasswordVerifier password
                 : LoginOutcome.Fail(LoginFailure.TokenUnavailable, $"Account {account.Name}: {token.Message}", account);
         }
 
-        var result = await upstreamLogin(server, account.Username, token.AccessToken!, cancellationToken);
+        var result = await protocol.LoginUpstreamAsync(server, account.Username, token.AccessToken!, cancellationToken);
         if (result.RejectedText is not null && result.TokenRefused)
         {
             // Expired early, revoked, or minted before a permission change: one fresh token, one more try.
@@ -54,7 +52,7 @@ internal sealed class LoginService(ProxyConfig config, PasswordVerifier password
             var retry = await tokens.GetAccessTokenAsync(account, cancellationToken);
             if (retry.Kind == TokenOutcomeKind.Token && retry.AccessToken != token.AccessToken)
             {
-                result = await upstreamLogin(server, account.Username, retry.AccessToken!, cancellationToken);
+                result = await protocol.LoginUpstreamAsync(server, account.Username, retry.AccessToken!, cancellationToken);
             }
             else if (retry.Kind == TokenOutcomeKind.SignInRequired)
             {
@@ -75,9 +73,7 @@ internal sealed class LoginService(ProxyConfig config, PasswordVerifier password
         {
             return LoginOutcome.Fail(LoginFailure.Unavailable, $"Account {account.Name}: {reason}", account);
         }
-        var hint = account.ScopeTargetsGraph
-            ? $"The account's scope asks for graph.microsoft.com, whose tokens Exchange refuses for IMAP, POP and SMTP: set scope to https://outlook.office.com/IMAP.AccessAsUser.All https://outlook.office.com/SMTP.Send offline_access in [account {account.Name}] and sign in again."
-            : result.Hint;
+        var hint = ProviderErrorMapping.HintFor(account, protocol, result.RejectedText!);
         return LoginOutcome.Fail(LoginFailure.Rejected,
             $"Account {account.Name}: {server.Name} refused the OAuth2 token for {account.Username}: \"{result.RejectedText}\"{(hint is null ? "" : " " + hint)}", account);
     }

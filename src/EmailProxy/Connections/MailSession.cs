@@ -2,11 +2,9 @@ using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Text;
 using EmailProxy.Accounts;
-using EmailProxy.Configuration;
 using EmailProxy.LocalTls;
 using EmailProxy.Relay;
 using EmailProxy.Sasl;
-using EmailProxy.Upstream;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
@@ -18,7 +16,7 @@ namespace EmailProxy.Connections;
 /// words, the outcome bookkeeping and its one log line, STARTTLS, the client's SASL exchange, and
 /// the road from a login to the relay. A protocol supplies its dialogue and its texts.
 /// </summary>
-internal abstract class MailSession(ConnectionContext connection, SessionEnvironment environment, ILogger log)
+internal abstract class MailSession(ConnectionContext connection, SessionEnvironment environment, MailProtocol protocol, ILogger log)
 {
     public static readonly TimeSpan LoginTimeout = TimeSpan.FromSeconds(60);
     public const int MaxLineLength = 8 * 1024;
@@ -28,7 +26,9 @@ internal abstract class MailSession(ConnectionContext connection, SessionEnviron
     private long _bytesFromClient;
     private long _bytesToClient;
 
-    protected abstract string Protocol { get; }
+    /// <summary>The protocol's name, as log lines give it.</summary>
+    protected string Protocol => MailProtocol.Name;
+    protected MailProtocol MailProtocol { get; } = protocol;
     protected ConnectionContext Connection { get; } = connection;
     protected PipeReader Input => Connection.Transport.Input;
     protected ILogger Log { get; } = log;
@@ -86,11 +86,6 @@ internal abstract class MailSession(ConnectionContext connection, SessionEnviron
 
     /// <summary>The protocol's last line for a session that ends before a login.</summary>
     protected abstract string Farewell(SessionEnd end, string detail);
-
-    /// <summary>Which host of a [server] section this protocol uses.</summary>
-    protected abstract string? HostOf(ServerOptions server);
-
-    protected abstract Task<UpstreamLoginResult> UpstreamLoginAsync(ServerOptions server, string username, string accessToken, CancellationToken cancellationToken);
 
     /// <summary>The answer to a failed login; the message names the account, the cause and the fix.</summary>
     protected abstract string LoginFailedReply(string tag, LoginOutcome outcome);
@@ -154,7 +149,7 @@ internal abstract class MailSession(ConnectionContext connection, SessionEnviron
     /// </summary>
     protected async Task<bool> LoginAndRelayAsync(ClientCredentials credentials, string tag)
     {
-        var outcome = await Environment.Logins.LoginAsync(Protocol, credentials.Username, credentials.Password, HostOf, UpstreamLoginAsync, Stopping);
+        var outcome = await Environment.Logins.LoginAsync(MailProtocol, credentials.Username, credentials.Password, Stopping);
         if (!outcome.Succeeded)
         {
             SessionLog.LoginFailed(Log, Protocol, Client, credentials.Username, outcome.Message);
@@ -172,7 +167,7 @@ internal abstract class MailSession(ConnectionContext connection, SessionEnviron
         var relay = await ByteRelay.RunAsync(Connection.Transport, upstream, notice, Stopping);
         _bytesFromClient = relay.BytesFromClient;
         _bytesToClient = relay.BytesToClient;
-        _result = $"relayed, ended by {relay.EndReason}";
+        _result = $"relayed, ended by {relay.Describe()}";
         return true;
     }
 

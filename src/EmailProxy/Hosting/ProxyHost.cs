@@ -58,6 +58,9 @@ internal static partial class ProxyHost
         builder.Services.AddSingleton<ImapUpstreamClient>();
         builder.Services.AddSingleton<SmtpUpstreamClient>();
         builder.Services.AddSingleton<Pop3UpstreamClient>();
+        builder.Services.AddSingleton<ImapProtocol>();
+        builder.Services.AddSingleton<SmtpProtocol>();
+        builder.Services.AddSingleton<Pop3Protocol>();
         builder.Services.AddSingleton<LocalCertificateStore>();
         builder.Services.AddSingleton<LocalCertificateSelector>();
         builder.Services.AddSingleton<LocalTlsService>();
@@ -67,23 +70,24 @@ internal static partial class ProxyHost
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            void Mail<THandler>(string name, IPEndPoint? endPoint, bool implicitTls) where THandler : ConnectionHandler
+            void Mail<TProtocol>() where TProtocol : MailProtocol
             {
-                if (endPoint is null)
+                var protocol = kestrel.ApplicationServices.GetRequiredService<TProtocol>();
+                if (protocol.ListenOf(config.General) is not { } endPoint)
                 {
                     return;
                 }
                 kestrel.Listen(endPoint, listen =>
                 {
-                    listen.UseLocalTls(sniffImplicitTls: implicitTls);
-                    listen.UseConnectionHandler<THandler>();
-                    listeners.Add((name, listen));
+                    listen.UseLocalTls(sniffImplicitTls: protocol.SniffsImplicitTls);
+                    listen.UseConnectionHandler<MailConnectionHandler<TProtocol>>();
+                    listeners.Add((protocol.Name, listen));
                 });
             }
             // IMAP and POP serve implicit TLS and plaintext on one port; SMTP offers STARTTLS.
-            Mail<ImapConnectionHandler>("IMAP", config.General.ImapListen, implicitTls: true);
-            Mail<SmtpConnectionHandler>("SMTP", config.General.SmtpListen, implicitTls: false);
-            Mail<Pop3ConnectionHandler>("POP3", config.General.PopListen, implicitTls: true);
+            Mail<ImapProtocol>();
+            Mail<SmtpProtocol>();
+            Mail<Pop3Protocol>();
             ListenHttp(kestrel, config.General.RedirectUri, listen => listeners.Add(("HTTP", listen)));
         });
 

@@ -1,9 +1,7 @@
 using System.Text;
 using EmailProxy.Accounts;
-using EmailProxy.Configuration;
 using EmailProxy.Connections;
 using EmailProxy.Sasl;
-using EmailProxy.Upstream;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
 
@@ -14,8 +12,8 @@ namespace EmailProxy.Imap;
 /// then relays bytes. Commands the client pipelined behind its login stay in the pipe and go
 /// upstream only after the upstream accepted the token.
 /// </summary>
-internal sealed class ImapSession(ConnectionContext connection, SessionEnvironment environment, ImapUpstreamClient upstream, ILogger log)
-    : MailSession(connection, environment, log)
+internal sealed class ImapSession(ConnectionContext connection, SessionEnvironment environment, ImapProtocol protocol, ILogger log)
+    : MailSession(connection, environment, protocol, log)
 {
     public const string PreLoginCapabilities = "IMAP4rev1 SASL-IR LITERAL+ ID AUTH=PLAIN AUTH=LOGIN";
 
@@ -25,8 +23,6 @@ internal sealed class ImapSession(ConnectionContext connection, SessionEnvironme
         "STATUS", "APPEND", "CREATE", "DELETE", "RENAME", "SUBSCRIBE", "UNSUBSCRIBE", "NAMESPACE", "ENABLE", "IDLE", "UID",
         "FETCH", "SEARCH", "STORE", "COPY", "MOVE", "EXPUNGE", "CLOSE", "UNSELECT", "CHECK", "COMPRESS",
     ], StringComparer.Ordinal);
-
-    protected override string Protocol => "IMAP";
 
     private string Capabilities => CanStartTls ? PreLoginCapabilities + " STARTTLS" : PreLoginCapabilities;
 
@@ -106,11 +102,6 @@ internal sealed class ImapSession(ConnectionContext connection, SessionEnvironme
         SessionEnd.TimedOut => "* BYE Autologout: no login within 60 seconds",
         _ => "* BYE Email OAuth2 Proxy is shutting down",
     };
-
-    protected override string? HostOf(ServerOptions server) => server.ImapHost;
-
-    protected override Task<UpstreamLoginResult> UpstreamLoginAsync(ServerOptions server, string username, string accessToken, CancellationToken cancellationToken) =>
-        upstream.LoginAsync(server, username, accessToken, cancellationToken);
 
     protected override string LoginFailedReply(string tag, LoginOutcome outcome) =>
         $"{tag} NO [{(outcome.IsTemporary ? "UNAVAILABLE" : "AUTHENTICATIONFAILED")}] {outcome.Message}";

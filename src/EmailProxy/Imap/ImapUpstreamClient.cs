@@ -9,13 +9,11 @@ namespace EmailProxy.Imap;
 /// for it, then <c>AUTHENTICATE XOAUTH2</c> (one line with SASL-IR, else two steps). A JSON error
 /// challenge (Gmail, Dovecot) is answered with an empty line and its status kept for the error text.
 /// </summary>
-internal sealed class ImapUpstreamClient(UpstreamConnector connector)
+internal sealed class ImapUpstreamClient(UpstreamConnector connector) : UpstreamClient(connector)
 {
-    public Task<UpstreamLoginResult> LoginAsync(ServerOptions server, string username, string accessToken, CancellationToken cancellationToken) =>
-        connector.LoginAsync(server, server.ImapHost!, server.ImapPort, implicitTls: server.Ssl,
-            (connection, ct) => DialogueAsync(connection, server, username, accessToken, ct), cancellationToken);
+    protected override bool ImplicitTls(ServerOptions server, int port) => server.Ssl;
 
-    private async Task<UpstreamLoginResult> DialogueAsync(UpstreamConnection connection, ServerOptions server, string username, string accessToken, CancellationToken cancellationToken)
+    protected override async Task<UpstreamLoginResult> DialogueAsync(UpstreamConnection connection, ServerOptions server, string username, string accessToken, CancellationToken cancellationToken)
     {
         var capabilities = await ReadGreetingAsync(connection, cancellationToken);
         if (!server.Ssl && server.StartTls)
@@ -30,7 +28,7 @@ internal sealed class ImapUpstreamClient(UpstreamConnector connector)
             {
                 throw new UpstreamUnavailableException($"{connection.Endpoint} refused STARTTLS: {answer}");
             }
-            await connector.UpgradeAsync(connection, server, cancellationToken);
+            await Connector.UpgradeAsync(connection, server, cancellationToken);
             capabilities = await QueryCapabilitiesAsync(connection, "P1", cancellationToken);
         }
 
@@ -88,13 +86,8 @@ internal sealed class ImapUpstreamClient(UpstreamConnector connector)
     private static UpstreamLoginResult Reject(string text, string? challenge)
     {
         var words = StripStatus(text);
-        return UpstreamLoginResult.Rejected(challenge is null ? words : $"{words} ({challenge})", Hint(words));
+        return UpstreamLoginResult.Rejected(challenge is null ? words : $"{words} ({challenge})");
     }
-
-    private static string? Hint(string words) =>
-        words.Contains("AUTHENTICATE failed", StringComparison.OrdinalIgnoreCase)
-            ? "Check that username is the mailbox's address, that IMAP is enabled for the mailbox, and that the token's scope is https://outlook.office.com/IMAP.AccessAsUser.All (not graph.microsoft.com)."
-            : null;
 
     private static async Task<string> ReadGreetingAsync(UpstreamConnection connection, CancellationToken cancellationToken)
     {

@@ -1,9 +1,7 @@
 using EmailProxy.Accounts;
-using EmailProxy.Configuration;
 using EmailProxy.Connections;
 using EmailProxy.Sasl;
 using EmailProxy.Smtp;
-using EmailProxy.Upstream;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
 
@@ -13,13 +11,11 @@ namespace EmailProxy.Pop3;
 /// One client's POP3 connection: the proxy answers CAPA, USER/PASS, AUTH PLAIN/LOGIN, STLS and
 /// QUIT itself; after the upstream accepted the token every byte is relayed unchanged.
 /// </summary>
-internal sealed class Pop3Session(ConnectionContext connection, SessionEnvironment environment, Pop3UpstreamClient upstream, ILogger log)
-    : MailSession(connection, environment, log)
+internal sealed class Pop3Session(ConnectionContext connection, SessionEnvironment environment, Pop3Protocol protocol, ILogger log)
+    : MailSession(connection, environment, protocol, log)
 {
     private static readonly IReadOnlySet<string> KnownCommands = new HashSet<string>(
         ["CAPA", "STLS", "USER", "PASS", "AUTH", "APOP", "QUIT", "NOOP", "STAT", "LIST", "RETR", "DELE", "TOP", "UIDL", "RSET"], StringComparer.Ordinal);
-
-    protected override string Protocol => "POP3";
 
     protected override async Task RunCoreAsync(CancellationToken loginWindow)
     {
@@ -100,11 +96,6 @@ internal sealed class Pop3Session(ConnectionContext connection, SessionEnvironme
         SessionEnd.TimedOut => "-ERR Autologout: no login within 60 seconds",
         _ => "-ERR [SYS/TEMP] Email OAuth2 Proxy is shutting down",
     };
-
-    protected override string? HostOf(ServerOptions server) => server.PopHost;
-
-    protected override Task<UpstreamLoginResult> UpstreamLoginAsync(ServerOptions server, string username, string accessToken, CancellationToken cancellationToken) =>
-        upstream.LoginAsync(server, username, accessToken, cancellationToken);
 
     protected override string LoginFailedReply(string tag, LoginOutcome outcome) =>
         $"-ERR [{(outcome.IsTemporary ? "SYS/TEMP" : "AUTH")}] {outcome.Message}";

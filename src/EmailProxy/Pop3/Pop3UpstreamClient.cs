@@ -9,13 +9,11 @@ namespace EmailProxy.Pop3;
 /// and <c>starttls = true</c>; then <c>AUTH XOAUTH2</c> in two steps (waiting for <c>+</c>). A JSON
 /// error challenge is answered with an empty line and its status kept for the error text.
 /// </summary>
-internal sealed class Pop3UpstreamClient(UpstreamConnector connector)
+internal sealed class Pop3UpstreamClient(UpstreamConnector connector) : UpstreamClient(connector)
 {
-    public Task<UpstreamLoginResult> LoginAsync(ServerOptions server, string username, string accessToken, CancellationToken cancellationToken) =>
-        connector.LoginAsync(server, server.PopHost!, server.PopPort, implicitTls: server.Ssl,
-            (connection, ct) => DialogueAsync(connection, server, username, accessToken, ct), cancellationToken);
+    protected override bool ImplicitTls(ServerOptions server, int port) => server.Ssl;
 
-    private async Task<UpstreamLoginResult> DialogueAsync(UpstreamConnection connection, ServerOptions server, string username, string accessToken, CancellationToken cancellationToken)
+    protected override async Task<UpstreamLoginResult> DialogueAsync(UpstreamConnection connection, ServerOptions server, string username, string accessToken, CancellationToken cancellationToken)
     {
         var greeting = await connection.ReadRequiredLineAsync(cancellationToken);
         if (!greeting.StartsWith("+OK", StringComparison.Ordinal))
@@ -30,7 +28,7 @@ internal sealed class Pop3UpstreamClient(UpstreamConnector connector)
             {
                 throw UpstreamConnector.NoStartTls(connection, server, $"refused STLS ({UpstreamConnector.Truncate(answer)})");
             }
-            await connector.UpgradeAsync(connection, server, cancellationToken);
+            await Connector.UpgradeAsync(connection, server, cancellationToken);
         }
 
         await connection.WriteLineAsync("AUTH XOAUTH2", cancellationToken);
@@ -57,7 +55,6 @@ internal sealed class Pop3UpstreamClient(UpstreamConnector connector)
             return UpstreamLoginResult.Unavailable($"{connection.Endpoint} cannot log in now: {UpstreamConnector.Truncate(words)}");
         }
         words = UpstreamConnector.Truncate(words);
-        return UpstreamLoginResult.Rejected(challenge is null ? words : $"{words} ({challenge})",
-            "Check that username is the mailbox's address, that POP is enabled for the mailbox, and that the token's scope includes https://outlook.office.com/POP.AccessAsUser.All (not graph.microsoft.com).");
+        return UpstreamLoginResult.Rejected(challenge is null ? words : $"{words} ({challenge})");
     }
 }

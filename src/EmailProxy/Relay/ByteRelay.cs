@@ -27,7 +27,7 @@ internal static class ByteRelay
         var down = PumpToPipeAsync(upstream, client.Output, toClient, cancel.Token);
 
         var first = await Task.WhenAny(up, down);
-        if (first == up && up.Result == "closed" && !stopping.IsCancellationRequested)
+        if (first == up && up.Result.End == RelayEnd.ClientClosed && !stopping.IsCancellationRequested)
         {
             // The client is done sending but may still read (printf … | nc -N): tell the server,
             // and let its remaining answers through until it closes.
@@ -42,12 +42,10 @@ internal static class ByteRelay
             }
         }
         await cancel.CancelAsync();
-        var reasons = await Task.WhenAll(up, down);
-        var reason = stopping.IsCancellationRequested
-            ? "the proxy is shutting down"
-            : first == up ? $"client: {reasons[0]}" : $"upstream: {reasons[1]}";
+        await Task.WhenAll(up, down);
+        var (end, error) = stopping.IsCancellationRequested ? new PumpEnd(RelayEnd.ShuttingDown, null) : await first;
 
-        if (stopping.IsCancellationRequested && toClient.LastByte is null or (byte)'\n')
+        if (end == RelayEnd.ShuttingDown && toClient.LastByte is null or (byte)'\n')
         {
             try
             {
@@ -59,17 +57,21 @@ internal static class ByteRelay
                 // The client is gone already; nothing more to tell it.
             }
         }
-        return new RelayResult(toUpstream.Bytes, toClient.Bytes, reason);
+        return new RelayResult(toUpstream.Bytes, toClient.Bytes, end, error);
     }
 
-    private static async Task<string> PumpToStreamAsync(PipeReader source, Stream destination, Counter counter, CancellationToken cancellationToken)
+    /// <summary>Client to upstream, until the client closes its side or either side fails.</summary>
+    private static async Task<PumpEnd> PumpToStreamAsync(PipeReader source, Stream destination, Counter counter, CancellationToken cancellationToken)
     {
+        var failing = RelayEnd.ClientFailed;
         try
         {
             while (true)
             {
+                failing = RelayEnd.ClientFailed;
                 var result = await source.ReadAsync(cancellationToken);
                 var buffer = result.Buffer;
+                failing = RelayEnd.UpstreamFailed;
                 foreach (var segment in buffer)
                 {
                     await destination.WriteAsync(segment, cancellationToken);
@@ -78,17 +80,18 @@ internal static class ByteRelay
                 source.AdvanceTo(buffer.End);
                 if (result.IsCompleted || result.IsCanceled)
                 {
-                    return "closed";
+                    return new(RelayEnd.ClientClosed, null);
                 }
             }
         }
-        catch (OperationCanceledException)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            return "stopped";
+            return new(RelayEnd.ShuttingDown, null);
         }
-        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
+        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
         {
-            return e.Message;
+            // OperationCanceledException here is Kestrel's ConnectionAbortedException: the client connection was aborted.
+            return new(failing, e);
         }
     }
 
@@ -97,8 +100,9 @@ internal static class ByteRelay
     /// login), then straight from the upstream stream into the client pipe's own memory — one copy
     /// (the decryption's) instead of two.
     /// </summary>
-    private static async Task<string> PumpToPipeAsync(UpstreamConnection source, PipeWriter destination, Counter counter, CancellationToken cancellationToken)
+    private static async Task<PumpEnd> PumpToPipeAsync(UpstreamConnection source, PipeWriter destination, Counter counter, CancellationToken cancellationToken)
     {
+        var failing = RelayEnd.ClientFailed;
         try
         {
             if (source.Reader.TryRead(out var buffered))
@@ -111,34 +115,39 @@ internal static class ByteRelay
                 source.Reader.AdvanceTo(buffered.Buffer.End);
                 if ((await destination.FlushAsync(cancellationToken)).IsCompleted)
                 {
-                    return "closed";
+                    return new(RelayEnd.ClientClosed, null);
                 }
             }
             while (true)
             {
+                failing = RelayEnd.UpstreamFailed;
                 var memory = destination.GetMemory(MinimumReadSize);
                 var read = await source.Stream.ReadAsync(memory, cancellationToken);
                 if (read == 0)
                 {
-                    return "closed";
+                    return new(RelayEnd.UpstreamClosed, null);
                 }
                 counter.Add(memory.Span[..read]);
                 destination.Advance(read);
+                failing = RelayEnd.ClientFailed;
                 if ((await destination.FlushAsync(cancellationToken)).IsCompleted)
                 {
-                    return "closed";
+                    return new(RelayEnd.ClientClosed, null);
                 }
             }
         }
-        catch (OperationCanceledException)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            return "stopped";
+            return new(RelayEnd.ShuttingDown, null);
         }
-        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
+        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
         {
-            return e.Message;
+            return new(failing, e);
         }
     }
+
+    /// <summary>How one direction ended.</summary>
+    private readonly record struct PumpEnd(RelayEnd End, Exception? Error);
 
     private sealed class Counter
     {

@@ -2,13 +2,6 @@ using System.Text;
 
 namespace EmailProxy.Sasl;
 
-/// <summary>A user name and password a client gave, by LOGIN, USER/PASS or a SASL mechanism.</summary>
-internal sealed record ClientCredentials(string Username, string Password)
-{
-    /// <summary>Never prints the password.</summary>
-    public override string ToString() => $"ClientCredentials {{ Username = {Username} }}";
-}
-
 /// <summary>Decoding of the client-side SASL mechanisms the proxy accepts (PLAIN, LOGIN).</summary>
 internal static class SaslCredentials
 {

@@ -2,21 +2,6 @@ using System.Text;
 
 namespace EmailProxy.Sasl;
 
-internal enum SaslFailure
-{
-    None,
-    UnknownMechanism,
-    Cancelled,
-    Malformed,
-    ClientGone,
-}
-
-/// <summary>The result of a client's SASL exchange with the proxy.</summary>
-internal sealed record SaslResult(ClientCredentials? Credentials, SaslFailure Failure)
-{
-    public override string ToString() => $"SaslResult {{ User = {Credentials?.Username}, Failure = {Failure} }}";
-}
-
 /// <summary>
 /// The server side of PLAIN and LOGIN, the same for IMAP AUTHENTICATE, SMTP AUTH and POP AUTH:
 /// with or without an initial response (<c>=</c> is the empty one), <c>*</c> cancels. The

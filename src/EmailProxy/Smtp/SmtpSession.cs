@@ -1,9 +1,7 @@
 using System.Text;
 using EmailProxy.Accounts;
-using EmailProxy.Configuration;
 using EmailProxy.Connections;
 using EmailProxy.Sasl;
-using EmailProxy.Upstream;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
 
@@ -14,8 +12,8 @@ namespace EmailProxy.Smtp;
 /// itself; after the upstream accepted the token (235) every byte is relayed unchanged, so several
 /// transactions, pipelining, dot-stuffed DATA and 8-bit or binary content pass as they are.
 /// </summary>
-internal sealed class SmtpSession(ConnectionContext connection, SessionEnvironment environment, SmtpUpstreamClient upstream, ILogger log)
-    : MailSession(connection, environment, log)
+internal sealed class SmtpSession(ConnectionContext connection, SessionEnvironment environment, SmtpProtocol protocol, ILogger log)
+    : MailSession(connection, environment, protocol, log)
 {
     /// <summary>
     /// What EHLO advertises must hold upstream, since after AUTH the client talks to the upstream
@@ -26,8 +24,6 @@ internal sealed class SmtpSession(ConnectionContext connection, SessionEnvironme
 
     private static readonly IReadOnlySet<string> KnownCommands = new HashSet<string>(
         ["EHLO", "HELO", "NOOP", "RSET", "QUIT", "STARTTLS", "AUTH", "MAIL", "RCPT", "DATA", "BDAT", "VRFY", "EXPN", "HELP", "ETRN"], StringComparer.Ordinal);
-
-    protected override string Protocol => "SMTP";
 
     protected override async Task RunCoreAsync(CancellationToken loginWindow)
     {
@@ -97,11 +93,6 @@ internal sealed class SmtpSession(ConnectionContext connection, SessionEnvironme
         SessionEnd.TimedOut => "421 4.4.2 No authentication within 60 seconds; closing",
         _ => "421 4.3.2 Email OAuth2 Proxy is shutting down",
     };
-
-    protected override string? HostOf(ServerOptions server) => server.SmtpHost;
-
-    protected override Task<UpstreamLoginResult> UpstreamLoginAsync(ServerOptions server, string username, string accessToken, CancellationToken cancellationToken) =>
-        upstream.LoginAsync(server, username, accessToken, cancellationToken);
 
     protected override string LoginFailedReply(string tag, LoginOutcome outcome) =>
         outcome.IsTemporary ? MultiLine(454, "4.7.0", [outcome.Message]) : MultiLine(535, "5.7.8", [outcome.Message]);

@@ -10,16 +10,13 @@ namespace EmailProxy.Smtp;
 /// 465), EHLO again, then <c>AUTH XOAUTH2</c> in two steps (a one-line form with a real token is
 /// longer than some servers take). A <c>334</c> JSON error challenge is answered with an empty line.
 /// </summary>
-internal sealed class SmtpUpstreamClient(UpstreamConnector connector)
+internal sealed class SmtpUpstreamClient(UpstreamConnector connector) : UpstreamClient(connector)
 {
     public const int ImplicitTlsPort = 465;
 
+    protected override bool ImplicitTls(ServerOptions server, int port) => port == ImplicitTlsPort;
 
-    public Task<UpstreamLoginResult> LoginAsync(ServerOptions server, string username, string accessToken, CancellationToken cancellationToken) =>
-        connector.LoginAsync(server, server.SmtpHost!, server.SmtpPort, implicitTls: server.SmtpPort == ImplicitTlsPort,
-            (connection, ct) => DialogueAsync(connection, server, username, accessToken, ct), cancellationToken);
-
-    private async Task<UpstreamLoginResult> DialogueAsync(UpstreamConnection connection, ServerOptions server, string username, string accessToken, CancellationToken cancellationToken)
+    protected override async Task<UpstreamLoginResult> DialogueAsync(UpstreamConnection connection, ServerOptions server, string username, string accessToken, CancellationToken cancellationToken)
     {
         var greeting = await ReadReplyAsync(connection, cancellationToken);
         if (greeting.Code != 220)
@@ -39,7 +36,7 @@ internal sealed class SmtpUpstreamClient(UpstreamConnector connector)
             {
                 throw new UpstreamUnavailableException($"{connection.Endpoint} refused STARTTLS: {ready}");
             }
-            await connector.UpgradeAsync(connection, server, cancellationToken);
+            await Connector.UpgradeAsync(connection, server, cancellationToken);
             await EhloAsync(connection, cancellationToken);
         }
 
@@ -68,26 +65,7 @@ internal sealed class SmtpUpstreamClient(UpstreamConnector connector)
         }
         var words = challenge is null ? reply.ToString() : $"{reply} ({challenge})";
         // 535 and 5.7.x are about the credentials; anything else (530, 504…) would not change with a new token.
-        return UpstreamLoginResult.Rejected(words, Hint(reply), tokenRefused: reply.Code == 535 || reply.EnhancedCode?.StartsWith("5.7.", StringComparison.Ordinal) == true);
-    }
-
-    /// <summary>Exchange's texts, with what an administrator does about them (PROTOCOL-NOTES.md).</summary>
-    internal static string? Hint(SmtpReply reply)
-    {
-        var text = reply.ToString();
-        if (text.Contains("SmtpClientAuthentication is disabled", StringComparison.OrdinalIgnoreCase))
-        {
-            return "SMTP AUTH is switched off for this mailbox or tenant, even for OAuth2: an Exchange administrator runs Set-CASMailbox -Identity <mailbox> -SmtpClientAuthenticationDisabled $false (and checks Set-TransportConfig -SmtpClientAuthenticationDisabled).";
-        }
-        if (text.Contains("did not meet the criteria", StringComparison.OrdinalIgnoreCase))
-        {
-            return "Security Defaults or a Conditional Access policy blocks SMTP AUTH for this sign-in.";
-        }
-        if (reply.Code == 535)
-        {
-            return "Check that username is the mailbox's address and that the token's scope includes https://outlook.office.com/SMTP.Send (not graph.microsoft.com).";
-        }
-        return null;
+        return UpstreamLoginResult.Rejected(words, tokenRefused: reply.Code == 535 || reply.EnhancedCode?.StartsWith("5.7.", StringComparison.Ordinal) == true);
     }
 
     private static async Task<SmtpReply> EhloAsync(UpstreamConnection connection, CancellationToken cancellationToken)

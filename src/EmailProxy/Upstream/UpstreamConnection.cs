@@ -13,11 +13,12 @@ internal sealed class UpstreamConnection : IAsyncDisposable
 {
     public const int MaxLineLength = 64 * 1024;
 
-    private readonly System.Net.Sockets.Socket? _socket;
+    private readonly Action? _shutdownSend;
 
-    public UpstreamConnection(Stream stream, string host, int port, System.Net.Sockets.Socket? socket = null)
+    /// <param name="shutdownSend">Half-closes the connection's sending side (a socket's FIN); null when the transport has none.</param>
+    public UpstreamConnection(Stream stream, string host, int port, Action? shutdownSend = null)
     {
-        _socket = socket;
+        _shutdownSend = shutdownSend;
         Stream = stream;
         Host = host;
         Port = port;
@@ -70,7 +71,7 @@ internal sealed class UpstreamConnection : IAsyncDisposable
             {
                 await tls.ShutdownAsync();
             }
-            _socket?.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+            _shutdownSend?.Invoke();
         }
         catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or InvalidOperationException)
         {

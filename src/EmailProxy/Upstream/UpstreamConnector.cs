@@ -107,7 +107,7 @@ internal sealed class UpstreamConnector(TimeProvider time)
                 throw;
             }
         }
-        return new UpstreamConnection(stream, host, port, socket);
+        return new UpstreamConnection(stream, host, port, () => socket.Shutdown(SocketShutdown.Send));
     }
 
     public async Task<Stream> StartTlsAsync(Stream inner, ServerOptions server, string host, int port, CancellationToken cancellationToken)

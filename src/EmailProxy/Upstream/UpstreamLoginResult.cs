@@ -2,14 +2,13 @@ namespace EmailProxy.Upstream;
 
 /// <summary>
 /// What an upstream said to the proxy's XOAUTH2: accepted (with the open connection and, for IMAP,
-/// its capabilities), rejected (the server's own words, and a hint of the proxy's), or unreachable.
+/// its capabilities), rejected (the server's own words; <see cref="Providers.ProviderErrorMapping"/> adds what to do), or unreachable.
 /// </summary>
 internal sealed record UpstreamLoginResult
 {
     public UpstreamConnection? Connection { get; init; }
     public string? Capabilities { get; init; }
     public string? RejectedText { get; init; }
-    public string? Hint { get; init; }
     public string? UnavailableReason { get; init; }
 
     /// <summary>The refusal is about the token (worth a fresh one and one more try), not about the session (an SMTP 530, an IMAP BYE).</summary>
@@ -20,8 +19,8 @@ internal sealed record UpstreamLoginResult
     public static UpstreamLoginResult Success(UpstreamConnection connection, string? capabilities = null) =>
         new() { Connection = connection, Capabilities = capabilities };
 
-    public static UpstreamLoginResult Rejected(string text, string? hint = null, bool tokenRefused = true) =>
-        new() { RejectedText = text, Hint = hint, TokenRefused = tokenRefused };
+    public static UpstreamLoginResult Rejected(string text, bool tokenRefused = true) =>
+        new() { RejectedText = text, TokenRefused = tokenRefused };
 
     public static UpstreamLoginResult Unavailable(string reason) => new() { UnavailableReason = reason };
 }

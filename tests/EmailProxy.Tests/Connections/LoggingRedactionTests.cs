@@ -3,8 +3,6 @@ using EmailProxy.Connections;
 using EmailProxy.Imap;
 using EmailProxy.Smtp;
 using EmailProxy.Tests.TestSupport;
-using EmailProxy.Upstream;
-using Microsoft.Extensions.Logging;
 
 namespace EmailProxy.Tests.Connections;
 
@@ -18,7 +16,7 @@ public sealed class LoggingRedactionTests : IDisposable
     {
         var log = new RecordingLogger();
         var (connection, client) = SessionHarness.Connect();
-        var session = new SmtpSession(connection, new SessionHarness(_temp.Path, TimeProvider.System).Environment(), new SmtpUpstreamClient(new UpstreamConnector(TimeProvider.System)), log);
+        var session = new SmtpSession(connection, new SessionHarness(_temp.Path, TimeProvider.System).Environment(), SessionHarness.Smtp(), log);
         // AUTH before EHLO is refused, so the client's pipelined base64 lines arrive as commands.
         await SessionHarness.WriteAsync(client.Output, "AUTH LOGIN\r\ndXNlcg==\r\nc2VjcmV0LXBhc3N3b3Jk\r\nQUIT\r\n");
         await client.Output.CompleteAsync();
@@ -45,32 +43,4 @@ public sealed class LoggingRedactionTests : IDisposable
     }
 
     public void Dispose() => _temp.Dispose();
-
-    private sealed class RecordingLogger : ILogger
-    {
-        private readonly List<string> _lines = [];
-
-        public IReadOnlyList<string> Lines
-        {
-            get
-            {
-                lock (_lines)
-                {
-                    return [.. _lines];
-                }
-            }
-        }
-
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            lock (_lines)
-            {
-                _lines.Add(formatter(state, exception));
-            }
-        }
-    }
 }

@@ -9,7 +9,6 @@ using EmailProxy.OAuth2;
 using EmailProxy.Smtp;
 using EmailProxy.Tests.TestSupport;
 using EmailProxy.TokenStore;
-using EmailProxy.Upstream;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -28,7 +27,7 @@ public sealed class LoginTimeoutTests : IDisposable
     public async Task Imap_NoLoginWithinTheWindow_ByeAndClosed()
     {
         var (connection, client) = Connect();
-        var session = new ImapSession(connection, Environment(), new ImapUpstreamClient(new UpstreamConnector(TimeProvider.System)), NullLogger.Instance).RunAsync();
+        var session = new ImapSession(connection, Environment(), SessionHarness.Imap(), NullLogger.Instance).RunAsync();
         Assert.StartsWith("* OK [CAPABILITY", await ReadLineAsync(client.Input));
 
         _time.Advance(MailSession.LoginTimeout - TimeSpan.FromSeconds(1));
@@ -44,7 +43,7 @@ public sealed class LoginTimeoutTests : IDisposable
     public async Task Smtp_NoAuthWithinTheWindow_421AndClosed()
     {
         var (connection, client) = Connect();
-        var session = new SmtpSession(connection, Environment(), new SmtpUpstreamClient(new UpstreamConnector(TimeProvider.System)), NullLogger.Instance).RunAsync();
+        var session = new SmtpSession(connection, Environment(), SessionHarness.Smtp(), NullLogger.Instance).RunAsync();
         Assert.StartsWith("220 ", await ReadLineAsync(client.Input));
 
         _time.Advance(MailSession.LoginTimeout);
@@ -56,7 +55,7 @@ public sealed class LoginTimeoutTests : IDisposable
     public async Task Imap_ClientSendingOneByteASecond_IsClosedAtTheEndOfTheWindow()
     {
         var (connection, client) = Connect();
-        var session = new ImapSession(connection, Environment(), new ImapUpstreamClient(new UpstreamConnector(_time)), NullLogger.Instance).RunAsync();
+        var session = new ImapSession(connection, Environment(), SessionHarness.Imap(_time), NullLogger.Instance).RunAsync();
         await ReadLineAsync(client.Input);
 
         // A slow-loris client: a byte now and then keeps no window open; the 60 s are from the connect.

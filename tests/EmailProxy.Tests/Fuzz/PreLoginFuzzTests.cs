@@ -6,8 +6,8 @@ using EmailProxy.Imap;
 using EmailProxy.Pop3;
 using EmailProxy.Smtp;
 using EmailProxy.Tests.TestSupport;
-using EmailProxy.Upstream;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Logging;
 
 namespace EmailProxy.Tests.Fuzz;
 
@@ -104,14 +104,13 @@ public sealed class PreLoginFuzzTests : IDisposable
         {
             var protocol = i % 3;
             var input = Generate(random, protocol switch { 0 => ImapSeeds, 1 => SmtpSeeds, _ => PopSeeds });
-            var log = new ErrorRecordingLogger();
+            var log = new RecordingLogger(LogLevel.Error);
             var (connection, client) = SessionHarness.Connect();
-            var connector = new UpstreamConnector(TimeProvider.System);
             MailSession session = protocol switch
             {
-                0 => new ImapSession(connection, environment, new ImapUpstreamClient(connector), log),
-                1 => new SmtpSession(connection, environment, new SmtpUpstreamClient(connector), log),
-                _ => new Pop3Session(connection, environment, new Pop3UpstreamClient(connector), log),
+                0 => new ImapSession(connection, environment, SessionHarness.Imap(), log),
+                1 => new SmtpSession(connection, environment, SessionHarness.Smtp(), log),
+                _ => new Pop3Session(connection, environment, SessionHarness.Pop3(), log),
             };
             await client.Output.WriteAsync(input);
             await client.Output.CompleteAsync();
@@ -121,7 +120,7 @@ public sealed class PreLoginFuzzTests : IDisposable
             var answered = await client.Input.ReadAsync().AsTask().Guarded();
             Assert.False(answered.Buffer.IsEmpty, $"Iteration {i} (seed {_seed}): no answer at all.\nInput: {Describe(input)}");
             client.Input.AdvanceTo(answered.Buffer.End);
-            Assert.True(log.Errors.Count == 0, $"Iteration {i} (seed {_seed}): {string.Join("\n", log.Errors)}\nInput: {Describe(input)}");
+            Assert.True(log.Lines.Count == 0, $"Iteration {i} (seed {_seed}): {string.Join("\n", log.Lines)}\nInput: {Describe(input)}");
         }
     }
 

@@ -3,11 +3,14 @@ using System.Text;
 using EmailProxy.Accounts;
 using EmailProxy.Configuration;
 using EmailProxy.Connections;
+using EmailProxy.Imap;
 using EmailProxy.OAuth2;
+using EmailProxy.Pop3;
+using EmailProxy.Smtp;
 using EmailProxy.TokenStore;
+using EmailProxy.Upstream;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace EmailProxy.Tests.TestSupport;
@@ -27,6 +30,13 @@ internal sealed class SessionHarness(string folder, TimeProvider time)
         var logins = new LoginService(config, new PasswordVerifier(), tokens, new SignInManager(config, client, tokens, time, NullLogger<SignInManager>.Instance));
         return new SessionEnvironment(logins, new Lifetime(), time);
     }
+
+    /// <summary>The IMAP protocol with a real upstream client whose connector runs on <paramref name="time"/> (the system clock by default).</summary>
+    public static ImapProtocol Imap(TimeProvider? time = null) => new(new ImapUpstreamClient(new UpstreamConnector(time ?? TimeProvider.System)));
+
+    public static SmtpProtocol Smtp(TimeProvider? time = null) => new(new SmtpUpstreamClient(new UpstreamConnector(time ?? TimeProvider.System)));
+
+    public static Pop3Protocol Pop3(TimeProvider? time = null) => new(new Pop3UpstreamClient(new UpstreamConnector(time ?? TimeProvider.System)));
 
     /// <summary>A connection and the client's ends of its two pipes (no back-pressure, so a test may write everything first).</summary>
     public static (ConnectionContext Connection, IDuplexPipe Client) Connect()
@@ -56,38 +66,6 @@ internal sealed class SessionHarness(string folder, TimeProvider time)
 
         public void StopApplication()
         {
-        }
-    }
-}
-
-/// <summary>Records what reaches a logger at Error or above: a session must never end that way on bad input.</summary>
-internal sealed class ErrorRecordingLogger : ILogger
-{
-    private readonly List<string> _errors = [];
-
-    public IReadOnlyList<string> Errors
-    {
-        get
-        {
-            lock (_errors)
-            {
-                return [.. _errors];
-            }
-        }
-    }
-
-    public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-    public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Error;
-
-    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-    {
-        if (logLevel >= LogLevel.Error)
-        {
-            lock (_errors)
-            {
-                _errors.Add($"{formatter(state, exception)} {exception}");
-            }
         }
     }
 }

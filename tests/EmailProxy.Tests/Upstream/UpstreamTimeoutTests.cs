@@ -1,9 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using EmailProxy.Configuration;
-using EmailProxy.Imap;
-using EmailProxy.Pop3;
-using EmailProxy.Smtp;
+using EmailProxy.Connections;
 using EmailProxy.Tests.TestSupport;
 using EmailProxy.Upstream;
 using Microsoft.Extensions.Time.Testing;
@@ -28,13 +26,13 @@ public sealed class UpstreamTimeoutTests : IAsyncDisposable
     public async Task LoginAsync_UpstreamNeverGreets_UnavailableAtTheHandshakeLimit(string protocol)
     {
         var server = new ServerOptions("silent") { ImapHost = "127.0.0.1", ImapPort = Port, SmtpHost = "127.0.0.1", SmtpPort = Port, PopHost = "127.0.0.1", PopPort = Port, Ssl = false, StartTls = false };
-        var connector = new UpstreamConnector(_time);
-        var login = protocol switch
+        MailProtocol descriptor = protocol switch
         {
-            "IMAP" => new ImapUpstreamClient(connector).LoginAsync(server, "user@example.com", "token", CancellationToken.None),
-            "SMTP" => new SmtpUpstreamClient(connector).LoginAsync(server, "user@example.com", "token", CancellationToken.None),
-            _ => new Pop3UpstreamClient(connector).LoginAsync(server, "user@example.com", "token", CancellationToken.None),
+            "IMAP" => SessionHarness.Imap(_time),
+            "SMTP" => SessionHarness.Smtp(_time),
+            _ => SessionHarness.Pop3(_time),
         };
+        var login = descriptor.LoginUpstreamAsync(server, "user@example.com", "token", CancellationToken.None);
         _accepted.Add(await _silent.AcceptTcpClientAsync().Guarded());
         Assert.False(login.IsCompleted);
 

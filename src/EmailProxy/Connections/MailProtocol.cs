@@ -1,0 +1,49 @@
+using System.Net;
+using EmailProxy.Configuration;
+using EmailProxy.Upstream;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Logging;
+
+namespace EmailProxy.Connections;
+
+/// <summary>
+/// What the login road needs to know about one mail protocol (IMAP, SMTP, POP3): its name, its
+/// configuration keys, which host and port of a <c>[server]</c> it uses, whether its local port
+/// sniffs implicit TLS, how it logs in upstream, and the session that speaks it to a client.
+/// One instance per protocol, built once.
+/// </summary>
+/// <param name="name">The display name, in log lines and texts: <c>IMAP</c>, <c>SMTP</c>, <c>POP3</c>.</param>
+/// <param name="hostKey">The <c>[server]</c> key of the upstream host (<c>imap_host</c>…).</param>
+/// <param name="portKey">The <c>[server]</c> key of the upstream port (<c>imap_port</c>…).</param>
+/// <param name="listenKey">The <c>[general]</c> key of the local listener (<c>imap_listen</c>…).</param>
+/// <param name="sniffsImplicitTls">
+/// The local port serves implicit TLS and plaintext at once, told apart by the first bytes (IMAP,
+/// POP3); otherwise it speaks plaintext and offers STARTTLS (SMTP).
+/// </param>
+/// <param name="upstream">The protocol's upstream login.</param>
+internal abstract class MailProtocol(string name, string hostKey, string portKey, string listenKey, bool sniffsImplicitTls, UpstreamClient upstream)
+{
+    public string Name { get; } = name;
+    public string HostKey { get; } = hostKey;
+    public string PortKey { get; } = portKey;
+    public string ListenKey { get; } = listenKey;
+    public bool SniffsImplicitTls { get; } = sniffsImplicitTls;
+
+    /// <summary>The upstream host this protocol uses in a <c>[server]</c>; null when the section has none.</summary>
+    public abstract string? HostOf(ServerOptions server);
+
+    public abstract int PortOf(ServerOptions server);
+
+    /// <summary>Where the proxy listens for this protocol; null when it is turned off.</summary>
+    public abstract IPEndPoint? ListenOf(GeneralOptions general);
+
+    /// <summary>The session that speaks this protocol to one client.</summary>
+    public abstract MailSession NewSession(ConnectionContext connection, SessionEnvironment environment, ILogger log);
+
+    /// <summary>Connects to the server's host for this protocol (which must be set) and authenticates there with XOAUTH2.</summary>
+    public Task<UpstreamLoginResult> LoginUpstreamAsync(ServerOptions server, string username, string accessToken, CancellationToken cancellationToken) =>
+        upstream.LoginAsync(server, HostOf(server) ?? throw new InvalidOperationException($"[server {server.Name}] has no {HostKey}"), PortOf(server),
+            username, accessToken, cancellationToken);
+
+    public override string ToString() => Name;
+}
