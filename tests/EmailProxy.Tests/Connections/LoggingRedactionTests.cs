@@ -14,9 +14,9 @@ public sealed class LoggingRedactionTests : IDisposable
     [Fact]
     public async Task Smtp_Base64PasswordSentAfterARefusedAuth_IsNotLogged()
     {
-        var log = new RecordingLogger();
+        var log = new RecordingLoggerProvider();
         var (connection, client) = SessionHarness.Connect();
-        var session = new SmtpSession(connection, new SessionHarness(_temp.Path, TimeProvider.System).Environment(), SessionHarness.Smtp(), log);
+        var session = new SmtpSession(connection, new SessionHarness(_temp.Path, TimeProvider.System).Environment(), SessionHarness.Smtp(), log.CreateLogger("session"));
         // AUTH before EHLO is refused, so the client's pipelined base64 lines arrive as commands.
         await SessionHarness.WriteAsync(client.Output, "AUTH LOGIN\r\ndXNlcg==\r\nc2VjcmV0LXBhc3N3b3Jk\r\nQUIT\r\n");
         await client.Output.CompleteAsync();

@@ -104,13 +104,13 @@ public sealed class PreLoginFuzzTests : IDisposable
         {
             var protocol = i % 3;
             var input = Generate(random, protocol switch { 0 => ImapSeeds, 1 => SmtpSeeds, _ => PopSeeds });
-            var log = new RecordingLogger(LogLevel.Error);
+            var log = new RecordingLoggerProvider(LogLevel.Error);
             var (connection, client) = SessionHarness.Connect();
             MailSession session = protocol switch
             {
-                0 => new ImapSession(connection, environment, SessionHarness.Imap(), log),
-                1 => new SmtpSession(connection, environment, SessionHarness.Smtp(), log),
-                _ => new Pop3Session(connection, environment, SessionHarness.Pop3(), log),
+                0 => new ImapSession(connection, environment, SessionHarness.Imap(), log.CreateLogger("fuzz")),
+                1 => new SmtpSession(connection, environment, SessionHarness.Smtp(), log.CreateLogger("fuzz")),
+                _ => new Pop3Session(connection, environment, SessionHarness.Pop3(), log.CreateLogger("fuzz")),
             };
             await client.Output.WriteAsync(input);
             await client.Output.CompleteAsync();

@@ -1,4 +1,5 @@
 using EmailProxy.Hosting;
+using EmailProxy.Tests.TestSupport;
 using Microsoft.Extensions.Logging;
 
 namespace EmailProxy.Tests.Hosting;

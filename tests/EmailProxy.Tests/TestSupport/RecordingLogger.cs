@@ -2,39 +2,18 @@ using Microsoft.Extensions.Logging;
 
 namespace EmailProxy.Tests.TestSupport;
 
-/// <summary>
-/// Records the messages (and exceptions) that reach a logger at <paramref name="minimum"/> or above:
-/// at Error, what a session must never log on bad input; at Trace, everything, to look for secrets.
-/// </summary>
-internal sealed class RecordingLogger(LogLevel minimum = LogLevel.Trace) : ILogger
+/// <summary>A logger of one category that hands every entry at its provider's minimum or above to that <see cref="RecordingLoggerProvider"/>.</summary>
+internal class RecordingLogger(string category, RecordingLoggerProvider provider) : ILogger
 {
-    private readonly List<string> _lines = [];
-
-    public IReadOnlyList<string> Lines
-    {
-        get
-        {
-            lock (_lines)
-            {
-                return [.. _lines];
-            }
-        }
-    }
-
     public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
 
-    public bool IsEnabled(LogLevel logLevel) => logLevel >= minimum;
+    public bool IsEnabled(LogLevel logLevel) => logLevel != LogLevel.None && logLevel >= provider.Minimum;
 
     public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
     {
-        if (!IsEnabled(logLevel))
+        if (IsEnabled(logLevel))
         {
-            return;
-        }
-        var text = formatter(state, exception);
-        lock (_lines)
-        {
-            _lines.Add(exception is null ? text : $"{text} {exception}");
+            provider.Add(new RecordedLog(category, logLevel, eventId, exception, formatter(state, exception)));
         }
     }
 }

@@ -234,9 +234,9 @@ public sealed class TokenFileStoreTests : IDisposable
         var path = CopyLegacyFolder();
         var before = JsonNode.Parse(File.ReadAllText(path))!;
         var key = MasterKey.Load(_temp.Combine("emailproxy.key"), TokenDirectory, LegacyPassphrase);
-        var log = new LogRecorder<TokenFileStore>();
+        var log = new RecordingLoggerProvider();
 
-        var store = TokenFileStore.Open(TokenDirectory, key, _time, log);
+        var store = TokenFileStore.Open(TokenDirectory, key, _time, log.CreateLogger<TokenFileStore>());
 
         var account = TestAccounts.Create("user@example.com");
         var loaded = await store.LoadAsync(account, CancellationToken.None);
@@ -256,16 +256,16 @@ public sealed class TokenFileStoreTests : IDisposable
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
         }
         var entry = Assert.Single(log.Entries);
-        Assert.Equal((LogLevel.Information, "TokenFileMigrated"), (entry.Level, entry.Id.Name));
-        Assert.Contains(path, entry.Text, StringComparison.Ordinal);
-        Assert.DoesNotContain("fake-", entry.Text, StringComparison.Ordinal);
-        Assert.DoesNotContain(LegacyPassphrase, entry.Text, StringComparison.Ordinal);
+        Assert.Equal((LogLevel.Information, "TokenFileMigrated"), (entry.Level, entry.EventId.Name));
+        Assert.Contains(path, entry.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("fake-", entry.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(LegacyPassphrase, entry.Message, StringComparison.Ordinal);
         Assert.Equal([path], System.IO.Directory.GetFiles(TokenDirectory));
 
         // The second start finds nothing to do.
         var migrated = File.ReadAllText(path);
-        var again = new LogRecorder<TokenFileStore>();
-        TokenFileStore.Open(TokenDirectory, MasterKey.Load(_temp.Combine("emailproxy.key"), TokenDirectory, LegacyPassphrase), _time, again);
+        var again = new RecordingLoggerProvider();
+        TokenFileStore.Open(TokenDirectory, MasterKey.Load(_temp.Combine("emailproxy.key"), TokenDirectory, LegacyPassphrase), _time, again.CreateLogger<TokenFileStore>());
         Assert.Empty(again.Entries);
         Assert.Equal(migrated, File.ReadAllText(path));
     }
@@ -287,9 +287,9 @@ public sealed class TokenFileStoreTests : IDisposable
     {
         var path = CopyLegacyFolder();
         var original = File.ReadAllText(path);
-        var log = new LogRecorder<TokenFileStore>();
+        var log = new RecordingLoggerProvider();
 
-        TokenFileStore.Open(TokenDirectory, MasterKey.Load(_temp.Combine("emailproxy.key"), TokenDirectory, "another passphrase"), _time, log);
+        TokenFileStore.Open(TokenDirectory, MasterKey.Load(_temp.Combine("emailproxy.key"), TokenDirectory, "another passphrase"), _time, log.CreateLogger<TokenFileStore>());
 
         Assert.Equal(original, File.ReadAllText(path));
         Assert.Empty(log.Entries);
@@ -301,13 +301,13 @@ public sealed class TokenFileStoreTests : IDisposable
         await NewStore().SaveAsync(_account, Tokens(), CancellationToken.None);
         var stale = Path.Combine(TokenDirectory, "sales@example.com.json.00112233aabbccdd.tmp");
         File.WriteAllText(stale, "{ \"format\": 1, \"acc");
-        var log = new LogRecorder<TokenFileStore>();
+        var log = new RecordingLoggerProvider();
 
-        var store = TokenFileStore.Open(TokenDirectory, _key, _time, log);
+        var store = TokenFileStore.Open(TokenDirectory, _key, _time, log.CreateLogger<TokenFileStore>());
 
         Assert.False(File.Exists(stale));
         Assert.Equal([store.PathFor(_account.Name)], System.IO.Directory.GetFiles(TokenDirectory));
-        Assert.Contains(log.Entries, e => e.Id.Name == "StaleTemporaryFileRemoved" && e.Text.Contains(stale, StringComparison.Ordinal));
+        Assert.Contains(log.Entries, e => e.EventId.Name == "StaleTemporaryFileRemoved" && e.Message.Contains(stale, StringComparison.Ordinal));
         Assert.Equal(RefreshToken, (await store.LoadAsync(_account, CancellationToken.None))?.RefreshToken);
     }
 
@@ -315,9 +315,9 @@ public sealed class TokenFileStoreTests : IDisposable
     public void Open_TokenFolderIsAFile_ReturnsAStoreWhoseSavesFailLater()
     {
         File.WriteAllText(TokenDirectory, "not a folder");
-        var log = new LogRecorder<TokenFileStore>();
+        var log = new RecordingLoggerProvider();
 
-        var store = TokenFileStore.Open(TokenDirectory, MasterKey.Load(_temp.Combine("emailproxy.key"), _temp.Combine("elsewhere"), LegacyPassphrase), _time, log);
+        var store = TokenFileStore.Open(TokenDirectory, MasterKey.Load(_temp.Combine("emailproxy.key"), _temp.Combine("elsewhere"), LegacyPassphrase), _time, log.CreateLogger<TokenFileStore>());
 
         Assert.Equal(TokenDirectory, store.Directory);
         Assert.Empty(log.Entries);

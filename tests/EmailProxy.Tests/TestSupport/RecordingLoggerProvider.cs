@@ -1,12 +1,18 @@
 using Microsoft.Extensions.Logging;
 
-namespace EmailProxy.Tests.Hosting;
+namespace EmailProxy.Tests.TestSupport;
 
-/// <summary>Keeps every log entry it is given, and lets a test wait for one without a fixed delay.</summary>
-internal sealed class RecordingLoggerProvider : ILoggerProvider
+/// <summary>
+/// Keeps every log entry at <paramref name="minimum"/> or above that its loggers are given, and lets
+/// a test wait for one without a fixed delay. At Error it shows what must never be logged on bad
+/// input; at Trace, everything, to look for secrets.
+/// </summary>
+internal sealed class RecordingLoggerProvider(LogLevel minimum = LogLevel.Trace) : ILoggerProvider
 {
     private readonly List<RecordedLog> _entries = [];
     private readonly List<(Func<RecordedLog, bool> Match, TaskCompletionSource<RecordedLog> Found)> _waiters = [];
+
+    public LogLevel Minimum { get; } = minimum;
 
     public IReadOnlyList<RecordedLog> Entries
     {
@@ -19,7 +25,12 @@ internal sealed class RecordingLoggerProvider : ILoggerProvider
         }
     }
 
+    /// <summary>Every entry's <see cref="RecordedLog.Line"/>.</summary>
+    public IReadOnlyList<string> Lines => [.. Entries.Select(e => e.Line)];
+
     public ILogger CreateLogger(string categoryName) => new RecordingLogger(categoryName, this);
+
+    public ILogger<T> CreateLogger<T>() => new RecordingLogger<T>(this);
 
     /// <summary>Completes with the first entry (already recorded or to come) that matches.</summary>
     public Task<RecordedLog> WaitForAsync(Func<RecordedLog, bool> match)
