@@ -1,4 +1,5 @@
 using System.Net;
+using EmailProxy.Configuration;
 using EmailProxy.Tests.TestSupport;
 
 namespace EmailProxy.Tests.Web;
@@ -43,6 +44,20 @@ public sealed class WebEndpointsTests
         var location = Assert.IsType<Uri>(response.Headers.Location);
         Assert.Equal(account.AuthorizeUrl!.GetLeftPart(UriPartial.Path), location.GetLeftPart(UriPartial.Path));
         Assert.Equal(host.SignIns.StartOrJoin(account).AuthorizeUrl, location);
+    }
+
+    [Fact]
+    public async Task SignIn_AccountWithoutAuthorizeUrl_Returns404PageInsteadOfAServerError()
+    {
+        var account = TestAccounts.Create() with { Flow = OAuthFlow.DeviceCode, AuthorizeUrl = null };
+        await using var host = await WebEndpointsHost.StartAsync(account);
+
+        using var response = await host.Http.GetAsync(new Uri($"/accounts/{Uri.EscapeDataString(account.Name)}/signin", UriKind.Relative)).Guarded();
+        var body = await response.Content.ReadAsStringAsync();
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Contains("No browser sign-in", body, StringComparison.Ordinal);
+        Assert.Contains("authorize_url", body, StringComparison.Ordinal);
     }
 
     [Fact]
