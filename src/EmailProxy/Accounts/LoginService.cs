@@ -48,7 +48,7 @@ internal sealed class LoginService(ProxyConfig config, PasswordVerifier password
         if (result.RejectedText is not null && result.TokenRefused)
         {
             // Expired early, revoked, or minted before a permission change: one fresh token, one more try.
-            tokens.Invalidate(account, token.AccessToken!);
+            await tokens.InvalidateAsync(account, token.AccessToken!, cancellationToken);
             var retry = await tokens.GetAccessTokenAsync(account, cancellationToken);
             if (retry.Kind == TokenOutcomeKind.Token && retry.AccessToken != token.AccessToken)
             {

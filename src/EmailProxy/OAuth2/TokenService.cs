@@ -12,20 +12,22 @@ namespace EmailProxy.OAuth2;
 /// handed out. <c>invalid_grant</c> marks the account as needing a sign-in until one succeeds.
 /// </summary>
 /// <remarks>
-/// Locking, per account (<see cref="AccountState"/>):
+/// Locking — one mechanism, per account (<see cref="AccountState"/>):
 /// <list type="number">
-/// <item><c>Fields</c> (a <see cref="Lock"/>) guards the in-memory fields. It is held only to read or
-/// assign them — never across an await, never around I/O.</item>
-/// <item><c>Writer</c> (a <see cref="SemaphoreSlim"/> of one) is held by whoever changes the tokens:
-/// a completed sign-in, the end of a refresh (new tokens, or <c>invalid_grant</c>). New tokens are
-/// saved and then applied by <see cref="SaveAndApplyAsync"/> only, under <c>Writer</c>, so that the
-/// file and memory agree on the newest tokens and a token is never used before it is saved.</item>
-/// <item>Order: <c>Writer</c>, then <c>Fields</c> inside it; never <c>Writer</c> while holding <c>Fields</c>.</item>
-/// <item>The token endpoint is called outside <c>Writer</c> (a sign-in may complete meanwhile); under
-/// <c>Writer</c> a refresh first checks that the refresh token it used is still the current one, else
-/// the newer tokens win and its answer is dropped.</item>
-/// <item>Single flight: the running refresh (<c>Refreshing</c>) and the first load (<c>Loading</c>) are
-/// tasks set under <c>Fields</c> and awaited by everyone who needs them.</item>
+/// <item>What the proxy knows of an account's tokens is one immutable <see cref="TokenSnapshot"/>.
+/// Readers take the current snapshot without any lock and decide from it alone.</item>
+/// <item><c>Gate</c> (a <see cref="SemaphoreSlim"/> of one) is the only lock. Every change is made
+/// holding it: a new snapshot (first load, new tokens, <c>invalid_grant</c>, a refused token
+/// dropped) and the start or end of the running refresh. So no change is lost to another, and a
+/// change is decided on the snapshot it replaces.</item>
+/// <item>New tokens are taken in one place, <see cref="SaveAndApplyAsync"/>, under <c>Gate</c>: saved
+/// first, then published, so the file and memory agree on the newest tokens and a token is never
+/// used before it is saved.</item>
+/// <item>The token endpoint is called outside <c>Gate</c> (a sign-in may complete meanwhile). When
+/// its answer comes, the refresh takes <c>Gate</c> and applies it only if the refresh token it used
+/// is still the current one; otherwise newer tokens won and the answer is dropped.</item>
+/// <item>Single flight: the running refresh is a task set under <c>Gate</c> and awaited by every
+/// caller that needs it; the first load is one task every caller awaits before anything else.</item>
 /// </list>
 /// </remarks>
 internal sealed partial class TokenService(OAuthClient client, TokenFileStore store, TimeProvider time, ILogger<TokenService> log)
@@ -37,36 +39,29 @@ internal sealed partial class TokenService(OAuthClient client, TokenFileStore st
     public async Task<TokenOutcome> GetAccessTokenAsync(AccountOptions account, CancellationToken cancellationToken)
     {
         var state = await GetStateAsync(account, cancellationToken);
-        Task<TokenOutcome> refresh;
-        lock (state.Fields)
+        if (Usable(state.Current, RefreshMargin) is { } outcome)
         {
-            if (state.AccessToken is { } token && state.ExpiresAt - time.GetUtcNow() > RefreshMargin)
-            {
-                return TokenOutcome.Token(token);
-            }
-            if (state.SignInReason is { } reason)
-            {
-                return TokenOutcome.SignIn(reason);
-            }
-            if (state.RefreshToken is null)
-            {
-                return TokenOutcome.SignIn("it has no token yet");
-            }
-            refresh = state.Refreshing ??= Task.Run(() => RefreshAsync(account, state), CancellationToken.None);
+            return outcome;
         }
-        var outcome = await refresh.WaitAsync(cancellationToken);
-        if (outcome.Kind == TokenOutcomeKind.Failed)
+        Task<TokenOutcome>? refresh;
+        await state.Gate.WaitAsync(cancellationToken);
+        try
         {
-            lock (state.Fields)
+            if (Usable(state.Current, RefreshMargin) is { } decided)
             {
-                // A refresh that failed for a passing reason leaves a token that is still valid usable.
-                if (state.AccessToken is { } stillValid && state.ExpiresAt > time.GetUtcNow())
-                {
-                    return TokenOutcome.Token(stillValid);
-                }
+                return decided;
             }
+            refresh = StartOrJoinRefresh(account, state);
         }
-        return outcome;
+        finally
+        {
+            state.Gate.Release();
+        }
+        var result = await refresh!.WaitAsync(cancellationToken);
+        // A refresh that failed for a passing reason leaves a token that is still valid usable.
+        return result.Kind == TokenOutcomeKind.Failed && state.Current is { AccessToken: { } stillValid } current && current.ExpiresAt > time.GetUtcNow()
+            ? TokenOutcome.Token(stillValid)
+            : result;
     }
 
     /// <summary>
@@ -78,31 +73,45 @@ internal sealed partial class TokenService(OAuthClient client, TokenFileStore st
     public async Task RefreshIfDueAsync(AccountOptions account, TimeSpan lookAhead, CancellationToken cancellationToken)
     {
         var state = await GetStateAsync(account, cancellationToken);
-        Task<TokenOutcome> refresh;
-        lock (state.Fields)
+        if (Usable(state.Current, RefreshMargin + lookAhead) is not null)
         {
-            if (state.RefreshToken is null || state.SignInReason is not null
-                || (state.AccessToken is not null && state.ExpiresAt - time.GetUtcNow() > RefreshMargin + lookAhead))
+            return;
+        }
+        Task<TokenOutcome> refresh;
+        await state.Gate.WaitAsync(cancellationToken);
+        try
+        {
+            if (Usable(state.Current, RefreshMargin + lookAhead) is not null)
             {
                 return;
             }
-            refresh = state.Refreshing ??= Task.Run(() => RefreshAsync(account, state), CancellationToken.None);
+            refresh = StartOrJoinRefresh(account, state);
+        }
+        finally
+        {
+            state.Gate.Release();
         }
         await refresh.WaitAsync(cancellationToken);
     }
 
     /// <summary>The upstream refused this token: forget it so that the next call refreshes.</summary>
-    public void Invalidate(AccountOptions account, string accessToken)
+    public async Task InvalidateAsync(AccountOptions account, string accessToken, CancellationToken cancellationToken)
     {
-        if (_states.TryGetValue(account.Name, out var state))
+        if (!_states.TryGetValue(account.Name, out var state))
         {
-            lock (state.Fields)
+            return;
+        }
+        await state.Gate.WaitAsync(cancellationToken);
+        try
+        {
+            if (state.Current.AccessToken == accessToken)
             {
-                if (state.AccessToken == accessToken)
-                {
-                    state.AccessToken = null;
-                }
+                state.Current = state.Current with { AccessToken = null };
             }
+        }
+        finally
+        {
+            state.Gate.Release();
         }
     }
 
@@ -111,37 +120,53 @@ internal sealed partial class TokenService(OAuthClient client, TokenFileStore st
     {
         var state = await GetStateAsync(account, cancellationToken);
         var tokens = new StoredTokens(result.AccessToken, result.ExpiresAt, result.RefreshToken, result.RefreshToken is null ? null : time.GetUtcNow());
-        await state.Writer.WaitAsync(CancellationToken.None);
+        await state.Gate.WaitAsync(CancellationToken.None);
         try
         {
             await SaveAndApplyAsync(account, state, tokens);
         }
         finally
         {
-            state.Writer.Release();
+            state.Gate.Release();
         }
     }
 
     /// <summary>For the status page: whether the account has a usable token, and until when.</summary>
     public async Task<(bool SignedIn, DateTimeOffset? ExpiresAt, string? Problem)> DescribeAsync(AccountOptions account, CancellationToken cancellationToken)
     {
-        var state = await GetStateAsync(account, cancellationToken);
-        lock (state.Fields)
+        var current = (await GetStateAsync(account, cancellationToken)).Current;
+        var signedIn = current.SignInReason is null && (current.RefreshToken is not null || current.AccessToken is not null);
+        return (signedIn, current.AccessToken is null ? null : current.ExpiresAt, current.SignInReason);
+    }
+
+    /// <summary>
+    /// What a caller gets from <paramref name="current"/> without a refresh: a token with more than
+    /// <paramref name="margin"/> left, or the need for a sign-in; null when a refresh is due.
+    /// </summary>
+    private TokenOutcome? Usable(TokenSnapshot current, TimeSpan margin)
+    {
+        if (current.AccessToken is { } token && current.ExpiresAt - time.GetUtcNow() > margin)
         {
-            var signedIn = state.SignInReason is null && (state.RefreshToken is not null || state.AccessToken is not null);
-            return (signedIn, state.AccessToken is null ? null : state.ExpiresAt, state.SignInReason);
+            return TokenOutcome.Token(token);
         }
+        if (current.SignInReason is { } reason)
+        {
+            return TokenOutcome.SignIn(reason);
+        }
+        return current.RefreshToken is null ? TokenOutcome.SignIn("it has no token yet") : null;
+    }
+
+    /// <summary>The running refresh of the account, or a new one. The caller holds <c>Gate</c> and has seen a refresh token.</summary>
+    private Task<TokenOutcome> StartOrJoinRefresh(AccountOptions account, AccountState state)
+    {
+        var refreshToken = state.Current.RefreshToken!;
+        return state.Refreshing ??= Task.Run(() => RefreshAsync(account, state, refreshToken), CancellationToken.None);
     }
 
     private async Task<AccountState> GetStateAsync(AccountOptions account, CancellationToken cancellationToken)
     {
-        var state = _states.GetOrAdd(account.Name, static _ => new AccountState());
-        Task load;
-        lock (state.Fields)
-        {
-            load = state.Loading ??= Task.Run(() => LoadAsync(account, state), CancellationToken.None);
-        }
-        await load.WaitAsync(cancellationToken);
+        var state = _states.GetOrAdd(account.Name, static (_, start) => new AccountState(start.Service.LoadAsync, start.Account), (Service: this, Account: account));
+        await state.Loaded.Value.WaitAsync(cancellationToken);
         return state;
     }
 
@@ -163,84 +188,70 @@ internal sealed partial class TokenService(OAuthClient client, TokenFileStore st
         {
             return;
         }
-        lock (state.Fields)
+        await state.Gate.WaitAsync(CancellationToken.None);
+        try
         {
-            state.AccessToken = stored.AccessToken;
-            state.ExpiresAt = stored.AccessTokenExpiresAt ?? DateTimeOffset.MinValue;
-            state.RefreshToken = stored.RefreshToken;
-            state.RotatedAt = stored.RefreshTokenRotatedAt;
+            state.Current = TokenSnapshot.From(stored);
+        }
+        finally
+        {
+            state.Gate.Release();
         }
         LogLoaded(log, account.Name, stored.AccessTokenExpiresAt);
     }
 
-    private async Task<TokenOutcome> RefreshAsync(AccountOptions account, AccountState state)
+    private async Task<TokenOutcome> RefreshAsync(AccountOptions account, AccountState state, string refreshToken)
     {
+        LogRefreshing(log, account.Name);
+        TokenEndpointResult result;
         try
         {
-            string refreshToken;
-            lock (state.Fields)
+            result = await client.RefreshAsync(account, refreshToken, CancellationToken.None);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // The client turns every network and protocol failure into a result; this is a last guard,
+            // so that the account's running refresh always ends (and its waiters hear).
+            result = new TokenEndpointResult { Error = "the token request failed", ErrorDescription = e.GetType().Name };
+        }
+        await state.Gate.WaitAsync(CancellationToken.None);
+        try
+        {
+            state.Refreshing = null;
+            var current = state.Current;
+            // A sign-in that completed while this refresh was on its way wins: its tokens are newer.
+            if (current.RefreshToken != refreshToken)
             {
-                refreshToken = state.RefreshToken!;
+                return current.AccessToken is { } newer ? TokenOutcome.Token(newer) : TokenOutcome.SignIn("a newer sign-in replaced the tokens");
             }
-            LogRefreshing(log, account.Name);
-            var result = await client.RefreshAsync(account, refreshToken, CancellationToken.None);
-            await state.Writer.WaitAsync(CancellationToken.None);
-            try
+            if (result.IsInvalidGrant)
             {
-                // A sign-in that completed while this refresh was on its way wins: its tokens are newer.
-                lock (state.Fields)
-                {
-                    if (state.RefreshToken != refreshToken)
-                    {
-                        return state.AccessToken is { } newer ? TokenOutcome.Token(newer) : TokenOutcome.SignIn("a newer sign-in replaced the tokens");
-                    }
-                }
-                if (result.IsError)
-                {
-                    if (result.IsInvalidGrant)
-                    {
-                        var reason = $"{account.ProviderDisplayName} refused its refresh token ({result.ErrorText})";
-                        lock (state.Fields)
-                        {
-                            state.SignInReason = reason;
-                            state.AccessToken = null;
-                        }
-                        LogRefreshRefused(log, account.Name, result.ErrorText);
-                        return TokenOutcome.SignIn(reason);
-                    }
-                    LogRefreshFailed(log, account.Name, result.ErrorText);
-                    return TokenOutcome.Failed($"the token refresh with {account.ProviderDisplayName} failed: {result.ErrorText}");
-                }
-
-                var rotated = result.RefreshToken is not null && result.RefreshToken != refreshToken;
-                DateTimeOffset? rotatedAt;
-                lock (state.Fields)
-                {
-                    rotatedAt = rotated ? time.GetUtcNow() : state.RotatedAt;
-                }
-                await SaveAndApplyAsync(account, state, new StoredTokens(result.AccessToken, result.ExpiresAt, result.RefreshToken ?? refreshToken, rotatedAt));
-                LogRefreshed(log, account.Name, result.ExpiresAt, rotated);
-                return TokenOutcome.Token(result.AccessToken!);
+                var reason = $"{account.ProviderDisplayName} refused its refresh token ({result.ErrorText})";
+                state.Current = current with { SignInReason = reason, AccessToken = null };
+                LogRefreshRefused(log, account.Name, result.ErrorText);
+                return TokenOutcome.SignIn(reason);
             }
-            finally
+            if (result.IsError)
             {
-                state.Writer.Release();
+                LogRefreshFailed(log, account.Name, result.ErrorText);
+                return TokenOutcome.Failed($"the token refresh with {account.ProviderDisplayName} failed: {result.ErrorText}");
             }
+            var rotated = result.RefreshToken is not null && result.RefreshToken != refreshToken;
+            await SaveAndApplyAsync(account, state,
+                new StoredTokens(result.AccessToken, result.ExpiresAt, result.RefreshToken ?? refreshToken, rotated ? time.GetUtcNow() : current.RotatedAt));
+            LogRefreshed(log, account.Name, result.ExpiresAt, rotated);
+            return TokenOutcome.Token(result.AccessToken!);
         }
         finally
         {
-            lock (state.Fields)
-            {
-                state.Refreshing = null;
-            }
+            state.Gate.Release();
         }
     }
 
     /// <summary>
-    /// The one place new tokens are taken: saved first, then applied to memory (which also ends a
-    /// need for a sign-in). The caller holds <c>Writer</c>. A token that cannot be saved is still used
-    /// (the provider keeps the previous refresh token valid, so nothing is lost), but the operator is
-    /// told loudly.
+    /// The one place new tokens are taken: saved first, then published (which also ends a need for a
+    /// sign-in). The caller holds <c>Gate</c>. A token that cannot be saved is still used (the
+    /// provider keeps the previous refresh token valid, so nothing is lost), but the operator is told loudly.
     /// </summary>
     private async Task SaveAndApplyAsync(AccountOptions account, AccountState state, StoredTokens tokens)
     {
@@ -252,31 +263,32 @@ internal sealed partial class TokenService(OAuthClient client, TokenFileStore st
         {
             LogSaveFailed(log, account.Name, store.PathFor(account.Name), e.Message);
         }
-        lock (state.Fields)
-        {
-            state.AccessToken = tokens.AccessToken;
-            state.ExpiresAt = tokens.AccessTokenExpiresAt ?? DateTimeOffset.MinValue;
-            state.RefreshToken = tokens.RefreshToken;
-            state.RotatedAt = tokens.RefreshTokenRotatedAt;
-            state.SignInReason = null;
-        }
+        state.Current = TokenSnapshot.From(tokens);
     }
 
     /// <summary>One account's tokens in memory; see the locking rules in the class remarks.</summary>
     private sealed class AccountState
     {
-        /// <summary>Guards the fields below; held only for reads and assignments.</summary>
-        public Lock Fields { get; } = new();
+        private TokenSnapshot _current = TokenSnapshot.None;
 
-        /// <summary>Held by whoever changes the tokens (save, then apply); never taken while holding <see cref="Fields"/>.</summary>
-        public SemaphoreSlim Writer { get; } = new(1, 1);
-        public Task? Loading { get; set; }
+        public AccountState(Func<AccountOptions, AccountState, Task> load, AccountOptions account) =>
+            Loaded = new Lazy<Task>(() => Task.Run(() => load(account, this), CancellationToken.None));
+
+        /// <summary>The only lock: held by whoever changes <see cref="Current"/> or <see cref="Refreshing"/>.</summary>
+        public SemaphoreSlim Gate { get; } = new(1, 1);
+
+        /// <summary>The first load from the store, awaited by every caller before anything else.</summary>
+        public Lazy<Task> Loaded { get; }
+
+        /// <summary>Read without a lock (an immutable snapshot); replaced only under <see cref="Gate"/>.</summary>
+        public TokenSnapshot Current
+        {
+            get => Volatile.Read(ref _current);
+            set => Volatile.Write(ref _current, value);
+        }
+
+        /// <summary>The running refresh; set and cleared under <see cref="Gate"/>.</summary>
         public Task<TokenOutcome>? Refreshing { get; set; }
-        public string? AccessToken { get; set; }
-        public DateTimeOffset ExpiresAt { get; set; }
-        public string? RefreshToken { get; set; }
-        public DateTimeOffset? RotatedAt { get; set; }
-        public string? SignInReason { get; set; }
     }
 
     [LoggerMessage(EventId = 2101, EventName = "TokensLoaded", Level = LogLevel.Debug,

@@ -225,13 +225,13 @@ public sealed class TokenServiceTests : IDisposable
     }
 
     [Fact]
-    public async Task Invalidate_CurrentToken_NextCallRefreshes()
+    public async Task InvalidateAsync_CurrentToken_NextCallRefreshes()
     {
         await _fx.SeedAsync("old-access", TimeSpan.FromHours(1));
         var service = _fx.NewService();
         Assert.Equal("old-access", (await GetAsync(service)).AccessToken);
 
-        service.Invalidate(_fx.Account, "old-access");
+        await service.InvalidateAsync(_fx.Account, "old-access", CancellationToken.None);
         var outcome = await GetAsync(service);
 
         Assert.Equal("access-1", outcome.AccessToken);
@@ -239,13 +239,13 @@ public sealed class TokenServiceTests : IDisposable
     }
 
     [Fact]
-    public async Task Invalidate_StaleToken_DoesNothing()
+    public async Task InvalidateAsync_StaleToken_DoesNothing()
     {
         await _fx.SeedAsync("old-access", TimeSpan.FromHours(1));
         var service = _fx.NewService();
         Assert.Equal("old-access", (await GetAsync(service)).AccessToken);
 
-        service.Invalidate(_fx.Account, "an-older-access-token");
+        await service.InvalidateAsync(_fx.Account, "an-older-access-token", CancellationToken.None);
         var outcome = await GetAsync(service);
 
         Assert.Equal("old-access", outcome.AccessToken);

@@ -1,0 +1,20 @@
+using EmailProxy.TokenStore;
+
+namespace EmailProxy.OAuth2;
+
+/// <summary>
+/// What the proxy knows of one account's tokens at one moment, immutable: replaced whole by
+/// <see cref="TokenService"/> under its account's gate, read by anyone without a lock.
+/// <see cref="ToString"/> never shows a token.
+/// </summary>
+internal sealed record TokenSnapshot(string? AccessToken, DateTimeOffset ExpiresAt, string? RefreshToken, DateTimeOffset? RotatedAt, string? SignInReason)
+{
+    /// <summary>No token at all: the account needs a sign-in.</summary>
+    public static TokenSnapshot None { get; } = new(null, DateTimeOffset.MinValue, null, null, null);
+
+    public static TokenSnapshot From(StoredTokens tokens) =>
+        new(tokens.AccessToken, tokens.AccessTokenExpiresAt ?? DateTimeOffset.MinValue, tokens.RefreshToken, tokens.RefreshTokenRotatedAt, null);
+
+    public override string ToString() =>
+        $"TokenSnapshot {{ AccessToken = {(AccessToken is null ? "none" : "set")}, ExpiresAt = {ExpiresAt:O}, RefreshToken = {(RefreshToken is null ? "none" : "set")}, SignInReason = {SignInReason} }}";
+}
