@@ -25,6 +25,9 @@ internal static class PrivateFile
     /// <summary>The suffix of the temporary files; <see cref="RemoveStaleTemporaryFiles"/> removes <c>*.tmp</c>.</summary>
     public const string TemporarySuffix = ".tmp";
 
+    /// <summary>EEXIST, the same on Linux, the BSDs and macOS.</summary>
+    private const int ErrorFileExists = 17;
+
     /// <summary>
     /// TEST ONLY. When this environment variable names a file (its full path), every replacement of
     /// that file by <see cref="Write"/> stops after the temporary file is written and flushed and before
@@ -83,12 +86,10 @@ internal static class PrivateFile
         var temporary = WriteTemporary(path, content, mode);
         try
         {
-            // On Unix, .NET moves without overwrite by link() + unlink(): atomic, and it fails when the name exists.
-            File.Move(temporary, path, overwrite: false);
-        }
-        catch (IOException) when (File.Exists(path))
-        {
-            return false;
+            if (!LinkWithoutReplacing(temporary, path))
+            {
+                return false;
+            }
         }
         finally
         {
@@ -166,6 +167,46 @@ internal static class PrivateFile
         return temporary;
     }
 
+    /// <summary>
+    /// Gives the written file its final name unless that name exists, atomically: link(2) fails with
+    /// EEXIST when it does (.NET's <see cref="File.Move(string, string, bool)"/> without overwrite
+    /// checks and then renames on Linux, so two callers can both "win"). Windows' move without
+    /// replace is atomic already; a file system without hard links falls back to it as well.
+    /// </summary>
+    /// <returns>False when the name was taken.</returns>
+    private static bool LinkWithoutReplacing(string temporary, string path)
+    {
+        if (!OperatingSystem.IsWindows())
+        {
+            int result;
+            try
+            {
+                result = Link(temporary, path);
+            }
+            catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+            {
+                result = -1;
+            }
+            if (result == 0)
+            {
+                return true;
+            }
+            if (Marshal.GetLastPInvokeError() == ErrorFileExists)
+            {
+                return false;
+            }
+        }
+        try
+        {
+            File.Move(temporary, path, overwrite: false);
+            return true;
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            return false;
+        }
+    }
+
     /// <summary>Flushes the folder's entry list, so that a rename just made survives a power loss (POSIX; Windows has no such call).</summary>
     private static void FlushFolder(string path)
     {
@@ -225,6 +266,10 @@ internal static class PrivateFile
     [DllImport("libc", EntryPoint = "open", SetLastError = true)]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
     private static extern int Open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
+
+    [DllImport("libc", EntryPoint = "link", SetLastError = true)]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static extern int Link([MarshalAs(UnmanagedType.LPUTF8Str)] string existing, [MarshalAs(UnmanagedType.LPUTF8Str)] string created);
 
     [DllImport("libc", EntryPoint = "fsync", SetLastError = true)]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]

@@ -143,4 +143,26 @@ public sealed class PrivateFileTests : IDisposable
         Assert.Equal(winner.Content, File.ReadAllText(path));
         Assert.Equal([path], Directory.GetFiles(_temp.Path));
     }
+
+    [Fact]
+    public async Task TryCreate_RaceRepeatedManyTimes_NeverTwoWinners()
+    {
+        // The window between "the name is free" and "the name is taken" is short: only many rounds
+        // show a create-only that is not atomic (two callers both told they created the file).
+        for (var round = 0; round < 300; round++)
+        {
+            var path = _temp.Combine($"round-{round}.key");
+            using var start = new Barrier(4);
+            var attempts = Enumerable.Range(0, 4).Select(i => Task.Run(() =>
+            {
+                start.SignalAndWait(TestTimeout.Guard);
+                return (Created: PrivateFile.TryCreate(path, Encoding.UTF8.GetBytes($"writer {i}")), Content: $"writer {i}");
+            })).ToArray();
+            var results = await Task.WhenAll(attempts).Guarded();
+
+            var winner = Assert.Single(results, r => r.Created);
+            Assert.Equal(winner.Content, File.ReadAllText(path));
+        }
+        Assert.Empty(Directory.GetFiles(_temp.Path, "*.tmp"));
+    }
 }
