@@ -50,11 +50,13 @@ internal sealed class MasterKey
                 return new MasterKey(bytes, $"${EnvironmentVariable}");
             }
             var parametersFile = PassphraseKdf.FileFor(tokenDirectory);
+            var legacyKey = SHA256.HashData(Encoding.UTF8.GetBytes(environmentValue));
+            RefuseNewParametersOverTokensThatNeedOld(parametersFile, tokenDirectory, legacyKey);
             var kdf = PassphraseKdf.LoadOrCreate(parametersFile);
             return new MasterKey(
                 kdf.DeriveKey(environmentValue),
                 $"${EnvironmentVariable} (a passphrase; {kdf.Algorithm}, {kdf.Iterations} iterations, parameters in {parametersFile})",
-                SHA256.HashData(Encoding.UTF8.GetBytes(environmentValue)));
+                legacyKey);
         }
         try
         {
@@ -80,6 +82,34 @@ internal sealed class MasterKey
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new MasterKeyException($"secret_file '{secretFile}' cannot be read or created: {e.Message}");
+        }
+    }
+
+    /// <summary>
+    /// Without its parameters file a passphrase would get a new salt, and every token file written
+    /// under the old one would stop opening: the start is refused instead, unless every file there is
+    /// of a version before the key derivation (those are read with the passphrase's SHA-256 and
+    /// rewritten). Nothing stored is given up without the operator's word.
+    /// </summary>
+    private static void RefuseNewParametersOverTokensThatNeedOld(string parametersFile, string tokenDirectory, byte[] legacyKey)
+    {
+        if (File.Exists(parametersFile))
+        {
+            return;
+        }
+        string? orphan;
+        try
+        {
+            orphan = TokenFileStore.FindFileNotOpenedBy(Path.GetFullPath(tokenDirectory), legacyKey);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new MasterKeyException($"the token folder '{tokenDirectory}' cannot be read to check it before '{parametersFile}' is created: {e.Message}");
+        }
+        if (orphan is not null)
+        {
+            throw new MasterKeyException(
+                $"'{parametersFile}' is missing, but the token file '{orphan}' was written under a key it held (or under another key): restore '{parametersFile}' from a backup; if the key changed on purpose, move the token files away, and every account signs in again");
         }
     }
 

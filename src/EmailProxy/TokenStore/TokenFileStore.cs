@@ -154,6 +154,38 @@ internal sealed partial class TokenFileStore
         return Task.CompletedTask;
     }
 
+    /// <summary>
+    /// The first token file in <paramref name="directory"/> that holds secrets <paramref name="key"/>
+    /// does not open, or null when every one opens (or there are none). Files that do not parse are
+    /// passed over: they are damaged whatever the key.
+    /// </summary>
+    /// <exception cref="IOException">The folder or a file cannot be read.</exception>
+    /// <exception cref="UnauthorizedAccessException">The folder or a file cannot be read.</exception>
+    public static string? FindFileNotOpenedBy(string directory, byte[] key)
+    {
+        if (!System.IO.Directory.Exists(directory))
+        {
+            return null;
+        }
+        foreach (var path in System.IO.Directory.GetFiles(directory, "*.json"))
+        {
+            try
+            {
+                var file = JsonSerializer.Deserialize(File.ReadAllBytes(path), TokenJsonContext.Default.TokenFile);
+                if (file is { Format: TokenFile.CurrentFormat, Secrets.Length: > 0, Account: not null }
+                    && TryDecrypt(key, file.Account, Convert.FromBase64String(file.Secrets)) is null)
+                {
+                    return path;
+                }
+            }
+            catch (Exception e) when (e is JsonException or FormatException or InvalidDataException)
+            {
+                // Damaged whatever the key: LoadAsync says so when the account is used.
+            }
+        }
+        return null;
+    }
+
     /// <summary>Rewrites one file under the current key if it decrypts only with the passphrase's old key.</summary>
     private void MigrateFromLegacyKey(string path)
     {

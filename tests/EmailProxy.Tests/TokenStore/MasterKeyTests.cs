@@ -170,6 +170,23 @@ public sealed class MasterKeyTests : IDisposable
     }
 
     [Fact]
+    public async Task Load_ParametersFileLostWhileTokensNeedIt_ThrowsAndCreatesNoNewSalt()
+    {
+        var key = MasterKey.Load(_temp.Combine("emailproxy.key"), TokenDirectory, Passphrase);
+        var store = new TokenFileStore(TokenDirectory, key, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<TokenFileStore>.Instance);
+        await store.SaveAsync(TestAccounts.Create(), new StoredTokens("access", DateTimeOffset.UtcNow.AddHours(1), "refresh", null), CancellationToken.None);
+        var parameters = PassphraseKdf.FileFor(TokenDirectory);
+        File.Delete(parameters);
+
+        var error = Assert.Throws<MasterKeyException>(() => MasterKey.Load(_temp.Combine("emailproxy.key"), TokenDirectory, Passphrase));
+
+        Assert.Contains(parameters, error.Message, StringComparison.Ordinal);
+        Assert.Contains("restore", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(Passphrase, error.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(parameters));
+    }
+
+    [Fact]
     public void Load_EnvironmentWins_OverExistingFile()
     {
         var path = _temp.Combine("emailproxy.key");

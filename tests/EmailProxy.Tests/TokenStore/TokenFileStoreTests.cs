@@ -285,14 +285,27 @@ public sealed class TokenFileStoreTests : IDisposable
     [Fact]
     public void Open_FileUnderAnotherKey_IsLeftAsItIs()
     {
+        // The parameters exist (made before the file arrived), so the key loads; the file is not its.
+        var key = MasterKey.Load(_temp.Combine("emailproxy.key"), TokenDirectory, "another passphrase");
         var path = CopyLegacyFolder();
         var original = File.ReadAllText(path);
         var log = new RecordingLoggerProvider();
 
-        TokenFileStore.Open(TokenDirectory, MasterKey.Load(_temp.Combine("emailproxy.key"), TokenDirectory, "another passphrase"), _time, log.CreateLogger<TokenFileStore>());
+        TokenFileStore.Open(TokenDirectory, key, _time, log.CreateLogger<TokenFileStore>());
 
         Assert.Equal(original, File.ReadAllText(path));
         Assert.Empty(log.Entries);
+    }
+
+    [Fact]
+    public void Load_AnotherPassphraseOverALegacyFolderWithoutParameters_RefusesInsteadOfANewSalt()
+    {
+        var path = CopyLegacyFolder();
+
+        var error = Assert.Throws<MasterKeyException>(() => MasterKey.Load(_temp.Combine("emailproxy.key"), TokenDirectory, "another passphrase"));
+
+        Assert.Contains(path, error.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(PassphraseKdf.FileFor(TokenDirectory)));
     }
 
     [Fact]
