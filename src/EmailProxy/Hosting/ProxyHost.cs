@@ -101,6 +101,9 @@ internal static partial class ProxyHost
         {
             LogConfigWarning(log, warning.ToString());
         }
+        // Only once the ports are bound: an instance that will fail to start must not touch the files of a running one.
+        app.Lifetime.ApplicationStarted.Register(() => app.Services.GetRequiredService<TokenFileStore>()
+            .RemoveStaleTemporaryFiles(Path.GetFullPath(config.General.SecretFile, config.ConfigDirectory)));
         app.Lifetime.ApplicationStarted.Register(() =>
         {
             foreach (var (name, options) in listeners)

@@ -37,6 +37,8 @@ internal static class PrivateFile
     /// </summary>
     public const string TestPauseBeforeRenameVariable = "EMAILPROXY_TEST_PAUSE_BEFORE_RENAME";
 
+    private static readonly DateTime ProcessStarted = System.Diagnostics.Process.GetCurrentProcess().StartTime.ToUniversalTime();
+
     private static readonly string? TestPauseBeforeRenameOf =
         Environment.GetEnvironmentVariable(TestPauseBeforeRenameVariable) is { Length: > 0 } value ? Path.GetFullPath(value) : null;
 
@@ -100,23 +102,25 @@ internal static class PrivateFile
     }
 
     /// <summary>
-    /// Removes the <c>*.tmp</c> files an interrupted write left in <paramref name="folder"/>; call it at
-    /// start, before anything writes there. A missing folder has none; a file that cannot be removed is
-    /// left (it does no harm).
+    /// Removes the <c>*.tmp</c> files an interrupted write left in <paramref name="folder"/> (or only
+    /// those of one file, <paramref name="ofFile"/>'s <c>&lt;name&gt;.*.tmp</c>). Only files last written
+    /// before this process started count: a write of this process in flight is never taken for a
+    /// leftover. A missing folder has none; a file that cannot be removed is left (it does no harm).
     /// </summary>
     /// <returns>The files removed, for the caller's log.</returns>
     /// <exception cref="IOException">The folder cannot be listed (e.g. it is a file).</exception>
     /// <exception cref="UnauthorizedAccessException">The folder cannot be listed.</exception>
-    public static IReadOnlyList<string> RemoveStaleTemporaryFiles(string folder)
+    public static IReadOnlyList<string> RemoveStaleTemporaryFiles(string folder, string? ofFile = null)
     {
         if (!Directory.Exists(folder))
         {
             return [];
         }
+        var pattern = (ofFile is null ? "*" : Path.GetFileName(ofFile) + ".*") + TemporarySuffix;
         var removed = new List<string>();
-        foreach (var file in Directory.EnumerateFiles(folder, "*" + TemporarySuffix))
+        foreach (var file in Directory.EnumerateFiles(folder, pattern))
         {
-            if (TryDelete(file))
+            if (File.GetLastWriteTimeUtc(file) < ProcessStarted && TryDelete(file))
             {
                 removed.Add(file);
             }

@@ -34,20 +34,16 @@ internal sealed partial class TokenFileStore
     public string Directory { get; }
 
     /// <summary>
-    /// The store for the proxy's start: stale temporary files are removed and token files written
-    /// under the passphrase's old key (<see cref="MasterKey.LegacyPassphraseKey"/>) are rewritten under
-    /// the new one, one log line each. Problems are logged; a file that cannot be rewritten is still
-    /// read (with the old key) and replaced by the next save.
+    /// The store for the proxy's start: token files written under the passphrase's old key
+    /// (<see cref="MasterKey.LegacyPassphraseKey"/>) are rewritten under the new one, one log line
+    /// each. Problems are logged; a file that cannot be rewritten is still read (with the old key) and
+    /// replaced by the next save.
     /// </summary>
     public static TokenFileStore Open(string directory, MasterKey key, TimeProvider time, ILogger<TokenFileStore> log)
     {
         var store = new TokenFileStore(directory, key, time, log);
         try
         {
-            foreach (var removed in PrivateFile.RemoveStaleTemporaryFiles(store.Directory))
-            {
-                LogStaleTemporaryRemoved(log, removed);
-            }
             if (key.LegacyPassphraseKey is not null && System.IO.Directory.Exists(store.Directory))
             {
                 foreach (var path in System.IO.Directory.GetFiles(store.Directory, "*.json"))
@@ -61,6 +57,32 @@ internal sealed partial class TokenFileStore
             LogFolderUnreadable(log, store.Directory, e.Message);
         }
         return store;
+    }
+
+    /// <summary>
+    /// Removes what writes interrupted by a crash left behind (the files themselves are whole): the
+    /// token folder's <c>*.tmp</c>, and those of the passphrase's parameters file and of
+    /// <paramref name="secretFile"/>, which may hold a key. Called once the proxy's ports are bound,
+    /// so that a second instance that will fail to start never touches a running one's writes; one
+    /// log line per file.
+    /// </summary>
+    public void RemoveStaleTemporaryFiles(string secretFile)
+    {
+        var parametersFile = PassphraseKdf.FileFor(Directory);
+        foreach (var (folder, ofFile) in new[] { (Directory, null), (Path.GetDirectoryName(parametersFile), parametersFile), (Path.GetDirectoryName(secretFile), secretFile) })
+        {
+            try
+            {
+                foreach (var removed in folder is null ? [] : PrivateFile.RemoveStaleTemporaryFiles(folder, ofFile))
+                {
+                    LogStaleTemporaryRemoved(_log, removed);
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                LogFolderUnreadable(_log, folder ?? secretFile, e.Message);
+            }
+        }
     }
 
     /// <summary>

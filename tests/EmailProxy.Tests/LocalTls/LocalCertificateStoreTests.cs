@@ -57,6 +57,7 @@ public sealed class LocalCertificateStoreTests : IDisposable
         var ca = File.ReadAllBytes(CaFile);
         var stale = _temp.Combine(LocalCertificateStore.FolderName, LocalCertificateStore.ServerKeyFile + ".0123456789abcdef.tmp");
         File.WriteAllText(stale, "half a key");
+        File.SetLastWriteTimeUtc(stale, DateTime.UtcNow.AddHours(-1));
 
         Store().LoadGenerated();
 

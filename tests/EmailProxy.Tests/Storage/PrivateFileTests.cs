@@ -85,11 +85,36 @@ public sealed class PrivateFileTests : IDisposable
         var other = _temp.WriteFile("ca.pem.fedcba9876543210.tmp", "");
         var kept = _temp.WriteFile("user@example.com.json", "{}");
         var damaged = _temp.WriteFile("user@example.com.json.damaged-20250301120000", "x");
+        foreach (var file in Directory.GetFiles(_temp.Path))
+        {
+            File.SetLastWriteTimeUtc(file, DateTime.UtcNow.AddHours(-1));
+        }
 
         var removed = PrivateFile.RemoveStaleTemporaryFiles(_temp.Path);
 
         Assert.Equal([other, stale], removed.Order(StringComparer.Ordinal));
         Assert.Equal([kept, damaged], Directory.GetFiles(_temp.Path).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void RemoveStaleTemporaryFiles_OneFilesOnly_LeavesTheOthers()
+    {
+        var key = _temp.WriteFile("emailproxy.key.0123456789abcdef.tmp", "a key never used");
+        var other = _temp.WriteFile("emailproxy.config.0123456789abcdef.tmp", "");
+        File.SetLastWriteTimeUtc(key, DateTime.UtcNow.AddHours(-1));
+        File.SetLastWriteTimeUtc(other, DateTime.UtcNow.AddHours(-1));
+
+        Assert.Equal([key], PrivateFile.RemoveStaleTemporaryFiles(_temp.Path, _temp.Combine("emailproxy.key")));
+        Assert.True(File.Exists(other));
+    }
+
+    [Fact]
+    public void RemoveStaleTemporaryFiles_WrittenSinceThisProcessStarted_KeptAsAWriteInFlight()
+    {
+        var inFlight = _temp.WriteFile("user@example.com.json.0123456789abcdef.tmp", "{ \"half");
+
+        Assert.Empty(PrivateFile.RemoveStaleTemporaryFiles(_temp.Path));
+        Assert.True(File.Exists(inFlight));
     }
 
     [Fact]

@@ -309,16 +309,26 @@ public sealed class TokenFileStoreTests : IDisposable
     }
 
     [Fact]
-    public async Task Open_StaleTemporaryFiles_RemovedAndLogged()
+    public async Task RemoveStaleTemporaryFiles_LeftByAnEarlierProcess_RemovedAndLogged()
     {
         await NewStore().SaveAsync(_account, Tokens(), CancellationToken.None);
         var stale = Path.Combine(TokenDirectory, "sales@example.com.json.00112233aabbccdd.tmp");
         File.WriteAllText(stale, "{ \"format\": 1, \"acc");
+        File.SetLastWriteTimeUtc(stale, DateTime.UtcNow.AddHours(-1));
+        var staleKey = _temp.Combine("emailproxy.key.00112233aabbccdd.tmp");
+        File.WriteAllText(staleKey, "a key never used");
+        File.SetLastWriteTimeUtc(staleKey, DateTime.UtcNow.AddHours(-1));
+        var inFlight = Path.Combine(TokenDirectory, "other@example.com.json.4455667788990011.tmp");
+        File.WriteAllText(inFlight, "a write of this process");
         var log = new RecordingLoggerProvider();
-
         var store = TokenFileStore.Open(TokenDirectory, _key, _time, log.CreateLogger<TokenFileStore>());
 
+        store.RemoveStaleTemporaryFiles(_temp.Combine("emailproxy.key"));
+
         Assert.False(File.Exists(stale));
+        Assert.False(File.Exists(staleKey));
+        Assert.True(File.Exists(inFlight), "a temporary file written since this process started is not a leftover");
+        File.Delete(inFlight);
         Assert.Equal([store.PathFor(_account.Name)], System.IO.Directory.GetFiles(TokenDirectory));
         Assert.Contains(log.Entries, e => e.EventId.Name == "StaleTemporaryFileRemoved" && e.Message.Contains(stale, StringComparison.Ordinal));
         Assert.Equal(RefreshToken, (await store.LoadAsync(_account, CancellationToken.None))?.RefreshToken);
