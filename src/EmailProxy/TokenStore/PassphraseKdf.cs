@@ -93,7 +93,7 @@ internal sealed record PassphraseKdf
                 return kdf!;
             }
         }
-        catch (Exception e) when (e is JsonException or FormatException)
+        catch (Exception e) when (e is JsonException or FormatException or ArgumentException)
         {
             problem = e.Message;
         }

@@ -214,8 +214,9 @@ internal sealed partial class TokenFileStore
         try
         {
             var file = JsonSerializer.Deserialize(File.ReadAllBytes(path), TokenJsonContext.Default.TokenFile);
-            if (file is null || file.Format != TokenFile.CurrentFormat || string.IsNullOrEmpty(file.Secrets))
+            if (file is null || file.Format != TokenFile.CurrentFormat || string.IsNullOrEmpty(file.Secrets) || file.Account is null)
             {
+                // Not a file this version wrote whole (edited by hand?): LoadAsync says what is wrong when the account is used.
                 return;
             }
             var blob = Convert.FromBase64String(file.Secrets);

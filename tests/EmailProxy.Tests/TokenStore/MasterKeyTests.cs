@@ -121,6 +121,8 @@ public sealed class MasterKeyTests : IDisposable
     [InlineData("""{ "algorithm": "PBKDF2-HMAC-SHA256", "iterations": 2000000000, "salt": "AAAAAAAAAAAAAAAAAAAAAA==" }""")]
     [InlineData("""{ "algorithm": "PBKDF2-HMAC-SHA256", "iterations": 600000, "salt": "AAAA" }""")]
     [InlineData("""{ "algorithm": "PBKDF2-HMAC-SHA256", "iterations": 600000, "salt": "!!" }""")]
+    [InlineData("""{ "algorithm": "PBKDF2-HMAC-SHA256", "iterations": 600000, "salt": null }""")]
+    [InlineData("""{ "algorithm": null, "iterations": 600000, "salt": "AAAAAAAAAAAAAAAAAAAAAA==" }""")]
     public void Load_UnusableDerivationParameters_ThrowsMasterKeyExceptionAndKeepsTheFile(string content)
     {
         var path = PassphraseKdf.FileFor(TokenDirectory);

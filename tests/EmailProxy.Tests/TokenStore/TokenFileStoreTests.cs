@@ -282,6 +282,23 @@ public sealed class TokenFileStoreTests : IDisposable
         Assert.Equal("fake-rt-legacy-refresh-token", loaded?.RefreshToken);
     }
 
+    [Theory]
+    [InlineData("account", null)]
+    [InlineData("secrets", null)]
+    [InlineData("format", 2)]
+    public void Open_HandEditedLegacyFile_LeftAsItIsWithoutFailingTheStart(string property, object? value)
+    {
+        var path = CopyLegacyFolder();
+        var json = JsonNode.Parse(File.ReadAllText(path))!;
+        json[property] = value is int number ? JsonValue.Create(number) : null;
+        File.WriteAllText(path, json.ToJsonString());
+        var key = MasterKey.Load(_temp.Combine("emailproxy.key"), TokenDirectory, LegacyPassphrase);
+
+        TokenFileStore.Open(TokenDirectory, key, _time, NullLogger<TokenFileStore>.Instance);
+
+        Assert.Equal(json.ToJsonString(), File.ReadAllText(path));
+    }
+
     [Fact]
     public void Open_FileUnderAnotherKey_IsLeftAsItIs()
     {
