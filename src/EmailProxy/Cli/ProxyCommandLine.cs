@@ -2,6 +2,7 @@ using System.CommandLine;
 using EmailProxy.Accounts;
 using EmailProxy.Configuration;
 using EmailProxy.Hosting;
+using EmailProxy.Providers;
 using EmailProxy.TokenStore;
 using Microsoft.Extensions.Hosting;
 
@@ -121,7 +122,7 @@ internal static class ProxyCommandLine
         {
             if (account.ScopeTargetsGraph)
             {
-                Console.WriteLine($"warning: [account {account.Name}] scope: graph.microsoft.com tokens are refused by Exchange's IMAP, POP and SMTP; use https://outlook.office.com/IMAP.AccessAsUser.All https://outlook.office.com/SMTP.Send offline_access");
+                Console.WriteLine($"warning: [account {account.Name}] scope: graph.microsoft.com tokens are refused by Exchange's IMAP, POP and SMTP; use {ProviderErrorMapping.ExchangeMailScope}");
             }
         }
         Console.WriteLine(read.IsValid ? $"{path}: usable" : $"{path}: {read.Errors.Count} error(s)");

@@ -114,8 +114,11 @@ internal static class AccountSectionReader
         var url = written ? section.Url(key) : builtIn;
         if (url is null && !written && Needs(flow, key))
         {
-            var flowName = FlowNames.First(f => f.Value == flow).Name;
-            section.Error(key, null, $"is required with provider = generic and flow = {flowName}");
+            // token_url and authorize_url keep the wording they always had; only the device-code
+            // endpoint, which one flow alone needs, names that flow.
+            section.Error(key, null, key == Keys.DeviceCodeUrl
+                ? $"is required with provider = generic and flow = {FlowNames.First(f => f.Value == flow).Name}"
+                : "is required with provider = generic");
         }
         return url;
     }

@@ -10,13 +10,17 @@ internal static class GeneralSectionReader
     {
         section.WarnUnknownKeys(Keys.All);
         var defaults = new GeneralOptions();
+        // Keys are read, and so their problems listed, in the order they always were.
+        var redirectUri = ReadRedirectUri(section);
+        var logFormat = section.Choice(Keys.LogFormat, ("text", LogFormat.Text), ("json", LogFormat.Json));
+        var localTls = section.Choice(Keys.LocalTls, ("auto", LocalTlsMode.Auto), ("off", LocalTlsMode.Off));
+        var wait = section.Integer(Keys.WaitForAuthorization, 0, 600);
         var certificate = section.Text(Keys.LocalCertificate);
         var key = section.Text(Keys.LocalKey);
         CheckCertificateFiles(section, certificate, key);
-        var wait = section.Integer(Keys.WaitForAuthorization, 0, 600);
         return defaults with
         {
-            RedirectUri = ReadRedirectUri(section) ?? defaults.RedirectUri,
+            RedirectUri = redirectUri ?? defaults.RedirectUri,
             LocalServerAuth = section.Boolean(Keys.LocalServerAuth) ?? defaults.LocalServerAuth,
             LogLevel = section.Choice(
                 Keys.LogLevel,
@@ -27,13 +31,13 @@ internal static class GeneralSectionReader
                 ("warning", LogLevel.Warning),
                 ("warn", LogLevel.Warning),
                 ("error", LogLevel.Error)) ?? defaults.LogLevel,
-            LogFormat = section.Choice(Keys.LogFormat, ("text", LogFormat.Text), ("json", LogFormat.Json)) ?? defaults.LogFormat,
+            LogFormat = logFormat ?? defaults.LogFormat,
             ImapListen = section.Listen(Keys.ImapListen, defaults.ImapListen),
             SmtpListen = section.Listen(Keys.SmtpListen, defaults.SmtpListen),
             PopListen = section.Listen(Keys.PopListen, defaults.PopListen),
             TokenDirectory = section.Text(Keys.TokenDir) ?? defaults.TokenDirectory,
             SecretFile = section.Text(Keys.SecretFile) ?? defaults.SecretFile,
-            LocalTls = section.Choice(Keys.LocalTls, ("auto", LocalTlsMode.Auto), ("off", LocalTlsMode.Off)) ?? defaults.LocalTls,
+            LocalTls = localTls ?? defaults.LocalTls,
             LocalCertificate = certificate,
             LocalKey = key,
             LocalTlsNames = section.Text(Keys.LocalTlsNames)?.Split([',', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)

@@ -37,6 +37,9 @@ internal abstract class MailProtocol(string name, string hostKey, string portKey
     /// <summary>Where the proxy listens for this protocol; null when it is turned off.</summary>
     public abstract IPEndPoint? ListenOf(GeneralOptions general);
 
+    /// <summary>The type of the session <see cref="NewSession"/> opens: its sessions log under this type's name.</summary>
+    public abstract Type SessionType { get; }
+
     /// <summary>The session that speaks this protocol to one client.</summary>
     public abstract MailSession NewSession(ConnectionContext connection, SessionEnvironment environment, ILogger log);
 

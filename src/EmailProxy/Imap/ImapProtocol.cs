@@ -16,6 +16,8 @@ internal sealed class ImapProtocol(ImapUpstreamClient upstream)
 
     public override IPEndPoint? ListenOf(GeneralOptions general) => general.ImapListen;
 
+    public override Type SessionType => typeof(ImapSession);
+
     public override MailSession NewSession(ConnectionContext connection, SessionEnvironment environment, ILogger log) =>
         new ImapSession(connection, environment, this, log);
 }

@@ -25,6 +25,9 @@ internal sealed partial class LocalCertificateStore
     public const string CaKeyFile = "ca.key";
     public const string ServerCertificateFile = "server.pem";
     public const string ServerKeyFile = "server.key";
+
+    /// <summary>0644: a certificate is public, and ca.pem is meant to be copied to the mail client.</summary>
+    private const UnixFileMode CertificateMode = PrivateFile.OwnerReadWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
     private static readonly TimeSpan ServerLifetime = TimeSpan.FromDays(825);
     private static readonly TimeSpan RenewBefore = TimeSpan.FromDays(30);
 
@@ -79,7 +82,13 @@ internal sealed partial class LocalCertificateStore
     /// <exception cref="CryptographicException">A <c>ca.pem</c> exists but cannot be used: it is never replaced silently.</exception>
     public SslStreamCertificateContext LoadGenerated()
     {
-        CreatePrivateFolder(_folder);
+        if (!Directory.Exists(_folder))
+        {
+            // Made 0700 like every private folder; an existing one is left as it is (not tightened
+            // as the token folder is): an operator may have opened it so the mail client's user can
+            // read ca.pem.
+            PrivateFile.CreatePrivateFolder(_folder);
+        }
         // What a write interrupted by a crash left behind; the files themselves are whole.
         PrivateFile.RemoveStaleTemporaryFiles(_folder);
         var now = _time.GetUtcNow();
@@ -214,24 +223,12 @@ internal sealed partial class LocalCertificateStore
         using var key = certificate.GetECDsaPrivateKey() ?? throw new CryptographicException("The certificate has no ECDSA private key.");
         // Key first, then certificate, each replaced whole: a crash leaves a pair that does not
         // match, which is made anew for the server certificate and refused (not replaced) for the CA.
-        Write(keyPath, key.ExportPkcs8PrivateKeyPem(), UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        Write(certificatePath, certificate.ExportCertificatePem(), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        Write(keyPath, key.ExportPkcs8PrivateKeyPem(), PrivateFile.OwnerReadWrite);
+        Write(certificatePath, certificate.ExportCertificatePem(), CertificateMode);
     }
 
     /// <summary>The one place certificate files are written: whole or not at all (<see cref="PrivateFile"/>).</summary>
     private static void Write(string path, string text, UnixFileMode mode) => PrivateFile.WriteText(path, text + "\n", mode);
-
-    private static void CreatePrivateFolder(string folder)
-    {
-        if (OperatingSystem.IsWindows())
-        {
-            Directory.CreateDirectory(folder);
-        }
-        else
-        {
-            Directory.CreateDirectory(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        }
-    }
 
     [LoggerMessage(EventId = 4005, EventName = "LocalCaCreated", Level = LogLevel.Information, Message = "Created a private CA for local TLS: {CaPath}")]
     private static partial void LogCaCreated(ILogger logger, string caPath);

@@ -16,6 +16,8 @@ internal sealed class Pop3Protocol(Pop3UpstreamClient upstream)
 
     public override IPEndPoint? ListenOf(GeneralOptions general) => general.PopListen;
 
+    public override Type SessionType => typeof(Pop3Session);
+
     public override MailSession NewSession(ConnectionContext connection, SessionEnvironment environment, ILogger log) =>
         new Pop3Session(connection, environment, this, log);
 }

@@ -13,13 +13,16 @@ namespace EmailProxy.Providers;
 /// </summary>
 internal static class ProviderErrorMapping
 {
+    /// <summary>The scope to use instead of a graph.microsoft.com one, as the fix in the proxy's texts (the hint here and <c>check</c>'s warning).</summary>
+    public const string ExchangeMailScope = "https://outlook.office.com/IMAP.AccessAsUser.All https://outlook.office.com/SMTP.Send offline_access";
+
     /// <summary>The hint to add to a refusal, or null when the proxy knows nothing to add.</summary>
     /// <param name="rejection">The upstream's own words (for SMTP starting with the reply code).</param>
     public static string? HintFor(AccountOptions account, MailProtocol protocol, string rejection)
     {
         if (account.ScopeTargetsGraph)
         {
-            return $"The account's scope asks for graph.microsoft.com, whose tokens Exchange refuses for IMAP, POP and SMTP: set scope to https://outlook.office.com/IMAP.AccessAsUser.All https://outlook.office.com/SMTP.Send offline_access in [account {account.Name}] and sign in again.";
+            return $"The account's scope asks for graph.microsoft.com, whose tokens Exchange refuses for IMAP, POP and SMTP: set scope to {ExchangeMailScope} in [account {account.Name}] and sign in again.";
         }
         return account.Provider == OAuthProvider.Microsoft ? MicrosoftHint(protocol, rejection) : null;
     }

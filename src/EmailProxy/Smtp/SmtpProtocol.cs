@@ -16,6 +16,8 @@ internal sealed class SmtpProtocol(SmtpUpstreamClient upstream)
 
     public override IPEndPoint? ListenOf(GeneralOptions general) => general.SmtpListen;
 
+    public override Type SessionType => typeof(SmtpSession);
+
     public override MailSession NewSession(ConnectionContext connection, SessionEnvironment environment, ILogger log) =>
         new SmtpSession(connection, environment, this, log);
 }

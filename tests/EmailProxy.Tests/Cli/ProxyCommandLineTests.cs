@@ -22,8 +22,9 @@ public sealed class ProxyCommandLineTests : IDisposable
 
         Assert.Equal(ProxyCommandLine.ExitOk, exit);
         var warning = Assert.Single(console.Output.Split('\n'), line => line.Contains("graph.microsoft.com", StringComparison.Ordinal));
-        Assert.StartsWith("warning: [account sales@thekpsgroup.com] scope:", warning, StringComparison.Ordinal);
-        Assert.Contains("https://outlook.office.com/IMAP.AccessAsUser.All", warning, StringComparison.Ordinal);
+        Assert.Equal(
+            "warning: [account sales@thekpsgroup.com] scope: graph.microsoft.com tokens are refused by Exchange's IMAP, POP and SMTP; use https://outlook.office.com/IMAP.AccessAsUser.All https://outlook.office.com/SMTP.Send offline_access",
+            warning.TrimEnd('\r'));
         Assert.Contains($"{SeedConfig}: usable", console.Output, StringComparison.Ordinal);
     }
 

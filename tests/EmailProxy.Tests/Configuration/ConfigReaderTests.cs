@@ -212,6 +212,20 @@ public sealed class ConfigReaderTests : IDisposable
         Assert.Equal(missing, problem.Key);
     }
 
+    [Theory]
+    [InlineData("token_url = https://id.example/token\n", "authorize_url")]
+    [InlineData("authorize_url = https://id.example/authorize\n", "token_url")]
+    [InlineData("flow = device_code\ndevice_code_url = https://id.example/device\n", "token_url")]
+    [InlineData("flow = client_credentials\nclient_secret = s\nauthorize_url = https://id.example/authorize\n", "token_url")]
+    public void ReadFile_GenericProviderWithoutTokenOrAuthorizeUrl_SameWordingAsBefore(string keys, string missing)
+    {
+        var result = Read(GenericServer + keys);
+
+        var problem = Assert.Single(result.Errors);
+        Assert.Equal(missing, problem.Key);
+        Assert.Equal("is required with provider = generic", problem.Message);
+    }
+
     [Fact]
     public void ReadFile_GenericDeviceCodeWithoutAuthorizeUrl_IsValidWithNoAuthorizeUrl()
     {
@@ -269,6 +283,31 @@ public sealed class ConfigReaderTests : IDisposable
 
         Assert.True(result.IsValid, string.Join("; ", result.Errors));
         Assert.Equal(new Uri("http://127.0.0.1:5001/common/oauth2/v2.0/token"), result.Config!.FindAccount("a")!.TokenUrl);
+    }
+
+    [Fact]
+    public void ReadFile_SeveralGeneralMistakes_ListedInTheOrderTheyAlwaysWere()
+    {
+        // Keys written in an order unlike the reading order, so that the file's order does not decide.
+        var result = Read("""
+            [general]
+            pop_listen = nowhere
+            smtp_listen = nowhere
+            imap_listen = nowhere
+            log_level = loud
+            local_server_auth = maybe
+            local_certificate = missing.pem
+            wait_for_authorization = 9999
+            local_tls = sometimes
+            log_format = xml
+            redirect_uri = ftp://example.com
+
+            """ + Minimal);
+
+        Assert.Equal(
+            ["redirect_uri", "log_format", "local_tls", "wait_for_authorization", "local_key", "local_certificate",
+                "local_server_auth", "log_level", "imap_listen", "smtp_listen", "pop_listen"],
+            result.Errors.Select(e => e.Key));
     }
 
     [Fact]

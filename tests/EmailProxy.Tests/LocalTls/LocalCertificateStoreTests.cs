@@ -40,6 +40,25 @@ public sealed class LocalCertificateStoreTests : IDisposable
     }
 
     [Fact]
+    public void LoadGenerated_FolderModes_NewFolderPrivateExistingOneLeftAsItIs()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+        var folder = _temp.Combine(LocalCertificateStore.FolderName);
+        Store().LoadGenerated();
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(folder));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead, File.GetUnixFileMode(CaFile));
+
+        // An operator opened the folder so that the mail client's user can read ca.pem: the next start keeps it open.
+        var opened = File.GetUnixFileMode(folder) | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute;
+        File.SetUnixFileMode(folder, opened);
+        Store().LoadGenerated();
+        Assert.Equal(opened, File.GetUnixFileMode(folder));
+    }
+
+    [Fact]
     public void LoadGenerated_NextStart_KeepsBothCertificates()
     {
         Store().LoadGenerated();
