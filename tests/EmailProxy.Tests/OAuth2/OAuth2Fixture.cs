@@ -37,14 +37,17 @@ internal sealed class OAuth2Fixture : IDisposable
     public string TokenDirectory => Temp.Combine("tokens");
 
     /// <summary>A configuration with <see cref="Account"/> as its only account.</summary>
-    public ProxyConfig Config => new(
+    public ProxyConfig Config => ConfigWith([Account]);
+
+    /// <summary>A configuration with these accounts and the one server they name.</summary>
+    public ProxyConfig ConfigWith(IEnumerable<AccountOptions> accounts) => new(
         Temp.Combine("emailproxy.config"),
         new GeneralOptions(),
         new Dictionary<string, ServerOptions>(StringComparer.OrdinalIgnoreCase)
         {
             [Account.ServerName] = new(Account.ServerName) { ImapHost = Account.ServerName },
         },
-        new Dictionary<string, AccountOptions>(StringComparer.OrdinalIgnoreCase) { [Account.Name] = Account });
+        accounts.ToDictionary(account => account.Name, StringComparer.OrdinalIgnoreCase));
 
     public TokenFileStore NewStore() => new(TokenDirectory, Key, Time, NullLogger<TokenFileStore>.Instance);
 
