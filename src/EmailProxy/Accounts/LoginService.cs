@@ -1,3 +1,4 @@
+using System.Net;
 using EmailProxy.Configuration;
 using EmailProxy.Connections;
 using EmailProxy.OAuth2;
@@ -11,7 +12,8 @@ namespace EmailProxy.Accounts;
 /// </summary>
 internal sealed class LoginService(ProxyConfig config, PasswordVerifier passwords, TokenService tokens, SignInManager signIns)
 {
-    public async Task<LoginOutcome> LoginAsync(MailProtocol protocol, string loginName, string password, CancellationToken cancellationToken)
+    /// <param name="clientAddress">The client's address (null when unknown), for throttling password guesses.</param>
+    public async Task<LoginOutcome> LoginAsync(MailProtocol protocol, string loginName, string password, IPAddress? clientAddress, CancellationToken cancellationToken)
     {
         var account = config.FindAccount(loginName);
         if (account is null)

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.IO.Pipelines;
+using System.Net;
 using System.Text;
 using EmailProxy.Accounts;
 using EmailProxy.LocalTls;
@@ -35,6 +36,7 @@ internal abstract class MailSession(ConnectionContext connection, SessionEnviron
     protected SessionEnvironment Environment { get; } = environment;
     protected CancellationToken Stopping { get; } = environment.Stopping;
     protected string Client { get; } = connection.RemoteEndPoint?.ToString() ?? "unknown";
+    protected IPAddress? ClientAddress { get; } = (connection.RemoteEndPoint as IPEndPoint)?.Address;
 
     /// <summary>TLS is on for this port and the connection is not under it yet: STARTTLS/STLS may be offered.</summary>
     protected bool CanStartTls => Connection.Features.Get<LocalTlsFeature>()?.CanStartTls ?? false;
@@ -149,7 +151,7 @@ internal abstract class MailSession(ConnectionContext connection, SessionEnviron
     /// </summary>
     protected async Task<bool> LoginAndRelayAsync(ClientCredentials credentials, string tag)
     {
-        var outcome = await Environment.Logins.LoginAsync(MailProtocol, credentials.Username, credentials.Password, Stopping);
+        var outcome = await Environment.Logins.LoginAsync(MailProtocol, credentials.Username, credentials.Password, ClientAddress, Stopping);
         if (!outcome.Succeeded)
         {
             SessionLog.LoginFailed(Log, Protocol, Client, credentials.Username, outcome.Message);

@@ -17,7 +17,7 @@ public sealed class LoginServiceTests : IDisposable
         var server = new ServerOptions("outlook.office365.com") { ImapHost = "outlook.office365.com", SmtpHost = "smtp.office365.com" };
         var logins = Logins(server);
 
-        var outcome = await logins.LoginAsync(SessionHarness.Pop3(), "sales@example.com", "any", CancellationToken.None).Guarded();
+        var outcome = await logins.LoginAsync(SessionHarness.Pop3(), "sales@example.com", "any", null, CancellationToken.None).Guarded();
 
         Assert.Equal(LoginFailure.Unavailable, outcome.Failure);
         Assert.Contains("has no pop_host", outcome.Message, StringComparison.Ordinal);
