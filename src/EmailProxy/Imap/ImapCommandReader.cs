@@ -14,6 +14,13 @@ internal sealed class ImapCommandReader(PipeReader reader, Func<CancellationToke
     public const int MaxLineLength = MailSession.MaxLineLength;
     public const int MaxLiteralLength = 64 * 1024;
 
+    /// <summary>
+    /// The most bytes of one command this reader has held at once (its tokens so far plus the line
+    /// being read), over the connection's life: what the session reports and tests check against
+    /// the reader's limit.
+    /// </summary>
+    public int PeakHeldBytes { get; private set; }
+
     /// <summary>The next command; null when the client closed the connection.</summary>
     public async ValueTask<ImapCommand?> ReadCommandAsync(CancellationToken cancellationToken)
     {
@@ -59,6 +66,7 @@ internal sealed class ImapCommandReader(PipeReader reader, Func<CancellationToke
                 throw;
             }
             first = false;
+            PeakHeldBytes = Math.Max(PeakHeldBytes, tokens.Sum(t => t.Value.Length) + line.Length);
             if (literal is not { } spec)
             {
                 break;
