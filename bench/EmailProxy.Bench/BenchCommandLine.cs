@@ -8,7 +8,7 @@ namespace EmailProxy.Bench;
 internal static class BenchCommandLine
 {
     /// <summary>The parts <c>--skip</c> can leave out.</summary>
-    public static readonly string[] Parts = ["throughput", "latency", "rate", "memory"];
+    public static readonly string[] Parts = ["throughput", "latency", "rate", "memory", "hostile"];
 
     /// <summary>Parses <paramref name="args"/>; runs <paramref name="run"/> with the options, or prints help or the errors (exit code 1).</summary>
     public static Task<int> InvokeAsync(string[] args, Func<BenchOptions, CancellationToken, Task<int>> run)

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using EmailProxy.FunctionalTests.Infrastructure;
+using Microsoft.AspNetCore.Identity;
 
 namespace EmailProxy.Bench;
 
@@ -15,6 +16,12 @@ internal sealed class BenchEnvironment : IAsyncDisposable
     public const string Account = "bench@example.com";
     public const string Password = "any-password";
     public const string ServerName = "bench";
+
+    /// <summary>An account with a <c>password_hash</c> (of <see cref="GuardedPassword"/>), for part 5's guessers; never signed in.</summary>
+    public const string GuardedAccount = "guarded@example.com";
+    public const string GuardedPassword = "the-right-password";
+
+    private static readonly Lazy<string> GuardedHash = new(() => new PasswordHasher<object>().HashPassword(new object(), GuardedPassword));
 
     private int _configs;
 
@@ -94,6 +101,14 @@ internal sealed class BenchEnvironment : IAsyncDisposable
         authority = {Identity.Authority}
         server = {ServerName}
         scope = https://outlook.office.com/IMAP.AccessAsUser.All offline_access
+
+        [account {GuardedAccount}]
+        client_id = {Identity.ClientId}
+        tenant = {Identity.Tenant}
+        authority = {Identity.Authority}
+        server = {ServerName}
+        scope = https://outlook.office.com/IMAP.AccessAsUser.All offline_access
+        password_hash = {GuardedHash.Value}
 
         """;
 

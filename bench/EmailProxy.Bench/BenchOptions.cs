@@ -34,6 +34,12 @@ internal sealed record BenchOptions
     /// <summary>Authenticated, relayed sessions held open (one fresh proxy per figure); capped by the open-file limit.</summary>
     public IReadOnlyList<int> RelayedSessionCounts { get; init; } = [1000, 10000];
 
+    /// <summary>Part 5: how long the hostile clients of each figure run.</summary>
+    public TimeSpan HostileDuration { get; init; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>Part 5: NOOP round trips of the probe before the hostile clients start.</summary>
+    public int HostileQuietSamples { get; init; } = 1000;
+
     /// <summary>Before each part, wait up to this long for other processes to leave the cores alone.</summary>
     public TimeSpan QuietWait { get; init; } = TimeSpan.FromSeconds(10);
 
@@ -43,7 +49,7 @@ internal sealed record BenchOptions
     /// <summary>Environment variables set for the proxy process only (<c>--proxy-env NAME=VALUE</c>, e.g. DOTNET_gcServer=0).</summary>
     public IReadOnlyDictionary<string, string> ProxyEnvironment { get; init; } = new Dictionary<string, string>(StringComparer.Ordinal);
 
-    /// <summary>Skip parts: "throughput", "latency", "rate", "memory".</summary>
+    /// <summary>Skip parts: "throughput", "latency", "rate", "memory", "hostile".</summary>
     public IReadOnlySet<string> Skip { get; init; } = new HashSet<string>(StringComparer.Ordinal);
 
     public static BenchOptions QuickRun { get; } = new()
@@ -58,6 +64,8 @@ internal sealed record BenchOptions
         RateConcurrency = [16],
         IdleSessionCounts = [1000],
         RelayedSessionCounts = [1000],
+        HostileDuration = TimeSpan.FromSeconds(6),
+        HostileQuietSamples = 300,
         QuietWait = TimeSpan.Zero,
     };
 }

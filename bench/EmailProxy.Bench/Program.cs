@@ -27,6 +27,7 @@ static async Task<int> RunAsync(BenchOptions options, CancellationToken stopping
     LatencyResult? latency = null;
     var rates = new List<LoginRateResult>();
     var memory = new List<MemoryResult>();
+    var hostile = new List<HostileResult>();
 
     async Task<CpuMeter> StartPartAsync(ProxyInstance? proxy)
     {
@@ -114,7 +115,27 @@ static async Task<int> RunAsync(BenchOptions options, CancellationToken stopping
         }
     }
 
+    if (!options.Skip.Contains("hostile"))
+    {
+        await using var environment = await BenchEnvironment.CreateAsync(1024);
+        var signIn = await environment.StartProxyAsync(cancellationToken);
+        await using (signIn)
+        {
+            await BenchEnvironment.SignInAsync(signIn, cancellationToken);
+        }
+        Report.Line($"5. hostile clients against a fresh proxy each, while a logged-in session sends NOOPs one at a time");
+        await StartPartAsync(null);
+        var flood = await HostilePart.RunFloodAsync(environment, options.HostileDuration, options.HostileQuietSamples, cancellationToken);
+        Report.Hostile(flood);
+        await StartPartAsync(null);
+        var guess = await HostilePart.RunGuessAsync(environment, options.HostileDuration, options.HostileQuietSamples, cancellationToken);
+        Report.Hostile(guess);
+        hostile.Add(flood);
+        hostile.Add(guess);
+        Report.Line();
+    }
+
     Report.Line($"summary ({total.Elapsed.TotalSeconds:0} s in all; \"others\" = cores used by other processes meanwhile)");
-    Report.Summary(throughput, latency, rates, memory);
+    Report.Summary(throughput, latency, rates, memory, hostile);
     return 0;
 }

@@ -48,7 +48,15 @@ internal static class Report
         Line($"         {r.Cpu}");
     }
 
-    public static void Summary(ThroughputResult? throughput, LatencyResult? latency, IReadOnlyList<LoginRateResult> rates, IReadOnlyList<MemoryResult> memory)
+    public static void Hostile(HostileResult r)
+    {
+        var work = r.Kind == "flood" ? $"{r.Work / 1e6:0} MB sent" : $"{r.Work} wrong passwords answered ({r.Work / r.Duration.TotalSeconds:0.0}/s)";
+        Line($"  {r.Kind}: {r.Clients} clients for {r.Duration.TotalSeconds:0} s: {r.Connections} connections, {r.ClosedByProxy} closed by the proxy, {work}");
+        Line($"         VmRSS {Mib(r.ResidentBefore)} before, {Mib(r.ResidentPeak)} at the peak, {Mib(r.ResidentAfter)} after; the logged-in probe {(r.ProbeAlive ? "still answers" : "**no longer answers**")}");
+        Line($"         probe NOOP round trip: quiet p50 {r.QuietP50:0.000} ms p99 {r.QuietP99:0.000} ms ({r.QuietMs.Count}); under attack p50 {r.AttackP50:0.000} ms p99 {r.AttackP99:0.000} ms ({r.UnderAttackMs.Count})");
+    }
+
+    public static void Summary(ThroughputResult? throughput, LatencyResult? latency, IReadOnlyList<LoginRateResult> rates, IReadOnlyList<MemoryResult> memory, IReadOnlyList<HostileResult> hostile)
     {
         Line("| measure | proxy | direct | proxy vs direct | aim | met | others |");
         Line("|---|---|---|---|---|---|---|");
@@ -71,6 +79,15 @@ internal static class Report
         foreach (var m in memory)
         {
             Line($"| memory per session, {m.Sessions:N0} {m.Kind} | {m.BytesPerSession / 1024:0.0} KiB | — | VmRSS {Mib(m.ResidentBefore)} → {Mib(m.ResidentAfter)} | ≤ 64 KiB | {Met(m.BytesPerSession <= BytesPerSessionAim && m.Alive == m.Sessions)} | {Others(m.Cpu)} |");
+        }
+        foreach (var h in hostile)
+        {
+            var rise = h.ResidentPeak - h.ResidentBefore;
+            Line($"| {h.Kind}: {h.Clients} clients, probe NOOP p99 | {h.AttackP99:0.000} ms | quiet {h.QuietP99:0.000} ms | {h.AttackP99 / h.QuietP99:0.0}× | — | — | — |");
+            if (h.Kind == "flood")
+            {
+                Line($"| flood: {h.Clients} clients, VmRSS peak | {Mib(h.ResidentPeak)} | before {Mib(h.ResidentBefore)} | +{Mib(rise)} | — | — | — |");
+            }
         }
     }
 
