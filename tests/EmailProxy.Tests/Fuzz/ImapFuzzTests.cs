@@ -9,8 +9,9 @@ namespace EmailProxy.Tests.Fuzz;
 /// The IMAP front's fuzz targets: the command reader alone (fed whole or in small pieces, as a
 /// slow client sends) and the real session, on the committed corpus (<c>Corpus/imap</c>) as it is
 /// and on inputs mutated from it. Invariants: only protocol errors (BAD or BYE), every read ends,
-/// the reader never holds more than <see cref="ImapCommandReader.MaxHeldBytes"/>, and the session
-/// ends without an error-level log. See README.md for longer runs.
+/// the reader never holds more than <see cref="ImapCommandReader.MaxHeldBytes"/> nor returns more
+/// than <see cref="ImapCommandReader.MaxTokensPerCommand"/> tokens, and the session ends without an
+/// error-level log. See README.md for longer runs.
 /// </summary>
 public sealed class ImapFuzzTests : IDisposable
 {
@@ -79,10 +80,12 @@ public sealed class ImapFuzzTests : IDisposable
             {
                 try
                 {
-                    if (await reader.ReadCommandAsync(CancellationToken.None).AsTask().Guarded() is null)
+                    if (await reader.ReadCommandAsync(CancellationToken.None).AsTask().Guarded() is not { } command)
                     {
                         break;
                     }
+                    Assert.True(command.Arguments.Count + 2 <= ImapCommandReader.MaxTokensPerCommand,
+                        $"{context}: a command of {command.Arguments.Count} arguments, over the limit.\nInput: {FuzzRun.Describe(input)}");
                 }
                 catch (ImapSyntaxException)
                 {

@@ -147,9 +147,9 @@ public sealed class ImapCommandReaderHostileInputTests : IDisposable
         await WriteAsync($"a LOGIN {parentheses}{{0+}}\r\n");
         for (var i = 0; i < 4; i++)
         {
-            await WriteAsync($"{parentheses}{{0+}}\r\n");
+            await WriteAsync($" {parentheses}{{0+}}\r\n");
         }
-        await WriteAsync("x\r\n");
+        await WriteAsync(" x\r\n");
 
         var e = await Assert.ThrowsAsync<ImapLimitException>(ReadAsync);
         Assert.Contains("nested", e.Message, StringComparison.Ordinal);
@@ -377,7 +377,7 @@ public sealed class ImapCommandReaderHostileInputTests : IDisposable
     public async Task RunAsync_TenThousandParentheses_ByeAndTheSessionEnds()
     {
         var parentheses = new string('(', 2000);
-        var output = await RunImapSessionAsync($"a LOGIN {parentheses}{{0+}}\r\n{parentheses}{{0+}}\r\n{parentheses}{{0+}}\r\n{parentheses}{{0+}}\r\n{parentheses}\r\n");
+        var output = await RunImapSessionAsync($"a LOGIN {parentheses}{{0+}}\r\n {parentheses}{{0+}}\r\n {parentheses}{{0+}}\r\n {parentheses}{{0+}}\r\n {parentheses}\r\n");
 
         Assert.Contains("* BYE", output, StringComparison.Ordinal);
     }
