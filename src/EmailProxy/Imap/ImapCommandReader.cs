@@ -9,73 +9,147 @@ namespace EmailProxy.Imap;
 /// continuation unless the client already sent the data) and non-synchronising <c>{n+}</c>.
 /// Whatever follows the command stays in the pipe for the relay.
 /// </summary>
+/// <remarks>
+/// Everything one command may hold is bounded, whatever the client sends: its lines and literals
+/// together (<see cref="MaxCommandLength"/>), its literals (<see cref="MaxLiteralLength"/>,
+/// <see cref="MaxLiteralsPerCommand"/>), its tokens (<see cref="MaxTokensPerCommand"/>) and its
+/// parentheses (<see cref="MaxNestingDepth"/>). Past one of them the reader throws an
+/// <see cref="ImapLimitException"/> (the session answers BYE and closes); a line that is merely not
+/// IMAP is an <see cref="ImapSyntaxException"/> (BAD, and the session reads on). A command's first
+/// line that looks like HTTP is a <see cref="CrossProtocolException"/>: a browser was made to post
+/// to the mail port.
+/// </remarks>
 internal sealed class ImapCommandReader(PipeReader reader, Func<CancellationToken, ValueTask> sendContinuation)
 {
+    /// <summary>One line of a command (without its CRLF), or one SASL response.</summary>
     public const int MaxLineLength = MailSession.MaxLineLength;
+
+    /// <summary>
+    /// The literals of one command together (DESIGN.md: 64 KiB before login): a LOGIN may send its
+    /// user name and password as two literals of 32 KiB, or one of 64 KiB.
+    /// </summary>
     public const int MaxLiteralLength = 64 * 1024;
 
     /// <summary>
-    /// The most bytes of one command this reader has held at once (its tokens so far plus the line
-    /// being read), over the connection's life: what the session reports and tests check against
-    /// the reader's limit.
+    /// One command's lines (without CRLF) and literals together: the largest literals plus room for
+    /// the command's own text, so that every real LOGIN, ID or AUTHENTICATE fits.
+    /// </summary>
+    public const int MaxCommandLength = MaxLiteralLength + 32 * 1024;
+
+    /// <summary>
+    /// Literals in one command, and so continuation lines: RFC 2971's largest ID (30 field/value
+    /// pairs, every one a literal) needs 60.
+    /// </summary>
+    public const int MaxLiteralsPerCommand = 128;
+
+    /// <summary>Tokens in one command (tag, name, strings, parentheses): the largest ID needs 64.</summary>
+    public const int MaxTokensPerCommand = 256;
+
+    /// <summary>Parentheses open at once: nothing answered before login nests deeper than 1 (ID).</summary>
+    public const int MaxNestingDepth = 8;
+
+    /// <summary>
+    /// The most bytes the reader holds for one command (see <see cref="PeakHeldBytes"/>): the
+    /// command's bytes, plus the copy of one line while it is split into tokens.
+    /// </summary>
+    public const int MaxHeldBytes = MaxCommandLength + MaxLineLength;
+
+    private readonly List<ImapToken> _tokens = [];
+    private int _tokenBytes;
+    private int _depth;
+
+    /// <summary>
+    /// The most bytes of one command this reader has held at once over the connection's life: its
+    /// tokens so far (strings and literal data) plus the line being read, or a SASL response line.
+    /// The transport's own buffer is not counted (it is bounded by the line limit while a line is
+    /// read). Never more than <see cref="MaxHeldBytes"/>; what the session reports and tests check.
     /// </summary>
     public int PeakHeldBytes { get; private set; }
 
     /// <summary>The next command; null when the client closed the connection.</summary>
     public async ValueTask<ImapCommand?> ReadCommandAsync(CancellationToken cancellationToken)
     {
-        var tokens = new List<ImapToken>();
+        _tokens.Clear();
+        _tokenBytes = 0;
+        _depth = 0;
+        try
+        {
+            return await ReadCommandCoreAsync(cancellationToken);
+        }
+        finally
+        {
+            // The command's bytes are the session's now (or dropped): none are kept for the next one.
+            _tokens.Clear();
+            _tokenBytes = 0;
+        }
+    }
+
+    /// <summary>A raw line (a SASL response); null at end of stream. Past the limit: <see cref="LineTooLongException"/>.</summary>
+    public async ValueTask<byte[]?> ReadLineAsync(CancellationToken cancellationToken)
+    {
+        var line = await reader.ReadLineAsync(MaxLineLength, cancellationToken);
+        PeakHeldBytes = Math.Max(PeakHeldBytes, line?.Length ?? 0);
+        return line;
+    }
+
+    private async ValueTask<ImapCommand?> ReadCommandCoreAsync(CancellationToken cancellationToken)
+    {
+        var commandBytes = 0;
         var literalBytes = 0;
+        var literals = 0;
         var first = true;
         string? tag = null;
         while (true)
         {
-            var line = await ReadLineAsync(cancellationToken);
+            var line = await reader.ReadLineAsync(MaxLineLength, cancellationToken);
             if (line is null)
             {
                 return null;
+            }
+            Hold(line.Length);
+            if (first && CrossProtocol.LooksLikeHttp(line))
+            {
+                throw new CrossProtocolException();
             }
             if (first && line.Length == 0)
             {
                 throw new ImapSyntaxException(null, "Empty command line");
             }
+            commandBytes += line.Length;
+            if (commandBytes > MaxCommandLength)
+            {
+                throw CommandTooLong();
+            }
             LiteralSpec? literal;
             try
             {
-                literal = Tokenize(line, tokens, continuation: !first, ref tag);
+                literal = Tokenize(line, continuation: !first, ref tag);
             }
             catch (ImapSyntaxException)
             {
-                // RFC 7888: the client sends a {n+} literal without waiting, even for a line the
-                // server rejects. Its bytes, and the rest of the command after them, are skipped,
-                // never read as the next command.
-                var rest = line;
-                while (TrailingLiteral(rest) is { NonSynchronizing: true } skipped)
-                {
-                    literalBytes += skipped.Length > MaxLiteralLength ? MaxLiteralLength + 1 : (int)skipped.Length;
-                    if (literalBytes > MaxLiteralLength)
-                    {
-                        throw new ImapLimitException($"Literal too large: the limit before login is {MaxLiteralLength} bytes");
-                    }
-                    if (await reader.ReadExactlyAsync((int)skipped.Length, cancellationToken) is null || await ReadLineAsync(cancellationToken) is not { } next)
-                    {
-                        break;
-                    }
-                    rest = next;
-                }
+                await SkipRestOfCommandAsync(line, literalBytes, literals, cancellationToken);
                 throw;
             }
+            Hold(line.Length);
             first = false;
-            PeakHeldBytes = Math.Max(PeakHeldBytes, tokens.Sum(t => t.Value.Length) + line.Length);
             if (literal is not { } spec)
             {
                 break;
             }
+            if (++literals > MaxLiteralsPerCommand)
+            {
+                throw TooManyLiterals();
+            }
             if (spec.Length > MaxLiteralLength - literalBytes)
             {
-                throw new ImapLimitException($"Literal too large: the limit before login is {MaxLiteralLength} bytes");
+                throw LiteralTooLarge();
+            }
+            if (spec.Length > MaxCommandLength - commandBytes)
+            {
+                throw CommandTooLong();
             }
             literalBytes += (int)spec.Length;
+            commandBytes += (int)spec.Length;
             if (!spec.NonSynchronizing && !reader.HasBufferedData())
             {
                 await sendContinuation(cancellationToken);
@@ -85,23 +159,78 @@ internal sealed class ImapCommandReader(PipeReader reader, Func<CancellationToke
             {
                 return null;
             }
-            tokens.Add(new ImapToken(ImapTokenKind.Literal, data));
+            AddToken(ImapTokenKind.Literal, data);
+            Hold(0);
         }
 
-        if (tokens.Count < 2 || tokens[0].Kind != ImapTokenKind.Atom || tokens[1].Kind != ImapTokenKind.Atom)
+        if (_tokens.Count < 2 || _tokens[0].Kind != ImapTokenKind.Atom || _tokens[1].Kind != ImapTokenKind.Atom)
         {
             throw new ImapSyntaxException(tag, "Missing command");
         }
-        return new ImapCommand(tokens[0].Text, tokens[1].Text.ToUpperInvariant(), tokens.GetRange(2, tokens.Count - 2));
+        return new ImapCommand(_tokens[0].Text, _tokens[1].Text.ToUpperInvariant(), _tokens.GetRange(2, _tokens.Count - 2));
     }
 
-    /// <summary>A raw line (a SASL response); null at end of stream. Past the limit: <see cref="LineTooLongException"/>.</summary>
-    public ValueTask<byte[]?> ReadLineAsync(CancellationToken cancellationToken) => reader.ReadLineAsync(MaxLineLength, cancellationToken);
+    /// <summary>
+    /// RFC 7888: the client sends a {n+} literal without waiting, even for a line the server
+    /// rejects. Its bytes, and the rest of the command after them, are skipped, never read as the
+    /// next command; nothing is held, but the command's limits on literals still apply.
+    /// </summary>
+    private async ValueTask SkipRestOfCommandAsync(byte[] line, int literalBytes, int literals, CancellationToken cancellationToken)
+    {
+        _tokens.Clear();
+        _tokenBytes = 0;
+        var rest = line;
+        while (TrailingLiteral(rest) is { NonSynchronizing: true } skipped)
+        {
+            if (++literals > MaxLiteralsPerCommand)
+            {
+                throw TooManyLiterals();
+            }
+            if (skipped.Length > MaxLiteralLength - literalBytes)
+            {
+                throw LiteralTooLarge();
+            }
+            literalBytes += (int)skipped.Length;
+            if (await reader.ReadExactlyAsync((int)skipped.Length, cancellationToken) is not { } data)
+            {
+                return;
+            }
+            Hold(data.Length);
+            if (await reader.ReadLineAsync(MaxLineLength, cancellationToken) is not { } next)
+            {
+                return;
+            }
+            Hold(next.Length);
+            rest = next;
+        }
+    }
+
+    /// <summary>Records what the reader holds now: its tokens plus <paramref name="transient"/> bytes (the line being read).</summary>
+    private void Hold(int transient) => PeakHeldBytes = Math.Max(PeakHeldBytes, _tokenBytes + transient);
+
+    private void AddToken(ImapTokenKind kind, byte[] value)
+    {
+        if (_tokens.Count >= MaxTokensPerCommand)
+        {
+            throw new ImapLimitException($"Too many arguments: one command may hold {MaxTokensPerCommand} before login");
+        }
+        _tokens.Add(new ImapToken(kind, value));
+        _tokenBytes += value.Length;
+    }
+
+    private static ImapLimitException CommandTooLong() =>
+        new($"Command too long: its lines and literals may hold {MaxCommandLength} bytes before login");
+
+    private static ImapLimitException LiteralTooLarge() =>
+        new($"Literal too large: the literals of one command may hold {MaxLiteralLength} bytes before login");
+
+    private static ImapLimitException TooManyLiterals() =>
+        new($"Too many literals: one command may send {MaxLiteralsPerCommand} before login");
 
     private readonly record struct LiteralSpec(long Length, bool NonSynchronizing);
 
     /// <summary>Splits one line into tokens; returns the literal it announces at its end, if any.</summary>
-    private static LiteralSpec? Tokenize(ReadOnlySpan<byte> line, List<ImapToken> tokens, bool continuation, ref string? tag)
+    private LiteralSpec? Tokenize(ReadOnlySpan<byte> line, bool continuation, ref string? tag)
     {
         var position = 0;
         var needSpace = continuation;
@@ -124,18 +253,24 @@ internal sealed class ImapCommandReader(PipeReader reader, Func<CancellationToke
             switch (c)
             {
                 case (byte)'"':
-                    tokens.Add(new ImapToken(ImapTokenKind.Quoted, ReadQuoted(line, ref position, tag)));
+                    AddToken(ImapTokenKind.Quoted, ReadQuoted(line, ref position, tag));
                     needSpace = true;
                     break;
                 case (byte)'{':
                     var spec = ReadLiteralSpec(line[position..], tag);
                     return spec;
                 case (byte)'(':
-                    tokens.Add(new ImapToken(ImapTokenKind.ListStart, []));
+                    if (++_depth > MaxNestingDepth)
+                    {
+                        throw new ImapLimitException($"Lists nested too deeply: {MaxNestingDepth} levels at most before login");
+                    }
+                    AddToken(ImapTokenKind.ListStart, []);
                     position++;
                     break;
                 case (byte)')':
-                    tokens.Add(new ImapToken(ImapTokenKind.ListEnd, []));
+                    // An unmatched ")" is left to the command's own checks; it never buys depth.
+                    _depth = Math.Max(0, _depth - 1);
+                    AddToken(ImapTokenKind.ListEnd, []);
                     position++;
                     needSpace = true;
                     break;
@@ -151,10 +286,10 @@ internal sealed class ImapCommandReader(PipeReader reader, Func<CancellationToke
                         }
                         position++;
                     }
-                    tokens.Add(new ImapToken(ImapTokenKind.Atom, line[start..position].ToArray()));
-                    if (tokens.Count == 1)
+                    AddToken(ImapTokenKind.Atom, line[start..position].ToArray());
+                    if (_tokens.Count == 1)
                     {
-                        tag = tokens[0].Text;
+                        tag = _tokens[0].Text;
                     }
                     needSpace = true;
                     break;
@@ -185,28 +320,53 @@ internal sealed class ImapCommandReader(PipeReader reader, Func<CancellationToke
         }
     }
 
+    /// <summary>
+    /// A quoted string from its opening quote, unescaped. RFC 3501 allows any character but CR, LF
+    /// and NUL in it; the others (tab, UTF-8) are kept and sanitised wherever a reply or log shows them.
+    /// </summary>
     private static byte[] ReadQuoted(ReadOnlySpan<byte> line, ref int position, string? tag)
     {
-        var value = new List<byte>(line.Length - position);
-        position++;
-        while (position < line.Length)
+        // First find the end and the length, then copy once: no buffer sized to the rest of the line per string.
+        var length = 0;
+        var end = position + 1;
+        while (true)
         {
-            var c = line[position++];
+            if (end >= line.Length)
+            {
+                throw new ImapSyntaxException(tag, "Unterminated quoted string");
+            }
+            var c = line[end];
             if (c == (byte)'"')
             {
-                return [.. value];
+                break;
+            }
+            if (c is (byte)'\r' or (byte)'\n' or 0)
+            {
+                throw new ImapSyntaxException(tag, "CR, LF and NUL are not allowed in a quoted string");
             }
             if (c == (byte)'\\')
             {
-                if (position >= line.Length || line[position] is not ((byte)'\\' or (byte)'"'))
+                if (end + 1 >= line.Length || line[end + 1] is not ((byte)'\\' or (byte)'"'))
                 {
                     throw new ImapSyntaxException(tag, "Only \\\\ and \\\" may be escaped in a quoted string");
                 }
-                c = line[position++];
+                end++;
             }
-            value.Add(c);
+            end++;
+            length++;
         }
-        throw new ImapSyntaxException(tag, "Unterminated quoted string");
+        var value = new byte[length];
+        var at = 0;
+        for (var i = position + 1; i < end; i++)
+        {
+            if (line[i] == (byte)'\\')
+            {
+                i++;
+            }
+            value[at++] = line[i];
+        }
+        position = end + 1;
+        return value;
     }
 
     private static LiteralSpec ReadLiteralSpec(ReadOnlySpan<byte> text, string? tag)
@@ -236,7 +396,7 @@ internal sealed class ImapCommandReader(PipeReader reader, Func<CancellationToke
             length = length * 10 + (digit - '0');
             if (length > MaxLiteralLength)
             {
-                throw new ImapLimitException($"Literal too large: the limit before login is {MaxLiteralLength} bytes");
+                throw LiteralTooLarge();
             }
         }
         return new LiteralSpec(length, nonSynchronizing);

@@ -365,6 +365,25 @@ public sealed class ImapCommandReaderTests
     }
 
     [Fact]
+    public async Task PeakHeldBytes_LoginWithLiteral_CountsTokensLiteralAndTheLineBeingRead()
+    {
+        await ReadAsync("a LOGIN {5+}\r\nalice secret\r\n");
+
+        // At most: the tokens "a", "LOGIN", "alice" (literal) and "secret" (17) with the line " secret" (7).
+        Assert.Equal(24, _reader.PeakHeldBytes);
+    }
+
+    [Fact]
+    public async Task PeakHeldBytes_SaslResponseLine_IsCounted()
+    {
+        await WriteAsync(new string('A', 5000) + "\r\n");
+
+        await _reader.ReadLineAsync(CancellationToken.None).Guarded();
+
+        Assert.Equal(5000, _reader.PeakHeldBytes);
+    }
+
+    [Fact]
     public void ImapToken_ToString_DoesNotShowValue()
     {
         var token = new ImapToken(ImapTokenKind.Quoted, Encoding.UTF8.GetBytes("secret"));
