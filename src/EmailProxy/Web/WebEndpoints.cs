@@ -6,17 +6,22 @@ using EmailProxy.OAuth2;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace EmailProxy.Web;
 
-/// <summary>The HTTP side on <c>redirect_uri</c>'s host:port: the OAuth2 redirect, sign-in links, a status page, <c>/healthz</c>.</summary>
+/// <summary>
+/// The HTTP side on <c>web_listen</c> (by default redirect_uri's host:port, see <see cref="WebListenAddress"/>):
+/// the OAuth2 redirect, sign-in links, a status page, <c>/healthz</c>; all but the redirect and /healthz
+/// behind <c>admin_password</c> when it is set (<see cref="AdminAuthentication"/>).
+/// </summary>
 internal static class WebEndpoints
 {
-    public static void Map(IEndpointRouteBuilder app, ProxyConfig config)
+    public static void Map(WebApplication app, ProxyConfig config)
     {
+        app.Use(app.Services.GetRequiredService<AdminAuthentication>().InvokeAsync);
         var redirectPath = config.General.RedirectUri.AbsolutePath;
-        app.MapGet("/healthz", () => Results.Text("ok\n"));
+        app.MapGet(AdminAuthentication.HealthPath, () => Results.Text("ok\n"));
         app.MapGet("/accounts/{name}/signin", (HttpContext context, SignInManager signIns) =>
         {
             var name = AccountNameOf(context);

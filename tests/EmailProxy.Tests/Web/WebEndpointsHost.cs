@@ -39,7 +39,9 @@ internal sealed class WebEndpointsHost : IAsyncDisposable
         builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
         builder.Services.AddSingleton(Tokens);
         builder.Services.AddSingleton(SignIns);
+        builder.Services.AddSingleton(Config);
         builder.Services.AddSingleton<PasswordVerifier>();
+        builder.Services.AddSingleton<AdminAuthentication>();
         _app = builder.Build();
         WebEndpoints.Map(_app, Config);
         Http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false });
