@@ -51,7 +51,7 @@ internal sealed partial class AdminAuthentication(ProxyConfig config, PasswordVe
         }
         if (password is not null)
         {
-            // The address only: never the password, nor the user name typed with it.
+            // The address and the path only: never the password, nor the user name typed with it.
             LogAdminPasswordWrong(log, context.Connection.RemoteIpAddress?.ToString() ?? "?", ClientText.Sanitize(context.Request.Path.Value));
         }
         context.Response.StatusCode = StatusCodes.Status401Unauthorized;
