@@ -32,6 +32,9 @@ internal static class ConfigKeys
         public const string LocalKey = "local_key";
         public const string LocalTlsNames = "local_tls_names";
         public const string WaitForAuthorization = "wait_for_authorization";
+        public const string WebListen = "web_listen";
+        public const string AllowOpenRelay = "allow_open_relay";
+        public const string AdminPassword = "admin_password";
 
         public static readonly FrozenSet<string> All = ConstantsOf(typeof(General));
     }

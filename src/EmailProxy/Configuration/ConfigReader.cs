@@ -75,6 +75,7 @@ internal static class ConfigReader
                 problems.Error(section.Key, null, null, $"there is a second [account {name}] section (login names are case-insensitive)");
             }
         }
+        ListenerExposure.Check(general, accounts.Values, problems);
         if (accounts.Count == 0)
         {
             problems.Warn("file", null, null, "no [account NAME] section: every login will be refused until one is added");

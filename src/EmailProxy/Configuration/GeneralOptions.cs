@@ -20,4 +20,13 @@ internal sealed record GeneralOptions
     public string? LocalKey { get; init; }
     public IReadOnlyList<string> LocalTlsNames { get; init; } = [];
     public TimeSpan WaitForAuthorization { get; init; } = TimeSpan.Zero;
+
+    /// <summary><c>web_listen</c> as written; null: derived from <see cref="RedirectUri"/> (see <see cref="WebListenAddress.Of"/>).</summary>
+    public IPEndPoint? WebListen { get; init; }
+
+    /// <summary>Whether a mail listener off loopback may serve accounts without <c>password_hash</c> (see <see cref="ListenerExposure"/>).</summary>
+    public bool AllowOpenRelay { get; init; }
+
+    /// <summary>A <c>password_hash</c> value guarding the HTTP listener's pages; required when it listens off loopback.</summary>
+    public string? AdminPassword { get; init; }
 }

@@ -1,3 +1,5 @@
+using System.Net;
+using EmailProxy.Accounts;
 using Microsoft.Extensions.Logging;
 using Keys = EmailProxy.Configuration.ConfigKeys.General;
 
@@ -18,7 +20,9 @@ internal static class GeneralSectionReader
         var certificate = section.Text(Keys.LocalCertificate);
         var key = section.Text(Keys.LocalKey);
         CheckCertificateFiles(section, certificate, key);
-        return defaults with
+        var webListen = ReadWebListen(section);
+        var adminPassword = ReadAdminPassword(section);
+        var general = defaults with
         {
             RedirectUri = redirectUri ?? defaults.RedirectUri,
             LocalServerAuth = section.Boolean(Keys.LocalServerAuth) ?? defaults.LocalServerAuth,
@@ -43,7 +47,62 @@ internal static class GeneralSectionReader
             LocalTlsNames = section.Text(Keys.LocalTlsNames)?.Split([',', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 ?? defaults.LocalTlsNames,
             WaitForAuthorization = wait is null ? defaults.WaitForAuthorization : TimeSpan.FromSeconds(wait.Value),
+            WebListen = webListen,
+            AllowOpenRelay = section.Boolean(Keys.AllowOpenRelay) ?? defaults.AllowOpenRelay,
+            AdminPassword = adminPassword,
         };
+        CheckWebListener(section, general);
+        return general;
+    }
+
+    private static IPEndPoint? ReadWebListen(SectionReader section)
+    {
+        var value = section.Text(Keys.WebListen);
+        if (value is null)
+        {
+            return null;
+        }
+        if (ListenAddress.TryParse(value, out var endPoint))
+        {
+            return endPoint;
+        }
+        section.Error(Keys.WebListen, value, "must be host:port, e.g. 127.0.0.1:18089, or 0.0.0.0:18089 in a container (then admin_password is required)");
+        return null;
+    }
+
+    private static string? ReadAdminPassword(SectionReader section)
+    {
+        var hash = section.Text(Keys.AdminPassword);
+        if (hash is not null && !PasswordVerifier.IsWellFormed(hash))
+        {
+            // Never the value: it may be the password itself, pasted by mistake.
+            section.Error(Keys.AdminPassword, null, "is not a value made by 'emailproxy hash-password'");
+            return null;
+        }
+        return hash;
+    }
+
+    /// <summary>
+    /// The HTTP listener off loopback serves the status page and the sign-in links to the network:
+    /// that needs <c>admin_password</c>. A redirect_uri host name binds loopback only (see
+    /// <see cref="WebListenAddress"/>), which is said, since a browser elsewhere then cannot connect.
+    /// </summary>
+    private static void CheckWebListener(SectionReader section, GeneralOptions general)
+    {
+        var web = WebListenAddress.Of(general);
+        var (key, value) = general.WebListen is not null
+            ? (Keys.WebListen, section.Text(Keys.WebListen))
+            : (Keys.RedirectUri, general.RedirectUri.OriginalString);
+        if (!web.IsLoopback && general.AdminPassword is null && section.Text(Keys.AdminPassword) is null)
+        {
+            section.Error(key, value,
+                $"the HTTP listener on {web} is reachable from other machines, so admin_password is required: set admin_password = <the output of 'emailproxy hash-password'>, or listen on loopback (web_listen = 127.0.0.1:{web.Port})");
+        }
+        if (web.FromHostName)
+        {
+            section.Warn(Keys.RedirectUri, general.RedirectUri.OriginalString,
+                $"its host is a name, so the HTTP listener binds 127.0.0.1:{web.Port} (loopback) only; if browsers on other machines must reach it, set web_listen (e.g. web_listen = 0.0.0.0:{web.Port}, with admin_password)");
+        }
     }
 
     private static Uri? ReadRedirectUri(SectionReader section)

@@ -6,6 +6,14 @@ namespace EmailProxy.Configuration;
 /// <summary>Parses <c>host:port</c> listen addresses: an IP literal (IPv6 in brackets), <c>localhost</c> or <c>*</c>.</summary>
 internal static class ListenAddress
 {
+    /// <summary>
+    /// Whether only this machine can reach the address: 127.0.0.0/8, ::1 and IPv4-mapped 127.x
+    /// (<see cref="IPAddress.IsLoopback"/> knows only ::ffff:127.0.0.1 of the mapped ones). The
+    /// wildcards (0.0.0.0, ::) and every other address are reachable from elsewhere.
+    /// </summary>
+    public static bool IsLoopback(IPAddress address) =>
+        IPAddress.IsLoopback(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address);
+
     public static bool TryParse(string value, out IPEndPoint endPoint)
     {
         endPoint = new IPEndPoint(IPAddress.Loopback, 0);

@@ -1,4 +1,3 @@
-using System.Net;
 using EmailProxy.Accounts;
 using EmailProxy.Configuration;
 using EmailProxy.Connections;
@@ -53,6 +52,7 @@ internal static partial class ProxyHost
         builder.Services.AddSingleton<SignInManager>();
         builder.Services.AddHostedService<TokenRefreshWorker>();
         builder.Services.AddSingleton<PasswordVerifier>();
+        builder.Services.AddSingleton<AdminAuthentication>();
         builder.Services.AddSingleton<LoginService>();
         builder.Services.AddSingleton<UpstreamConnector>();
         builder.Services.AddSingleton<ImapUpstreamClient>();
@@ -88,7 +88,7 @@ internal static partial class ProxyHost
             Mail<ImapProtocol>();
             Mail<SmtpProtocol>();
             Mail<Pop3Protocol>();
-            ListenHttp(kestrel, config.General.RedirectUri, listen => listeners.Add(("HTTP", listen)));
+            ListenHttp(kestrel, WebListenAddress.Of(config.General), listen => listeners.Add(("HTTP", listen)));
         });
 
         var app = builder.Build();
@@ -116,26 +116,21 @@ internal static partial class ProxyHost
         return app;
     }
 
-    private static void ListenHttp(KestrelServerOptions kestrel, Uri redirectUri, Action<ListenOptions> record)
+    /// <summary>Binds the HTTP listener exactly where <see cref="WebListenAddress"/> says: never every interface unless web_listen names one.</summary>
+    private static void ListenHttp(KestrelServerOptions kestrel, WebListenAddress web, Action<ListenOptions> record)
     {
-        var port = redirectUri.Port;
         Action<ListenOptions> configure = listen =>
         {
             listen.Protocols = HttpProtocols.Http1;
             record(listen);
         };
-        if (redirectUri.IsLoopback && !IPAddress.TryParse(redirectUri.Host.Trim('[', ']'), out _))
+        if (web.Address is { } address)
         {
-            kestrel.ListenLocalhost(port, configure);
-        }
-        else if (IPAddress.TryParse(redirectUri.Host.Trim('[', ']'), out var address))
-        {
-            kestrel.Listen(address, port, configure);
+            kestrel.Listen(address, web.Port, configure);
         }
         else
         {
-            // A name (say, a Docker service name): the redirect arrives on whatever interface it resolves to.
-            kestrel.ListenAnyIP(port, configure);
+            kestrel.ListenLocalhost(web.Port, configure);
         }
     }
 

@@ -1,27 +1,35 @@
 using System.Text;
 using System.Text.Encodings.Web;
 using EmailProxy.Configuration;
+using EmailProxy.Connections;
 using EmailProxy.OAuth2;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace EmailProxy.Web;
 
-/// <summary>The HTTP side on <c>redirect_uri</c>'s host:port: the OAuth2 redirect, sign-in links, a status page, <c>/healthz</c>.</summary>
+/// <summary>
+/// The HTTP side on <c>web_listen</c> (by default redirect_uri's host:port, see <see cref="WebListenAddress"/>):
+/// the OAuth2 redirect, sign-in links, a status page, <c>/healthz</c>; all but the redirect and /healthz
+/// behind <c>admin_password</c> when it is set (<see cref="AdminAuthentication"/>).
+/// </summary>
 internal static class WebEndpoints
 {
-    public static void Map(IEndpointRouteBuilder app, ProxyConfig config)
+    public static void Map(WebApplication app, ProxyConfig config)
     {
+        app.Use(app.Services.GetRequiredService<AdminAuthentication>().InvokeAsync);
         var redirectPath = config.General.RedirectUri.AbsolutePath;
-        app.MapGet("/healthz", () => Results.Text("ok\n"));
-        app.MapGet("/accounts/{name}/signin", (string name, SignInManager signIns) =>
+        app.MapGet(AdminAuthentication.HealthPath, () => Results.Text("ok\n"));
+        app.MapGet("/accounts/{name}/signin", (HttpContext context, SignInManager signIns) =>
         {
-            var account = config.FindAccount(name);
+            var name = AccountNameOf(context);
+            var account = name is null ? null : config.FindAccount(name);
             return account is null
-                ? Page(StatusCodes.Status404NotFound, "Unknown account", $"There is no [account {name}] section in the proxy's configuration.")
+                ? Page(StatusCodes.Status404NotFound, "Unknown account", $"There is no [account {ClientText.Sanitize(name)}] section in the proxy's configuration.")
                 : account.AuthorizeUrl is null
-                    ? Page(StatusCodes.Status404NotFound, "No browser sign-in", $"Account {name} has no authorize_url: it does not sign in in a browser.")
+                    ? Page(StatusCodes.Status404NotFound, "No browser sign-in", $"Account {account.Name} has no authorize_url: it does not sign in in a browser.")
                     : Results.Redirect(signIns.StartOrJoin(account).AuthorizeUrl.AbsoluteUri);
         });
         app.MapGet(redirectPath, async (HttpRequest request, SignInManager signIns, TokenService tokens, CancellationToken cancellationToken) =>
@@ -39,6 +47,29 @@ internal static class WebEndpoints
         {
             app.MapGet("/", (TokenService tokens, CancellationToken cancellationToken) => StatusAsync(config, tokens, cancellationToken));
         }
+    }
+
+    /// <summary>
+    /// The account name of <c>/accounts/{name}/signin</c>, decoded once from the request target as the
+    /// client sent it (<see cref="SignInManager.SignInPageFor"/> escapes it with <see cref="Uri.EscapeDataString"/>).
+    /// The route value is not used: Kestrel decodes the path except <c>%2F</c>, so a name holding <c>/</c>
+    /// would arrive still escaped and a name holding a literal <c>%2F</c> would look the same.
+    /// </summary>
+    private static string? AccountNameOf(HttpContext context)
+    {
+        var target = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path.Value ?? "";
+        var query = target.IndexOfAny(['?', '#']);
+        var path = (query < 0 ? target : target[..query]).TrimEnd('/');
+        // The segment before the final "signin". A target with dot segments gives the segment the router
+        // matched after resolving them, or a name no account has (then 404): never another account.
+        var end = path.LastIndexOf('/');
+        var start = end <= 0 ? -1 : path.LastIndexOf('/', end - 1);
+        if (start < 0)
+        {
+            return null;
+        }
+        // A sequence that does not decode stays as it was, as the client sent it.
+        return Uri.UnescapeDataString(path[(start + 1)..end]);
     }
 
     private static async Task<IResult> StatusAsync(ProxyConfig config, TokenService tokens, CancellationToken cancellationToken)

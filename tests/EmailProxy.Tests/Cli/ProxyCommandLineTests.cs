@@ -89,4 +89,58 @@ public sealed class ProxyCommandLineTests : IDisposable
         Assert.NotEqual(ProxyCommandLine.ExitOk, exit);
         Assert.Contains("no-such-command", console.Errors, StringComparison.Ordinal);
     }
+
+    private const string OpenImapConfig = "[general]\nimap_listen = 0.0.0.0:1993\n[server s]\nimap_host = imap.example.com\n[account a@example.com]\nclient_id = x\n";
+
+    [Fact]
+    public async Task Check_MailListenerOffLoopbackWithoutPasswordHash_PrintsTheFixAndExitsFailure()
+    {
+        var path = _temp.WriteFile("emailproxy.config", OpenImapConfig);
+        using var console = new ConsoleCapture();
+
+        var exit = await ProxyCommandLine.InvokeAsync(["check", "--config", path]).Guarded();
+
+        Assert.Equal(ProxyCommandLine.ExitFailure, exit);
+        var error = Assert.Single(console.Output.Split('\n'), line => line.StartsWith("error: ", StringComparison.Ordinal));
+        Assert.StartsWith("error: [general] imap_listen = '0.0.0.0:1993': is reachable from other machines but [account a@example.com] has no password_hash", error, StringComparison.Ordinal);
+        Assert.Contains("emailproxy hash-password", error, StringComparison.Ordinal);
+        Assert.Contains("allow_open_relay = true", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Check_MailListenerOffLoopbackWithAllowOpenRelay_WarnsAndExitsOk()
+    {
+        var path = _temp.WriteFile("emailproxy.config", OpenImapConfig.Replace("[general]\n", "[general]\nallow_open_relay = true\n", StringComparison.Ordinal));
+        using var console = new ConsoleCapture();
+
+        var exit = await ProxyCommandLine.InvokeAsync(["check", "--config", path]).Guarded();
+
+        Assert.Equal(ProxyCommandLine.ExitOk, exit);
+        Assert.Contains(console.Output.Split('\n'), line => line.StartsWith("warning: [general] imap_listen = '0.0.0.0:1993': is reachable from other machines", StringComparison.Ordinal));
+        Assert.Contains($"{path}: usable", console.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_MailListenerOffLoopbackWithoutPasswordHash_ExitsBadConfigWithTheFix()
+    {
+        var path = _temp.WriteFile("emailproxy.config", OpenImapConfig);
+        using var console = new ConsoleCapture();
+
+        var exit = await ProxyCommandLine.InvokeAsync(["run", "--config", path]).Guarded();
+
+        Assert.Equal(ProxyCommandLine.ExitBadConfig, exit);
+        Assert.StartsWith($"emailproxy: {path}: [general] imap_listen = '0.0.0.0:1993': is reachable from other machines", console.Errors, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Check_RedirectUriOnAHostName_HintsAtWebListen()
+    {
+        var path = _temp.WriteFile("emailproxy.config", "[general]\nredirect_uri = http://mail-proxy:18089\n[server s]\nimap_host = imap.example.com\n[account a@example.com]\nclient_id = x\n");
+        using var console = new ConsoleCapture();
+
+        var exit = await ProxyCommandLine.InvokeAsync(["check", "--config", path]).Guarded();
+
+        Assert.Equal(ProxyCommandLine.ExitOk, exit);
+        Assert.Contains(console.Output.Split('\n'), line => line.StartsWith("warning: [general] redirect_uri = 'http://mail-proxy:18089': its host is a name, so the HTTP listener binds 127.0.0.1:18089 (loopback) only", StringComparison.Ordinal));
+    }
 }

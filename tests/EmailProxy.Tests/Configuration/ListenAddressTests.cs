@@ -39,4 +39,23 @@ public sealed class ListenAddressTests
     {
         Assert.False(ListenAddress.TryParse(text, out _));
     }
+
+    [Theory]
+    [InlineData("127.0.0.1", true)]
+    [InlineData("127.1.2.3", true)]
+    [InlineData("::1", true)]
+    [InlineData("::ffff:127.0.0.1", true)]
+    [InlineData("::ffff:127.9.9.9", true)]
+    [InlineData("0.0.0.0", false)]
+    [InlineData("::", false)]
+    [InlineData("192.168.1.20", false)]
+    [InlineData("10.0.0.1", false)]
+    [InlineData("::ffff:192.168.1.20", false)]
+    [InlineData("::ffff:0.0.0.0", false)]
+    [InlineData("fe80::1", false)]
+    [InlineData("128.0.0.1", false)]
+    public void IsLoopback_Address_OnlyThisMachineCanReachIt(string address, bool loopback)
+    {
+        Assert.Equal(loopback, ListenAddress.IsLoopback(IPAddress.Parse(address)));
+    }
 }

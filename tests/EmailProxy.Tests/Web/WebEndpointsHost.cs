@@ -1,3 +1,4 @@
+using EmailProxy.Accounts;
 using EmailProxy.Configuration;
 using EmailProxy.OAuth2;
 using EmailProxy.Tests.OAuth2;
@@ -9,30 +10,38 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace EmailProxy.Tests.Web;
 
 /// <summary>
 /// <see cref="WebEndpoints.Map"/> on a real Kestrel listener on 127.0.0.1 (port 0), with the sign-in and token
 /// services it needs from an <see cref="OAuth2Fixture"/> (stub token endpoint, token folder of its own); a client that does not follow redirects.
+/// Every log entry, the sign-in manager's too, goes to <see cref="Log"/>.
 /// </summary>
 internal sealed class WebEndpointsHost : IAsyncDisposable
 {
     private readonly OAuth2Fixture _oauth = new();
     private readonly WebApplication _app;
 
-    private WebEndpointsHost(IEnumerable<AccountOptions> accounts)
+    private WebEndpointsHost(GeneralOptions? general, IEnumerable<AccountOptions> accounts)
     {
         Tokens = _oauth.NewService();
         Config = _oauth.ConfigWith(accounts);
-        SignIns = new SignInManager(Config, _oauth.Client, Tokens, _oauth.Time, NullLogger<SignInManager>.Instance);
+        if (general is not null)
+        {
+            Config = Config with { General = general };
+        }
+        SignIns = new SignInManager(Config, _oauth.Client, Tokens, _oauth.Time, Log.CreateLogger<SignInManager>());
 
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
+        builder.Logging.AddProvider(Log);
         builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
         builder.Services.AddSingleton(Tokens);
         builder.Services.AddSingleton(SignIns);
+        builder.Services.AddSingleton(Config);
+        builder.Services.AddSingleton<PasswordVerifier>();
+        builder.Services.AddSingleton<AdminAuthentication>();
         _app = builder.Build();
         WebEndpoints.Map(_app, Config);
         Http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false });
@@ -44,12 +53,17 @@ internal sealed class WebEndpointsHost : IAsyncDisposable
 
     public SignInManager SignIns { get; }
 
+    public RecordingLoggerProvider Log { get; } = new();
+
     /// <summary>A client of the listener (base address set once started); redirects are not followed.</summary>
     public HttpClient Http { get; }
 
-    public static async Task<WebEndpointsHost> StartAsync(params AccountOptions[] accounts)
+    public static Task<WebEndpointsHost> StartAsync(params AccountOptions[] accounts) => StartAsync(null, accounts);
+
+    /// <summary>Starts the endpoints with these <c>[general]</c> options (the defaults when null) and accounts.</summary>
+    public static async Task<WebEndpointsHost> StartAsync(GeneralOptions? general, params AccountOptions[] accounts)
     {
-        var host = new WebEndpointsHost(accounts);
+        var host = new WebEndpointsHost(general, accounts);
         await host._app.StartAsync().Guarded();
         var addresses = host._app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!;
         host.Http.BaseAddress = new Uri(addresses.Addresses.Single());

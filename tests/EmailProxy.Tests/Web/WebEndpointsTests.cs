@@ -109,4 +109,82 @@ public sealed class WebEndpointsTests
         Assert.Contains($"/accounts/{Uri.EscapeDataString(Name)}/signin", body, StringComparison.Ordinal);
         Assert.Contains("needs a sign-in", body, StringComparison.Ordinal);
     }
+
+    /// <summary>Account names the configuration allows that mean something in a URL, in HTML or to a router.</summary>
+    public static TheoryData<string> AwkwardNames => new()
+    {
+        "a+b@example.com",
+        "sales & marketing@example.com",
+        "100%@example.com",
+        "a%2Fb@example.com",
+        "a%2B%20b@example.com",
+        "a#b@example.com",
+        "a?b=c@example.com",
+        "with space@example.com",
+        "zoë@exämple.com",
+        "日本語@例え.jp",
+        "a;b,c:d@example.com",
+        "<i>\"q\"</i>'@example.com",
+        // Refused by the configuration reader since issue 11, yet routed exactly: %2F is not a path separator here.
+        "a/b@example.com",
+        "a\\b@example.com",
+    };
+
+    [Theory]
+    [MemberData(nameof(AwkwardNames))]
+    public async Task SignIn_LinkOfTheSignInManager_RoutesToThatAccount(string name)
+    {
+        var account = TestAccounts.Create(name);
+        await using var host = await WebEndpointsHost.StartAsync(account, TestAccounts.Create("other@example.com"));
+        var link = host.SignIns.SignInPageFor(account);
+
+        using var response = await host.Http.GetAsync(new Uri(link.PathAndQuery, UriKind.Relative)).Guarded();
+
+        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        Assert.Equal(host.SignIns.StartOrJoin(account).AuthorizeUrl, response.Headers.Location);
+        Assert.Equal("/signin", link.AbsolutePath[link.AbsolutePath.LastIndexOf('/')..]);
+        Assert.Empty(link.Query);
+        Assert.Empty(link.Fragment);
+    }
+
+    [Theory]
+    [MemberData(nameof(AwkwardNames))]
+    public async Task StatusPage_AwkwardAccountName_LinkRoutesToThatAccount(string name)
+    {
+        var account = TestAccounts.Create(name);
+        await using var host = await WebEndpointsHost.StartAsync(account, TestAccounts.Create("other@example.com"));
+        var page = await host.Http.GetStringAsync(new Uri("/", UriKind.Relative)).Guarded();
+        var hrefs = System.Text.RegularExpressions.Regex.Matches(page, "href=\"([^\"]*)\"").Select(m => WebUtility.HtmlDecode(m.Groups[1].Value)).ToList();
+        Assert.Equal(2, hrefs.Count);
+
+        foreach (var href in hrefs)
+        {
+            using var response = await host.Http.GetAsync(new Uri(href, UriKind.Relative)).Guarded();
+            Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        }
+
+        var started = host.Log.Entries.Where(e => e.EventId.Name == "SignInNeeded").Select(e => e.Message).ToList();
+        Assert.Equal(2, started.Count);
+        Assert.Contains(started, m => m.StartsWith($"OAuth2 sign-in needed for account {name} with", StringComparison.Ordinal));
+        Assert.Contains(started, m => m.StartsWith("OAuth2 sign-in needed for account other@example.com with", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("a b@example.com")]
+    [InlineData("a%252Bb@example.com")]
+    [InlineData("a%2525b@example.com")]
+    [InlineData("a%2Bb%2Fc@example.com")]
+    [InlineData("a%20b@example.com")]
+    [InlineData("nobody")]
+    public async Task SignIn_NameThatOnlyLooksLikeAnAccount_Returns404AndStartsNothing(string requested)
+    {
+        // The path as sent, not escaped again: a+b must not be reached by a+b's decoded or double-decoded forms.
+        await using var host = await WebEndpointsHost.StartAsync(TestAccounts.Create("a+b@example.com"), TestAccounts.Create("a%b@example.com"));
+
+        using var response = await host.Http.GetAsync(new Uri($"/accounts/{requested}/signin", UriKind.Relative)).Guarded();
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Contains("Unknown account", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.DoesNotContain(host.Log.Entries, e => e.EventId.Name == "SignInNeeded");
+    }
 }

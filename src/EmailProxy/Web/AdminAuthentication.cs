@@ -1,0 +1,115 @@
+using System.Net.Http.Headers;
+using System.Text;
+using EmailProxy.Accounts;
+using EmailProxy.Configuration;
+using EmailProxy.Connections;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace EmailProxy.Web;
+
+/// <summary>
+/// <c>[general] admin_password</c> in front of the HTTP listener: HTTP Basic authentication, any
+/// user name, the password checked against the hash with <see cref="PasswordVerifier"/>. Everything
+/// needs it except <c>/healthz</c> and the provider's return to the redirect path (a request with
+/// <c>code</c>, <c>state</c> or <c>error</c>), which the browser makes without the proxy's password
+/// and which the sign-in's random state and PKCE verifier protect. Without admin_password (allowed
+/// only while the listener is on loopback) nothing is asked.
+/// Issue 13 replaces Basic authentication by a sign-in form and a session cookie.
+/// </summary>
+internal sealed partial class AdminAuthentication(ProxyConfig config, PasswordVerifier verifier, ILogger<AdminAuthentication> log) : IDisposable
+{
+    /// <summary>The realm the browser shows in its password prompt.</summary>
+    public const string Realm = "Email OAuth2 Proxy";
+
+    public const string HealthPath = "/healthz";
+
+    /// <summary>
+    /// The name the admin password's verified digest is remembered under in <see cref="PasswordVerifier"/>:
+    /// empty, which no account can be called (a section <c>[account ]</c> has no name).
+    /// </summary>
+    private const string VerifierKey = "";
+
+    /// <summary>
+    /// A wrong password costs a full key derivation; one at a time here, so that guessing the admin
+    /// password cannot take more than one core from the mail sessions.
+    /// </summary>
+    private readonly SemaphoreSlim _derivations = new(1, 1);
+
+    public async Task InvokeAsync(HttpContext context, RequestDelegate next)
+    {
+        if (config.General.AdminPassword is not { } hash || IsOpen(context.Request))
+        {
+            await next(context);
+            return;
+        }
+        var password = BasicPassword(context.Request);
+        if (password is not null && await VerifyAsync(hash, password, context.RequestAborted))
+        {
+            await next(context);
+            return;
+        }
+        if (password is not null)
+        {
+            // The address and the path only: never the password, nor the user name typed with it.
+            LogAdminPasswordWrong(log, context.Connection.RemoteIpAddress?.ToString() ?? "?", ClientText.Sanitize(context.Request.Path.Value));
+        }
+        context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+        context.Response.Headers.WWWAuthenticate = $"Basic realm=\"{Realm}\", charset=\"UTF-8\"";
+        context.Response.Headers.CacheControl = "no-store";
+        await context.Response.WriteAsync("The proxy's admin_password is needed (any user name).\n", context.RequestAborted);
+    }
+
+    public void Dispose() => _derivations.Dispose();
+
+    private bool IsOpen(HttpRequest request)
+    {
+        if (request.Path.Equals(HealthPath, StringComparison.Ordinal))
+        {
+            return true;
+        }
+        var query = request.Query;
+        return request.Path.Equals(config.General.RedirectUri.AbsolutePath, StringComparison.Ordinal)
+            && (query.ContainsKey("code") || query.ContainsKey("state") || query.ContainsKey("error"));
+    }
+
+    /// <summary>The password of an <c>Authorization: Basic</c> header (RFC 7617, UTF-8), or null when there is none that decodes.</summary>
+    private static string? BasicPassword(HttpRequest request)
+    {
+        if (!AuthenticationHeaderValue.TryParse(request.Headers.Authorization.ToString(), out var header)
+            || !header.Scheme.Equals("Basic", StringComparison.OrdinalIgnoreCase)
+            || header.Parameter is not { } encoded)
+        {
+            return null;
+        }
+        byte[] bytes;
+        try
+        {
+            bytes = Convert.FromBase64String(encoded);
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+        var text = Encoding.UTF8.GetString(bytes);
+        var colon = text.IndexOf(':', StringComparison.Ordinal);
+        return colon < 0 ? null : text[(colon + 1)..];
+    }
+
+    private async Task<bool> VerifyAsync(string hash, string password, CancellationToken cancellationToken)
+    {
+        await _derivations.WaitAsync(cancellationToken);
+        try
+        {
+            return verifier.Verify(VerifierKey, hash, password);
+        }
+        finally
+        {
+            _derivations.Release();
+        }
+    }
+
+    [LoggerMessage(EventId = 6001, EventName = "AdminPasswordWrong", Level = LogLevel.Warning,
+        Message = "A wrong admin_password from {ClientAddress} for {Path}")]
+    private static partial void LogAdminPasswordWrong(ILogger logger, string clientAddress, string path);
+}
