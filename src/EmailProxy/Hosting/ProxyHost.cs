@@ -52,7 +52,7 @@ internal static partial class ProxyHost
         builder.Services.AddSingleton<TokenService>();
         builder.Services.AddSingleton<SignInManager>();
         builder.Services.AddHostedService<TokenRefreshWorker>();
-        builder.Services.AddSingleton<PasswordVerifier>();
+        builder.Services.AddSingleton(_ => PasswordVerifier.ForThisProcess());
         builder.Services.AddSingleton<LoginService>();
         builder.Services.AddSingleton<UpstreamConnector>();
         builder.Services.AddSingleton<ImapUpstreamClient>();
