@@ -53,6 +53,7 @@ internal static partial class ProxyHost
         builder.Services.AddSingleton<SignInManager>();
         builder.Services.AddHostedService<TokenRefreshWorker>();
         builder.Services.AddSingleton(_ => PasswordVerifier.ForThisProcess());
+        builder.Services.AddSingleton<LoginThrottle>();
         builder.Services.AddSingleton<LoginService>();
         builder.Services.AddSingleton<UpstreamConnector>();
         builder.Services.AddSingleton<ImapUpstreamClient>();
