@@ -20,6 +20,9 @@ internal sealed class BlockingKeyDerivation(bool blocks = true) : IKeyDerivation
 
     public int MaxRunning { get; private set; }
 
+    /// <summary>How many derivations have returned.</summary>
+    public int Finished { get; private set; }
+
     /// <summary>Whether a derivation ran on a thread of the thread pool (the sockets' threads).</summary>
     public bool RanOnThreadPool { get; private set; }
 
@@ -49,6 +52,7 @@ internal sealed class BlockingKeyDerivation(bool blocks = true) : IKeyDerivation
             lock (_gate)
             {
                 _running--;
+                Finished++;
             }
         }
     }

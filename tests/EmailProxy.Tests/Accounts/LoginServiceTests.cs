@@ -156,6 +156,7 @@ public sealed class LoginServiceTests : IDisposable
 
         var pending = logins.LoginAsync(SessionHarness.Pop3(), "sales@example.com", "guess", Guesser, CancellationToken.None);
 
+        Assert.Equal(0, blocking.Finished);
         Assert.False(pending.IsCompleted, "the caller's thread came back while the derivation is blocked");
         blocking.Release();
         await _time.WhenTimersCreatedAsync(1);
