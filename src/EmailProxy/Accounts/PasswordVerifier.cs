@@ -24,8 +24,6 @@ internal sealed class PasswordVerifier(IKeyDerivation derivation, KeyDerivationP
     /// <summary>The verifier of the running proxy: the real derivation, unless the test-only <see cref="FileGatedKeyDerivation.Variable"/> is set.</summary>
     public static PasswordVerifier ForThisProcess() => new(FileGatedKeyDerivation.FromEnvironment(Pbkdf2KeyDerivation.Instance), new KeyDerivationPool());
 
-    public KeyDerivationPool Pool => pool;
-
     public static string Hash(string password) => Pbkdf2KeyDerivation.Hash(password);
 
     /// <summary>Far longer than any value <see cref="Hash"/> makes (84 characters), short enough to decode on the stack.</summary>
