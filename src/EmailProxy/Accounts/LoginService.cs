@@ -10,21 +10,59 @@ namespace EmailProxy.Accounts;
 /// The road every protocol's login walks: account lookup, password check, access token (or a
 /// sign-in), upstream XOAUTH2; a refused token is dropped, refreshed and tried once more.
 /// </summary>
-internal sealed class LoginService(ProxyConfig config, PasswordVerifier passwords, TokenService tokens, SignInManager signIns)
+/// <remarks>
+/// Where any account has a <c>password_hash</c>, the proxy may face guessers, and the login walks
+/// guarded: an unknown login name and a wrong password get the same answer (<see cref="WrongCredentials"/>,
+/// the same code), and an unknown name costs the same derivation (against another account's hash),
+/// so neither the text nor the time tells which names exist; the log says which. Every failed check
+/// is answered after the <see cref="LoginThrottle"/>'s delay; a check that finds the derivation pool
+/// full is a temporary failure (<see cref="Busy"/>). Where no account has a hash, the proxy trusts
+/// its clients (loopback) and an unknown name is told which section to add.
+/// </remarks>
+internal sealed class LoginService(ProxyConfig config, PasswordVerifier passwords, LoginThrottle throttle, TokenService tokens, SignInManager signIns)
 {
+    /// <summary>What the client hears for an unknown login name or a wrong password, where passwords are checked.</summary>
+    public const string WrongCredentials = "Wrong login name or password (the proxy checks the password against the account's password_hash)";
+
+    /// <summary>What the client hears when every derivation slot is taken and the waiting line is full.</summary>
+    public const string Busy = "The proxy is busy checking other passwords: try again in a moment";
+
+    /// <summary>A configured hash that an unknown login name is checked against, so that it costs what a known one does; null when no account has one.</summary>
+    private readonly string? _decoyHash = config.Accounts.Values.Select(a => a.PasswordHash).FirstOrDefault(h => h is not null);
+
     /// <param name="clientAddress">The client's address (null when unknown), for throttling password guesses.</param>
     public async Task<LoginOutcome> LoginAsync(MailProtocol protocol, string loginName, string password, IPAddress? clientAddress, CancellationToken cancellationToken)
     {
+        var shownName = ClientText.Sanitize(loginName);
         var account = config.FindAccount(loginName);
         if (account is null)
         {
-            return LoginOutcome.Fail(LoginFailure.UnknownAccount,
-                $"There is no account '{loginName}' in the proxy's configuration: add an [account {loginName}] section to {Path.GetFileName(config.ConfigPath)} and restart the proxy");
+            if (_decoyHash is null)
+            {
+                return LoginOutcome.Fail(LoginFailure.UnknownAccount,
+                    $"There is no account '{shownName}' in the proxy's configuration: add an [account {shownName}] section to {Path.GetFileName(config.ConfigPath)} and restart the proxy");
+            }
+            if (await passwords.VerifyAsync(null, _decoyHash, password, cancellationToken) == PasswordCheck.Busy)
+            {
+                return LoginOutcome.Fail(LoginFailure.Unavailable, Busy, logReason: $"{Busy} (login name '{shownName}', not an account)");
+            }
+            await throttle.DelayFailureAsync(null, clientAddress, cancellationToken);
+            return LoginOutcome.Fail(LoginFailure.UnknownAccount, WrongCredentials,
+                logReason: $"There is no account '{shownName}' in the proxy's configuration (the client is told: {WrongCredentials})");
         }
-        if (account.PasswordHash is { } hash && !passwords.Verify(account.Name, hash, password))
+        if (account.PasswordHash is { } hash)
         {
-            return LoginOutcome.Fail(LoginFailure.WrongPassword,
-                $"Wrong password for account {account.Name} (the proxy checks it against password_hash)", account);
+            var check = await passwords.VerifyAsync(account.Name, hash, password, cancellationToken);
+            if (check == PasswordCheck.Busy)
+            {
+                return LoginOutcome.Fail(LoginFailure.Unavailable, Busy, account);
+            }
+            if (check == PasswordCheck.Mismatch)
+            {
+                await throttle.DelayFailureAsync(account.Name, clientAddress, cancellationToken);
+                return LoginOutcome.Fail(LoginFailure.WrongPassword, WrongCredentials, account,
+                    logReason: $"Wrong password for account {account.Name} (checked against its password_hash)");
+            }
         }
         if (account.Flow != OAuthFlow.AuthorizationCode)
         {

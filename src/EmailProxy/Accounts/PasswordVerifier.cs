@@ -1,22 +1,30 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
-using Microsoft.AspNetCore.Identity;
 
 namespace EmailProxy.Accounts;
 
 /// <summary>
 /// Checks the client's password against an account's <c>password_hash</c> (ASP.NET Core Identity's
-/// PBKDF2 format). The slow hash runs once per account and password: a match is remembered as a
-/// SHA-256 of the password, so later logins cost a microsecond, not a PBKDF2.
+/// PBKDF2 format). The slow derivation runs once per account and password: a match is remembered as
+/// a SHA-256 of the password, so later logins cost a microsecond, not a PBKDF2, and are answered
+/// inline. Every other check goes through a <see cref="KeyDerivationPool"/>: off the sockets'
+/// threads, a few at a time, with a bounded waiting line.
 /// </summary>
-internal sealed class PasswordVerifier
+internal sealed class PasswordVerifier(IKeyDerivation derivation, KeyDerivationPool pool)
 {
-    private static readonly PasswordHasher<object> Hasher = new();
-    private static readonly object User = new();
     private readonly ConcurrentDictionary<string, byte[]> _verified = new(StringComparer.OrdinalIgnoreCase);
 
-    public static string Hash(string password) => Hasher.HashPassword(User, password);
+    /// <summary>The real derivation, the default pool.</summary>
+    public PasswordVerifier()
+        : this(Pbkdf2KeyDerivation.Instance, new KeyDerivationPool())
+    {
+    }
+
+    /// <summary>The verifier of the running proxy: the real derivation, unless the test-only <see cref="FileGatedKeyDerivation.Variable"/> is set.</summary>
+    public static PasswordVerifier ForThisProcess() => new(FileGatedKeyDerivation.FromEnvironment(Pbkdf2KeyDerivation.Instance), new KeyDerivationPool());
+
+    public static string Hash(string password) => Pbkdf2KeyDerivation.Hash(password);
 
     /// <summary>Far longer than any value <see cref="Hash"/> makes (84 characters), short enough to decode on the stack.</summary>
     public const int MaxHashLength = 1024;
@@ -32,19 +40,38 @@ internal sealed class PasswordVerifier
         return Convert.TryFromBase64String(hash, buffer, out var written) && written > 13 && buffer[0] == 0x01;
     }
 
+    /// <summary>
+    /// The check as a login needs it: a remembered password is answered inline; anything else is
+    /// derived in the pool, or <see cref="PasswordCheck.Busy"/> when the pool's line is full.
+    /// </summary>
+    /// <param name="accountName">The account whose password is remembered on a match; null for a check whose result does not count (an unknown login name checked against another account's hash, so that it costs the same).</param>
+    public async Task<PasswordCheck> VerifyAsync(string? accountName, string passwordHash, string password, CancellationToken cancellationToken)
+    {
+        if (accountName is not null && IsRemembered(accountName, Digest(password)))
+        {
+            return PasswordCheck.Match;
+        }
+        return await pool.RunAsync(() => accountName is null ? derivation.Matches(passwordHash, password) : Verify(accountName, passwordHash, password), cancellationToken);
+    }
+
+    /// <summary>The whole check on the caller's thread (the remembered digest, else the derivation); <see cref="VerifyAsync"/> runs it in the pool.</summary>
     public bool Verify(string accountName, string passwordHash, string password)
     {
-        var digest = SHA256.HashData(Encoding.UTF8.GetBytes(password));
-        if (_verified.TryGetValue(accountName, out var known) && CryptographicOperations.FixedTimeEquals(known, digest))
+        var digest = Digest(password);
+        if (IsRemembered(accountName, digest))
         {
             return true;
         }
-        var result = Hasher.VerifyHashedPassword(User, passwordHash, password);
-        if (result == PasswordVerificationResult.Failed)
+        if (!derivation.Matches(passwordHash, password))
         {
             return false;
         }
         _verified[accountName] = digest;
         return true;
     }
+
+    private static byte[] Digest(string password) => SHA256.HashData(Encoding.UTF8.GetBytes(password));
+
+    private bool IsRemembered(string accountName, byte[] digest) =>
+        _verified.TryGetValue(accountName, out var known) && CryptographicOperations.FixedTimeEquals(known, digest);
 }

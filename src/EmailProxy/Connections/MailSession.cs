@@ -154,7 +154,7 @@ internal abstract class MailSession(ConnectionContext connection, SessionEnviron
         var outcome = await Environment.Logins.LoginAsync(MailProtocol, credentials.Username, credentials.Password, ClientAddress, Stopping);
         if (!outcome.Succeeded)
         {
-            SessionLog.LoginFailed(Log, Protocol, Client, credentials.Username, outcome.Message);
+            SessionLog.LoginFailed(Log, Protocol, Client, credentials.Username, outcome.LogReason);
             _account = credentials.Username;
             _result = $"login failed ({outcome.Failure})";
             await WriteAsync(LoginFailedReply(tag, outcome), Stopping);

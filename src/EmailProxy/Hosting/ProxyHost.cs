@@ -51,7 +51,8 @@ internal static partial class ProxyHost
         builder.Services.AddSingleton<TokenService>();
         builder.Services.AddSingleton<SignInManager>();
         builder.Services.AddHostedService<TokenRefreshWorker>();
-        builder.Services.AddSingleton<PasswordVerifier>();
+        builder.Services.AddSingleton(_ => PasswordVerifier.ForThisProcess());
+        builder.Services.AddSingleton<LoginThrottle>();
         builder.Services.AddSingleton<AdminAuthentication>();
         builder.Services.AddSingleton<LoginService>();
         builder.Services.AddSingleton<UpstreamConnector>();

@@ -17,7 +17,7 @@ namespace EmailProxy.Web;
 /// only while the listener is on loopback) nothing is asked.
 /// Issue 13 replaces Basic authentication by a sign-in form and a session cookie.
 /// </summary>
-internal sealed partial class AdminAuthentication(ProxyConfig config, PasswordVerifier verifier, ILogger<AdminAuthentication> log) : IDisposable
+internal sealed partial class AdminAuthentication(ProxyConfig config, PasswordVerifier verifier, LoginThrottle throttle, ILogger<AdminAuthentication> log)
 {
     /// <summary>The realm the browser shows in its password prompt.</summary>
     public const string Realm = "Email OAuth2 Proxy";
@@ -30,12 +30,6 @@ internal sealed partial class AdminAuthentication(ProxyConfig config, PasswordVe
     /// </summary>
     private const string VerifierKey = "";
 
-    /// <summary>
-    /// A wrong password costs a full key derivation; one at a time here, so that guessing the admin
-    /// password cannot take more than one core from the mail sessions.
-    /// </summary>
-    private readonly SemaphoreSlim _derivations = new(1, 1);
-
     public async Task InvokeAsync(HttpContext context, RequestDelegate next)
     {
         if (config.General.AdminPassword is not { } hash || IsOpen(context.Request))
@@ -44,23 +38,32 @@ internal sealed partial class AdminAuthentication(ProxyConfig config, PasswordVe
             return;
         }
         var password = BasicPassword(context.Request);
-        if (password is not null && await VerifyAsync(hash, password, context.RequestAborted))
+        // The key derivation runs in the mail logins' pool (off the sockets' threads, a few at a
+        // time), and a wrong password waits out the same growing delay per client address.
+        var check = password is null ? PasswordCheck.Mismatch : await verifier.VerifyAsync(VerifierKey, hash, password, context.RequestAborted);
+        if (check == PasswordCheck.Match)
         {
             await next(context);
+            return;
+        }
+        if (check == PasswordCheck.Busy)
+        {
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            context.Response.Headers.RetryAfter = "5";
+            await context.Response.WriteAsync("The proxy is busy checking other passwords: try again in a moment.\n", context.RequestAborted);
             return;
         }
         if (password is not null)
         {
             // The address and the path only: never the password, nor the user name typed with it.
             LogAdminPasswordWrong(log, context.Connection.RemoteIpAddress?.ToString() ?? "?", ClientText.Sanitize(context.Request.Path.Value));
+            await throttle.DelayFailureAsync(null, context.Connection.RemoteIpAddress, context.RequestAborted);
         }
         context.Response.StatusCode = StatusCodes.Status401Unauthorized;
         context.Response.Headers.WWWAuthenticate = $"Basic realm=\"{Realm}\", charset=\"UTF-8\"";
         context.Response.Headers.CacheControl = "no-store";
         await context.Response.WriteAsync("The proxy's admin_password is needed (any user name).\n", context.RequestAborted);
     }
-
-    public void Dispose() => _derivations.Dispose();
 
     private bool IsOpen(HttpRequest request)
     {
@@ -94,19 +97,6 @@ internal sealed partial class AdminAuthentication(ProxyConfig config, PasswordVe
         var text = Encoding.UTF8.GetString(bytes);
         var colon = text.IndexOf(':', StringComparison.Ordinal);
         return colon < 0 ? null : text[(colon + 1)..];
-    }
-
-    private async Task<bool> VerifyAsync(string hash, string password, CancellationToken cancellationToken)
-    {
-        await _derivations.WaitAsync(cancellationToken);
-        try
-        {
-            return verifier.Verify(VerifierKey, hash, password);
-        }
-        finally
-        {
-            _derivations.Release();
-        }
     }
 
     [LoggerMessage(EventId = 6001, EventName = "AdminPasswordWrong", Level = LogLevel.Warning,

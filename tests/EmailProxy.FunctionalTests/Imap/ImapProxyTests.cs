@@ -258,7 +258,7 @@ public sealed class ImapProxyTests
         await using var client = await LineClient.ConnectAsync(env.ImapPort);
         await client.ReadLineAsync();
         await client.WriteAsync($"a1 LOGIN {TestEnvironment.Account} wrong\r\n");
-        Assert.StartsWith("a1 NO [AUTHENTICATIONFAILED] Wrong password for account user@example.com", await client.ReadLineAsync(), StringComparison.Ordinal);
+        Assert.StartsWith("a1 NO [AUTHENTICATIONFAILED] Wrong login name or password", await client.ReadLineAsync(), StringComparison.Ordinal);
         Assert.Empty(env.Identity.AuthorizeRequests);
     }
 

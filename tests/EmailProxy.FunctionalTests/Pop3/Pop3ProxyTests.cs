@@ -184,9 +184,9 @@ public sealed class Pop3ProxyTests
         await client.WriteAsync($"USER {TestEnvironment.Account}\r\n");
         Assert.Equal("+OK Send PASS", await client.ReadLineAsync());
         await client.WriteAsync("PASS wrong\r\n");
-        Assert.StartsWith("-ERR [AUTH] Wrong password for account user@example.com", await client.ReadLineAsync(), StringComparison.Ordinal);
+        Assert.StartsWith("-ERR [AUTH] Wrong login name or password", await client.ReadLineAsync(), StringComparison.Ordinal);
         await client.WriteAsync($"AUTH PLAIN {B64($"\0{TestEnvironment.Account}\0wrong")}\r\n");
-        Assert.StartsWith("-ERR [AUTH] Wrong password for account user@example.com", await client.ReadLineAsync(), StringComparison.Ordinal);
+        Assert.StartsWith("-ERR [AUTH] Wrong login name or password", await client.ReadLineAsync(), StringComparison.Ordinal);
         Assert.Empty(env.Identity.AuthorizeRequests);
         Assert.Equal(0, env.Pop.ConnectionCount);
 

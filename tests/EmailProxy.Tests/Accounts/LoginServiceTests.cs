@@ -1,3 +1,4 @@
+using System.Net;
 using EmailProxy.Accounts;
 using EmailProxy.Configuration;
 using EmailProxy.OAuth2;
@@ -9,13 +10,20 @@ namespace EmailProxy.Tests.Accounts;
 
 public sealed class LoginServiceTests : IDisposable
 {
+    private static readonly IPAddress Guesser = IPAddress.Parse("192.0.2.7");
+    private static readonly IPAddress User = IPAddress.Parse("192.0.2.20");
+
+    /// <summary>No pop_host: a login that passes the password check ends at once with "has no pop_host", without any network.</summary>
+    private static readonly ServerOptions ImapOnly = new("outlook.office365.com") { ImapHost = "outlook.office365.com", SmtpHost = "smtp.office365.com" };
+
     private readonly TempDirectory _temp = new();
+    private readonly TimerWatchingTimeProvider _time = new();
+    private readonly BlockingKeyDerivation _derivation = new(blocks: false);
 
     [Fact]
     public async Task LoginAsync_Pop3WithoutPopHost_NamesThePopHostKey()
     {
-        var server = new ServerOptions("outlook.office365.com") { ImapHost = "outlook.office365.com", SmtpHost = "smtp.office365.com" };
-        var logins = Logins(server);
+        var logins = Logins(TestAccounts.Create());
 
         var outcome = await logins.LoginAsync(SessionHarness.Pop3(), "sales@example.com", "any", null, CancellationToken.None).Guarded();
 
@@ -24,16 +32,162 @@ public sealed class LoginServiceTests : IDisposable
         Assert.DoesNotContain("pop3_host", outcome.Message, StringComparison.Ordinal);
     }
 
-    private LoginService Logins(ServerOptions server)
+    [Fact]
+    public async Task LoginAsync_UnknownNameAndWrongPasswordWhereHashesAreSet_ReadTheSameToTheClientButNotInTheLog()
     {
-        var account = TestAccounts.Create();
+        var logins = Logins(Hashed());
+
+        var unknown = await FailedLoginAsync(logins, "stranger@example.com", "guess", Guesser);
+        var wrong = await FailedLoginAsync(logins, "sales@example.com", "guess", Guesser);
+
+        Assert.Equal(LoginService.WrongCredentials, unknown.Message);
+        Assert.Equal(wrong.Message, unknown.Message);
+        Assert.Equal(wrong.IsTemporary, unknown.IsTemporary);
+        Assert.Contains("There is no account 'stranger@example.com'", unknown.LogReason, StringComparison.Ordinal);
+        Assert.Contains("Wrong password for account sales@example.com", wrong.LogReason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task LoginAsync_UnknownNameWhereHashesAreSet_CostsADerivationAndIsThrottledByAddress()
+    {
+        var logins = Logins(Hashed());
+
+        await FailedLoginAsync(logins, "stranger@example.com", "guess", Guesser);
+        var second = logins.LoginAsync(SessionHarness.Pop3(), "other@example.com", "guess", Guesser, CancellationToken.None);
+        await _time.WhenTimersCreatedAsync(2);
+        _time.Advance(LoginThrottle.FirstDelay);
+
+        Assert.False(second.IsCompleted, "the second failure from one address waits twice the first delay");
+        _time.Advance(LoginThrottle.FirstDelay);
+        await second.Guarded();
+        Assert.Equal(2, _derivation.Started);
+    }
+
+    [Fact]
+    public async Task LoginAsync_UnknownNameWithoutAnyHash_NamesTheSectionToAddAtOnce()
+    {
+        var logins = Logins(TestAccounts.Create());
+
+        var outcome = await logins.LoginAsync(SessionHarness.Pop3(), "stranger@example.com", "x", Guesser, CancellationToken.None).Guarded();
+
+        Assert.Equal(LoginFailure.UnknownAccount, outcome.Failure);
+        Assert.StartsWith("There is no account 'stranger@example.com' in the proxy's configuration: add an [account stranger@example.com] section", outcome.Message, StringComparison.Ordinal);
+        Assert.Equal(0, _derivation.Started);
+        Assert.Equal(0, _time.TimersCreated);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task LoginAsync_LoginNameWithCrLf_NoLineBreakInTheAnswerOrTheLog(bool hashes)
+    {
+        var logins = Logins(hashes ? Hashed() : TestAccounts.Create());
+
+        var pending = logins.LoginAsync(SessionHarness.Pop3(), "x\r\n* OK [ALERT] forged\r", "guess", Guesser, CancellationToken.None);
+        if (hashes)
+        {
+            await _time.WhenTimersCreatedAsync(1);
+            _time.Advance(LoginThrottle.MaxDelay);
+        }
+        var outcome = await pending.Guarded();
+
+        Assert.DoesNotContain('\r', outcome.Message);
+        Assert.DoesNotContain('\n', outcome.Message);
+        Assert.DoesNotContain('\r', outcome.LogReason);
+        Assert.DoesNotContain('\n', outcome.LogReason);
+    }
+
+    [Fact]
+    public async Task LoginAsync_WrongPassword_AnsweredOnlyAfterTheDelay()
+    {
+        var logins = Logins(Hashed());
+
+        var pending = logins.LoginAsync(SessionHarness.Pop3(), "sales@example.com", "guess", Guesser, CancellationToken.None);
+        await _time.WhenTimersCreatedAsync(1);
+
+        Assert.False(pending.IsCompleted);
+        _time.Advance(LoginThrottle.FirstDelay);
+        Assert.Equal(LoginFailure.WrongPassword, (await pending.Guarded()).Failure);
+    }
+
+    [Fact]
+    public async Task LoginAsync_RightPasswordAfterGuessesFromElsewhere_NotDelayed()
+    {
+        var logins = Logins(Hashed());
+        for (var i = 0; i < 5; i++)
+        {
+            await FailedLoginAsync(logins, "sales@example.com", "guess" + i, Guesser);
+        }
+        var timers = _time.TimersCreated;
+
+        var outcome = await logins.LoginAsync(SessionHarness.Pop3(), "sales@example.com", BlockingKeyDerivation.RightPassword, User, CancellationToken.None).Guarded();
+
+        Assert.Contains("has no pop_host", outcome.Message, StringComparison.Ordinal);
+        Assert.Equal(timers, _time.TimersCreated);
+    }
+
+    [Fact]
+    public async Task LoginAsync_EveryDerivationSlotAndTheLineTaken_TemporaryBusyAnswer()
+    {
+        var blocking = new BlockingKeyDerivation();
+        var logins = Logins(Hashed(), new PasswordVerifier(blocking, new KeyDerivationPool(slots: 1, maxWaiting: 1)));
+        var running = logins.LoginAsync(SessionHarness.Pop3(), "sales@example.com", "guess", Guesser, CancellationToken.None);
+        var waiting = logins.LoginAsync(SessionHarness.Pop3(), "stranger@example.com", "guess", Guesser, CancellationToken.None);
+        await blocking.WhenStartedAsync(1);
+
+        var refused = await logins.LoginAsync(SessionHarness.Pop3(), "sales@example.com", "guess", User, CancellationToken.None).Guarded();
+
+        Assert.Equal(LoginFailure.Unavailable, refused.Failure);
+        Assert.True(refused.IsTemporary);
+        Assert.Equal(LoginService.Busy, refused.Message);
+        Assert.False(running.IsCompleted);
+        blocking.Release();
+        await _time.WhenTimersCreatedAsync(2);
+        _time.Advance(LoginThrottle.MaxDelay);
+        Assert.Equal(LoginService.WrongCredentials, (await running.Guarded()).Message);
+        Assert.Equal(LoginService.WrongCredentials, (await waiting.Guarded()).Message);
+    }
+
+    [Fact]
+    public async Task LoginAsync_BlockingDerivation_ReturnsToTheCallerAtOnce()
+    {
+        var blocking = new BlockingKeyDerivation();
+        var logins = Logins(Hashed(), new PasswordVerifier(blocking, new KeyDerivationPool()));
+
+        var pending = logins.LoginAsync(SessionHarness.Pop3(), "sales@example.com", "guess", Guesser, CancellationToken.None);
+
+        Assert.Equal(0, blocking.Finished);
+        Assert.False(pending.IsCompleted, "the caller's thread came back while the derivation is blocked");
+        blocking.Release();
+        await _time.WhenTimersCreatedAsync(1);
+        _time.Advance(LoginThrottle.FirstDelay);
+        await pending.Guarded();
+        Assert.False(blocking.RanOnThreadPool);
+    }
+
+    private async Task<LoginOutcome> FailedLoginAsync(LoginService logins, string name, string password, IPAddress address)
+    {
+        var timers = _time.TimersCreated;
+        var pending = logins.LoginAsync(SessionHarness.Pop3(), name, password, address, CancellationToken.None);
+        await _time.WhenTimersCreatedAsync(timers + 1);
+        _time.Advance(LoginThrottle.MaxDelay);
+        var outcome = await pending.Guarded();
+        Assert.False(outcome.Succeeded);
+        return outcome;
+    }
+
+    private static AccountOptions Hashed() => TestAccounts.Create() with { PasswordHash = PasswordVerifier.Hash(BlockingKeyDerivation.RightPassword) };
+
+    private LoginService Logins(AccountOptions account, PasswordVerifier? passwords = null)
+    {
         var config = new ProxyConfig(_temp.Combine("emailproxy.config"), new GeneralOptions(),
-            new Dictionary<string, ServerOptions>(StringComparer.OrdinalIgnoreCase) { [server.Name] = server },
+            new Dictionary<string, ServerOptions>(StringComparer.OrdinalIgnoreCase) { [ImapOnly.Name] = ImapOnly },
             new Dictionary<string, AccountOptions>(StringComparer.OrdinalIgnoreCase) { [account.Name] = account });
         var time = TimeProvider.System;
         var client = new OAuthClient(new HttpClient(), time);
         var tokens = new TokenService(client, new TokenFileStore(_temp.Combine("tokens"), MasterKey.FromBytes(new byte[32]), time, NullLogger<TokenFileStore>.Instance), time, NullLogger<TokenService>.Instance);
-        return new LoginService(config, new PasswordVerifier(), tokens, new SignInManager(config, client, tokens, time, NullLogger<SignInManager>.Instance));
+        return new LoginService(config, passwords ?? new PasswordVerifier(_derivation, new KeyDerivationPool()), new LoginThrottle(_time), tokens,
+            new SignInManager(config, client, tokens, time, NullLogger<SignInManager>.Instance));
     }
 
     public void Dispose() => _temp.Dispose();

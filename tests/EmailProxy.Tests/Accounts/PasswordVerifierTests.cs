@@ -1,4 +1,5 @@
 using EmailProxy.Accounts;
+using EmailProxy.Tests.TestSupport;
 
 namespace EmailProxy.Tests.Accounts;
 
@@ -71,5 +72,34 @@ public sealed class PasswordVerifierTests
         var huge = "AQ" + new string('A', 16 * 1024 * 1024);
 
         Assert.False(PasswordVerifier.IsWellFormed(huge));
+    }
+
+    [Fact]
+    public async Task VerifyAsync_RememberedPassword_AnsweredWhileEverySlotIsBlocked()
+    {
+        var hash = PasswordVerifier.Hash(BlockingKeyDerivation.RightPassword);
+        var derivation = new BlockingKeyDerivation(blocks: false);
+        var verifier = new PasswordVerifier(derivation, new KeyDerivationPool(slots: 1, maxWaiting: 0));
+        Assert.Equal(PasswordCheck.Match, await verifier.VerifyAsync("a", hash, BlockingKeyDerivation.RightPassword, CancellationToken.None).Guarded());
+        derivation.Hold();
+
+        var guess = verifier.VerifyAsync("a", hash, "guess", CancellationToken.None);
+        var remembered = await verifier.VerifyAsync("a", hash, BlockingKeyDerivation.RightPassword, CancellationToken.None).Guarded();
+
+        Assert.Equal(PasswordCheck.Match, remembered);
+        await derivation.WhenStartedAsync(2);
+        Assert.Equal(PasswordCheck.Busy, await verifier.VerifyAsync("a", hash, "other guess", CancellationToken.None).Guarded());
+        derivation.Release();
+        Assert.Equal(PasswordCheck.Mismatch, await guess.Guarded());
+    }
+
+    [Fact]
+    public async Task VerifyAsync_CheckForNoAccount_DerivesButRemembersNothing()
+    {
+        var hash = PasswordVerifier.Hash("correct horse");
+        var verifier = new PasswordVerifier();
+
+        Assert.Equal(PasswordCheck.Match, await verifier.VerifyAsync(null, hash, "correct horse", CancellationToken.None).Guarded());
+        Assert.Equal(PasswordCheck.Mismatch, await verifier.VerifyAsync(null, hash, "wrong", CancellationToken.None).Guarded());
     }
 }

@@ -66,6 +66,17 @@ public sealed class AdminAuthenticationTests
         Assert.All(host.Log.Lines, line => Assert.DoesNotContain("horse", line, StringComparison.OrdinalIgnoreCase));
     }
 
+    [Fact]
+    public async Task Request_WrongPassword_CountsAgainstTheClientAddressInTheLoginThrottle()
+    {
+        await using var host = await WebEndpointsHost.StartAsync(Protected, TestAccounts.Create());
+
+        using var response = await GetAsync(host, "/", Basic("admin", "wrong"));
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal(1, host.Throttle.TrackedCount);
+    }
+
     [Theory]
     [InlineData("Basic !!!not-base64")]
     [InlineData("Basic bm8tY29sb24=")]

@@ -41,6 +41,7 @@ internal sealed class WebEndpointsHost : IAsyncDisposable
         builder.Services.AddSingleton(SignIns);
         builder.Services.AddSingleton(Config);
         builder.Services.AddSingleton<PasswordVerifier>();
+        builder.Services.AddSingleton(Throttle);
         builder.Services.AddSingleton<AdminAuthentication>();
         _app = builder.Build();
         WebEndpoints.Map(_app, Config);
@@ -54,6 +55,9 @@ internal sealed class WebEndpointsHost : IAsyncDisposable
     public SignInManager SignIns { get; }
 
     public RecordingLoggerProvider Log { get; } = new();
+
+    /// <summary>The throttle a wrong admin password is counted in (real time: a wrong password is answered after half a second).</summary>
+    public LoginThrottle Throttle { get; } = new(TimeProvider.System);
 
     /// <summary>A client of the listener (base address set once started); redirects are not followed.</summary>
     public HttpClient Http { get; }

@@ -1,0 +1,11 @@
+namespace EmailProxy.Accounts;
+
+/// <summary>What a password check found, or that it could not be run now.</summary>
+internal enum PasswordCheck
+{
+    Mismatch,
+    Match,
+
+    /// <summary>Every derivation slot was taken and the waiting line full: a temporary failure, nothing was checked.</summary>
+    Busy,
+}

@@ -1,0 +1,110 @@
+using System.Net;
+using EmailProxy.Accounts;
+using EmailProxy.Tests.TestSupport;
+
+namespace EmailProxy.Tests.Accounts;
+
+public sealed class LoginThrottleTests
+{
+    private static readonly IPAddress Guesser = IPAddress.Parse("192.0.2.7");
+
+    private readonly TimerWatchingTimeProvider _time = new();
+
+    [Fact]
+    public void RecordFailure_RepeatedFromOneAddress_DoublesUpToTheCap()
+    {
+        var throttle = new LoginThrottle(_time);
+
+        var delays = Enumerable.Range(0, 6).Select(_ => throttle.RecordFailure(null, Guesser)).ToList();
+
+        Assert.Equal([0.5, 1, 2, 4, 4, 4], delays.Select(d => d.TotalSeconds));
+    }
+
+    [Fact]
+    public void RecordFailure_OneAccountFromManyAddresses_GrowsByTheAccount()
+    {
+        var throttle = new LoginThrottle(_time);
+
+        var delays = Enumerable.Range(1, 4).Select(i => throttle.RecordFailure("sales@example.com", IPAddress.Parse($"192.0.2.{i}"))).ToList();
+
+        Assert.Equal([0.5, 1, 2, 4], delays.Select(d => d.TotalSeconds));
+    }
+
+    [Fact]
+    public void RecordFailure_OtherAccountAndOtherAddress_StartsAtTheFirstDelay()
+    {
+        var throttle = new LoginThrottle(_time);
+        for (var i = 0; i < 5; i++)
+        {
+            throttle.RecordFailure("sales@example.com", Guesser);
+        }
+
+        Assert.Equal(LoginThrottle.FirstDelay, throttle.RecordFailure("info@example.com", IPAddress.Parse("192.0.2.99")));
+    }
+
+    [Fact]
+    public void RecordFailure_AfterQuietPeriods_OneFailureForgottenPerPeriod()
+    {
+        var throttle = new LoginThrottle(_time);
+        for (var i = 0; i < 4; i++)
+        {
+            throttle.RecordFailure(null, Guesser);
+        }
+
+        _time.Advance(LoginThrottle.QuietPeriod * 2);
+        Assert.Equal(TimeSpan.FromSeconds(2), throttle.RecordFailure(null, Guesser));
+        _time.Advance(LoginThrottle.QuietPeriod * 10);
+        Assert.Equal(LoginThrottle.FirstDelay, throttle.RecordFailure(null, Guesser));
+    }
+
+    [Fact]
+    public void RecordFailure_AddressesInOneIpv6Slash64_CountTogether()
+    {
+        var throttle = new LoginThrottle(_time);
+
+        throttle.RecordFailure(null, IPAddress.Parse("2001:db8:1:2::1"));
+
+        Assert.Equal(TimeSpan.FromSeconds(1), throttle.RecordFailure(null, IPAddress.Parse("2001:db8:1:2:ffff::9")));
+        Assert.Equal(LoginThrottle.FirstDelay, throttle.RecordFailure(null, IPAddress.Parse("2001:db8:1:3::1")));
+    }
+
+    [Fact]
+    public void KeyOf_Ipv4MappedAddress_SameAsTheIpv4Address()
+    {
+        Assert.Equal(LoginThrottle.KeyOf(Guesser), LoginThrottle.KeyOf(Guesser.MapToIPv6()));
+    }
+
+    [Fact]
+    public void RecordFailure_MoreAddressesThanTheCap_MemoryStaysBoundedAndRecentOnesAreKept()
+    {
+        var throttle = new LoginThrottle(_time);
+
+        for (var i = 0; i < LoginThrottle.MaxTracked * 2; i++)
+        {
+            var bytes = BitConverter.GetBytes(i);
+            throttle.RecordFailure(null, new IPAddress([10, bytes[2], bytes[1], bytes[0]]));
+            if (i % 1000 == 0)
+            {
+                _time.Advance(TimeSpan.FromSeconds(1));
+            }
+        }
+        throttle.RecordFailure(null, Guesser);
+
+        Assert.True(throttle.TrackedCount <= LoginThrottle.MaxTracked, $"{throttle.TrackedCount} tracked");
+        Assert.Equal(TimeSpan.FromSeconds(1), throttle.RecordFailure(null, Guesser));
+    }
+
+    [Fact]
+    public async Task DelayFailureAsync_WaitsTheEarnedDelayOnTheTimeProvider()
+    {
+        var throttle = new LoginThrottle(_time);
+        throttle.RecordFailure(null, Guesser);
+
+        var delay = throttle.DelayFailureAsync(null, Guesser, CancellationToken.None);
+        _time.Advance(TimeSpan.FromMilliseconds(999));
+
+        Assert.False(delay.IsCompleted);
+        _time.Advance(TimeSpan.FromMilliseconds(1));
+        await delay.Guarded();
+    }
+}
