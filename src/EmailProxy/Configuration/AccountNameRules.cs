@@ -33,7 +33,7 @@ internal static class AccountNameRules
         {
             if (Conflict(name, otherName) is { } conflict)
             {
-                problems.Error(section, null, null, $"[{otherSection}] and [{section}]: {conflict}; rename one of them");
+                problems.Error(section, null, null, $"cannot be told apart from [{otherSection}]: {conflict}; rename one of them");
                 return false;
             }
         }
@@ -84,11 +84,11 @@ internal static class AccountNameRules
         }
         if (string.Equals(TokenFileName.For(name), TokenFileName.For(other), StringComparison.Ordinal))
         {
-            return "the two account names would share one token file";
+            return "the two names would share one token file";
         }
         if (string.Equals(name.ToLowerInvariant(), other.ToLowerInvariant(), StringComparison.Ordinal))
         {
-            return "the two account names differ only in case by Unicode's rules (e.g. the Kelvin sign U+212A and the letter k), which logins tell apart but people and older versions' token files do not";
+            return "the two names differ only in case by Unicode's rules (e.g. the Kelvin sign U+212A and the letter k): logins tell them apart, but people and the token files of older versions do not";
         }
         return null;
     }
