@@ -102,6 +102,11 @@ internal sealed partial class LocalCertificateStore
         }
         if (ca is null || ca.NotAfter.ToUniversalTime() < now.UtcDateTime + RenewBefore)
         {
+            if (ca is not null)
+            {
+                // The one replacement the proxy makes itself, since the old CA is about to stop working anyway: said loudly.
+                LogCaReplacedNearItsEnd(_log, caPath, ca.NotAfter.ToUniversalTime());
+            }
             ca?.Dispose();
             var constraints = LocalCaNameConstraints.For(_names);
             ca = CreateCa(now, constraints);
@@ -274,6 +279,10 @@ internal sealed partial class LocalCertificateStore
     [LoggerMessage(EventId = 4005, EventName = "LocalCaCreated", Level = LogLevel.Information,
         Message = "Created a private CA for local TLS: {CaPath}; it can vouch only for {Permitted}")]
     private static partial void LogCaCreated(ILogger logger, string caPath, string permitted);
+
+    [LoggerMessage(EventId = 4009, EventName = "LocalCaReplacedNearItsEnd", Level = LogLevel.Warning,
+        Message = "The local CA {CaPath} ends on {NotAfter:O}: a new one replaces it now, and every mail client must trust the new ca.pem")]
+    private static partial void LogCaReplacedNearItsEnd(ILogger logger, string caPath, DateTime notAfter);
 
     [LoggerMessage(EventId = 4007, EventName = "LocalCaUnconstrained", Level = LogLevel.Warning,
         Message = "The local CA {CaPath} has no name constraints (an older version made it): a client that trusts it would trust any site it signed. It is kept, since clients trust it; to replace it with a constrained one, move the folder {Folder} aside and restart, then make every client trust the new ca.pem")]

@@ -204,6 +204,25 @@ public sealed class LocalCertificateStoreTests : IDisposable
     }
 
     [Fact]
+    public void LoadGenerated_CaNearItsEnd_IsReplacedWithAWarning()
+    {
+        Store().LoadGenerated();
+        var ca = File.ReadAllBytes(CaFile);
+        using (var made = X509CertificateLoader.LoadCertificateFromFile(CaFile))
+        {
+            _time.SetUtcNow(new DateTimeOffset(made.NotAfter.ToUniversalTime()).AddDays(-20));
+        }
+        var log = new RecordingLoggerProvider();
+
+        Store(log).LoadGenerated();
+
+        Assert.NotEqual(ca, File.ReadAllBytes(CaFile));
+        var warning = Assert.Single(log.Entries, e => e.EventId.Name == "LocalCaReplacedNearItsEnd");
+        Assert.Equal(LogLevel.Warning, warning.Level);
+        Assert.Contains("must trust the new ca.pem", warning.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void LoadGenerated_UnusableCa_IsRefusedAndNeverReplaced()
     {
         Store().LoadGenerated();
