@@ -105,7 +105,7 @@ internal static class PrivateFile
     /// Gives <paramref name="source"/> the name <paramref name="destination"/> (same folder) unless
     /// that name exists, atomically: the file is linked to the new name, which fails if the name is
     /// taken, and only then unlinked from the old one. A crash in between leaves both names on one
-    /// file, which the next call finishes. Never overwrites anything.
+    /// file (the next call then finds the name taken). Never overwrites anything.
     /// </summary>
     /// <returns>True if the file now has the new name; false if the name was taken (nothing changed).</returns>
     /// <exception cref="IOException">The file could not be renamed.</exception>

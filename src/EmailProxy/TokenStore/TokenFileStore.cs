@@ -201,8 +201,8 @@ internal sealed partial class TokenFileStore
     /// Gives one file the name <see cref="TokenFileName.For"/> its account has, if it has the name an
     /// older version gave it and the two differ. The account is the one the file itself names (the
     /// old mapping could give two accounts one file: the file holds the tokens of the one saved
-    /// last). The rename never replaces a file: when both names exist, the newer one is used and the
-    /// old one kept, logged.
+    /// last). The rename never replaces a file: when both names exist with different contents, the
+    /// file of the new name is used and the old one kept, logged at every start until it is removed.
     /// </summary>
     private void RenameFromLegacyName(string path)
     {
@@ -217,6 +217,12 @@ internal sealed partial class TokenFileStore
             var target = PathFor(account);
             if (PrivateFile.TryRename(path, target))
             {
+                LogRenamed(_log, account, path, target);
+            }
+            else if (File.ReadAllBytes(target).AsSpan().SequenceEqual(File.ReadAllBytes(path)))
+            {
+                // A rename interrupted between its link and its unlink: the old name is a second name of the same file.
+                File.Delete(path);
                 LogRenamed(_log, account, path, target);
             }
             else

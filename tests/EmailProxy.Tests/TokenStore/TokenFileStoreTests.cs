@@ -452,6 +452,22 @@ public sealed class TokenFileStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task Open_RenameInterruptedAfterItsLink_FinishesIt()
+    {
+        CopyCaseFoldFolder();
+        var oldPath = Path.Combine(TokenDirectory, "kate@example.com.json");
+        var newPath = NewStore(CaseFoldFolderKey).PathFor(KelvinKate);
+        File.Copy(oldPath, newPath);
+        var log = new RecordingLoggerProvider();
+
+        var store = TokenFileStore.Open(TokenDirectory, CaseFoldFolderKey, _time, log.CreateLogger<TokenFileStore>());
+
+        Assert.False(File.Exists(oldPath));
+        Assert.Equal("fake-rt-casefold-kate", (await store.LoadAsync(TestAccounts.Create(KelvinKate), CancellationToken.None))?.RefreshToken);
+        Assert.DoesNotContain(log.Entries, e => e.Level >= LogLevel.Warning);
+    }
+
+    [Fact]
     public async Task Open_OldAndNewNameBothExist_NeitherIsOverwrittenAndTheNewOneIsUsed()
     {
         CopyCaseFoldFolder();
