@@ -67,8 +67,13 @@ internal static class ConfigReader
         }
 
         var accounts = new Dictionary<string, AccountOptions>(StringComparer.OrdinalIgnoreCase);
+        var accountNames = new List<(string Name, string Section)>();
         foreach (var (name, section) in accountSections)
         {
+            if (!AccountNameRules.Check(name, section.Key, accountNames, problems))
+            {
+                continue;
+            }
             var account = AccountSectionReader.Read(Reader(section), name, servers);
             if (account is not null && !accounts.TryAdd(name, account))
             {

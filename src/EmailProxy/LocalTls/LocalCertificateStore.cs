@@ -13,8 +13,9 @@ namespace EmailProxy.LocalTls;
 /// The certificate files of local TLS: minting, keeping and reading them; which one a handshake
 /// gets is <see cref="LocalCertificateSelector"/>'s choice. With <c>local_certificate</c> and
 /// <c>local_key</c> it is that PEM pair, the operator's, read and never written. Otherwise the proxy
-/// makes, once, a private CA (10 years) and a server certificate it signs (names: localhost,
-/// 127.0.0.1, ::1, the host name, <c>local_tls_names</c>) under <c>&lt;config dir&gt;/tls/</c>, and
+/// makes, once, a private CA (10 years, name-constrained by <see cref="LocalCaNameConstraints"/>) and
+/// a server certificate it signs (names: localhost, 127.0.0.1, ::1, the host name,
+/// <c>local_tls_names</c>, those the CA may vouch for) under <c>&lt;config dir&gt;/tls/</c>, and
 /// keeps them across restarts; the server certificate is made anew when a name is missing or it
 /// nears expiry. Nothing is read or written before <see cref="LoadConfigured"/> or <see cref="LoadGenerated"/>.
 /// </summary>
@@ -101,25 +102,62 @@ internal sealed partial class LocalCertificateStore
         }
         if (ca is null || ca.NotAfter.ToUniversalTime() < now.UtcDateTime + RenewBefore)
         {
+            if (ca is not null)
+            {
+                // The one replacement the proxy makes itself, since the old CA is about to stop working anyway: said loudly.
+                LogCaReplacedNearItsEnd(_log, caPath, ca.NotAfter.ToUniversalTime());
+            }
             ca?.Dispose();
-            ca = CreateCa(now);
+            var constraints = LocalCaNameConstraints.For(_names);
+            ca = CreateCa(now, constraints);
             Save(ca, caPath, Path.Combine(_folder, CaKeyFile));
-            LogCaCreated(_log, caPath);
+            var permitted = constraints.ToString();
+            LogCaCreated(_log, caPath, permitted);
         }
         using (ca)
         {
+            var names = NamesTheCaPermits(ca);
             var server = LoadPair(CertificatePath, KeyPath);
-            if (server is null || !Serves(server, ca, _names, now))
+            if (server is null || !Serves(server, ca, names, now))
             {
                 server?.Dispose();
-                server = CreateServer(ca, _names, now);
+                server = CreateServer(ca, names, now);
                 Save(server, CertificatePath, KeyPath);
-                var list = string.Join(", ", _names);
+                var list = string.Join(", ", names);
                 LogServerCreated(_log, CertificatePath, list);
             }
             server.Dispose();
         }
         return Load(CertificatePath, KeyPath);
+    }
+
+    /// <summary>
+    /// The names the server certificate can carry under this CA: all of them for a CA without name
+    /// constraints (made by a version before them: kept, since clients trust it, but said at every
+    /// start), else those inside its constraints, each other one logged with how to make a new CA.
+    /// </summary>
+    private List<string> NamesTheCaPermits(X509Certificate2 ca)
+    {
+        var folder = Path.GetFullPath(_folder);
+        if (LocalCaNameConstraints.Of(ca) is not { } constraints)
+        {
+            LogCaUnconstrained(_log, CaPath!, folder);
+            return _names;
+        }
+        var inside = new List<string>();
+        var permitted = constraints.ToString();
+        foreach (var name in _names)
+        {
+            if (constraints.Permits(name))
+            {
+                inside.Add(name);
+            }
+            else
+            {
+                LogNameOutsideCa(_log, name, CaPath!, permitted, folder);
+            }
+        }
+        return inside;
     }
 
     /// <exception cref="CryptographicException">The pair cannot be used.</exception>
@@ -180,12 +218,20 @@ internal sealed partial class LocalCertificateStore
         return chain.Build(server) && names.All(name => server.MatchesHostname(name));
     }
 
-    private static X509Certificate2 CreateCa(DateTimeOffset now)
+    /// <summary>
+    /// The CA: its subject names the proxy and the machine (as a client's trust store lists it), its
+    /// path length is 0, and its name constraints keep it to this machine and private networks.
+    /// </summary>
+    private static X509Certificate2 CreateCa(DateTimeOffset now, LocalCaNameConstraints constraints)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest($"CN=Email OAuth2 Proxy local CA ({HostIdentity.Name}), O=Email OAuth2 Proxy", key, HashAlgorithmName.SHA256);
+        var subject = new X500DistinguishedNameBuilder();
+        subject.AddOrganizationName("Email OAuth2 Proxy");
+        subject.AddCommonName($"Email OAuth2 Proxy local CA ({HostIdentity.Name})");
+        var request = new CertificateRequest(subject.Build(), key, HashAlgorithmName.SHA256);
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, true, 0, true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
+        request.CertificateExtensions.Add(constraints.ToExtension());
         request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
         return request.CreateSelfSigned(now.AddDays(-1), now.AddYears(10));
     }
@@ -230,8 +276,21 @@ internal sealed partial class LocalCertificateStore
     /// <summary>The one place certificate files are written: whole or not at all (<see cref="PrivateFile"/>).</summary>
     private static void Write(string path, string text, UnixFileMode mode) => PrivateFile.WriteText(path, text + "\n", mode);
 
-    [LoggerMessage(EventId = 4005, EventName = "LocalCaCreated", Level = LogLevel.Information, Message = "Created a private CA for local TLS: {CaPath}")]
-    private static partial void LogCaCreated(ILogger logger, string caPath);
+    [LoggerMessage(EventId = 4005, EventName = "LocalCaCreated", Level = LogLevel.Information,
+        Message = "Created a private CA for local TLS: {CaPath}; it can vouch only for {Permitted}")]
+    private static partial void LogCaCreated(ILogger logger, string caPath, string permitted);
+
+    [LoggerMessage(EventId = 4009, EventName = "LocalCaReplacedNearItsEnd", Level = LogLevel.Warning,
+        Message = "The local CA {CaPath} ends on {NotAfter:O}: a new one replaces it now, and every mail client must trust the new ca.pem")]
+    private static partial void LogCaReplacedNearItsEnd(ILogger logger, string caPath, DateTime notAfter);
+
+    [LoggerMessage(EventId = 4007, EventName = "LocalCaUnconstrained", Level = LogLevel.Warning,
+        Message = "The local CA {CaPath} has no name constraints (an older version made it): a client that trusts it would trust any site it signed. It is kept, since clients trust it; to replace it with a constrained one, move the folder {Folder} aside and restart, then make every client trust the new ca.pem")]
+    private static partial void LogCaUnconstrained(ILogger logger, string caPath, string folder);
+
+    [LoggerMessage(EventId = 4008, EventName = "LocalTlsNameOutsideCa", Level = LogLevel.Warning,
+        Message = "The name {Name} is left out of the local TLS server certificate: the local CA {CaPath} can vouch only for {Permitted} (the names known when it was made). For a CA that covers it, move the folder {Folder} aside and restart (the new CA takes the host name and local_tls_names of that start), then make every client trust the new ca.pem")]
+    private static partial void LogNameOutsideCa(ILogger logger, string name, string caPath, string permitted, string folder);
 
     [LoggerMessage(EventId = 4006, EventName = "LocalServerCertificateCreated", Level = LogLevel.Information,
         Message = "Created the local TLS server certificate {Path} for {Names}")]

@@ -88,10 +88,16 @@ internal sealed partial class SignInManager(ProxyConfig config, OAuthClient clie
                 LogSignInFailed(log, account.Name, result.ErrorText);
                 return new SignInCompletion(false, account, $"The sign-in of account {account.Name} failed when the code was redeemed: {result.ErrorText}");
             }
-            await tokens.AcceptSignInAsync(account, result, CancellationToken.None);
-            LogSignedIn(log, account.Name, account.ProviderDisplayName);
+            // "Tokens saved" only once they are: a failed save was logged by the token service.
+            if (await tokens.AcceptSignInAsync(account, result, CancellationToken.None))
+            {
+                LogSignedIn(log, account.Name, account.ProviderDisplayName);
+                pending.Complete(true);
+                return new SignInCompletion(true, account, $"Account {account.Name} is signed in with {account.ProviderDisplayName}. You can close this window; mail clients can log in now.");
+            }
+            LogSignedInNotSaved(log, account.Name, account.ProviderDisplayName);
             pending.Complete(true);
-            return new SignInCompletion(true, account, $"Account {account.Name} is signed in with {account.ProviderDisplayName}. You can close this window; mail clients can log in now.");
+            return new SignInCompletion(true, account, $"Account {account.Name} is signed in with {account.ProviderDisplayName}, and mail clients can log in now, but its tokens could not be saved (see the proxy's log): after a restart it will need a new sign-in.");
         }
         finally
         {
@@ -136,6 +142,10 @@ internal sealed partial class SignInManager(ProxyConfig config, OAuthClient clie
     [LoggerMessage(EventId = 2002, EventName = "SignedIn", Level = LogLevel.Information,
         Message = "OAuth2 sign-in of account {Account} with {Provider} succeeded; tokens saved")]
     private static partial void LogSignedIn(ILogger logger, string account, string provider);
+
+    [LoggerMessage(EventId = 2005, EventName = "SignedInNotSaved", Level = LogLevel.Warning,
+        Message = "OAuth2 sign-in of account {Account} with {Provider} succeeded, but its tokens could not be saved (see the error above): they are used from memory until the proxy stops")]
+    private static partial void LogSignedInNotSaved(ILogger logger, string account, string provider);
 
     [LoggerMessage(EventId = 2003, EventName = "SignInFailed", Level = LogLevel.Warning,
         Message = "OAuth2 sign-in of account {Account} failed: {Error}")]

@@ -116,14 +116,15 @@ internal sealed partial class TokenService(OAuthClient client, TokenFileStore st
     }
 
     /// <summary>Takes the tokens of a completed sign-in: saved first, then used.</summary>
-    public async Task AcceptSignInAsync(AccountOptions account, TokenEndpointResult result, CancellationToken cancellationToken)
+    /// <returns>Whether they were saved (when not, they are used from memory and the failure is logged).</returns>
+    public async Task<bool> AcceptSignInAsync(AccountOptions account, TokenEndpointResult result, CancellationToken cancellationToken)
     {
         var state = await GetStateAsync(account, cancellationToken);
         var tokens = new StoredTokens(result.AccessToken, result.ExpiresAt, result.RefreshToken, result.RefreshToken is null ? null : time.GetUtcNow());
         await state.Gate.WaitAsync(CancellationToken.None);
         try
         {
-            await SaveAndApplyAsync(account, state, tokens);
+            return await SaveAndApplyAsync(account, state, tokens);
         }
         finally
         {
@@ -253,17 +254,21 @@ internal sealed partial class TokenService(OAuthClient client, TokenFileStore st
     /// sign-in). The caller holds <c>Gate</c>. A token that cannot be saved is still used (the
     /// provider keeps the previous refresh token valid, so nothing is lost), but the operator is told loudly.
     /// </summary>
-    private async Task SaveAndApplyAsync(AccountOptions account, AccountState state, StoredTokens tokens)
+    /// <returns>Whether the tokens were saved: the caller says "saved" only then.</returns>
+    private async Task<bool> SaveAndApplyAsync(AccountOptions account, AccountState state, StoredTokens tokens)
     {
+        var saved = false;
         try
         {
             await store.SaveAsync(account, tokens, CancellationToken.None);
+            saved = true;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             LogSaveFailed(log, account.Name, store.PathFor(account.Name), e.Message);
         }
         state.Current = TokenSnapshot.From(tokens);
+        return saved;
     }
 
     /// <summary>One account's tokens in memory; see the locking rules in the class remarks.</summary>

@@ -102,6 +102,31 @@ internal static class PrivateFile
     }
 
     /// <summary>
+    /// Gives <paramref name="source"/> the name <paramref name="destination"/> (same folder) unless
+    /// that name exists, atomically: the file is linked to the new name, which fails if the name is
+    /// taken, and only then unlinked from the old one. A crash in between leaves both names on one
+    /// file (the next call then finds the name taken). Never overwrites anything.
+    /// </summary>
+    /// <returns>True if the file now has the new name; false if the name was taken (nothing changed).</returns>
+    /// <exception cref="IOException">The file could not be renamed.</exception>
+    /// <exception cref="UnauthorizedAccessException">The folder is not writable.</exception>
+    public static bool TryRename(string source, string destination)
+    {
+        source = Path.GetFullPath(source);
+        destination = Path.GetFullPath(destination);
+        if (File.Exists(destination) || !LinkWithoutReplacing(source, destination))
+        {
+            return false;
+        }
+        if (File.Exists(source))
+        {
+            File.Delete(source);
+        }
+        FlushFolder(destination);
+        return true;
+    }
+
+    /// <summary>
     /// Removes the <c>*.tmp</c> files an interrupted write left in <paramref name="folder"/> (or only
     /// those of one file, <paramref name="ofFile"/>'s <c>&lt;name&gt;.*.tmp</c>). Only files last written
     /// before this process started count: a write of this process in flight is never taken for a

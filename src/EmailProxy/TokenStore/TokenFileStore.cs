@@ -34,16 +34,24 @@ internal sealed partial class TokenFileStore
     public string Directory { get; }
 
     /// <summary>
-    /// The store for the proxy's start: token files written under the passphrase's old key
-    /// (<see cref="MasterKey.LegacyPassphraseKey"/>) are rewritten under the new one, one log line
-    /// each. Problems are logged; a file that cannot be rewritten is still read (with the old key) and
-    /// replaced by the next save.
+    /// The store for the proxy's start: token files named by an older version's case mapping
+    /// (<see cref="TokenFileName.Legacy"/>) get their name under <see cref="TokenFileName.For"/>, and
+    /// token files written under the passphrase's old key (<see cref="MasterKey.LegacyPassphraseKey"/>)
+    /// are rewritten under the new one, one log line each. Problems are logged; a file that cannot be
+    /// rewritten is still read (with the old key) and replaced by the next save.
     /// </summary>
     public static TokenFileStore Open(string directory, MasterKey key, TimeProvider time, ILogger<TokenFileStore> log)
     {
         var store = new TokenFileStore(directory, key, time, log);
         try
         {
+            if (System.IO.Directory.Exists(store.Directory))
+            {
+                foreach (var path in System.IO.Directory.GetFiles(store.Directory, "*" + TokenFileName.Extension))
+                {
+                    store.RenameFromLegacyName(path);
+                }
+            }
             if (key.LegacyPassphraseKey is not null && System.IO.Directory.Exists(store.Directory))
             {
                 foreach (var path in System.IO.Directory.GetFiles(store.Directory, "*.json"))
@@ -85,27 +93,8 @@ internal sealed partial class TokenFileStore
         }
     }
 
-    /// <summary>
-    /// The account's file: the lower-cased name with every character outside <c>[a-z0-9@._+-]</c>
-    /// written as <c>%XX</c> (UTF-8), so that two names never share a file.
-    /// </summary>
-    public string PathFor(string accountName)
-    {
-        var safe = new StringBuilder(accountName.Length);
-        foreach (var b in Encoding.UTF8.GetBytes(accountName.ToLowerInvariant()))
-        {
-            var c = (char)b;
-            if (b < 0x80 && (char.IsAsciiLetterOrDigit(c) || c is '@' or '.' or '-' or '_' or '+') && !(safe.Length == 0 && c == '.'))
-            {
-                safe.Append(c);
-            }
-            else
-            {
-                safe.Append('%').Append(b.ToString("X2", System.Globalization.CultureInfo.InvariantCulture));
-            }
-        }
-        return Path.Combine(Directory, safe + ".json");
-    }
+    /// <summary>The account's file, named by <see cref="TokenFileName.For"/>: two accounts never share one.</summary>
+    public string PathFor(string accountName) => Path.Combine(Directory, TokenFileName.For(accountName));
 
     /// <summary>Reads an account's tokens; null when there is no file or it cannot be used (logged).</summary>
     public async Task<StoredTokens?> LoadAsync(AccountOptions account, CancellationToken cancellationToken)
@@ -208,6 +197,49 @@ internal sealed partial class TokenFileStore
         return null;
     }
 
+    /// <summary>
+    /// Gives one file the name <see cref="TokenFileName.For"/> its account has, if it has the name an
+    /// older version gave it and the two differ. The account is the one the file itself names (the
+    /// old mapping could give two accounts one file: the file holds the tokens of the one saved
+    /// last). The rename never replaces a file: when both names exist with different contents, the
+    /// file of the new name is used and the old one kept, logged at every start until it is removed.
+    /// </summary>
+    private void RenameFromLegacyName(string path)
+    {
+        try
+        {
+            var account = JsonSerializer.Deserialize(File.ReadAllBytes(path), TokenJsonContext.Default.TokenFile)?.Account;
+            var name = Path.GetFileName(path);
+            if (account is null || name != TokenFileName.Legacy(account) || name == TokenFileName.For(account))
+            {
+                return;
+            }
+            var target = PathFor(account);
+            if (PrivateFile.TryRename(path, target))
+            {
+                LogRenamed(_log, account, path, target);
+            }
+            else if (File.ReadAllBytes(target).AsSpan().SequenceEqual(File.ReadAllBytes(path)))
+            {
+                // A rename interrupted between its link and its unlink: the old name is a second name of the same file.
+                File.Delete(path);
+                LogRenamed(_log, account, path, target);
+            }
+            else
+            {
+                LogRenameBlocked(_log, account, path, target);
+            }
+        }
+        catch (JsonException)
+        {
+            // Not a file this version wrote whole: LoadAsync says what is wrong when the account is used.
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            LogRenameFailed(_log, path, e.Message);
+        }
+    }
+
     /// <summary>Rewrites one file under the current key if it decrypts only with the passphrase's old key.</summary>
     private void MigrateFromLegacyKey(string path)
     {
@@ -285,14 +317,15 @@ internal sealed partial class TokenFileStore
         {
             using (var aes = new AesGcm(key, TagSize))
             {
-                aes.Decrypt(blob.AsSpan(0, NonceSize), blob.AsSpan(NonceSize + TagSize), blob.AsSpan(NonceSize, TagSize), plaintext, AssociatedData(accountName));
+                if (!TryDecrypt(aes, blob, plaintext, AssociatedData(accountName))
+                    && (string.Equals(TokenFileName.FoldAscii(accountName), accountName.ToLowerInvariant(), StringComparison.Ordinal)
+                        || !TryDecrypt(aes, blob, plaintext, LegacyAssociatedData(accountName))))
+                {
+                    return null;
+                }
             }
             return JsonSerializer.Deserialize(plaintext, TokenJsonContext.Default.TokenSecrets)
                 ?? throw new InvalidDataException("the secrets are empty");
-        }
-        catch (AuthenticationTagMismatchException)
-        {
-            return null;
         }
         finally
         {
@@ -300,9 +333,30 @@ internal sealed partial class TokenFileStore
         }
     }
 
-    /// <summary>Binds a blob to its account, so a file copied to another account's name does not decrypt.</summary>
-    private static byte[] AssociatedData(string accountName) =>
-        Encoding.UTF8.GetBytes("emailproxy-tokens-v1:" + accountName.ToLowerInvariant());
+    /// <summary>Whether the blob decrypts with these associated data (a file of an older version was bound to its <see cref="LegacyAssociatedData"/>).</summary>
+    private static bool TryDecrypt(AesGcm aes, byte[] blob, byte[] plaintext, byte[] associatedData)
+    {
+        try
+        {
+            aes.Decrypt(blob.AsSpan(0, NonceSize), blob.AsSpan(NonceSize + TagSize), blob.AsSpan(NonceSize, TagSize), plaintext, associatedData);
+            return true;
+        }
+        catch (AuthenticationTagMismatchException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Binds a blob to its account, so a file copied to another account's name does not decrypt. The
+    /// name is folded as the file name is (<see cref="TokenFileName.FoldAscii"/>).
+    /// </summary>
+    private static byte[] AssociatedData(string accountName) => AssociatedDataOf(TokenFileName.FoldAscii(accountName));
+
+    /// <summary>What versions before the fixed case mapping bound a blob to; the same bytes for an ASCII name.</summary>
+    private static byte[] LegacyAssociatedData(string accountName) => AssociatedDataOf(accountName.ToLowerInvariant());
+
+    private static byte[] AssociatedDataOf(string foldedName) => Encoding.UTF8.GetBytes("emailproxy-tokens-v1:" + foldedName);
 
     [LoggerMessage(EventId = 3001, EventName = "TokenFileUnreadable", Level = LogLevel.Error,
         Message = "Token file for account {Account} at {Path} cannot be read ({Reason}); the account needs a new sign-in")]
@@ -327,6 +381,18 @@ internal sealed partial class TokenFileStore
     [LoggerMessage(EventId = 3006, EventName = "StaleTemporaryFileRemoved", Level = LogLevel.Information,
         Message = "Removed {Path}, left by a write that was interrupted (the token file beside it is the last complete one)")]
     private static partial void LogStaleTemporaryRemoved(ILogger logger, string path);
+
+    [LoggerMessage(EventId = 3008, EventName = "TokenFileRenamed", Level = LogLevel.Information,
+        Message = "Token file for account {Account} was renamed from {Path} to {NewPath} (file names now fold only ASCII letters, so that two accounts never share one)")]
+    private static partial void LogRenamed(ILogger logger, string account, string path, string newPath);
+
+    [LoggerMessage(EventId = 3009, EventName = "TokenFileRenameBlocked", Level = LogLevel.Warning,
+        Message = "Token file {Path} (account {Account}) was named by an older version, but {NewPath} exists too: that newer file is used and the old one is left as it is; remove it once the account works")]
+    private static partial void LogRenameBlocked(ILogger logger, string account, string path, string newPath);
+
+    [LoggerMessage(EventId = 3010, EventName = "TokenFileRenameFailed", Level = LogLevel.Warning,
+        Message = "Token file {Path} could not be given its new name at start ({Reason}); its account will not find its tokens until it is renamed")]
+    private static partial void LogRenameFailed(ILogger logger, string path, string reason);
 
     [LoggerMessage(EventId = 3007, EventName = "TokenFolderUnreadable", Level = LogLevel.Warning,
         Message = "The token folder {Path} could not be prepared at start: {Reason}")]

@@ -221,7 +221,7 @@ public sealed class LocalTlsTests
     }
 
     [Fact]
-    public async Task GeneratedCertificate_CoversLocalTlsNames_AndANewNameRenewsItButKeepsTheCa()
+    public async Task GeneratedCertificate_CoversLocalTlsNames_AndANewNameInsideTheCaRenewsItButKeepsTheCa()
     {
         await using var env = await TestEnvironment.CreateAsync();
         env.WriteConfig(transform: t => t.Replace("log_level = trace", "log_level = trace\nlocal_tls_names = espocrm-proxy, 10.0.0.7", StringComparison.Ordinal));
@@ -237,12 +237,15 @@ public sealed class LocalTlsTests
         var ca = await File.ReadAllBytesAsync(env.LocalCaFile);
         Assert.Equal(0, await proxy.StopAsync());
 
-        env.WriteConfig(transform: t => t.Replace("log_level = trace", "log_level = trace\nlocal_tls_names = espocrm-proxy, 10.0.0.7, mail.internal", StringComparison.Ordinal));
-        await env.StartProxyAsync();
+        // A private address is inside the CA's name constraints; a public name is not, and is left out with a warning.
+        env.WriteConfig(transform: t => t.Replace("log_level = trace", "log_level = trace\nlocal_tls_names = espocrm-proxy, 10.0.0.7, 192.168.7.7, mail.example.com", StringComparison.Ordinal));
+        var restarted = await env.StartProxyAsync();
         using (var renewed = X509CertificateLoader.LoadCertificateFromFile(serverPath))
         {
-            Assert.True(renewed.MatchesHostname("mail.internal"));
+            Assert.True(renewed.MatchesHostname("192.168.7.7"));
+            Assert.False(renewed.MatchesHostname("mail.example.com"));
         }
+        Assert.Contains(restarted.Output, l => l.Contains("mail.example.com is left out", StringComparison.Ordinal) && l.Contains("aside and restart", StringComparison.Ordinal));
         Assert.Equal(ca, await File.ReadAllBytesAsync(env.LocalCaFile));
     }
 

@@ -1,8 +1,12 @@
+using System.Formats.Asn1;
+using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using EmailProxy.Configuration;
+using EmailProxy.Connections;
 using EmailProxy.LocalTls;
 using EmailProxy.Tests.TestSupport;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 
@@ -90,10 +94,99 @@ public sealed class LocalCertificateStoreTests : IDisposable
         Store("espocrm-proxy").LoadGenerated();
         var ca = File.ReadAllBytes(CaFile);
 
-        Store("espocrm-proxy", "mail.internal").LoadGenerated();
+        // Names the CA's constraints permit: a private address, a name under localhost.
+        Store("espocrm-proxy", "192.168.7.7", "proxy.localhost").LoadGenerated();
         using var renewed = X509CertificateLoader.LoadCertificateFromFile(ServerFile);
-        Assert.True(renewed.MatchesHostname("mail.internal"));
+        Assert.True(renewed.MatchesHostname("192.168.7.7"));
+        Assert.True(renewed.MatchesHostname("proxy.localhost"));
         Assert.Equal(ca, File.ReadAllBytes(CaFile));
+    }
+
+    [Fact]
+    public void LoadGenerated_FirstStart_CaNamesTheProxyAndTheMachineAndCarriesCriticalNameConstraints()
+    {
+        Store("espocrm-proxy", "10.0.0.7", "203.0.113.5", "*.lan").LoadGenerated();
+
+        using var ca = X509CertificateLoader.LoadCertificateFromFile(CaFile);
+        Assert.Contains($"CN=Email OAuth2 Proxy local CA ({HostIdentity.Name})", ca.Subject, StringComparison.Ordinal);
+        var extension = Assert.Single(ca.Extensions, e => e.Oid?.Value == "2.5.29.30");
+        Assert.True(extension.Critical);
+        var (dnsNames, ipRanges) = ReadPermittedSubtrees(extension.RawData);
+        Assert.Equal(
+            new[] { "localhost", "espocrm-proxy", "lan", HostIdentity.Name.ToLowerInvariant() }.Distinct().Order(StringComparer.Ordinal),
+            dnsNames.Order(StringComparer.Ordinal));
+        Assert.Equal(
+            [
+                "10.0.0.0/255.0.0.0", "127.0.0.0/255.0.0.0", "172.16.0.0/255.240.0.0", "192.168.0.0/255.255.0.0", "203.0.113.5/255.255.255.255",
+                "::1/ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "fc00::/fe00::", "fe80::/ffc0::",
+            ],
+            ipRanges.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void LoadGenerated_LeafForANameOutsideTheConstraints_FailsChainValidationWhileLocalhostPasses()
+    {
+        Store().LoadGenerated();
+        using var ca = X509Certificate2.CreateFromPemFile(CaFile, _temp.Combine(LocalCertificateStore.FolderName, LocalCertificateStore.CaKeyFile));
+
+        Assert.True(ChainBuilds(ca, "localhost"));
+        Assert.True(ChainBuilds(ca, "10.20.30.40"));
+        Assert.False(ChainBuilds(ca, "mail.example.com"));
+        Assert.False(ChainBuilds(ca, "8.8.8.8"));
+    }
+
+    [Fact]
+    public void LoadGenerated_ANewNameOutsideTheCa_IsLoggedWithHowToMakeANewCaAndLeftOutOfTheCertificate()
+    {
+        Store("espocrm-proxy").LoadGenerated();
+        var ca = File.ReadAllBytes(CaFile);
+        var log = new RecordingLoggerProvider();
+
+        Store(log, "espocrm-proxy", "mail.example.com").LoadGenerated();
+
+        Assert.Equal(ca, File.ReadAllBytes(CaFile));
+        using (var server = X509CertificateLoader.LoadCertificateFromFile(ServerFile))
+        {
+            Assert.True(server.MatchesHostname("espocrm-proxy"));
+            Assert.False(server.MatchesHostname("mail.example.com"));
+        }
+        var warning = Assert.Single(log.Entries, e => e.EventId.Name == "LocalTlsNameOutsideCa");
+        Assert.Equal(LogLevel.Warning, warning.Level);
+        Assert.Contains("mail.example.com", warning.Message, StringComparison.Ordinal);
+        Assert.Contains($"move the folder {_temp.Combine(LocalCertificateStore.FolderName)} aside and restart", warning.Message, StringComparison.Ordinal);
+
+        // The certificate made for the names inside serves the next start as it is.
+        var server1 = File.ReadAllBytes(ServerFile);
+        Store("espocrm-proxy", "mail.example.com").LoadGenerated();
+        Assert.Equal(server1, File.ReadAllBytes(ServerFile));
+    }
+
+    [Fact]
+    public void LoadGenerated_CaOfAnOlderVersionWithoutConstraints_IsKeptAndSaidAtStart()
+    {
+        var folder = _temp.Combine(LocalCertificateStore.FolderName);
+        Directory.CreateDirectory(folder);
+        using (var key = ECDsa.Create(ECCurve.NamedCurves.nistP256))
+        {
+            var request = new CertificateRequest("CN=Email OAuth2 Proxy local CA (old), O=Email OAuth2 Proxy", key, HashAlgorithmName.SHA256);
+            request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, true, 0, true));
+            request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
+            request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
+            using var old = request.CreateSelfSigned(_time.GetUtcNow().AddDays(-1), _time.GetUtcNow().AddYears(10));
+            File.WriteAllText(CaFile, old.ExportCertificatePem() + "\n");
+            File.WriteAllText(_temp.Combine(LocalCertificateStore.FolderName, LocalCertificateStore.CaKeyFile), key.ExportPkcs8PrivateKeyPem() + "\n");
+        }
+        var ca = File.ReadAllBytes(CaFile);
+        var log = new RecordingLoggerProvider();
+
+        Store(log, "mail.example.com").LoadGenerated();
+
+        Assert.Equal(ca, File.ReadAllBytes(CaFile));
+        var warning = Assert.Single(log.Entries, e => e.EventId.Name == "LocalCaUnconstrained");
+        Assert.Contains("has no name constraints", warning.Message, StringComparison.Ordinal);
+        Assert.Contains($"move the folder {folder} aside and restart", warning.Message, StringComparison.Ordinal);
+        using var server = X509CertificateLoader.LoadCertificateFromFile(ServerFile);
+        Assert.True(server.MatchesHostname("mail.example.com"));
     }
 
     [Fact]
@@ -108,6 +201,25 @@ public sealed class LocalCertificateStoreTests : IDisposable
         Assert.NotEqual(server, File.ReadAllBytes(ServerFile));
         using var renewed = X509CertificateLoader.LoadCertificateFromFile(ServerFile);
         Assert.True(renewed.NotAfter.ToUniversalTime() > _time.GetUtcNow().UtcDateTime.AddDays(800));
+    }
+
+    [Fact]
+    public void LoadGenerated_CaNearItsEnd_IsReplacedWithAWarning()
+    {
+        Store().LoadGenerated();
+        var ca = File.ReadAllBytes(CaFile);
+        using (var made = X509CertificateLoader.LoadCertificateFromFile(CaFile))
+        {
+            _time.SetUtcNow(new DateTimeOffset(made.NotAfter.ToUniversalTime()).AddDays(-20));
+        }
+        var log = new RecordingLoggerProvider();
+
+        Store(log).LoadGenerated();
+
+        Assert.NotEqual(ca, File.ReadAllBytes(CaFile));
+        var warning = Assert.Single(log.Entries, e => e.EventId.Name == "LocalCaReplacedNearItsEnd");
+        Assert.Equal(LogLevel.Warning, warning.Level);
+        Assert.Contains("must trust the new ca.pem", warning.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -143,6 +255,62 @@ public sealed class LocalCertificateStoreTests : IDisposable
 
     private LocalCertificateStore Store(params string[] names) =>
         new(Config(general => general with { LocalTlsNames = names }), _time, NullLogger<LocalCertificateStore>.Instance);
+
+    private LocalCertificateStore Store(RecordingLoggerProvider log, params string[] names) =>
+        new(Config(general => general with { LocalTlsNames = names }), _time, log.CreateLogger<LocalCertificateStore>());
+
+    /// <summary>Reads the permitted subtrees of a NameConstraints extension (RFC 5280 §4.2.1.10) independently of the proxy's code.</summary>
+    private static (List<string> DnsNames, List<string> IpRanges) ReadPermittedSubtrees(byte[] der)
+    {
+        var (dnsNames, ipRanges) = (new List<string>(), new List<string>());
+        var constraints = new AsnReader(der, AsnEncodingRules.DER).ReadSequence();
+        var permitted = constraints.ReadSequence(new Asn1Tag(TagClass.ContextSpecific, 0));
+        Assert.False(constraints.HasData, "no excluded subtrees");
+        while (permitted.HasData)
+        {
+            var subtree = permitted.ReadSequence();
+            var tag = subtree.PeekTag();
+            if (tag == new Asn1Tag(TagClass.ContextSpecific, 2))
+            {
+                dnsNames.Add(subtree.ReadCharacterString(UniversalTagNumber.IA5String, tag));
+            }
+            else
+            {
+                Assert.Equal(new Asn1Tag(TagClass.ContextSpecific, 7), tag);
+                var value = subtree.ReadOctetString(tag);
+                var half = value.Length / 2;
+                ipRanges.Add($"{new IPAddress(value[..half])}/{new IPAddress(value[half..])}");
+            }
+            Assert.False(subtree.HasData, "no minimum or maximum");
+        }
+        return (dnsNames, ipRanges);
+    }
+
+    /// <summary>Whether a leaf for <paramref name="name"/>, signed by <paramref name="ca"/>, validates against it as the only trusted root.</summary>
+    private bool ChainBuilds(X509Certificate2 ca, string name)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        // No CN: OpenSSL checks a host-like CN against the DNS constraints when there is no DNS name, as for an IP address here.
+        var request = new CertificateRequest("O=Email OAuth2 Proxy test leaf", key, HashAlgorithmName.SHA256);
+        var san = new SubjectAlternativeNameBuilder();
+        if (IPAddress.TryParse(name, out var address))
+        {
+            san.AddIpAddress(address);
+        }
+        else
+        {
+            san.AddDnsName(name);
+        }
+        request.CertificateExtensions.Add(san.Build());
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
+        using var leaf = request.Create(ca, _time.GetUtcNow().AddDays(-1), _time.GetUtcNow().AddDays(30), [1, 2, 3, 4]);
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.Add(ca);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        chain.ChainPolicy.VerificationTime = _time.GetUtcNow().UtcDateTime;
+        return chain.Build(leaf);
+    }
 
     private ProxyConfig Config(Func<GeneralOptions, GeneralOptions> general) =>
         new(_temp.Combine("emailproxy.config"), general(new GeneralOptions()), new Dictionary<string, ServerOptions>(), new Dictionary<string, AccountOptions>());

@@ -128,6 +128,41 @@ public sealed class SignInManagerTests : IDisposable
     }
 
     [Fact]
+    public async Task CompleteAsync_SaveFails_LogsTheFailureAndNeverTokensSaved()
+    {
+        _fx.Endpoint.Respond = (_, _) => StubTokenEndpoint.Token("signed-in-access", "signed-in-refresh");
+        // A file where the token folder should be: the save fails (as root too, unlike a read-only folder).
+        File.WriteAllText(_fx.TokenDirectory, "not a folder");
+        using var log = new RecordingLoggerProvider();
+        var tokens = new TokenService(_fx.Client, _fx.NewStore(), _fx.Time, log.CreateLogger<TokenService>());
+        var signIns = new SignInManager(_fx.Config, _fx.Client, tokens, _fx.Time, log.CreateLogger<SignInManager>());
+        var pending = signIns.StartOrJoin(_fx.Account);
+
+        var result = await signIns.CompleteAsync(pending.State, "the-code", null, null).Guarded();
+
+        Assert.Contains(log.Lines, l => l.Contains("could not be saved", StringComparison.Ordinal));
+        Assert.DoesNotContain(log.Lines, l => l.Contains("tokens saved", StringComparison.OrdinalIgnoreCase));
+        Assert.Contains("could not be saved", result.Message, StringComparison.Ordinal);
+        // Still signed in from memory, as the token service promises.
+        Assert.True(result.Succeeded, result.Message);
+        Assert.Equal("signed-in-access", (await tokens.GetAccessTokenAsync(_fx.Account, CancellationToken.None).Guarded()).AccessToken);
+    }
+
+    [Fact]
+    public async Task CompleteAsync_SaveSucceeds_LogsTokensSaved()
+    {
+        _fx.Endpoint.Respond = (_, _) => StubTokenEndpoint.Token("signed-in-access", "signed-in-refresh");
+        using var log = new RecordingLoggerProvider();
+        var signIns = new SignInManager(_fx.Config, _fx.Client, _tokens, _fx.Time, log.CreateLogger<SignInManager>());
+        var pending = signIns.StartOrJoin(_fx.Account);
+
+        await signIns.CompleteAsync(pending.State, "the-code", null, null).Guarded();
+
+        Assert.Contains(log.Lines, l => l.Contains("tokens saved", StringComparison.Ordinal));
+        Assert.True(File.Exists(_fx.NewStore().PathFor(_fx.Account.Name)));
+    }
+
+    [Fact]
     public async Task CompleteAsync_SameStateTwice_SecondFailsWithoutRequest()
     {
         var pending = _signIns.StartOrJoin(_fx.Account);

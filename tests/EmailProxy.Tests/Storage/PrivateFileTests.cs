@@ -190,4 +190,28 @@ public sealed class PrivateFileTests : IDisposable
         }
         Assert.Empty(Directory.GetFiles(_temp.Path, "*.tmp"));
     }
+
+    [Fact]
+    public void TryRename_FreeName_MovesTheFile()
+    {
+        var from = _temp.WriteFile("old.json", "content");
+        var to = _temp.Combine("new.json");
+
+        Assert.True(PrivateFile.TryRename(from, to));
+
+        Assert.False(File.Exists(from));
+        Assert.Equal("content", File.ReadAllText(to));
+    }
+
+    [Fact]
+    public void TryRename_NameTaken_ChangesNothing()
+    {
+        var from = _temp.WriteFile("old.json", "old");
+        var to = _temp.WriteFile("new.json", "new");
+
+        Assert.False(PrivateFile.TryRename(from, to));
+
+        Assert.Equal("old", File.ReadAllText(from));
+        Assert.Equal("new", File.ReadAllText(to));
+    }
 }

@@ -373,4 +373,117 @@ public sealed class TokenFileStoreTests : IDisposable
         Assert.DoesNotContain(RefreshToken, text, StringComparison.Ordinal);
         Assert.DoesNotContain("SECRET", text, StringComparison.Ordinal);
     }
+
+    /// <summary>Kate with a Kelvin sign (U+212A) for the K: ToLowerInvariant makes it "kate".</summary>
+    private const string KelvinKate = "\u212Aate@example.com";
+
+    /// <summary>The key tests/data/casefold-token-folder was written under (its README tells how).</summary>
+    private static readonly MasterKey CaseFoldFolderKey = MasterKey.FromBytes([.. Enumerable.Range(0, 32).Select(i => (byte)i)]);
+
+    private void CopyCaseFoldFolder()
+    {
+        System.IO.Directory.CreateDirectory(TokenDirectory);
+        foreach (var file in System.IO.Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "data", "casefold-token-folder"), "*.json"))
+        {
+            File.Copy(file, Path.Combine(TokenDirectory, Path.GetFileName(file)));
+        }
+    }
+
+    [Theory]
+    [InlineData(KelvinKate, "kate@example.com")]
+    [InlineData("\u00C9lodie@example.com", "\u00E9lodie@example.com")]
+    public void PathFor_NamesThatFoldTogetherOnlyUnderUnicode_NameTwoFiles(string name, string other)
+    {
+        var store = NewStore();
+
+        Assert.NotEqual(store.PathFor(name), store.PathFor(other));
+    }
+
+    [Fact]
+    public void PathFor_NonAsciiName_EscapesEveryByteAndFoldsOnlyAscii()
+    {
+        var store = NewStore();
+
+        Assert.Equal("%E2%84%AAate@example.com.json", Path.GetFileName(store.PathFor("\u212AATE@Example.COM")));
+        Assert.Equal("%C3%89lodie@example.com.json", Path.GetFileName(store.PathFor("\u00C9lodie@example.com")));
+        Assert.Equal("%2E.%2Fx%25.json", Path.GetFileName(store.PathFor("../x%")));
+    }
+
+    [Fact]
+    public async Task SaveAsync_KelvinSignAccountAndLetterKAccount_KeepTheirOwnTokens()
+    {
+        var kelvin = TestAccounts.Create(KelvinKate);
+        var plain = TestAccounts.Create("kate@example.com");
+        await NewStore().SaveAsync(kelvin, Tokens(refresh: "kelvin-refresh"), CancellationToken.None);
+        await NewStore().SaveAsync(plain, Tokens(refresh: "plain-refresh"), CancellationToken.None);
+
+        Assert.Equal("kelvin-refresh", (await NewStore().LoadAsync(kelvin, CancellationToken.None))?.RefreshToken);
+        Assert.Equal("plain-refresh", (await NewStore().LoadAsync(plain, CancellationToken.None))?.RefreshToken);
+    }
+
+    [Fact]
+    public async Task Open_FolderWrittenBeforeTheFixedCaseMapping_RenamesTheFilesAndTheirTokensLoad()
+    {
+        CopyCaseFoldFolder();
+        var log = new RecordingLoggerProvider();
+
+        var store = TokenFileStore.Open(TokenDirectory, CaseFoldFolderKey, _time, log.CreateLogger<TokenFileStore>());
+
+        Assert.Equal(
+            ["%C3%89lodie@example.com.json", "%E2%84%AAate@example.com.json"],
+            System.IO.Directory.GetFiles(TokenDirectory).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.Equal("fake-rt-casefold-kate", (await store.LoadAsync(TestAccounts.Create(KelvinKate), CancellationToken.None))?.RefreshToken);
+        Assert.Equal("fake-rt-casefold-elodie", (await store.LoadAsync(TestAccounts.Create("\u00C9lodie@example.com"), CancellationToken.None))?.RefreshToken);
+        // The letter-k account, which shared the Kelvin account's file before, has none of its tokens.
+        Assert.Null(await store.LoadAsync(TestAccounts.Create("kate@example.com"), CancellationToken.None));
+        Assert.Equal(2, log.Entries.Count(e => e.EventId.Name == "TokenFileRenamed"));
+        Assert.Contains(log.Entries, e => e.Message.Contains(Path.Combine(TokenDirectory, "kate@example.com.json"), StringComparison.Ordinal));
+        if (!OperatingSystem.IsWindows())
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(store.PathFor(KelvinKate)));
+        }
+
+        // Saved anew, the file stays where it is, and it is read by the next start without a rename.
+        await store.SaveAsync(TestAccounts.Create(KelvinKate), Tokens(refresh: "after-migration"), CancellationToken.None);
+        var again = new RecordingLoggerProvider();
+        var restarted = TokenFileStore.Open(TokenDirectory, CaseFoldFolderKey, _time, again.CreateLogger<TokenFileStore>());
+        Assert.Empty(again.Entries);
+        Assert.Equal("after-migration", (await restarted.LoadAsync(TestAccounts.Create(KelvinKate), CancellationToken.None))?.RefreshToken);
+    }
+
+    [Fact]
+    public async Task Open_RenameInterruptedAfterItsLink_FinishesIt()
+    {
+        CopyCaseFoldFolder();
+        var oldPath = Path.Combine(TokenDirectory, "kate@example.com.json");
+        var newPath = NewStore(CaseFoldFolderKey).PathFor(KelvinKate);
+        File.Copy(oldPath, newPath);
+        var log = new RecordingLoggerProvider();
+
+        var store = TokenFileStore.Open(TokenDirectory, CaseFoldFolderKey, _time, log.CreateLogger<TokenFileStore>());
+
+        Assert.False(File.Exists(oldPath));
+        Assert.Equal("fake-rt-casefold-kate", (await store.LoadAsync(TestAccounts.Create(KelvinKate), CancellationToken.None))?.RefreshToken);
+        Assert.DoesNotContain(log.Entries, e => e.Level >= LogLevel.Warning);
+    }
+
+    [Fact]
+    public async Task Open_OldAndNewNameBothExist_NeitherIsOverwrittenAndTheNewOneIsUsed()
+    {
+        CopyCaseFoldFolder();
+        var kelvin = TestAccounts.Create(KelvinKate);
+        var oldPath = Path.Combine(TokenDirectory, "kate@example.com.json");
+        var oldBytes = File.ReadAllBytes(oldPath);
+        var newPath = NewStore(CaseFoldFolderKey).PathFor(KelvinKate);
+        await NewStore(CaseFoldFolderKey).SaveAsync(kelvin, Tokens(refresh: "newer"), CancellationToken.None);
+        var log = new RecordingLoggerProvider();
+
+        var store = TokenFileStore.Open(TokenDirectory, CaseFoldFolderKey, _time, log.CreateLogger<TokenFileStore>());
+
+        Assert.Equal(oldBytes, File.ReadAllBytes(oldPath));
+        Assert.Equal("newer", (await store.LoadAsync(kelvin, CancellationToken.None))?.RefreshToken);
+        var blocked = Assert.Single(log.Entries, e => e.EventId.Name == "TokenFileRenameBlocked");
+        Assert.Equal(LogLevel.Warning, blocked.Level);
+        Assert.Contains(newPath, blocked.Message, StringComparison.Ordinal);
+    }
 }
