@@ -385,7 +385,13 @@ public sealed class TokenFileStoreTests : IDisposable
         System.IO.Directory.CreateDirectory(TokenDirectory);
         foreach (var file in System.IO.Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "data", "casefold-token-folder"), "*.json"))
         {
-            File.Copy(file, Path.Combine(TokenDirectory, Path.GetFileName(file)));
+            var copy = Path.Combine(TokenDirectory, Path.GetFileName(file));
+            File.Copy(file, copy);
+            if (!OperatingSystem.IsWindows())
+            {
+                // As the proxy wrote them (a checkout gives 0644).
+                File.SetUnixFileMode(copy, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            }
         }
     }
 
