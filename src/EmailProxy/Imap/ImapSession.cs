@@ -24,7 +24,20 @@ internal sealed class ImapSession(ConnectionContext connection, SessionEnvironme
         "FETCH", "SEARCH", "STORE", "COPY", "MOVE", "EXPUNGE", "CLOSE", "UNSELECT", "CHECK", "COMPRESS",
     ], StringComparer.Ordinal);
 
+    /// <summary>
+    /// What one pre-login command may make the reader hold: a line and its literals
+    /// (<see cref="ImapCommandReader.MaxLineLength"/> + <see cref="ImapCommandReader.MaxLiteralLength"/>).
+    /// </summary>
+    public const long ReaderLimitBytes = ImapCommandReader.MaxLineLength + ImapCommandReader.MaxLiteralLength;
+
+    private ImapCommandReader? _reader;
+    private long _peakOfEarlierReaders;
+
     private string Capabilities => CanStartTls ? PreLoginCapabilities + " STARTTLS" : PreLoginCapabilities;
+
+    protected override long PreLoginPeakBytes => Math.Max(_peakOfEarlierReaders, _reader?.PeakHeldBytes ?? 0);
+
+    protected override long PreLoginLimitBytes => ReaderLimitBytes;
 
     protected override async Task RunCoreAsync(CancellationToken loginWindow)
     {
@@ -40,13 +53,15 @@ internal sealed class ImapSession(ConnectionContext connection, SessionEnvironme
             }
             catch (ImapSyntaxException e)
             {
-                await WriteAsync($"{e.Tag ?? "*"} BAD {e.Message}", loginWindow);
+                ThrowIfHttp(e.Tag);
+                await RefuseAsync($"{e.Tag ?? "*"} BAD {e.Message}", loginWindow);
                 continue;
             }
             if (command is null)
             {
                 return;
             }
+            ThrowIfHttp(command.Tag);
             SessionLog.ClientCommand(Log, Protocol, Client, command.Name, KnownCommands);
 
             ClientCredentials? credentials = null;
@@ -69,7 +84,7 @@ internal sealed class ImapSession(ConnectionContext connection, SessionEnvironme
                     reader = NewReader();
                     continue;
                 case "STARTTLS":
-                    await WriteAsync($"{command.Tag} BAD STARTTLS is not available {(IsTls ? "under TLS" : "on this port")}", loginWindow);
+                    await RefuseAsync($"{command.Tag} BAD STARTTLS is not available {(IsTls ? "under TLS" : "on this port")}", loginWindow);
                     continue;
                 case "LOGOUT":
                     SetOutcome("logged out before login");
@@ -79,14 +94,14 @@ internal sealed class ImapSession(ConnectionContext connection, SessionEnvironme
                     credentials = ParseLogin(command);
                     if (credentials is null)
                     {
-                        await WriteAsync($"{command.Tag} BAD LOGIN needs a user name and a password", loginWindow);
+                        await RefuseAsync($"{command.Tag} BAD LOGIN needs a user name and a password", loginWindow);
                     }
                     break;
                 case "AUTHENTICATE":
                     credentials = await AuthenticateAsync(reader, command, loginWindow);
                     break;
                 default:
-                    await WriteAsync($"{command.Tag} BAD {command.Name} is not available before login; log in with LOGIN or AUTHENTICATE PLAIN", loginWindow);
+                    await RefuseAsync($"{command.Tag} BAD {ClientText.Sanitize(command.Name, 40)} is not available before login; log in with LOGIN or AUTHENTICATE PLAIN", loginWindow);
                     continue;
             }
             if (credentials is not null && await LoginAndRelayAsync(credentials, command.Tag))
@@ -100,6 +115,8 @@ internal sealed class ImapSession(ConnectionContext connection, SessionEnvironme
     {
         SessionEnd.Limit => $"* BYE {detail}",
         SessionEnd.TimedOut => "* BYE Autologout: no login within 60 seconds",
+        SessionEnd.RetryTimedOut => "* BYE Autologout: no new login after the failed one",
+        SessionEnd.CrossProtocol => $"* BYE {CrossProtocol.Refusal}",
         _ => "* BYE Email OAuth2 Proxy is shutting down",
     };
 
@@ -112,7 +129,25 @@ internal sealed class ImapSession(ConnectionContext connection, SessionEnvironme
             ? $"{tag} OK Logged in through Email OAuth2 Proxy"
             : $"{tag} OK [CAPABILITY {outcome.Upstream.Capabilities}] Logged in through Email OAuth2 Proxy";
 
-    private ImapCommandReader NewReader() => new(Input, ct => WriteAsync("+ Ready for literal data", ct));
+    /// <summary>A new reader (at the start, and after STARTTLS); the peak of the one it replaces is kept.</summary>
+    private ImapCommandReader NewReader()
+    {
+        _peakOfEarlierReaders = PreLoginPeakBytes;
+        return _reader = new(Input, ct => WriteAsync("+ Ready for literal data", ct));
+    }
+
+    /// <summary>
+    /// A browser's request line (<c>POST / HTTP/1.1</c>) or header line (<c>Host: …</c>) reads as
+    /// an IMAP command whose tag is the method or the header's name: the session closes at once.
+    /// (The command reader looks at the whole line too; this guard sees what is left of it.)
+    /// </summary>
+    private static void ThrowIfHttp(string? tag)
+    {
+        if (tag is not null && CrossProtocol.LooksLikeHttp(tag + " "))
+        {
+            throw new CrossProtocolException();
+        }
+    }
 
     private static ClientCredentials? ParseLogin(ImapCommand command)
     {
@@ -125,7 +160,7 @@ internal sealed class ImapSession(ConnectionContext connection, SessionEnvironme
         var args = command.Arguments;
         if (args.Count is < 1 or > 2 || args.Any(a => a.Kind != ImapTokenKind.Atom))
         {
-            await WriteAsync($"{command.Tag} BAD AUTHENTICATE needs a mechanism name", cancellationToken);
+            await RefuseAsync($"{command.Tag} BAD AUTHENTICATE needs a mechanism name", cancellationToken);
             return null;
         }
         var mechanism = args[0].Text.ToUpperInvariant();
@@ -134,7 +169,7 @@ internal sealed class ImapSession(ConnectionContext connection, SessionEnvironme
             failure => failure switch
             {
                 SaslFailure.Cancelled => $"{command.Tag} BAD AUTHENTICATE cancelled",
-                SaslFailure.UnknownMechanism => $"{command.Tag} NO [CANNOT] Mechanism {mechanism} is not supported; use PLAIN or LOGIN",
+                SaslFailure.UnknownMechanism => $"{command.Tag} NO [CANNOT] Mechanism {ClientText.Sanitize(mechanism, 40)} is not supported; use PLAIN or LOGIN",
                 SaslFailure.ClientGone => null,
                 _ => $"{command.Tag} BAD Invalid SASL response",
             },
