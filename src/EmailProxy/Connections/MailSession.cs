@@ -185,6 +185,25 @@ internal abstract class MailSession(ConnectionContext connection, SessionEnviron
     }
 
     /// <summary>
+    /// Before the first command, once the greeting is out: a client whose first byte opens a TLS
+    /// record (0x16, a ClientHello) speaks TLS to a port that speaks plaintext here, and would
+    /// otherwise have its handshake read as lines of garbage until the login window ends. It is
+    /// told so and closed at once. Nothing is consumed.
+    /// </summary>
+    protected async ValueTask RefuseTlsHandshakeAsync(CancellationToken cancellationToken)
+    {
+        var result = await Input.ReadAsync(cancellationToken);
+        var handshake = !result.Buffer.IsEmpty && result.Buffer.FirstSpan[0] == TlsHandshakeRecord;
+        Input.AdvanceTo(result.Buffer.Start);
+        if (handshake)
+        {
+            throw new ProtocolLimitException("TLS handshake refused: this port starts in plaintext");
+        }
+    }
+
+    private const byte TlsHandshakeRecord = 0x16;
+
+    /// <summary>
     /// Answers a command the session refuses before login (unknown, malformed, not available: BAD,
     /// 5xx, -ERR) and counts it; the <see cref="MaxBadCommands"/>th ends the session after its answer.
     /// </summary>

@@ -43,6 +43,7 @@ internal sealed class ImapSession(ConnectionContext connection, SessionEnvironme
     {
         var reader = NewReader();
         await WriteAsync($"* OK [CAPABILITY {Capabilities}] Email OAuth2 Proxy ready", loginWindow);
+        await RefuseTlsHandshakeAsync(loginWindow);
 
         while (true)
         {

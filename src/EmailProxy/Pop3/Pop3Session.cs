@@ -20,6 +20,7 @@ internal sealed class Pop3Session(ConnectionContext connection, SessionEnvironme
     protected override async Task RunCoreAsync(CancellationToken loginWindow)
     {
         await WriteAsync("+OK Email OAuth2 Proxy POP3 ready", loginWindow);
+        await RefuseTlsHandshakeAsync(loginWindow);
         string? user = null;
         while (await ReadCommandLineAsync(loginWindow) is { } line)
         {

@@ -28,6 +28,7 @@ internal sealed class SmtpSession(ConnectionContext connection, SessionEnvironme
     protected override async Task RunCoreAsync(CancellationToken loginWindow)
     {
         await WriteAsync($"220 {HostIdentity.Name} Email OAuth2 Proxy ESMTP ready", loginWindow);
+        await RefuseTlsHandshakeAsync(loginWindow);
         var greeted = false;
         while (await ReadCommandLineAsync(loginWindow) is { } line)
         {
