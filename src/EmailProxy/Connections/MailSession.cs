@@ -63,6 +63,7 @@ internal abstract class MailSession(ConnectionContext connection, SessionEnviron
     private int _failedLogins;
     private int _failuresLogged;
     private long _longestLine;
+    private bool _loggedIn;
 
     /// <summary>The protocol's name, as log lines give it.</summary>
     protected string Protocol => MailProtocol.Name;
@@ -120,7 +121,7 @@ internal abstract class MailSession(ConnectionContext connection, SessionEnviron
             _loginTimer = null;
             var durationMs = (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             SessionLog.PreLoginPeak(Log, Protocol, Client, PreLoginPeakBytes, PreLoginLimitBytes);
-            var level = _failedLogins > 0 && _failuresLogged == 0 ? LogLevel.Debug : LogLevel.Information;
+            var level = _failedLogins > 0 && _failuresLogged == 0 && !_loggedIn ? LogLevel.Debug : LogLevel.Information;
             SessionLog.SessionEnded(Log, level, Protocol, Client, _account, _result, _bytesFromClient, _bytesToClient, durationMs);
         }
     }
@@ -306,6 +307,7 @@ internal abstract class MailSession(ConnectionContext connection, SessionEnviron
             return false;
         }
         _account = outcome.Account!.Name;
+        _loggedIn = true;
         await using var upstream = outcome.Upstream!.Connection!;
         SessionLog.LoginSucceeded(Log, Protocol, Client, _account, upstream.Endpoint);
         await WriteAsync(LoginSucceededReply(tag, outcome), Stopping);
