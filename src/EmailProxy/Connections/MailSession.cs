@@ -17,15 +17,53 @@ namespace EmailProxy.Connections;
 /// words, the outcome bookkeeping and its one log line, STARTTLS, the client's SASL exchange, and
 /// the road from a login to the relay. A protocol supplies its dialogue and its texts.
 /// </summary>
+/// <remarks>
+/// Before login a client gets little: lines of at most <see cref="MaxLineLength"/>,
+/// <see cref="LoginTimeout"/> from its connect, <see cref="MaxBadCommands"/> refused commands,
+/// <see cref="MaxFailedLogins"/> failed logins with <see cref="RetryWindow"/> after each, and a
+/// line that looks like HTTP closes it at once. Whatever it chose (a login name, a mechanism)
+/// reaches a reply or a log line only through <see cref="ClientText.Sanitize"/>.
+/// </remarks>
 internal abstract class MailSession(ConnectionContext connection, SessionEnvironment environment, MailProtocol protocol, ILogger log)
 {
     public static readonly TimeSpan LoginTimeout = TimeSpan.FromSeconds(60);
     public const int MaxLineLength = 8 * 1024;
 
+    /// <summary>
+    /// Unknown, malformed or refused commands (BAD, 5xx, -ERR) one session may send before login;
+    /// the one that reaches it is answered, then the session closes with a line that says why.
+    /// Real clients send none or one or two (an unsupported mechanism, STARTTLS where there is none);
+    /// a web page's form fields and garbage run into it quickly.
+    /// </summary>
+    public const int MaxBadCommands = 10;
+
+    /// <summary>
+    /// Failed logins one connection may make: the last is answered, then the session closes. A
+    /// guesser needs a new connection (and a new TLS handshake) every few tries.
+    /// </summary>
+    public const int MaxFailedLogins = 3;
+
+    /// <summary>
+    /// After a failed login the session has this long (or what is left of its
+    /// <see cref="LoginTimeout"/>, whichever is shorter) to log in again; the failure's reply has
+    /// this long to be written, so that a client that does not read cannot hold the session.
+    /// </summary>
+    public static readonly TimeSpan RetryWindow = TimeSpan.FromSeconds(20);
+
+    /// <summary>What a login failure's message is cut to in the reply and the log (a sign-in URL and an upstream's text fit).</summary>
+    public const int MaxFailureMessageLength = 2000;
+
     private string _account = "-";
     private string _result = "closed before login";
     private long _bytesFromClient;
     private long _bytesToClient;
+    private long _connected;
+    private CancellationTokenSource? _loginTimer;
+    private int _badCommands;
+    private int _failedLogins;
+    private int _failuresLogged;
+    private long _longestLine;
+    private bool _loggedIn;
 
     /// <summary>The protocol's name, as log lines give it.</summary>
     protected string Protocol => MailProtocol.Name;
@@ -46,14 +84,20 @@ internal abstract class MailSession(ConnectionContext connection, SessionEnviron
     public async Task RunAsync()
     {
         var started = Stopwatch.GetTimestamp();
+        _connected = Environment.Time.GetTimestamp();
         // Not ConnectionClosed: Kestrel raises it when the client half-closes (printf … | nc -N),
         // and such a client must still get its answers. A client that is gone shows as the end of
         // its input, or as a failed write.
         using var loginTimer = new CancellationTokenSource(LoginTimeout, Environment.Time);
         using var loginWindow = CancellationTokenSource.CreateLinkedTokenSource(Stopping, loginTimer.Token);
+        _loginTimer = loginTimer;
         try
         {
             await RunCoreAsync(loginWindow.Token);
+        }
+        catch (CrossProtocolException)
+        {
+            await EndAsync(SessionEnd.CrossProtocol, "");
         }
         catch (ProtocolLimitException e)
         {
@@ -61,7 +105,7 @@ internal abstract class MailSession(ConnectionContext connection, SessionEnviron
         }
         catch (OperationCanceledException) when (loginWindow.IsCancellationRequested)
         {
-            await EndAsync(Stopping.IsCancellationRequested ? SessionEnd.ShuttingDown : SessionEnd.TimedOut, "");
+            await EndAsync(Stopping.IsCancellationRequested ? SessionEnd.ShuttingDown : _failedLogins > 0 ? SessionEnd.RetryTimedOut : SessionEnd.TimedOut, "");
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException)
         {
@@ -74,10 +118,22 @@ internal abstract class MailSession(ConnectionContext connection, SessionEnviron
         }
         finally
         {
+            _loginTimer = null;
             var durationMs = (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-            SessionLog.SessionEnded(Log, Protocol, Client, _account, _result, _bytesFromClient, _bytesToClient, durationMs);
+            SessionLog.PreLoginPeak(Log, Protocol, Client, PreLoginPeakBytes, PreLoginLimitBytes);
+            var level = _failedLogins > 0 && _failuresLogged == 0 && !_loggedIn ? LogLevel.Debug : LogLevel.Information;
+            SessionLog.SessionEnded(Log, level, Protocol, Client, _account, _result, _bytesFromClient, _bytesToClient, durationMs);
         }
     }
+
+    /// <summary>
+    /// The most bytes of one pre-login command the session's reader held at once (see
+    /// <see cref="SessionLog.PreLoginPeak"/>): for the line-based protocols, the longest line read.
+    /// </summary>
+    protected virtual long PreLoginPeakBytes => _longestLine;
+
+    /// <summary>The limit <see cref="PreLoginPeakBytes"/> must stay within.</summary>
+    protected virtual long PreLoginLimitBytes => MaxLineLength;
 
     /// <summary>
     /// The protocol's dialogue up to the login, then <see cref="LoginAndRelayAsync"/>. Reads and
@@ -100,10 +156,65 @@ internal abstract class MailSession(ConnectionContext connection, SessionEnviron
         await Connection.Transport.Output.WriteAsync(Encoding.UTF8.GetBytes(lines + "\r\n"), cancellationToken);
 
     /// <summary>The next line of a line-based protocol (SMTP, POP3), at most <see cref="MaxLineLength"/>; null when the client closed.</summary>
-    protected async ValueTask<string?> ReadLineAsync(CancellationToken cancellationToken)
+    protected async ValueTask<string?> ReadLineAsync(CancellationToken cancellationToken) =>
+        await ReadLineBytesAsync(cancellationToken) is { } line ? Encoding.UTF8.GetString(line) : null;
+
+    /// <summary>
+    /// The next command line of a line-based protocol before login, as <see cref="ReadLineAsync"/>;
+    /// a line that looks like HTTP (a browser made to post to this port) ends the session at once
+    /// with <see cref="CrossProtocolException"/>, before anything of it runs.
+    /// </summary>
+    protected async ValueTask<string?> ReadCommandLineAsync(CancellationToken cancellationToken)
+    {
+        var line = await ReadLineBytesAsync(cancellationToken);
+        if (line is null)
+        {
+            return null;
+        }
+        if (CrossProtocol.LooksLikeHttp(line))
+        {
+            throw new CrossProtocolException();
+        }
+        return Encoding.UTF8.GetString(line);
+    }
+
+    private async ValueTask<byte[]?> ReadLineBytesAsync(CancellationToken cancellationToken)
     {
         var line = await Input.ReadLineAsync(MaxLineLength, cancellationToken);
-        return line is null ? null : Encoding.UTF8.GetString(line);
+        _longestLine = Math.Max(_longestLine, line?.Length ?? 0);
+        return line;
+    }
+
+    /// <summary>
+    /// Before the first command, once the greeting is out: a client whose first byte opens a TLS
+    /// record (0x16, a ClientHello) speaks TLS to a port that speaks plaintext here, and would
+    /// otherwise have its handshake read as lines of garbage until the login window ends. It is
+    /// told so and closed at once. Nothing is consumed.
+    /// </summary>
+    protected async ValueTask RefuseTlsHandshakeAsync(CancellationToken cancellationToken)
+    {
+        var result = await Input.ReadAsync(cancellationToken);
+        var handshake = !result.Buffer.IsEmpty && result.Buffer.FirstSpan[0] == TlsHandshakeRecord;
+        Input.AdvanceTo(result.Buffer.Start);
+        if (handshake)
+        {
+            throw new ProtocolLimitException("TLS handshake refused: this port starts in plaintext");
+        }
+    }
+
+    private const byte TlsHandshakeRecord = 0x16;
+
+    /// <summary>
+    /// Answers a command the session refuses before login (unknown, malformed, not available: BAD,
+    /// 5xx, -ERR) and counts it; the <see cref="MaxBadCommands"/>th ends the session after its answer.
+    /// </summary>
+    protected async ValueTask RefuseAsync(string reply, CancellationToken cancellationToken)
+    {
+        await WriteAsync(reply, cancellationToken);
+        if (++_badCommands >= MaxBadCommands)
+        {
+            throw new ProtocolLimitException($"Too many unknown or bad commands ({MaxBadCommands})");
+        }
     }
 
     /// <summary>
@@ -128,7 +239,10 @@ internal abstract class MailSession(ConnectionContext connection, SessionEnviron
 
     /// <summary>
     /// The client's PLAIN or LOGIN exchange: each challenge is <paramref name="challengePrefix"/>
-    /// and the base64 prompt; a failure is answered with <paramref name="failureReply"/>'s line.
+    /// and the base64 prompt; a failure is answered with <paramref name="failureReply"/>'s line,
+    /// and counts as a bad command (<see cref="RefuseAsync"/>) unless the client cancelled. A
+    /// response line is bounded like any line: a 100 KB blob ends the session with the protocol's
+    /// "line too long", it is never buffered.
     /// </summary>
     protected async Task<ClientCredentials?> AuthenticateAsync(string mechanism, string? initialResponse, string challengePrefix,
         Func<CancellationToken, ValueTask<string?>> readLine, Func<SaslFailure, string?> failureReply, CancellationToken cancellationToken)
@@ -140,27 +254,60 @@ internal abstract class MailSession(ConnectionContext connection, SessionEnviron
         }, cancellationToken);
         if (result.Credentials is null && failureReply(result.Failure) is { } reply)
         {
-            await WriteAsync(reply, cancellationToken);
+            if (result.Failure == SaslFailure.Cancelled)
+            {
+                await WriteAsync(reply, cancellationToken);
+            }
+            else
+            {
+                await RefuseAsync(reply, cancellationToken);
+            }
         }
         return result.Credentials;
     }
 
     /// <summary>
     /// Logs in upstream for the client; on success answers it and relays the session to its end.
-    /// True when the session is over; false when the login failed and the client may try again.
+    /// True when the session is over; false when the login failed and the client may try again
+    /// (within <see cref="RetryWindow"/>, up to <see cref="MaxFailedLogins"/> failures, after which
+    /// a <see cref="ProtocolLimitException"/> ends the session). The login itself may outlast the
+    /// login window (a wait for a sign-in); the failure's reply then still gets its
+    /// <see cref="RetryWindow"/> to be written.
     /// </summary>
     protected async Task<bool> LoginAndRelayAsync(ClientCredentials credentials, string tag)
     {
         var outcome = await Environment.Logins.LoginAsync(MailProtocol, credentials.Username, credentials.Password, ClientAddress, Stopping);
         if (!outcome.Succeeded)
         {
-            SessionLog.LoginFailed(Log, Protocol, Client, credentials.Username, outcome.LogReason);
-            _account = credentials.Username;
+            _failedLogins++;
+            var account = ClientText.Sanitize(credentials.Username);
+            // The last guard: whatever a failure's text quotes, it can never hold a line break of its own.
+            var failure = outcome with { Message = ClientText.Sanitize(outcome.Message, MaxFailureMessageLength) };
+            if (Environment.FailedLogins.Admit(ClientAddress))
+            {
+                _failuresLogged++;
+                SessionLog.LoginFailed(Log, Protocol, Client, account, ClientText.Sanitize(outcome.LogReason, MaxFailureMessageLength));
+            }
+            _account = account;
             _result = $"login failed ({outcome.Failure})";
-            await WriteAsync(LoginFailedReply(tag, outcome), Stopping);
+            var left = LoginTimeout - Environment.Time.GetElapsedTime(_connected);
+            if (left > TimeSpan.Zero)
+            {
+                _loginTimer?.CancelAfter(left < RetryWindow ? left : RetryWindow);
+            }
+            using (var replyTimer = new CancellationTokenSource(RetryWindow, Environment.Time))
+            using (var replyWindow = CancellationTokenSource.CreateLinkedTokenSource(Stopping, replyTimer.Token))
+            {
+                await WriteAsync(LoginFailedReply(tag, failure), replyWindow.Token);
+            }
+            if (_failedLogins >= MaxFailedLogins)
+            {
+                throw new ProtocolLimitException($"Too many failed logins ({MaxFailedLogins})");
+            }
             return false;
         }
         _account = outcome.Account!.Name;
+        _loggedIn = true;
         await using var upstream = outcome.Upstream!.Connection!;
         SessionLog.LoginSucceeded(Log, Protocol, Client, _account, upstream.Endpoint);
         await WriteAsync(LoginSucceededReply(tag, outcome), Stopping);
@@ -179,11 +326,14 @@ internal abstract class MailSession(ConnectionContext connection, SessionEnviron
         {
             SessionEnd.Limit => detail,
             SessionEnd.TimedOut => "no login within 60 seconds",
+            SessionEnd.RetryTimedOut => "no new login after a failed one",
+            SessionEnd.CrossProtocol => "closed: looked like an HTTP request",
             _ => "the proxy is shutting down",
         };
         try
         {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            // A client that does not read is not waited for long: its last line may be lost.
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2), Environment.Time);
             await WriteAsync(Farewell(end, detail), timeout.Token);
         }
         catch (Exception e) when (e is IOException or OperationCanceledException or ConnectionResetException or InvalidOperationException)

@@ -9,14 +9,18 @@ internal static class PipeLines
     /// <summary>
     /// Reads up to and including the next LF and returns the line without its CRLF (or bare LF);
     /// null when the stream ends first. Throws <see cref="LineTooLongException"/> past <paramref name="maxLength"/>.
+    /// Nothing is copied before the line is complete, and each byte is searched for the LF once: a
+    /// client that sends its line a byte at a time costs linear work, not quadratic.
     /// </summary>
     public static async ValueTask<byte[]?> ReadLineAsync(this PipeReader reader, int maxLength, CancellationToken cancellationToken)
     {
+        long searched = 0;
         while (true)
         {
             var result = await reader.ReadAsync(cancellationToken);
             var buffer = result.Buffer;
-            var newline = buffer.PositionOf((byte)'\n');
+            var newline = buffer.Slice(searched).PositionOf((byte)'\n');
+            searched = buffer.Length;
             if (newline is { } end)
             {
                 var line = buffer.Slice(0, end);

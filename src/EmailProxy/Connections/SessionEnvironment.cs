@@ -1,13 +1,21 @@
 using EmailProxy.Accounts;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace EmailProxy.Connections;
 
 /// <summary>What every protocol's sessions share, built once.</summary>
-internal sealed class SessionEnvironment(LoginService logins, IHostApplicationLifetime lifetime, TimeProvider time)
+/// <param name="loggers">For <see cref="FailedLogins"/>' own lines; none when null (tests that do not look at them).</param>
+internal sealed class SessionEnvironment(LoginService logins, IHostApplicationLifetime lifetime, TimeProvider time, ILoggerFactory? loggers = null) : IDisposable
 {
     public LoginService Logins { get; } = logins;
     public TimeProvider Time { get; } = time;
     public CancellationToken Stopping => lifetime.ApplicationStopping;
     public string Version { get; } = typeof(SessionEnvironment).Assembly.GetName().Version?.ToString(3) ?? "0";
+
+    /// <summary>Bounds the failed-login lines of one client address (shared by every protocol's sessions).</summary>
+    public FailedLoginLog FailedLogins { get; } = new(time, (loggers ?? NullLoggerFactory.Instance).CreateLogger<FailedLoginLog>());
+
+    public void Dispose() => FailedLogins.Dispose();
 }

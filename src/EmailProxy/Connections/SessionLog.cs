@@ -2,12 +2,33 @@ using Microsoft.Extensions.Logging;
 
 namespace EmailProxy.Connections;
 
-/// <summary>The log lines every protocol's sessions share (event ids 1000–1099).</summary>
+/// <summary>
+/// The log lines every protocol's sessions share (event ids 1000–1099). Every client-chosen value
+/// in them (a login name, a reason that quotes one) has been through <see cref="ClientText.Sanitize"/>.
+/// A session's end is two lines: <see cref="PreLoginPeak"/> (Debug) then <see cref="SessionEnded"/>.
+/// </summary>
 internal static partial class SessionLog
 {
-    [LoggerMessage(EventId = 1001, EventName = "SessionEnded", Level = LogLevel.Information,
+    /// <summary>
+    /// A session's one summary line. Information, except for a session whose failed logins were all
+    /// left out by <see cref="FailedLoginLog"/> (a guesser past its lines for the minute): Debug, so
+    /// that a guesser cannot flood the log through new connections either.
+    /// </summary>
+    [LoggerMessage(EventId = 1001, EventName = "SessionEnded",
         Message = "{Protocol} session from {Client} for account {Account} ended: {Result}; {BytesFromClient} bytes from the client, {BytesToClient} bytes to it, {DurationMs} ms")]
-    public static partial void SessionEnded(ILogger logger, string protocol, string client, string account, string result, long bytesFromClient, long bytesToClient, long durationMs);
+    public static partial void SessionEnded(ILogger logger, LogLevel level, string protocol, string client, string account, string result, long bytesFromClient, long bytesToClient, long durationMs);
+
+    /// <summary>
+    /// At a session's end (just before <see cref="SessionEnded"/>): the most bytes of one pre-login
+    /// command its reader held at once, and that reader's limit. IMAP: the command reader's
+    /// <c>PeakHeldBytes</c> (tokens and the line being read, literals included), over every reader
+    /// of the session (STARTTLS starts a new one). SMTP and POP3: the longest line copied out of
+    /// the pipe (a SASL response included); a longer one is refused before it is copied. Tests read
+    /// it to check that no client made a reader hold more than its limit.
+    /// </summary>
+    [LoggerMessage(EventId = 1006, EventName = "PreLoginPeak", Level = LogLevel.Debug,
+        Message = "{Protocol} session from {Client}: pre-login peak {PeakBytes} bytes held of {LimitBytes} allowed")]
+    public static partial void PreLoginPeak(ILogger logger, string protocol, string client, long peakBytes, long limitBytes);
 
     [LoggerMessage(EventId = 1002, EventName = "LoginSucceeded", Level = LogLevel.Debug,
         Message = "{Protocol} login from {Client} as {Account} accepted by {Upstream}")]

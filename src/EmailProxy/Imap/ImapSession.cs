@@ -24,12 +24,23 @@ internal sealed class ImapSession(ConnectionContext connection, SessionEnvironme
         "FETCH", "SEARCH", "STORE", "COPY", "MOVE", "EXPUNGE", "CLOSE", "UNSELECT", "CHECK", "COMPRESS",
     ], StringComparer.Ordinal);
 
+    /// <summary>What one pre-login command may make the reader hold: <see cref="ImapCommandReader.MaxHeldBytes"/>.</summary>
+    public const long ReaderLimitBytes = ImapCommandReader.MaxHeldBytes;
+
+    private ImapCommandReader? _reader;
+    private long _peakOfEarlierReaders;
+
     private string Capabilities => CanStartTls ? PreLoginCapabilities + " STARTTLS" : PreLoginCapabilities;
+
+    protected override long PreLoginPeakBytes => Math.Max(_peakOfEarlierReaders, _reader?.PeakHeldBytes ?? 0);
+
+    protected override long PreLoginLimitBytes => ReaderLimitBytes;
 
     protected override async Task RunCoreAsync(CancellationToken loginWindow)
     {
         var reader = NewReader();
         await WriteAsync($"* OK [CAPABILITY {Capabilities}] Email OAuth2 Proxy ready", loginWindow);
+        await RefuseTlsHandshakeAsync(loginWindow);
 
         while (true)
         {
@@ -40,7 +51,7 @@ internal sealed class ImapSession(ConnectionContext connection, SessionEnvironme
             }
             catch (ImapSyntaxException e)
             {
-                await WriteAsync($"{e.Tag ?? "*"} BAD {e.Message}", loginWindow);
+                await RefuseAsync($"{e.Tag ?? "*"} BAD {e.Message}", loginWindow);
                 continue;
             }
             if (command is null)
@@ -69,7 +80,7 @@ internal sealed class ImapSession(ConnectionContext connection, SessionEnvironme
                     reader = NewReader();
                     continue;
                 case "STARTTLS":
-                    await WriteAsync($"{command.Tag} BAD STARTTLS is not available {(IsTls ? "under TLS" : "on this port")}", loginWindow);
+                    await RefuseAsync($"{command.Tag} BAD STARTTLS is not available {(IsTls ? "under TLS" : "on this port")}", loginWindow);
                     continue;
                 case "LOGOUT":
                     SetOutcome("logged out before login");
@@ -79,14 +90,14 @@ internal sealed class ImapSession(ConnectionContext connection, SessionEnvironme
                     credentials = ParseLogin(command);
                     if (credentials is null)
                     {
-                        await WriteAsync($"{command.Tag} BAD LOGIN needs a user name and a password", loginWindow);
+                        await RefuseAsync($"{command.Tag} BAD LOGIN needs a user name and a password", loginWindow);
                     }
                     break;
                 case "AUTHENTICATE":
                     credentials = await AuthenticateAsync(reader, command, loginWindow);
                     break;
                 default:
-                    await WriteAsync($"{command.Tag} BAD {command.Name} is not available before login; log in with LOGIN or AUTHENTICATE PLAIN", loginWindow);
+                    await RefuseAsync($"{command.Tag} BAD {ClientText.Sanitize(command.Name, 40)} is not available before login; log in with LOGIN or AUTHENTICATE PLAIN", loginWindow);
                     continue;
             }
             if (credentials is not null && await LoginAndRelayAsync(credentials, command.Tag))
@@ -100,6 +111,8 @@ internal sealed class ImapSession(ConnectionContext connection, SessionEnvironme
     {
         SessionEnd.Limit => $"* BYE {detail}",
         SessionEnd.TimedOut => "* BYE Autologout: no login within 60 seconds",
+        SessionEnd.RetryTimedOut => "* BYE Autologout: no new login after the failed one",
+        SessionEnd.CrossProtocol => $"* BYE {CrossProtocol.Refusal}",
         _ => "* BYE Email OAuth2 Proxy is shutting down",
     };
 
@@ -112,8 +125,18 @@ internal sealed class ImapSession(ConnectionContext connection, SessionEnvironme
             ? $"{tag} OK Logged in through Email OAuth2 Proxy"
             : $"{tag} OK [CAPABILITY {outcome.Upstream.Capabilities}] Logged in through Email OAuth2 Proxy";
 
-    private ImapCommandReader NewReader() => new(Input, ct => WriteAsync("+ Ready for literal data", ct));
+    /// <summary>A new reader (at the start, and after STARTTLS); the peak of the one it replaces is kept.</summary>
+    private ImapCommandReader NewReader()
+    {
+        _peakOfEarlierReaders = PreLoginPeakBytes;
+        return _reader = new(Input, ct => WriteAsync("+ Ready for literal data", ct));
+    }
 
+    /// <summary>
+    /// A browser's request line (<c>POST / HTTP/1.1</c>) or header line (<c>Host: …</c>) reads as
+    /// an IMAP command whose tag is the method or the header's name: the session closes at once.
+    /// (The command reader looks at the whole line too; this guard sees what is left of it.)
+    /// </summary>
     private static ClientCredentials? ParseLogin(ImapCommand command)
     {
         var args = command.Arguments;
@@ -125,7 +148,7 @@ internal sealed class ImapSession(ConnectionContext connection, SessionEnvironme
         var args = command.Arguments;
         if (args.Count is < 1 or > 2 || args.Any(a => a.Kind != ImapTokenKind.Atom))
         {
-            await WriteAsync($"{command.Tag} BAD AUTHENTICATE needs a mechanism name", cancellationToken);
+            await RefuseAsync($"{command.Tag} BAD AUTHENTICATE needs a mechanism name", cancellationToken);
             return null;
         }
         var mechanism = args[0].Text.ToUpperInvariant();
@@ -134,7 +157,7 @@ internal sealed class ImapSession(ConnectionContext connection, SessionEnvironme
             failure => failure switch
             {
                 SaslFailure.Cancelled => $"{command.Tag} BAD AUTHENTICATE cancelled",
-                SaslFailure.UnknownMechanism => $"{command.Tag} NO [CANNOT] Mechanism {mechanism} is not supported; use PLAIN or LOGIN",
+                SaslFailure.UnknownMechanism => $"{command.Tag} NO [CANNOT] Mechanism {ClientText.Sanitize(mechanism, 40)} is not supported; use PLAIN or LOGIN",
                 SaslFailure.ClientGone => null,
                 _ => $"{command.Tag} BAD Invalid SASL response",
             },

@@ -20,8 +20,9 @@ internal sealed class Pop3Session(ConnectionContext connection, SessionEnvironme
     protected override async Task RunCoreAsync(CancellationToken loginWindow)
     {
         await WriteAsync("+OK Email OAuth2 Proxy POP3 ready", loginWindow);
+        await RefuseTlsHandshakeAsync(loginWindow);
         string? user = null;
-        while (await ReadLineAsync(loginWindow) is { } line)
+        while (await ReadCommandLineAsync(loginWindow) is { } line)
         {
             // POP3 commands are a keyword and arguments, like SMTP's: the same split serves.
             var (verb, argument) = SmtpCommand.Parse(line);
@@ -41,17 +42,17 @@ internal sealed class Pop3Session(ConnectionContext connection, SessionEnvironme
                     user = null;
                     continue;
                 case "STLS":
-                    await WriteAsync($"-ERR STLS is not available {(IsTls ? "under TLS" : "on this port")}", loginWindow);
+                    await RefuseAsync($"-ERR STLS is not available {(IsTls ? "under TLS" : "on this port")}", loginWindow);
                     continue;
                 case "USER" when argument.Length == 0:
-                    await WriteAsync("-ERR USER needs a user name", loginWindow);
+                    await RefuseAsync("-ERR USER needs a user name", loginWindow);
                     continue;
                 case "USER":
                     user = argument;
                     await WriteAsync("+OK Send PASS", loginWindow);
                     continue;
                 case "PASS" when user is null:
-                    await WriteAsync("-ERR Send USER first", loginWindow);
+                    await RefuseAsync("-ERR Send USER first", loginWindow);
                     continue;
                 case "PASS":
                     // The password is the rest of the line after one space, spaces included (RFC 1939).
@@ -80,7 +81,7 @@ internal sealed class Pop3Session(ConnectionContext connection, SessionEnvironme
                     await WriteAsync("+OK", loginWindow);
                     continue;
                 default:
-                    await WriteAsync($"-ERR {(verb.Length == 0 ? "Empty command" : "Log in first: USER/PASS or AUTH PLAIN/LOGIN")}", loginWindow);
+                    await RefuseAsync($"-ERR {(verb.Length == 0 ? "Empty command" : "Log in first: USER/PASS or AUTH PLAIN/LOGIN")}", loginWindow);
                     continue;
             }
             if (credentials is not null && await LoginAndRelayAsync(credentials, ""))
@@ -94,6 +95,8 @@ internal sealed class Pop3Session(ConnectionContext connection, SessionEnvironme
     {
         SessionEnd.Limit => $"-ERR {detail}; closing",
         SessionEnd.TimedOut => "-ERR Autologout: no login within 60 seconds",
+        SessionEnd.RetryTimedOut => "-ERR Autologout: no new login after the failed one",
+        SessionEnd.CrossProtocol => $"-ERR {CrossProtocol.Refusal}",
         _ => "-ERR [SYS/TEMP] Email OAuth2 Proxy is shutting down",
     };
 

@@ -28,8 +28,9 @@ internal sealed class SmtpSession(ConnectionContext connection, SessionEnvironme
     protected override async Task RunCoreAsync(CancellationToken loginWindow)
     {
         await WriteAsync($"220 {HostIdentity.Name} Email OAuth2 Proxy ESMTP ready", loginWindow);
+        await RefuseTlsHandshakeAsync(loginWindow);
         var greeted = false;
-        while (await ReadLineAsync(loginWindow) is { } line)
+        while (await ReadCommandLineAsync(loginWindow) is { } line)
         {
             var (verb, argument) = SmtpCommand.Parse(line);
             SessionLog.ClientCommand(Log, Protocol, Client, verb, KnownCommands);
@@ -62,10 +63,10 @@ internal sealed class SmtpSession(ConnectionContext connection, SessionEnvironme
                     greeted = false;
                     break;
                 case "STARTTLS":
-                    await WriteAsync(IsTls ? "503 5.5.1 TLS is already active" : "502 5.5.1 STARTTLS is not offered on this port", loginWindow);
+                    await RefuseAsync(IsTls ? "503 5.5.1 TLS is already active" : "502 5.5.1 STARTTLS is not offered on this port", loginWindow);
                     break;
                 case "AUTH" when !greeted:
-                    await WriteAsync("503 5.5.1 Send EHLO first", loginWindow);
+                    await RefuseAsync("503 5.5.1 Send EHLO first", loginWindow);
                     break;
                 case "AUTH":
                     var credentials = await AuthenticateAsync(argument, loginWindow);
@@ -75,13 +76,15 @@ internal sealed class SmtpSession(ConnectionContext connection, SessionEnvironme
                     }
                     break;
                 case "MAIL" or "RCPT" or "DATA" or "BDAT":
-                    await WriteAsync("530 5.7.0 Authentication required", loginWindow);
+                    // DATA is refused, so what the client sends behind it is read as commands: each
+                    // line of its message is one more unknown command, never buffered.
+                    await RefuseAsync("530 5.7.0 Authentication required", loginWindow);
                     break;
                 case "VRFY" or "EXPN" or "HELP" or "ETRN":
-                    await WriteAsync($"502 5.5.1 {verb} is not available before AUTH", loginWindow);
+                    await RefuseAsync($"502 5.5.1 {verb} is not available before AUTH", loginWindow);
                     break;
                 default:
-                    await WriteAsync("500 5.5.2 Command not recognized", loginWindow);
+                    await RefuseAsync("500 5.5.2 Command not recognized", loginWindow);
                     break;
             }
         }
@@ -91,6 +94,8 @@ internal sealed class SmtpSession(ConnectionContext connection, SessionEnvironme
     {
         SessionEnd.Limit => $"421 4.7.0 {detail}; closing",
         SessionEnd.TimedOut => "421 4.4.2 No authentication within 60 seconds; closing",
+        SessionEnd.RetryTimedOut => "421 4.4.2 No new authentication after the failed one; closing",
+        SessionEnd.CrossProtocol => $"421 4.7.0 {CrossProtocol.Refusal}",
         _ => "421 4.3.2 Email OAuth2 Proxy is shutting down",
     };
 
@@ -104,7 +109,7 @@ internal sealed class SmtpSession(ConnectionContext connection, SessionEnvironme
         var parts = argument.Split(' ', StringSplitOptions.RemoveEmptyEntries);
         if (parts.Length is < 1 or > 2)
         {
-            await WriteAsync("501 5.5.4 AUTH needs a mechanism: PLAIN or LOGIN", cancellationToken);
+            await RefuseAsync("501 5.5.4 AUTH needs a mechanism: PLAIN or LOGIN", cancellationToken);
             return null;
         }
         return await AuthenticateAsync(parts[0], parts.Length == 2 ? parts[1] : null, "334 ", ReadLineAsync, failure => failure switch
@@ -162,10 +167,13 @@ internal sealed class SmtpSession(ConnectionContext connection, SessionEnvironme
         return reply.ToString();
     }
 
-    /// <summary>A client-supplied word echoed back: printable ASCII only, bounded.</summary>
-    private static string Sanitize(string text)
+    /// <summary>
+    /// A client-supplied word echoed back (an EHLO name, a mechanism): <see cref="ClientText.Sanitize"/>,
+    /// then printable ASCII only, since SMTP replies are ASCII: one word, bounded.
+    /// </summary>
+    internal static string Sanitize(string text)
     {
-        var clean = new string([.. text.Where(c => c is > ' ' and < '\u007f').Take(100)]);
+        var clean = new string([.. ClientText.Sanitize(text).Where(c => c is > ' ' and < '\u007f')]);
         return clean.Length == 0 ? "there" : clean;
     }
 }
