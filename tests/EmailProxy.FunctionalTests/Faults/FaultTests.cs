@@ -222,6 +222,8 @@ public sealed class FaultTests
         // The last file works too, and the temporary files the kills left are gone once the proxy has started.
         env.Identity.InvalidateRotatedRefreshTokens = true;
         var last = await env.StartProxyAsync();
+        // Its own refresh at start writes a temporary file too: once it is done, any *.tmp left is a leftover.
+        await last.WaitForLineAsync(l => l.Contains($"account {TestEnvironment.Account} refreshed", StringComparison.Ordinal));
         await using (var session = await ImapProxyTests.LoginAsync(env, TestEnvironment.Account))
         {
             Assert.Empty(Directory.GetFiles(env.TokenDirectory, "*.tmp"));
