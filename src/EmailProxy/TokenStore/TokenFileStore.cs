@@ -318,7 +318,7 @@ internal sealed partial class TokenFileStore
             using (var aes = new AesGcm(key, TagSize))
             {
                 if (!TryDecrypt(aes, blob, plaintext, AssociatedData(accountName))
-                    && (string.Equals(TokenFileName.FoldAscii(accountName), accountName.ToLowerInvariant(), StringComparison.Ordinal)
+                    && (string.Equals(TokenFileName.Fold(accountName), accountName.ToLowerInvariant(), StringComparison.Ordinal)
                         || !TryDecrypt(aes, blob, plaintext, LegacyAssociatedData(accountName))))
                 {
                     return null;
@@ -349,9 +349,9 @@ internal sealed partial class TokenFileStore
 
     /// <summary>
     /// Binds a blob to its account, so a file copied to another account's name does not decrypt. The
-    /// name is folded as the file name is (<see cref="TokenFileName.FoldAscii"/>).
+    /// name is folded as the file name is (<see cref="TokenFileName.Fold"/>).
     /// </summary>
-    private static byte[] AssociatedData(string accountName) => AssociatedDataOf(TokenFileName.FoldAscii(accountName));
+    private static byte[] AssociatedData(string accountName) => AssociatedDataOf(TokenFileName.Fold(accountName));
 
     /// <summary>What versions before the fixed case mapping bound a blob to; the same bytes for an ASCII name.</summary>
     private static byte[] LegacyAssociatedData(string accountName) => AssociatedDataOf(accountName.ToLowerInvariant());
