@@ -82,6 +82,8 @@ internal static class AccountNameRules
         {
             return null;
         }
+        // TokenFileName.For folds exactly as OrdinalIgnoreCase compares, so this cannot happen today;
+        // it stays as the guard that no change to the mapping can make two accounts share a file.
         if (string.Equals(TokenFileName.For(name), TokenFileName.For(other), StringComparison.Ordinal))
         {
             return "the two names would share one token file";

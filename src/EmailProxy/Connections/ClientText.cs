@@ -5,9 +5,11 @@ namespace EmailProxy.Connections;
 
 /// <summary>
 /// Text a client chose (a login name, an EHLO argument, a mechanism) on its way into a log line
-/// or a reply: control characters (CR and LF among them), Unicode line and paragraph separators
-/// bidirectional overrides and undecodable text become <c>?</c>, and it is cut to a length, so that a client can
-/// neither inject a line nor flood one.
+/// or a reply: control characters (CR and LF among them), Unicode line and paragraph separators,
+/// format characters (bidirectional overrides and isolates, zero-width characters), undecodable
+/// text, and a character carrying more than a few combining marks become <c>?</c>; the value is
+/// cut to a number of characters as a reader counts them, and to four UTF-16 units for each of
+/// those, so that a client can neither inject a line nor flood one.
 /// </summary>
 internal static class ClientText
 {
@@ -16,6 +18,9 @@ internal static class ClientText
 
     /// <summary>The marker put where a value was cut.</summary>
     public const char Ellipsis = '…';
+
+    /// <summary>A character (with its combining marks) longer than this in UTF-16 units is shown as <c>?</c>: an emoji sequence fits, a pile of marks does not.</summary>
+    public const int MaxElementLength = 16;
 
     public static string Sanitize(string? text, int maxLength = DefaultMaxLength)
     {
@@ -29,12 +34,12 @@ internal static class ClientText
         var count = 0;
         while (elements.MoveNext())
         {
-            if (count == maxLength)
+            var element = (string)elements.Current;
+            if (count == maxLength || clean.Length + Math.Min(element.Length, MaxElementLength) > 4 * maxLength)
             {
                 return clean.Append(Ellipsis).ToString();
             }
-            var element = (string)elements.Current;
-            if (IsSafe(element))
+            if (element.Length <= MaxElementLength && IsSafe(element))
             {
                 clean.Append(element);
             }
@@ -47,17 +52,14 @@ internal static class ClientText
         return clean.ToString();
     }
 
-    /// <summary>Whether the text would pass <see cref="Sanitize"/> unchanged (no control character, not too long).</summary>
-    public static bool IsClean(string text, int maxLength = DefaultMaxLength) => Sanitize(text, maxLength) == text;
-
     private static bool IsSafe(string element)
     {
         foreach (var rune in element.EnumerateRunes())
         {
             var category = Rune.GetUnicodeCategory(rune);
-            if (category is UnicodeCategory.Control or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator
-                or UnicodeCategory.Surrogate or UnicodeCategory.OtherNotAssigned
-                || rune == Rune.ReplacementChar || rune.Value is (>= 0x202A and <= 0x202E) or (>= 0x2066 and <= 0x2069))
+            if (category is UnicodeCategory.Control or UnicodeCategory.Format or UnicodeCategory.LineSeparator
+                or UnicodeCategory.ParagraphSeparator or UnicodeCategory.Surrogate or UnicodeCategory.OtherNotAssigned
+                || rune == Rune.ReplacementChar)
             {
                 return false;
             }

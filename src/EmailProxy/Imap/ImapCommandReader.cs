@@ -286,6 +286,10 @@ internal sealed class ImapCommandReader(PipeReader reader, Func<CancellationToke
                         }
                         position++;
                     }
+                    if (_tokens.Count == 0 && !IsTag(line[start..position]))
+                    {
+                        throw new ImapSyntaxException(null, "Bad tag: a tag is printable ASCII without + * % or \\");
+                    }
                     AddToken(ImapTokenKind.Atom, line[start..position].ToArray());
                     if (_tokens.Count == 1)
                     {
@@ -296,6 +300,23 @@ internal sealed class ImapCommandReader(PipeReader reader, Func<CancellationToke
             }
         }
         return null;
+    }
+
+    /// <summary>
+    /// RFC 3501's tag: ASTRING-CHARs but <c>+</c>, so printable ASCII without <c>+ * % \</c> (the
+    /// delimiters never reach here). Echoed in every answer, a tag is never a client's means to put
+    /// anything else in a reply line: no non-ASCII, no direction marks.
+    /// </summary>
+    private static bool IsTag(ReadOnlySpan<byte> atom)
+    {
+        foreach (var c in atom)
+        {
+            if (c is < 0x21 or > 0x7e or (byte)'+' or (byte)'*' or (byte)'%' or (byte)'\\')
+            {
+                return false;
+            }
+        }
+        return true;
     }
 
     /// <summary>The literal a line announces at its very end, even when the rest of the line is not IMAP.</summary>

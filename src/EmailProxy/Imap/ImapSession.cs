@@ -24,8 +24,6 @@ internal sealed class ImapSession(ConnectionContext connection, SessionEnvironme
         "FETCH", "SEARCH", "STORE", "COPY", "MOVE", "EXPUNGE", "CLOSE", "UNSELECT", "CHECK", "COMPRESS",
     ], StringComparer.Ordinal);
 
-    /// <summary>What one pre-login command may make the reader hold: <see cref="ImapCommandReader.MaxHeldBytes"/>.</summary>
-    public const long ReaderLimitBytes = ImapCommandReader.MaxHeldBytes;
 
     private ImapCommandReader? _reader;
     private long _peakOfEarlierReaders;
@@ -34,7 +32,7 @@ internal sealed class ImapSession(ConnectionContext connection, SessionEnvironme
 
     protected override long PreLoginPeakBytes => Math.Max(_peakOfEarlierReaders, _reader?.PeakHeldBytes ?? 0);
 
-    protected override long PreLoginLimitBytes => ReaderLimitBytes;
+    protected override long PreLoginLimitBytes => ImapCommandReader.MaxHeldBytes;
 
     protected override async Task RunCoreAsync(CancellationToken loginWindow)
     {
@@ -132,11 +130,7 @@ internal sealed class ImapSession(ConnectionContext connection, SessionEnvironme
         return _reader = new(Input, ct => WriteAsync("+ Ready for literal data", ct));
     }
 
-    /// <summary>
-    /// A browser's request line (<c>POST / HTTP/1.1</c>) or header line (<c>Host: …</c>) reads as
-    /// an IMAP command whose tag is the method or the header's name: the session closes at once.
-    /// (The command reader looks at the whole line too; this guard sees what is left of it.)
-    /// </summary>
+    /// <summary>LOGIN's two arguments (atoms, quoted strings or literals); null when there are not exactly two strings.</summary>
     private static ClientCredentials? ParseLogin(ImapCommand command)
     {
         var args = command.Arguments;

@@ -3,6 +3,7 @@ using System.Text;
 using Duende.IdentityModel;
 using Duende.IdentityModel.Client;
 using EmailProxy.Configuration;
+using EmailProxy.Connections;
 using Microsoft.Extensions.Logging;
 
 namespace EmailProxy.OAuth2;
@@ -74,7 +75,8 @@ internal sealed partial class SignInManager(ProxyConfig config, OAuthClient clie
         var account = pending.Account;
         if (error is not null || string.IsNullOrEmpty(code))
         {
-            var text = $"{error ?? "no code"}{(errorDescription is null ? "" : ": " + errorDescription)}";
+            // The browser brought these in the redirect's query string: whoever sent it chose them.
+            var text = $"{ClientText.Sanitize(error ?? "no code")}{(errorDescription is null ? "" : ": " + ClientText.Sanitize(errorDescription, 500))}";
             LogSignInFailed(log, account.Name, text);
             pending.Complete(false);
             return new SignInCompletion(false, account, $"{account.ProviderDisplayName} did not sign in account {account.Name}: {text}");

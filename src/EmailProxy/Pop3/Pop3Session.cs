@@ -63,6 +63,9 @@ internal sealed class Pop3Session(ConnectionContext connection, SessionEnvironme
                 case "AUTH" when argument.Length == 0:
                     await WriteAsync("+OK\r\nPLAIN\r\nLOGIN\r\n.", loginWindow);
                     continue;
+                case "AUTH" when argument.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length > 2:
+                    await RefuseAsync("-ERR AUTH takes a mechanism and at most an initial response", loginWindow);
+                    continue;
                 case "AUTH":
                     var parts = argument.Split(' ', StringSplitOptions.RemoveEmptyEntries);
                     credentials = await AuthenticateAsync(parts[0], parts.Length > 1 ? parts[1] : null, "+ ", ReadLineAsync, failure => failure switch

@@ -15,6 +15,8 @@ public sealed class ClientTextTests
     [InlineData("ls\u2028ps\u2029x", "ls?ps?x")]
     [InlineData("bidi\u202Eevil", "bidi?evil")]
     [InlineData("isolate\u2066x", "isolate?x")]
+    [InlineData("zero\u200Bwidth\u200E\uFEFFx", "zero?width??x")]
+    [InlineData("arabic\u061Cmark", "arabic?mark")]
     [InlineData("José Müller", "José Müller")]
     [InlineData("", "")]
     public void Sanitize_ControlCharacters_BecomeQuestionMarks(string input, string expected) =>
@@ -28,15 +30,29 @@ public sealed class ClientTextTests
     }
 
     [Fact]
+    public void Sanitize_LetterWithThousandsOfCombiningMarks_IsOneQuestionMark()
+    {
+        var piled = "a" + new string('\u0301', 8000) + "b";
+
+        Assert.Equal("?b", ClientText.Sanitize(piled));
+    }
+
+    [Fact]
+    public void Sanitize_ManyLongCharacters_IsCutByUtf16LengthToo()
+    {
+        // 100 letters with 7 accents each: 100 characters as a reader counts them, 800 UTF-16 units.
+        var accented = string.Concat(Enumerable.Repeat("e" + new string('\u0301', 7), 100));
+
+        var cut = ClientText.Sanitize(accented);
+
+        Assert.Equal((4 * ClientText.DefaultMaxLength) + 1, cut.Length);
+        Assert.EndsWith(ClientText.Ellipsis.ToString(), cut, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Sanitize_Null_IsEmpty() => Assert.Equal("", ClientText.Sanitize(null));
 
     [Fact]
     public void Sanitize_LoneSurrogate_IsReplaced() => Assert.Equal("a?b", ClientText.Sanitize("a\ud800b"));
 
-    [Fact]
-    public void IsClean_ValueWithNewline_IsFalse()
-    {
-        Assert.False(ClientText.IsClean("a\nb"));
-        Assert.True(ClientText.IsClean("ab"));
-    }
 }

@@ -93,6 +93,32 @@ public sealed class ImapCommandReaderHostileInputTests : IDisposable
         AssertWithinLimit();
     }
 
+    [Theory]
+    [InlineData("t\u202Eag NOOP\r\n")]
+    [InlineData("\u00E9 NOOP\r\n")]
+    [InlineData("+ NOOP\r\n")]
+    [InlineData("* NOOP\r\n")]
+    [InlineData("a%b NOOP\r\n")]
+    public async Task ReadCommandAsync_TagOutsideRfc3501_SyntaxErrorAnsweredUntagged(string line)
+    {
+        await WriteAsync(line + "a1 NOOP\r\n");
+
+        var e = await Assert.ThrowsAsync<ImapSyntaxException>(ReadAsync);
+        Assert.Null(e.Tag);
+        Assert.Equal("a1", (await ReadAsync())?.Tag);
+    }
+
+    [Theory]
+    [InlineData("A001")]
+    [InlineData("a.b-c_d]")]
+    [InlineData("1")]
+    public async Task ReadCommandAsync_Rfc3501Tag_Read(string tag)
+    {
+        await WriteAsync($"{tag} NOOP\r\n");
+
+        Assert.Equal(tag, (await ReadAsync())?.Tag);
+    }
+
     [Fact]
     public async Task ReadCommandAsync_TlsClientHelloWithLineEnd_SyntaxError()
     {

@@ -193,7 +193,7 @@ public sealed partial class ImapHostileInputTests
         await client.EndedAsync();
         var (peak, limit) = AssertPeakWithinLimit(client);
         Assert.InRange(peak, 5000, 5000 + 100);
-        Assert.Equal(ImapSession.ReaderLimitBytes, limit);
+        Assert.Equal(ImapCommandReader.MaxHeldBytes, limit);
     }
 
     /// <summary>The session's PreLoginPeak line: logged once, at Debug, and within its limit.</summary>

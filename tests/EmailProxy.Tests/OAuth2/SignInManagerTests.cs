@@ -163,6 +163,22 @@ public sealed class SignInManagerTests : IDisposable
     }
 
     [Fact]
+    public async Task CompleteAsync_ErrorWithLineBreaksInTheQuery_NoForgedLogLineOrPageLine()
+    {
+        using var log = new RecordingLoggerProvider();
+        var signIns = new SignInManager(_fx.Config, _fx.Client, _tokens, _fx.Time, log.CreateLogger<SignInManager>());
+        var pending = signIns.StartOrJoin(_fx.Account);
+
+        var result = await signIns.CompleteAsync(pending.State, null, "access_denied\r\nfake: line", "no\nthanks\u202E").Guarded();
+
+        Assert.False(result.Succeeded);
+        Assert.All(log.Lines, l => Assert.DoesNotContain('\n', l));
+        Assert.Contains(log.Lines, l => l.Contains("access_denied?fake: line: no?thanks?", StringComparison.Ordinal));
+        Assert.DoesNotContain('\n', result.Message);
+        Assert.Equal(0, _fx.Endpoint.RequestCount);
+    }
+
+    [Fact]
     public async Task CompleteAsync_SameStateTwice_SecondFailsWithoutRequest()
     {
         var pending = _signIns.StartOrJoin(_fx.Account);

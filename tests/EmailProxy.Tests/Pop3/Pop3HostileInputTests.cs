@@ -76,6 +76,19 @@ public sealed class Pop3HostileInputTests
     }
 
     [Fact]
+    public async Task RunAsync_AuthWithTooManyArguments_ErrCountedAsABadCommand()
+    {
+        await using var client = HostileClient.Start("POP3");
+
+        await client.SendAsync(string.Concat(Enumerable.Repeat("AUTH PLAIN AHVzZXIAc2VjcmV0 extra\r\n", MailSession.MaxBadCommands)));
+
+        var (lines, _) = await client.EndedAsync();
+        Assert.Equal(MailSession.MaxBadCommands + 2, lines.Count);
+        Assert.All(lines.Skip(1).Take(MailSession.MaxBadCommands), line => Assert.Equal("-ERR AUTH takes a mechanism and at most an initial response", line));
+        Assert.Empty(client.Events("LoginFailed"));
+    }
+
+    [Fact]
     public async Task RunAsync_LoginNameWithBareCrAndControlCharacters_NoInjectedLineInTheReplyOrTheLog()
     {
         await using var client = HostileClient.Start("POP3");
