@@ -35,6 +35,7 @@ internal static class ConfigKeys
         public const string WebListen = "web_listen";
         public const string AllowOpenRelay = "allow_open_relay";
         public const string AdminPassword = "admin_password";
+        public const string WebHosts = "web_hosts";
 
         public static readonly FrozenSet<string> All = ConstantsOf(typeof(General));
     }

@@ -29,4 +29,7 @@ internal sealed record GeneralOptions
 
     /// <summary>A <c>password_hash</c> value guarding the HTTP listener's pages; required when it listens off loopback.</summary>
     public string? AdminPassword { get; init; }
+
+    /// <summary><c>web_hosts</c>: Host names the HTTP listener answers to besides its own (see <see cref="Web.HostHeaderCheck"/>).</summary>
+    public IReadOnlyList<string> WebHosts { get; init; } = [];
 }

@@ -50,6 +50,8 @@ internal static class GeneralSectionReader
             WebListen = webListen,
             AllowOpenRelay = section.Boolean(Keys.AllowOpenRelay) ?? defaults.AllowOpenRelay,
             AdminPassword = adminPassword,
+            WebHosts = section.Text(Keys.WebHosts)?.Split([',', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                ?? defaults.WebHosts,
         };
         CheckWebListener(section, general);
         return general;

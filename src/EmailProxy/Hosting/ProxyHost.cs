@@ -54,6 +54,7 @@ internal static partial class ProxyHost
         builder.Services.AddSingleton(_ => PasswordVerifier.ForThisProcess());
         builder.Services.AddSingleton<LoginThrottle>();
         builder.Services.AddSingleton<AdminAuthentication>();
+        builder.Services.AddSingleton<HostHeaderCheck>();
         builder.Services.AddSingleton<LoginService>();
         builder.Services.AddSingleton<UpstreamConnector>();
         builder.Services.AddSingleton<ImapUpstreamClient>();

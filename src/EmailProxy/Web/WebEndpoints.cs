@@ -12,13 +12,15 @@ namespace EmailProxy.Web;
 
 /// <summary>
 /// The HTTP side on <c>web_listen</c> (by default redirect_uri's host:port, see <see cref="WebListenAddress"/>):
-/// the OAuth2 redirect, sign-in links, a status page, <c>/healthz</c>; all but the redirect and /healthz
-/// behind <c>admin_password</c> when it is set (<see cref="AdminAuthentication"/>).
+/// the OAuth2 redirect, sign-in links, a status page, <c>/healthz</c>; only for its own Host names
+/// (<see cref="HostHeaderCheck"/>), and all but the redirect and /healthz behind <c>admin_password</c>
+/// when it is set (<see cref="AdminAuthentication"/>).
 /// </summary>
 internal static class WebEndpoints
 {
     public static void Map(WebApplication app, ProxyConfig config)
     {
+        app.Use(app.Services.GetRequiredService<HostHeaderCheck>().InvokeAsync);
         app.Use(app.Services.GetRequiredService<AdminAuthentication>().InvokeAsync);
         var redirectPath = config.General.RedirectUri.AbsolutePath;
         app.MapGet(AdminAuthentication.HealthPath, () => Results.Text("ok\n"));

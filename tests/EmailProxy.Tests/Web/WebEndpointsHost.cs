@@ -43,6 +43,7 @@ internal sealed class WebEndpointsHost : IAsyncDisposable
         builder.Services.AddSingleton<PasswordVerifier>();
         builder.Services.AddSingleton(Throttle);
         builder.Services.AddSingleton<AdminAuthentication>();
+        builder.Services.AddSingleton<HostHeaderCheck>();
         _app = builder.Build();
         WebEndpoints.Map(_app, Config);
         Http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false });

@@ -1,0 +1,49 @@
+using EmailProxy.Configuration;
+using Microsoft.AspNetCore.Http;
+
+namespace EmailProxy.Web;
+
+/// <summary>
+/// The HTTP listener answers only requests whose <c>Host</c> is one of its own names: redirect_uri's
+/// host, <c>localhost</c>, 127.0.0.1, [::1], web_listen's address when it is a specific one, and
+/// <c>web_hosts</c>. Anything else gets 421 and nothing more. A web page that rebinds its own
+/// domain name to 127.0.0.1 (DNS rebinding) sends its own name as the Host: without this check its
+/// script could read the status page and the sign-in redirect (with the sign-in's state) as if it
+/// were the proxy's own page. <c>/healthz</c> answers any Host (it tells nothing), so a probe by
+/// whatever address still works.
+/// </summary>
+internal sealed class HostHeaderCheck
+{
+    private readonly HashSet<string> _names = new(StringComparer.OrdinalIgnoreCase);
+
+    public HostHeaderCheck(ProxyConfig config)
+    {
+        var general = config.General;
+        _names.UnionWith(["localhost", "127.0.0.1", "[::1]", general.RedirectUri.Host]);
+        var web = WebListenAddress.Of(general);
+        if (web.Address is { } address && !address.Equals(System.Net.IPAddress.Any) && !address.Equals(System.Net.IPAddress.IPv6Any))
+        {
+            _names.Add(address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{address}]" : address.ToString());
+        }
+        _names.UnionWith(general.WebHosts);
+    }
+
+    /// <summary>The names a request's Host may carry (without a port).</summary>
+    public IReadOnlyCollection<string> Names => _names;
+
+    public async Task InvokeAsync(HttpContext context, RequestDelegate next)
+    {
+        if (context.Request.Path.Equals(AdminAuthentication.HealthPath, StringComparison.Ordinal) || IsOwn(context.Request.Host))
+        {
+            await next(context);
+            return;
+        }
+        context.Response.StatusCode = StatusCodes.Status421MisdirectedRequest;
+        context.Response.Headers.CacheControl = "no-store";
+        await context.Response.WriteAsync(
+            "This is Email OAuth2 Proxy's page: open it by one of its own names (the host of redirect_uri, localhost, 127.0.0.1), or add the name you use to web_hosts.\n",
+            context.RequestAborted);
+    }
+
+    private bool IsOwn(HostString host) => host.HasValue && _names.Contains(host.Host);
+}
