@@ -240,7 +240,7 @@ internal abstract class MailSession(ConnectionContext connection, SessionEnviron
     /// <summary>
     /// The client's PLAIN or LOGIN exchange: each challenge is <paramref name="challengePrefix"/>
     /// and the base64 prompt; a failure is answered with <paramref name="failureReply"/>'s line,
-    /// and counts as a bad command (<see cref="RefuseAsync"/>) unless the client cancelled. A
+    /// and counts as a bad command (<see cref="RefuseAsync"/>), a cancel (<c>*</c>) too. A
     /// response line is bounded like any line: a 100 KB blob ends the session with the protocol's
     /// "line too long", it is never buffered.
     /// </summary>
@@ -254,14 +254,8 @@ internal abstract class MailSession(ConnectionContext connection, SessionEnviron
         }, cancellationToken);
         if (result.Credentials is null && failureReply(result.Failure) is { } reply)
         {
-            if (result.Failure == SaslFailure.Cancelled)
-            {
-                await WriteAsync(reply, cancellationToken);
-            }
-            else
-            {
-                await RefuseAsync(reply, cancellationToken);
-            }
+            // A cancel counts too: otherwise AUTH and * could be repeated for the whole login window.
+            await RefuseAsync(reply, cancellationToken);
         }
         return result.Credentials;
     }

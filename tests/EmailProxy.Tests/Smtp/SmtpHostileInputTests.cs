@@ -14,6 +14,18 @@ public sealed class SmtpHostileInputTests
     private static string Plain(string user) => Convert.ToBase64String(Encoding.UTF8.GetBytes($"\0{user}\0secret"));
 
     [Fact]
+    public async Task RunAsync_AuthCancelledAgainAndAgain_ClosedAfterTheBadCommandLimit()
+    {
+        await using var client = HostileClient.Start("SMTP");
+
+        await client.SendAsync("EHLO x\r\n" + string.Concat(Enumerable.Repeat("AUTH LOGIN\r\n*\r\n", MailSession.MaxBadCommands + 5)));
+
+        var (lines, _) = await client.EndedAsync();
+        Assert.Equal(MailSession.MaxBadCommands, lines.Count(l => l.StartsWith("501 5.7.0 Authentication cancelled", StringComparison.Ordinal)));
+        Assert.StartsWith("421 ", lines[^1], StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task RunAsync_RandomBytes_ClosedByTheSession()
     {
         await using var client = HostileClient.Start("SMTP");
