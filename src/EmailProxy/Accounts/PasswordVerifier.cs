@@ -1,4 +1,6 @@
+using System.Buffers.Binary;
 using System.Collections.Concurrent;
+using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 
@@ -41,17 +43,42 @@ internal sealed class PasswordVerifier(IKeyDerivation derivation, KeyDerivationP
     }
 
     /// <summary>
+    /// What a check against <paramref name="hash"/> costs, in PBKDF2 iterations: ASP.NET Core
+    /// Identity's V3 format (marker 0x01) holds the count big-endian at bytes 5-8; the V2 format
+    /// (marker 0x00) always used 1,000. 0 for a text that is neither.
+    /// </summary>
+    public static int IterationsOf(string hash)
+    {
+        if (hash.Length > MaxHashLength)
+        {
+            return 0;
+        }
+        Span<byte> buffer = stackalloc byte[MaxHashLength / 4 * 3];
+        if (!Convert.TryFromBase64String(hash, buffer, out var written) || written < 1)
+        {
+            return 0;
+        }
+        return buffer[0] switch
+        {
+            0x00 => 1000,
+            0x01 when written >= 9 => (int)Math.Min(BinaryPrimitives.ReadUInt32BigEndian(buffer[5..9]), int.MaxValue),
+            _ => 0,
+        };
+    }
+
+    /// <summary>
     /// The check as a login needs it: a remembered password is answered inline; anything else is
     /// derived in the pool, or <see cref="PasswordCheck.Busy"/> when the pool's line is full.
     /// </summary>
     /// <param name="accountName">The account whose password is remembered on a match; null for a check whose result does not count (an unknown login name checked against another account's hash, so that it costs the same).</param>
-    public async Task<PasswordCheck> VerifyAsync(string? accountName, string passwordHash, string password, CancellationToken cancellationToken)
+    /// <param name="client">The client's address, for its share of the pool (<see cref="KeyDerivationPool.MaxPerAddress"/>); null when unknown.</param>
+    public async Task<PasswordCheck> VerifyAsync(string? accountName, string passwordHash, string password, IPAddress? client, CancellationToken cancellationToken)
     {
         if (accountName is not null && IsRemembered(accountName, Digest(password)))
         {
             return PasswordCheck.Match;
         }
-        return await pool.RunAsync(() => accountName is null ? derivation.Matches(passwordHash, password) : Verify(accountName, passwordHash, password), cancellationToken);
+        return await pool.RunAsync(() => accountName is null ? derivation.Matches(passwordHash, password) : Verify(accountName, passwordHash, password), client, cancellationToken);
     }
 
     /// <summary>The whole check on the caller's thread (the remembered digest, else the derivation); <see cref="VerifyAsync"/> runs it in the pool.</summary>

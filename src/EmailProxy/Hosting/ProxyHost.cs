@@ -66,6 +66,8 @@ internal static partial class ProxyHost
         builder.Services.AddSingleton<LocalCertificateSelector>();
         builder.Services.AddSingleton<LocalTlsService>();
         builder.Services.AddSingleton<SessionEnvironment>();
+        // One per-address limiter of log lines for the whole process: the mail sessions', the admin page's and the sign-in return's.
+        builder.Services.AddSingleton(s => s.GetRequiredService<SessionEnvironment>().FailedLogins);
 
         var listeners = new List<(string Name, ListenOptions Options)>();
         builder.WebHost.ConfigureKestrel(kestrel =>
