@@ -26,6 +26,14 @@ internal sealed class PasswordVerifier(IKeyDerivation derivation, KeyDerivationP
     /// <summary>The verifier of the running proxy: the real derivation, unless the test-only <see cref="FileGatedKeyDerivation.Variable"/> is set.</summary>
     public static PasswordVerifier ForThisProcess() => new(FileGatedKeyDerivation.FromEnvironment(Pbkdf2KeyDerivation.Instance), new KeyDerivationPool());
 
+    /// <summary>
+    /// The release file of the test-only <see cref="FileGatedKeyDerivation"/> when
+    /// <see cref="FileGatedKeyDerivation.Variable"/> set it up (every password check then waits for
+    /// that file); null otherwise. The host warns at start when it is set, so that a stray setting
+    /// cannot silently stop every login.
+    /// </summary>
+    public string? TestGateFile => (derivation as FileGatedKeyDerivation)?.ReleaseFile;
+
     public static string Hash(string password) => Pbkdf2KeyDerivation.Hash(password);
 
     /// <summary>Far longer than any value <see cref="Hash"/> makes (84 characters), short enough to decode on the stack.</summary>

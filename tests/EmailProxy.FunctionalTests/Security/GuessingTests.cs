@@ -27,6 +27,8 @@ public sealed class GuessingTests
         var release = Path.Combine(env.Directory, "release-password-checks");
         await File.WriteAllTextAsync(release, "");
         var proxy = await env.StartProxyAsync(new Dictionary<string, string?> { [BlockPasswordChecks] = release });
+        // A stray setting of the test-only hook cannot go unnoticed: the proxy warns at start.
+        await proxy.WaitForLineAsync(line => line.Contains($"{BlockPasswordChecks} is set (a test-only hook)", StringComparison.Ordinal));
         await ImapProxyTests.SignInFromStatusPageAsync(env);
         // Check 1 passes (the file exists) and the proxy remembers the right password.
         await using var loggedIn = await ImapProxyTests.LoginAsync(env, TestEnvironment.Account, RightPassword);
