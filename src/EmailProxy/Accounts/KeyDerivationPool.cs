@@ -158,7 +158,6 @@ internal sealed class KeyDerivationPool
     }
 
     /// <summary>One address's room in the pool, and how many of its checks hold or wait for it (the entry goes when none do).</summary>
-    [SuppressMessage("Reliability", "CA1001:Types that own disposable fields should be disposable", Justification = "The semaphore never makes a wait handle; its Dispose releases nothing.")]
     private sealed class AddressShare
     {
         public SemaphoreSlim Gate { get; } = new(MaxPerAddress, MaxPerAddress);
