@@ -16,7 +16,8 @@ namespace EmailProxy.Accounts;
 /// the same code), and an unknown name costs the same derivation (against another account's hash),
 /// so neither the text nor the time tells which names exist; the log says which. Every failed check
 /// is answered after the <see cref="LoginThrottle"/>'s delay; a check that finds the derivation pool
-/// full is a temporary failure (<see cref="Busy"/>). Where no account has a hash, the proxy trusts
+/// full, or the client's address past its share of it for too long, is a temporary failure
+/// (<see cref="Busy"/>). Where no account has a hash, the proxy trusts
 /// its clients (loopback) and an unknown name is told which section to add.
 /// </remarks>
 internal sealed class LoginService(ProxyConfig config, PasswordVerifier passwords, LoginThrottle throttle, TokenService tokens, SignInManager signIns)
@@ -27,8 +28,16 @@ internal sealed class LoginService(ProxyConfig config, PasswordVerifier password
     /// <summary>What the client hears when every derivation slot is taken and the waiting line is full.</summary>
     public const string Busy = "The proxy is busy checking other passwords: try again in a moment";
 
-    /// <summary>A configured hash that an unknown login name is checked against, so that it costs what a known one does; null when no account has one.</summary>
-    private readonly string? _decoyHash = config.Accounts.Values.Select(a => a.PasswordHash).FirstOrDefault(h => h is not null);
+    /// <summary>
+    /// The configured hash that an unknown login name is checked against, so that it costs what a
+    /// known one does; null when no account has one. The strongest one (most PBKDF2 iterations):
+    /// accounts may carry hashes of different strengths (made by different versions, or by hand),
+    /// and against a weaker one an unknown name would answer faster than a known one, which tells
+    /// a guesser which names exist.
+    /// </summary>
+    private readonly string? _decoyHash = config.Accounts.Values
+        .Select(a => a.PasswordHash).OfType<string>()
+        .MaxBy(PasswordVerifier.IterationsOf);
 
     /// <param name="clientAddress">The client's address (null when unknown), for throttling password guesses.</param>
     public async Task<LoginOutcome> LoginAsync(MailProtocol protocol, string loginName, string password, IPAddress? clientAddress, CancellationToken cancellationToken)
@@ -42,7 +51,7 @@ internal sealed class LoginService(ProxyConfig config, PasswordVerifier password
                 return LoginOutcome.Fail(LoginFailure.UnknownAccount,
                     $"There is no account '{shownName}' in the proxy's configuration: add an [account {shownName}] section to {Path.GetFileName(config.ConfigPath)} and restart the proxy");
             }
-            if (await passwords.VerifyAsync(null, _decoyHash, password, cancellationToken) == PasswordCheck.Busy)
+            if (await passwords.VerifyAsync(null, _decoyHash, password, clientAddress, cancellationToken) == PasswordCheck.Busy)
             {
                 return LoginOutcome.Fail(LoginFailure.Unavailable, Busy, logReason: $"{Busy} (login name '{shownName}', not an account)");
             }
@@ -52,7 +61,7 @@ internal sealed class LoginService(ProxyConfig config, PasswordVerifier password
         }
         if (account.PasswordHash is { } hash)
         {
-            var check = await passwords.VerifyAsync(account.Name, hash, password, cancellationToken);
+            var check = await passwords.VerifyAsync(account.Name, hash, password, clientAddress, cancellationToken);
             if (check == PasswordCheck.Busy)
             {
                 return LoginOutcome.Fail(LoginFailure.Unavailable, Busy, account);

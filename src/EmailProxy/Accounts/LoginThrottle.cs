@@ -1,5 +1,5 @@
 using System.Net;
-using System.Net.Sockets;
+using EmailProxy.Connections;
 
 namespace EmailProxy.Accounts;
 
@@ -10,7 +10,10 @@ namespace EmailProxy.Accounts;
 /// that, up to <see cref="MaxDelay"/>. One failure is forgotten per <see cref="QuietPeriod"/> without
 /// a new one. The delay comes after the check and only on a failure: a right password is never
 /// delayed, so guessers on an account cannot slow or lock out its real user; they lose time on
-/// every wrong guess instead. An IPv6 client counts by its /64 (one host holds the whole prefix).
+/// every wrong guess instead. Clients count by <see cref="ClientAddressKey"/> (an IPv6 one by its
+/// /64), as the derivation pool's share and the failed-login log count them. Times are the
+/// <see cref="TimeProvider"/>'s monotonic timestamps, so that a step of the wall clock can neither
+/// freeze the memory of failures nor wipe it.
 /// Memory is bounded: at most <see cref="MaxTracked"/> addresses and as many accounts are
 /// remembered; past that, forgotten entries go first, then the longest quiet ones.
 /// </summary>
@@ -39,15 +42,15 @@ internal sealed class LoginThrottle(TimeProvider time)
     /// <summary>Records a failed check; returns the delay it earns.</summary>
     public TimeSpan RecordFailure(string? account, IPAddress? address)
     {
-        var now = time.GetUtcNow();
+        var now = time.GetTimestamp();
         var count = 1;
         if (account is not null)
         {
-            count = Math.Max(count, _accounts.Add(account, now));
+            count = Math.Max(count, _accounts.Add(account, now, time));
         }
         if (address is not null)
         {
-            count = Math.Max(count, _addresses.Add(KeyOf(address), now));
+            count = Math.Max(count, _addresses.Add(ClientAddressKey.Of(address), now, time));
         }
         return DelayFor(count);
     }
@@ -59,33 +62,16 @@ internal sealed class LoginThrottle(TimeProvider time)
         return delay < MaxDelay ? delay : MaxDelay;
     }
 
-    /// <summary>An IPv4 address (IPv4-mapped ones too) as it is; an IPv6 address by its /64 prefix.</summary>
-    public static string KeyOf(IPAddress address)
+    private static int Decayed(int count, long last, long now, TimeProvider time)
     {
-        if (address.IsIPv4MappedToIPv6)
-        {
-            address = address.MapToIPv4();
-        }
-        if (address.AddressFamily != AddressFamily.InterNetworkV6)
-        {
-            return address.ToString();
-        }
-        Span<byte> bytes = stackalloc byte[16];
-        address.TryWriteBytes(bytes, out _);
-        bytes[8..].Clear();
-        return new IPAddress(bytes).ToString() + "/64";
-    }
-
-    private static int Decayed(int count, DateTimeOffset last, DateTimeOffset now)
-    {
-        var quietPeriods = (now - last).Ticks / QuietPeriod.Ticks;
+        var quietPeriods = time.GetElapsedTime(last, now).Ticks / QuietPeriod.Ticks;
         return quietPeriods >= count ? 0 : count - (int)quietPeriods;
     }
 
     /// <summary>Failure counts by key, with the time of the last failure; bounded by <see cref="MaxTracked"/>.</summary>
     private sealed class FailureTable(StringComparer comparer)
     {
-        private readonly Dictionary<string, (int Count, DateTimeOffset Last)> _entries = new(comparer);
+        private readonly Dictionary<string, (int Count, long Last)> _entries = new(comparer);
 
         public int Count
         {
@@ -99,29 +85,29 @@ internal sealed class LoginThrottle(TimeProvider time)
         }
 
         /// <summary>Adds one failure; returns the recent failures counting this one.</summary>
-        public int Add(string key, DateTimeOffset now)
+        public int Add(string key, long now, TimeProvider time)
         {
             lock (_entries)
             {
                 var count = 1;
                 if (_entries.TryGetValue(key, out var entry))
                 {
-                    count = Math.Min(Decayed(entry.Count, entry.Last, now) + 1, MaxCount);
+                    count = Math.Min(Decayed(entry.Count, entry.Last, now, time) + 1, MaxCount);
                 }
                 else if (_entries.Count >= MaxTracked)
                 {
-                    MakeRoom(now);
+                    MakeRoom(now, time);
                 }
                 _entries[key] = (count, now);
                 return count;
             }
         }
 
-        private void MakeRoom(DateTimeOffset now)
+        private void MakeRoom(long now, TimeProvider time)
         {
             foreach (var (key, entry) in _entries)
             {
-                if (Decayed(entry.Count, entry.Last, now) == 0)
+                if (Decayed(entry.Count, entry.Last, now, time) == 0)
                 {
                     _entries.Remove(key);
                 }

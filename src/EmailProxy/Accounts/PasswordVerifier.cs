@@ -1,4 +1,6 @@
+using System.Buffers.Binary;
 using System.Collections.Concurrent;
+using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 
@@ -24,6 +26,14 @@ internal sealed class PasswordVerifier(IKeyDerivation derivation, KeyDerivationP
     /// <summary>The verifier of the running proxy: the real derivation, unless the test-only <see cref="FileGatedKeyDerivation.Variable"/> is set.</summary>
     public static PasswordVerifier ForThisProcess() => new(FileGatedKeyDerivation.FromEnvironment(Pbkdf2KeyDerivation.Instance), new KeyDerivationPool());
 
+    /// <summary>
+    /// The release file of the test-only <see cref="FileGatedKeyDerivation"/> when
+    /// <see cref="FileGatedKeyDerivation.Variable"/> set it up (every password check then waits for
+    /// that file); null otherwise. The host warns at start when it is set, so that a stray setting
+    /// cannot silently stop every login.
+    /// </summary>
+    public string? TestGateFile => (derivation as FileGatedKeyDerivation)?.ReleaseFile;
+
     public static string Hash(string password) => Pbkdf2KeyDerivation.Hash(password);
 
     /// <summary>Far longer than any value <see cref="Hash"/> makes (84 characters), short enough to decode on the stack.</summary>
@@ -41,17 +51,42 @@ internal sealed class PasswordVerifier(IKeyDerivation derivation, KeyDerivationP
     }
 
     /// <summary>
+    /// What a check against <paramref name="hash"/> costs, in PBKDF2 iterations: ASP.NET Core
+    /// Identity's V3 format (marker 0x01) holds the count big-endian at bytes 5-8; the V2 format
+    /// (marker 0x00) always used 1,000. 0 for a text that is neither.
+    /// </summary>
+    public static int IterationsOf(string hash)
+    {
+        if (hash.Length > MaxHashLength)
+        {
+            return 0;
+        }
+        Span<byte> buffer = stackalloc byte[MaxHashLength / 4 * 3];
+        if (!Convert.TryFromBase64String(hash, buffer, out var written) || written < 1)
+        {
+            return 0;
+        }
+        return buffer[0] switch
+        {
+            0x00 => 1000,
+            0x01 when written >= 9 => (int)Math.Min(BinaryPrimitives.ReadUInt32BigEndian(buffer[5..9]), int.MaxValue),
+            _ => 0,
+        };
+    }
+
+    /// <summary>
     /// The check as a login needs it: a remembered password is answered inline; anything else is
     /// derived in the pool, or <see cref="PasswordCheck.Busy"/> when the pool's line is full.
     /// </summary>
     /// <param name="accountName">The account whose password is remembered on a match; null for a check whose result does not count (an unknown login name checked against another account's hash, so that it costs the same).</param>
-    public async Task<PasswordCheck> VerifyAsync(string? accountName, string passwordHash, string password, CancellationToken cancellationToken)
+    /// <param name="client">The client's address, for its share of the pool (<see cref="KeyDerivationPool.MaxPerAddress"/>); null when unknown.</param>
+    public async Task<PasswordCheck> VerifyAsync(string? accountName, string passwordHash, string password, IPAddress? client, CancellationToken cancellationToken)
     {
         if (accountName is not null && IsRemembered(accountName, Digest(password)))
         {
             return PasswordCheck.Match;
         }
-        return await pool.RunAsync(() => accountName is null ? derivation.Matches(passwordHash, password) : Verify(accountName, passwordHash, password), cancellationToken);
+        return await pool.RunAsync(() => accountName is null ? derivation.Matches(passwordHash, password) : Verify(accountName, passwordHash, password), client, cancellationToken);
     }
 
     /// <summary>The whole check on the caller's thread (the remembered digest, else the derivation); <see cref="VerifyAsync"/> runs it in the pool.</summary>

@@ -4,17 +4,21 @@ using Microsoft.Extensions.Logging;
 namespace EmailProxy.Connections;
 
 /// <summary>
-/// Bounds how many failed logins one client address can put in the log: the first
-/// <see cref="LoggedPerMinute"/> of a minute are logged in full, the rest only counted, and when
-/// the minute is over one line says how many more there were
-/// (<c>… 53 more failed logins from 10.0.0.5 in the last minute</c>). Minutes are counted from
+/// Bounds how many lines about refused clients one client address can put in the log: its failed
+/// logins (mail fronts and the admin page's admin_password), its pre-login sessions that were
+/// refused or closed without a login, and its sign-in returns with an unknown state all count in
+/// one per-address share. The first <see cref="LoggedPerMinute"/> of a minute are logged in full,
+/// the rest at Debug only, and when the minute is over one line says how many more there were
+/// (<c>… 53 more failed logins or refused connections from 10.0.0.5 in the last minute</c>).
+/// Addresses are grouped by <see cref="ClientAddressKey"/> (an IPv6 client by its /64), as the
+/// login throttle groups them. One instance serves the whole process. Minutes are counted from
 /// the first failure after a quiet one; the clock is a <see cref="TimeProvider"/>, so that tests
 /// drive it. Memory is bounded too: at most <see cref="MaxTrackedAddresses"/> addresses are
 /// tracked, and failures from any further address share one count ("other addresses").
 /// </summary>
 internal sealed partial class FailedLoginLog(TimeProvider time, ILogger<FailedLoginLog> log) : IDisposable
 {
-    /// <summary>Failed logins of one address logged in full per minute.</summary>
+    /// <summary>Lines of one address logged in full per minute.</summary>
     public const int LoggedPerMinute = 10;
 
     /// <summary>Addresses tracked at once; the ones beyond share the count of <see cref="OtherAddresses"/>.</summary>
@@ -41,7 +45,7 @@ internal sealed partial class FailedLoginLog(TimeProvider time, ILogger<FailedLo
         }
     }
 
-    /// <summary>Counts one failed login from <paramref name="address"/>; true when it is to be logged in full.</summary>
+    /// <summary>Counts one failed login or refused connection from <paramref name="address"/>; true when it is to be logged in full.</summary>
     public bool Admit(IPAddress? address)
     {
         var key = KeyOf(address);
@@ -99,11 +103,10 @@ internal sealed partial class FailedLoginLog(TimeProvider time, ILogger<FailedLo
         }
     }
 
-    private static string KeyOf(IPAddress? address) =>
-        address is null ? OtherAddresses : (address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address).ToString();
+    private static string KeyOf(IPAddress? address) => address is null ? OtherAddresses : ClientAddressKey.Of(address);
 
     [LoggerMessage(EventId = 1007, EventName = "MoreFailedLogins", Level = LogLevel.Warning,
-        Message = "… {Count} more failed logins from {Address} in the last minute")]
+        Message = "… {Count} more failed logins or refused connections from {Address} in the last minute")]
     private static partial void MoreFailedLogins(ILogger logger, int count, string address);
 
     private sealed class Counts

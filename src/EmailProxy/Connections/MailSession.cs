@@ -121,9 +121,32 @@ internal abstract class MailSession(ConnectionContext connection, SessionEnviron
             _loginTimer = null;
             var durationMs = (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             SessionLog.PreLoginPeak(Log, Protocol, Client, PreLoginPeakBytes, PreLoginLimitBytes);
-            var level = _failedLogins > 0 && _failuresLogged == 0 && !_loggedIn ? LogLevel.Debug : LogLevel.Information;
+            // Always worked out, logged or not: a refused session counts in its address's share.
+            var level = EndLevel();
             SessionLog.SessionEnded(Log, level, Protocol, Client, _account, _result, _bytesFromClient, _bytesToClient, durationMs);
         }
+    }
+
+    /// <summary>
+    /// The level of the session's <see cref="SessionLog.SessionEnded"/> line. A session that logged
+    /// in, or ended by the proxy's shutdown: Information. One with failed logins: Debug when
+    /// <see cref="FailedLoginLog"/> left all of them out (they were counted there already). Any
+    /// other that ended before a login (refused: garbage, HTTP, a ClientHello, too many bad
+    /// commands, no login in time; or closed by the client) counts in the same per-address share:
+    /// Information while the address has lines left for the minute, else Debug and counted in the
+    /// minute's summary, so that one line per TCP connect cannot flood the log.
+    /// </summary>
+    private LogLevel EndLevel()
+    {
+        if (_loggedIn || Stopping.IsCancellationRequested)
+        {
+            return LogLevel.Information;
+        }
+        if (_failedLogins > 0)
+        {
+            return _failuresLogged == 0 ? LogLevel.Debug : LogLevel.Information;
+        }
+        return Environment.FailedLogins.Admit(ClientAddress) ? LogLevel.Information : LogLevel.Debug;
     }
 
     /// <summary>

@@ -10,9 +10,10 @@ namespace EmailProxy.Connections;
 internal static partial class SessionLog
 {
     /// <summary>
-    /// A session's one summary line. Information, except for a session whose failed logins were all
-    /// left out by <see cref="FailedLoginLog"/> (a guesser past its lines for the minute): Debug, so
-    /// that a guesser cannot flood the log through new connections either.
+    /// A session's one summary line. Information, except for a session that ended before a login
+    /// while its address was past its lines for the minute in <see cref="FailedLoginLog"/> (a
+    /// guesser whose failures were all left out, or a client refused or closed before any login):
+    /// Debug, so that new connections cannot flood the log either.
     /// </summary>
     [LoggerMessage(EventId = 1001, EventName = "SessionEnded",
         Message = "{Protocol} session from {Client} for account {Account} ended: {Result}; {BytesFromClient} bytes from the client, {BytesToClient} bytes to it, {DurationMs} ms")]

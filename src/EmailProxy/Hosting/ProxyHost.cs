@@ -67,6 +67,8 @@ internal static partial class ProxyHost
         builder.Services.AddSingleton<LocalCertificateSelector>();
         builder.Services.AddSingleton<LocalTlsService>();
         builder.Services.AddSingleton<SessionEnvironment>();
+        // One per-address limiter of log lines for the whole process: the mail sessions', the admin page's and the sign-in return's.
+        builder.Services.AddSingleton(s => s.GetRequiredService<SessionEnvironment>().FailedLogins);
 
         var listeners = new List<(string Name, ListenOptions Options)>();
         builder.WebHost.ConfigureKestrel(kestrel =>
@@ -114,6 +116,10 @@ internal static partial class ProxyHost
                 LogListening(log, name, endPoint);
             }
             LogStarted(log, config.ConfigPath, key.Source, config.Accounts.Count);
+            if (app.Services.GetRequiredService<PasswordVerifier>().TestGateFile is { } gate)
+            {
+                LogPasswordChecksGated(log, FileGatedKeyDerivation.Variable, gate);
+            }
         });
         return app;
     }
@@ -142,6 +148,10 @@ internal static partial class ProxyHost
 
     [LoggerMessage(EventId = 2, EventName = "Listening", Level = LogLevel.Information, Message = "Listening for {Protocol} on {EndPoint}")]
     private static partial void LogListening(ILogger logger, string protocol, string endPoint);
+
+    [LoggerMessage(EventId = 4, EventName = "PasswordChecksGated", Level = LogLevel.Warning,
+        Message = "{Variable} is set (a test-only hook): every password check waits until {ReleaseFile} exists; unset it outside tests")]
+    private static partial void LogPasswordChecksGated(ILogger logger, string variable, string releaseFile);
 
     [LoggerMessage(EventId = 3, EventName = "ConfigWarning", Level = LogLevel.Warning, Message = "Configuration: {Warning}")]
     private static partial void LogConfigWarning(ILogger logger, string warning);

@@ -54,7 +54,10 @@ internal sealed partial class SignInManager(ProxyConfig config, OAuthClient clie
     /// code is redeemed and the tokens saved whatever the browser does meanwhile (a code is
     /// single-use): only the token endpoint's own time limit bounds it.
     /// </summary>
-    public async Task<SignInCompletion> CompleteAsync(string? state, string? code, string? error, string? errorDescription)
+    /// <param name="logUnknownInFull">Asked only for an unknown state: whether it is logged as a warning (else
+    /// at Debug); the caller bounds them per client address, as the redirect path is open without
+    /// admin_password. Null: always.</param>
+    public async Task<SignInCompletion> CompleteAsync(string? state, string? code, string? error, string? errorDescription, Func<bool>? logUnknownInFull = null)
     {
         PendingSignIn? pending = null;
         if (state is not null)
@@ -69,7 +72,7 @@ internal sealed partial class SignInManager(ProxyConfig config, OAuthClient clie
         }
         if (pending is null || pending.ExpiresAt <= time.GetUtcNow())
         {
-            LogUnknownState(log);
+            LogUnknownState(log, logUnknownInFull?.Invoke() ?? true ? LogLevel.Warning : LogLevel.Debug);
             return new SignInCompletion(false, null, "This sign-in is unknown or has expired (sign-ins live 10 minutes). Start it again from the proxy's status page or by logging in from your mail client.");
         }
         var account = pending.Account;
@@ -153,7 +156,7 @@ internal sealed partial class SignInManager(ProxyConfig config, OAuthClient clie
         Message = "OAuth2 sign-in of account {Account} failed: {Error}")]
     private static partial void LogSignInFailed(ILogger logger, string account, string error);
 
-    [LoggerMessage(EventId = 2004, EventName = "SignInStateUnknown", Level = LogLevel.Warning,
+    [LoggerMessage(EventId = 2004, EventName = "SignInStateUnknown",
         Message = "A sign-in redirect arrived with an unknown or expired state; ignored")]
-    private static partial void LogUnknownState(ILogger logger);
+    private static partial void LogUnknownState(ILogger logger, LogLevel level);
 }

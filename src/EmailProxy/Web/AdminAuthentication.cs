@@ -17,7 +17,7 @@ namespace EmailProxy.Web;
 /// only while the listener is on loopback) nothing is asked.
 /// Issue 13 replaces Basic authentication by a sign-in form and a session cookie.
 /// </summary>
-internal sealed partial class AdminAuthentication(ProxyConfig config, PasswordVerifier verifier, LoginThrottle throttle, ILogger<AdminAuthentication> log)
+internal sealed partial class AdminAuthentication(ProxyConfig config, PasswordVerifier verifier, LoginThrottle throttle, FailedLoginLog failures, ILogger<AdminAuthentication> log)
 {
     /// <summary>The realm the browser shows in its password prompt.</summary>
     public const string Realm = "Email OAuth2 Proxy";
@@ -40,7 +40,7 @@ internal sealed partial class AdminAuthentication(ProxyConfig config, PasswordVe
         var password = BasicPassword(context.Request);
         // The key derivation runs in the mail logins' pool (off the sockets' threads, a few at a
         // time), and a wrong password waits out the same growing delay per client address.
-        var check = password is null ? PasswordCheck.Mismatch : await verifier.VerifyAsync(VerifierKey, hash, password, context.RequestAborted);
+        var check = password is null ? PasswordCheck.Mismatch : await verifier.VerifyAsync(VerifierKey, hash, password, context.Connection.RemoteIpAddress, context.RequestAborted);
         if (check == PasswordCheck.Match)
         {
             await next(context);
@@ -56,7 +56,11 @@ internal sealed partial class AdminAuthentication(ProxyConfig config, PasswordVe
         if (password is not null)
         {
             // The address and the path only: never the password, nor the user name typed with it.
-            LogAdminPasswordWrong(log, context.Connection.RemoteIpAddress?.ToString() ?? "?", ClientText.Sanitize(context.Request.Path.Value));
+            // At a bounded rate per address, counted with the mail fronts' failed logins.
+            if (failures.Admit(context.Connection.RemoteIpAddress))
+            {
+                LogAdminPasswordWrong(log, context.Connection.RemoteIpAddress?.ToString() ?? "?", ClientText.Sanitize(context.Request.Path.Value));
+            }
             await throttle.DelayFailureAsync(null, context.Connection.RemoteIpAddress, context.RequestAborted);
         }
         context.Response.StatusCode = StatusCodes.Status401Unauthorized;

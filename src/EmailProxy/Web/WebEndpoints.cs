@@ -34,12 +34,14 @@ internal static class WebEndpoints
                     ? Page(StatusCodes.Status404NotFound, "No browser sign-in", $"Account {account.Name} has no authorize_url: it does not sign in in a browser.")
                     : Results.Redirect(signIns.StartOrJoin(account).AuthorizeUrl.AbsoluteUri);
         });
-        app.MapGet(redirectPath, async (HttpRequest request, SignInManager signIns, TokenService tokens, CancellationToken cancellationToken) =>
+        app.MapGet(redirectPath, async (HttpRequest request, SignInManager signIns, TokenService tokens, FailedLoginLog failures, CancellationToken cancellationToken) =>
         {
             var query = request.Query;
             if (query.ContainsKey("state") || query.ContainsKey("code") || query.ContainsKey("error"))
             {
-                var result = await signIns.CompleteAsync(query["state"], query["code"], query["error"], query["error_description"]);
+                // Open without admin_password: an unknown state's warning is bounded per client address.
+                var result = await signIns.CompleteAsync(query["state"], query["code"], query["error"], query["error_description"],
+                    logUnknownInFull: () => failures.Admit(request.HttpContext.Connection.RemoteIpAddress));
                 return Page(result.Succeeded ? StatusCodes.Status200OK : StatusCodes.Status400BadRequest,
                     result.Succeeded ? "Signed in" : "Sign-in failed", result.Message);
             }

@@ -4,7 +4,9 @@ using EmailProxy.Configuration;
 using EmailProxy.OAuth2;
 using EmailProxy.Tests.TestSupport;
 using EmailProxy.TokenStore;
+using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 
 namespace EmailProxy.Tests.Accounts;
 
@@ -165,6 +167,23 @@ public sealed class LoginServiceTests : IDisposable
         Assert.False(blocking.RanOnThreadPool);
     }
 
+    [Fact]
+    public async Task LoginAsync_UnknownNameWithHashesOfDifferentStrengths_CheckedAgainstTheStrongest()
+    {
+        var weak = new PasswordHasher<object>(Options.Create(new PasswordHasherOptions { IterationCount = 1000 })).HashPassword(new object(), "weak");
+        var strong = PasswordVerifier.Hash("strong");
+        var derivation = new HashRecordingDerivation();
+        var logins = Logins(
+            [TestAccounts.Create("weak@example.com") with { PasswordHash = weak }, TestAccounts.Create("strong@example.com") with { PasswordHash = strong }],
+            new PasswordVerifier(derivation, new KeyDerivationPool()));
+
+        await FailedLoginAsync(logins, "stranger@example.com", "guess", Guesser);
+
+        Assert.Equal([strong], derivation.Hashes);
+        Assert.Equal(1000, PasswordVerifier.IterationsOf(weak));
+        Assert.True(PasswordVerifier.IterationsOf(strong) > 1000);
+    }
+
     private async Task<LoginOutcome> FailedLoginAsync(LoginService logins, string name, string password, IPAddress address)
     {
         var timers = _time.TimersCreated;
@@ -178,11 +197,13 @@ public sealed class LoginServiceTests : IDisposable
 
     private static AccountOptions Hashed() => TestAccounts.Create() with { PasswordHash = PasswordVerifier.Hash(BlockingKeyDerivation.RightPassword) };
 
-    private LoginService Logins(AccountOptions account, PasswordVerifier? passwords = null)
+    private LoginService Logins(AccountOptions account, PasswordVerifier? passwords = null) => Logins([account], passwords);
+
+    private LoginService Logins(AccountOptions[] accounts, PasswordVerifier? passwords = null)
     {
         var config = new ProxyConfig(_temp.Combine("emailproxy.config"), new GeneralOptions(),
             new Dictionary<string, ServerOptions>(StringComparer.OrdinalIgnoreCase) { [ImapOnly.Name] = ImapOnly },
-            new Dictionary<string, AccountOptions>(StringComparer.OrdinalIgnoreCase) { [account.Name] = account });
+            accounts.ToDictionary(a => a.Name, StringComparer.OrdinalIgnoreCase));
         var time = TimeProvider.System;
         var client = new OAuthClient(new HttpClient(), time);
         var tokens = new TokenService(client, new TokenFileStore(_temp.Combine("tokens"), MasterKey.FromBytes(new byte[32]), time, NullLogger<TokenFileStore>.Instance), time, NullLogger<TokenService>.Instance);
@@ -191,4 +212,30 @@ public sealed class LoginServiceTests : IDisposable
     }
 
     public void Dispose() => _temp.Dispose();
+
+    /// <summary>Matches nothing; remembers which hashes it was asked to check against.</summary>
+    private sealed class HashRecordingDerivation : IKeyDerivation
+    {
+        private readonly List<string> _hashes = [];
+
+        public IReadOnlyList<string> Hashes
+        {
+            get
+            {
+                lock (_hashes)
+                {
+                    return [.. _hashes];
+                }
+            }
+        }
+
+        public bool Matches(string passwordHash, string password)
+        {
+            lock (_hashes)
+            {
+                _hashes.Add(passwordHash);
+            }
+            return false;
+        }
+    }
 }

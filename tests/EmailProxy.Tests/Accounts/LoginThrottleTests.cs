@@ -1,5 +1,6 @@
 using System.Net;
 using EmailProxy.Accounts;
+using EmailProxy.Connections;
 using EmailProxy.Tests.TestSupport;
 
 namespace EmailProxy.Tests.Accounts;
@@ -69,9 +70,9 @@ public sealed class LoginThrottleTests
     }
 
     [Fact]
-    public void KeyOf_Ipv4MappedAddress_SameAsTheIpv4Address()
+    public void ClientAddressKeyOf_Ipv4MappedAddress_SameAsTheIpv4Address()
     {
-        Assert.Equal(LoginThrottle.KeyOf(Guesser), LoginThrottle.KeyOf(Guesser.MapToIPv6()));
+        Assert.Equal(ClientAddressKey.Of(Guesser), ClientAddressKey.Of(Guesser.MapToIPv6()));
     }
 
     [Fact]
@@ -106,5 +107,32 @@ public sealed class LoginThrottleTests
         Assert.False(delay.IsCompleted);
         _time.Advance(TimeSpan.FromMilliseconds(1));
         await delay.Guarded();
+    }
+
+    [Fact]
+    public void RecordFailure_WallClockStepsAnHourAhead_FailuresStillRemembered()
+    {
+        var clock = new SteppingClock();
+        var throttle = new LoginThrottle(clock);
+        for (var i = 0; i < 3; i++)
+        {
+            throttle.RecordFailure(null, Guesser);
+        }
+
+        clock.StepWallClock(TimeSpan.FromHours(1));
+
+        Assert.Equal(LoginThrottle.MaxDelay, throttle.RecordFailure(null, Guesser));
+    }
+
+    /// <summary>A clock whose wall time can jump (an NTP step, a manual change) while its monotonic timestamp does not move.</summary>
+    private sealed class SteppingClock : TimeProvider
+    {
+        private DateTimeOffset _now = new(2025, 3, 1, 12, 0, 0, TimeSpan.Zero);
+
+        public override DateTimeOffset GetUtcNow() => _now;
+
+        public override long GetTimestamp() => 0;
+
+        public void StepWallClock(TimeSpan step) => _now += step;
     }
 }

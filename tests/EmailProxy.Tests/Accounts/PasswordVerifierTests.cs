@@ -80,15 +80,15 @@ public sealed class PasswordVerifierTests
         var hash = PasswordVerifier.Hash(BlockingKeyDerivation.RightPassword);
         var derivation = new BlockingKeyDerivation(blocks: false);
         var verifier = new PasswordVerifier(derivation, new KeyDerivationPool(slots: 1, maxWaiting: 0));
-        Assert.Equal(PasswordCheck.Match, await verifier.VerifyAsync("a", hash, BlockingKeyDerivation.RightPassword, CancellationToken.None).Guarded());
+        Assert.Equal(PasswordCheck.Match, await verifier.VerifyAsync("a", hash, BlockingKeyDerivation.RightPassword, null, CancellationToken.None).Guarded());
         derivation.Hold();
 
-        var guess = verifier.VerifyAsync("a", hash, "guess", CancellationToken.None);
-        var remembered = await verifier.VerifyAsync("a", hash, BlockingKeyDerivation.RightPassword, CancellationToken.None).Guarded();
+        var guess = verifier.VerifyAsync("a", hash, "guess", null, CancellationToken.None);
+        var remembered = await verifier.VerifyAsync("a", hash, BlockingKeyDerivation.RightPassword, null, CancellationToken.None).Guarded();
 
         Assert.Equal(PasswordCheck.Match, remembered);
         await derivation.WhenStartedAsync(2);
-        Assert.Equal(PasswordCheck.Busy, await verifier.VerifyAsync("a", hash, "other guess", CancellationToken.None).Guarded());
+        Assert.Equal(PasswordCheck.Busy, await verifier.VerifyAsync("a", hash, "other guess", null, CancellationToken.None).Guarded());
         derivation.Release();
         Assert.Equal(PasswordCheck.Mismatch, await guess.Guarded());
     }
@@ -99,7 +99,7 @@ public sealed class PasswordVerifierTests
         var hash = PasswordVerifier.Hash("correct horse");
         var verifier = new PasswordVerifier();
 
-        Assert.Equal(PasswordCheck.Match, await verifier.VerifyAsync(null, hash, "correct horse", CancellationToken.None).Guarded());
-        Assert.Equal(PasswordCheck.Mismatch, await verifier.VerifyAsync(null, hash, "wrong", CancellationToken.None).Guarded());
+        Assert.Equal(PasswordCheck.Match, await verifier.VerifyAsync(null, hash, "correct horse", null, CancellationToken.None).Guarded());
+        Assert.Equal(PasswordCheck.Mismatch, await verifier.VerifyAsync(null, hash, "wrong", null, CancellationToken.None).Guarded());
     }
 }

@@ -26,7 +26,7 @@ public sealed class FailedLoginLogTests : IDisposable
 
         _time.Advance(FailedLoginLog.Interval);
 
-        Assert.Equal(["… 53 more failed logins from 10.0.0.5 in the last minute"], _log.Lines);
+        Assert.Equal(["… 53 more failed logins or refused connections from 10.0.0.5 in the last minute"], _log.Lines);
         Assert.True(limiter.Admit(address), "a new minute, a new share");
     }
 
@@ -55,7 +55,7 @@ public sealed class FailedLoginLogTests : IDisposable
 
         Assert.Equal(FailedLoginLog.MaxTrackedAddresses + 1, limiter.TrackedAddresses);
         _time.Advance(FailedLoginLog.Interval);
-        Assert.Equal([$"… {100 - FailedLoginLog.LoggedPerMinute} more failed logins from {FailedLoginLog.OtherAddresses} in the last minute"], _log.Lines);
+        Assert.Equal([$"… {100 - FailedLoginLog.LoggedPerMinute} more failed logins or refused connections from {FailedLoginLog.OtherAddresses} in the last minute"], _log.Lines);
         Assert.Equal(0, limiter.TrackedAddresses);
     }
 
@@ -83,6 +83,48 @@ public sealed class FailedLoginLogTests : IDisposable
         Assert.Equal(5, ended.Count);
         // The fifth session's failures were all left out: its end is logged at Debug only.
         Assert.Equal(4, ended.Count(e => e.Level == Microsoft.Extensions.Logging.LogLevel.Information));
+        foreach (var client in clients.Skip(1))
+        {
+            await client.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public void Admit_AddressesOfOneIpv6Slash64_ShareOneCount()
+    {
+        using var limiter = new FailedLoginLog(_time, _log.CreateLogger<FailedLoginLog>());
+
+        for (var i = 1; i <= FailedLoginLog.LoggedPerMinute; i++)
+        {
+            limiter.Admit(IPAddress.Parse($"2001:db8:1:2::{i:x}"));
+        }
+
+        Assert.False(limiter.Admit(IPAddress.Parse("2001:db8:1:2:ffff::1")), "a fresh address of the same /64 is the same client");
+        Assert.True(limiter.Admit(IPAddress.Parse("2001:db8:1:3::1")), "another /64 has its own share");
+        _time.Advance(FailedLoginLog.Interval);
+        Assert.Equal(["… 1 more failed logins or refused connections from 2001:db8:1:2::/64 in the last minute"], _log.Lines);
+    }
+
+    [Fact]
+    public async Task Sessions_RefusedBeforeLoginFromOneAddress_SessionEndedLinesBoundedThenDebug()
+    {
+        await using var first = HostileClient.Start("SMTP");
+        var clients = new List<HostileClient> { first };
+        for (var i = 1; i < FailedLoginLog.LoggedPerMinute + 3; i++)
+        {
+            clients.Add(first.Another(i % 3 == 0 ? "IMAP" : i % 3 == 1 ? "POP3" : "SMTP"));
+        }
+
+        foreach (var client in clients)
+        {
+            await client.SendAsync("POST / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+            await client.EndedAsync();
+        }
+
+        var ended = first.Events("SessionEnded");
+        Assert.Equal(clients.Count, ended.Count);
+        Assert.Equal(FailedLoginLog.LoggedPerMinute, ended.Count(e => e.Level == Microsoft.Extensions.Logging.LogLevel.Information));
+        Assert.All(ended.Where(e => e.Level != Microsoft.Extensions.Logging.LogLevel.Information), e => Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Debug, e.Level));
         foreach (var client in clients.Skip(1))
         {
             await client.DisposeAsync();

@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using EmailProxy.Accounts;
 using EmailProxy.Configuration;
+using EmailProxy.Connections;
 using EmailProxy.Tests.TestSupport;
 using EmailProxy.Web;
 using Microsoft.Extensions.Logging;
@@ -120,6 +121,38 @@ public sealed class AdminAuthenticationTests
         using var response = await GetAsync(host, "/healthz");
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Request_WrongPasswordFromAnAddressPastItsLines_NotLoggedAsAWarning()
+    {
+        await using var host = await WebEndpointsHost.StartAsync(Protected, TestAccounts.Create());
+        for (var i = 0; i < FailedLoginLog.LoggedPerMinute; i++)
+        {
+            host.Failures.Admit(IPAddress.Loopback);
+        }
+
+        using var response = await GetAsync(host, "/", Basic("admin", "wrong"));
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.DoesNotContain(host.Log.Entries, e => e.EventId.Name == "AdminPasswordWrong");
+        Assert.Equal(1, host.Throttle.TrackedCount);
+    }
+
+    [Fact]
+    public async Task Redirect_UnknownStatesFromOneAddress_WarningsBoundedThenDebug()
+    {
+        await using var host = await WebEndpointsHost.StartAsync(Protected, TestAccounts.Create());
+
+        for (var i = 0; i < FailedLoginLog.LoggedPerMinute + 5; i++)
+        {
+            using var unknown = await GetAsync(host, $"/?state=x{i}");
+            Assert.Equal(HttpStatusCode.BadRequest, unknown.StatusCode);
+        }
+
+        var logged = host.Log.Entries.Where(e => e.EventId.Name == "SignInStateUnknown").ToList();
+        Assert.Equal(FailedLoginLog.LoggedPerMinute, logged.Count(e => e.Level == LogLevel.Warning));
+        Assert.Equal(5, logged.Count(e => e.Level == LogLevel.Debug));
     }
 
     [Fact]

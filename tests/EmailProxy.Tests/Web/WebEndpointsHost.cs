@@ -1,5 +1,6 @@
 using EmailProxy.Accounts;
 using EmailProxy.Configuration;
+using EmailProxy.Connections;
 using EmailProxy.OAuth2;
 using EmailProxy.Tests.OAuth2;
 using EmailProxy.Tests.TestSupport;
@@ -42,6 +43,8 @@ internal sealed class WebEndpointsHost : IAsyncDisposable
         builder.Services.AddSingleton(Config);
         builder.Services.AddSingleton<PasswordVerifier>();
         builder.Services.AddSingleton(Throttle);
+        Failures = new FailedLoginLog(_oauth.Time, Log.CreateLogger<FailedLoginLog>());
+        builder.Services.AddSingleton(Failures);
         builder.Services.AddSingleton<AdminAuthentication>();
         builder.Services.AddSingleton<HostHeaderCheck>();
         _app = builder.Build();
@@ -59,6 +62,9 @@ internal sealed class WebEndpointsHost : IAsyncDisposable
 
     /// <summary>The throttle a wrong admin password is counted in (real time: a wrong password is answered after half a second).</summary>
     public LoginThrottle Throttle { get; } = new(TimeProvider.System);
+
+    /// <summary>The per-address limiter of log lines (the fixture's fake clock): wrong admin passwords and unknown sign-in states count in it.</summary>
+    public FailedLoginLog Failures { get; }
 
     /// <summary>A client of the listener (base address set once started); redirects are not followed.</summary>
     public HttpClient Http { get; }
@@ -80,6 +86,7 @@ internal sealed class WebEndpointsHost : IAsyncDisposable
         Http.Dispose();
         await _app.StopAsync();
         await _app.DisposeAsync();
+        Failures.Dispose();
         _oauth.Dispose();
     }
 }
