@@ -14,10 +14,12 @@ namespace EmailProxy.Accounts;
 /// Where any account has a <c>password_hash</c>, the proxy may face guessers, and the login walks
 /// guarded: an unknown login name and a wrong password get the same answer (<see cref="WrongCredentials"/>,
 /// the same code), and an unknown name costs the same derivation (against another account's hash),
-/// so neither the text nor the time tells which names exist; the log says which. Every failed check
-/// is answered after the <see cref="LoginThrottle"/>'s delay; a check that finds the derivation pool
-/// full, or the client's address past its share of it for too long, is a temporary failure
-/// (<see cref="Busy"/>). Where no account has a hash, the proxy trusts
+/// so neither the text nor the time tells which names exist; the log says which. Every check first
+/// waits its turn with the <see cref="LoginThrottle"/> (its address's and its login name's recent
+/// failures), right or wrong, so that hanging up early saves a guesser nothing; an address whose
+/// line is too long is refused for now (<see cref="TooManyFailures"/>), and a check that finds the
+/// derivation pool full, or the client's address past its share of it for too long, is a temporary
+/// failure (<see cref="Busy"/>). Where no account has a hash, the proxy trusts
 /// its clients (loopback) and an unknown name is told which section to add.
 /// </remarks>
 internal sealed class LoginService(ProxyConfig config, PasswordVerifier passwords, LoginThrottle throttle, TokenService tokens, SignInManager signIns)
@@ -27,6 +29,9 @@ internal sealed class LoginService(ProxyConfig config, PasswordVerifier password
 
     /// <summary>What the client hears when every derivation slot is taken and the waiting line is full.</summary>
     public const string Busy = "The proxy is busy checking other passwords: try again in a moment";
+
+    /// <summary>What the client hears when its address has failed so often lately that its turn is too far off.</summary>
+    public const string TooManyFailures = "Too many failed logins from this address: try again in a minute";
 
     /// <summary>
     /// The configured hash that an unknown login name is checked against, so that it costs what a
@@ -51,16 +56,24 @@ internal sealed class LoginService(ProxyConfig config, PasswordVerifier password
                 return LoginOutcome.Fail(LoginFailure.UnknownAccount,
                     $"There is no account '{shownName}' in the proxy's configuration: add an [account {shownName}] section to {Path.GetFileName(config.ConfigPath)} and restart the proxy");
             }
+            if (!await throttle.WaitTurnAsync(loginName, clientAddress, cancellationToken))
+            {
+                return LoginOutcome.Fail(LoginFailure.Unavailable, TooManyFailures, logReason: $"{TooManyFailures} (login name '{shownName}', not an account)");
+            }
             if (await passwords.VerifyAsync(null, _decoyHash, password, clientAddress, cancellationToken) == PasswordCheck.Busy)
             {
                 return LoginOutcome.Fail(LoginFailure.Unavailable, Busy, logReason: $"{Busy} (login name '{shownName}', not an account)");
             }
-            await throttle.DelayFailureAsync(null, clientAddress, cancellationToken);
+            throttle.RecordFailure(loginName, clientAddress);
             return LoginOutcome.Fail(LoginFailure.UnknownAccount, WrongCredentials,
                 logReason: $"There is no account '{shownName}' in the proxy's configuration (the client is told: {WrongCredentials})");
         }
         if (account.PasswordHash is { } hash)
         {
+            if (!await throttle.WaitTurnAsync(loginName, clientAddress, cancellationToken))
+            {
+                return LoginOutcome.Fail(LoginFailure.Unavailable, TooManyFailures, account);
+            }
             var check = await passwords.VerifyAsync(account.Name, hash, password, clientAddress, cancellationToken);
             if (check == PasswordCheck.Busy)
             {
@@ -68,7 +81,7 @@ internal sealed class LoginService(ProxyConfig config, PasswordVerifier password
             }
             if (check == PasswordCheck.Mismatch)
             {
-                await throttle.DelayFailureAsync(account.Name, clientAddress, cancellationToken);
+                throttle.RecordFailure(loginName, clientAddress);
                 return LoginOutcome.Fail(LoginFailure.WrongPassword, WrongCredentials, account,
                     logReason: $"Wrong password for account {account.Name} (checked against its password_hash)");
             }

@@ -38,9 +38,17 @@ internal sealed partial class AdminAuthentication(ProxyConfig config, PasswordVe
             return;
         }
         var password = BasicPassword(context.Request);
-        // The key derivation runs in the mail logins' pool (off the sockets' threads, a few at a
-        // time), and a wrong password waits out the same growing delay per client address.
-        var check = password is null ? PasswordCheck.Mismatch : await verifier.VerifyAsync(VerifierKey, hash, password, context.Connection.RemoteIpAddress, context.RequestAborted);
+        var address = context.Connection.RemoteIpAddress;
+        // Each check waits the address's turn first, as a mail login's does (after recent failures,
+        // one check per growing delay), then runs in the mail logins' derivation pool.
+        if (password is not null && !await throttle.WaitTurnAsync(null, address, context.RequestAborted))
+        {
+            context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+            context.Response.Headers.RetryAfter = "60";
+            await context.Response.WriteAsync("Too many wrong passwords from this address: try again in a minute.\n", context.RequestAborted);
+            return;
+        }
+        var check = password is null ? PasswordCheck.Mismatch : await verifier.VerifyAsync(VerifierKey, hash, password, address, context.RequestAborted);
         if (check == PasswordCheck.Match)
         {
             await next(context);
@@ -61,7 +69,7 @@ internal sealed partial class AdminAuthentication(ProxyConfig config, PasswordVe
             {
                 LogAdminPasswordWrong(log, context.Connection.RemoteIpAddress?.ToString() ?? "?", ClientText.Sanitize(context.Request.Path.Value));
             }
-            await throttle.DelayFailureAsync(null, context.Connection.RemoteIpAddress, context.RequestAborted);
+            throttle.RecordFailure(null, address);
         }
         context.Response.StatusCode = StatusCodes.Status401Unauthorized;
         context.Response.Headers.WWWAuthenticate = $"Basic realm=\"{Realm}\", charset=\"UTF-8\"";

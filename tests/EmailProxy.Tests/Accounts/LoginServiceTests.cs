@@ -55,13 +55,14 @@ public sealed class LoginServiceTests : IDisposable
         var logins = Logins(Hashed());
 
         await FailedLoginAsync(logins, "stranger@example.com", "guess", Guesser);
+        var timers = _time.TimersCreated;
         var second = logins.LoginAsync(SessionHarness.Pop3(), "other@example.com", "guess", Guesser, CancellationToken.None);
-        await _time.WhenTimersCreatedAsync(2);
-        _time.Advance(LoginThrottle.FirstDelay);
+        await _time.WhenTimersCreatedAsync(timers + 1);
 
-        Assert.False(second.IsCompleted, "the second failure from one address waits twice the first delay");
+        Assert.False(second.IsCompleted, "the second check from one address waits for its turn");
+        Assert.Equal(1, _derivation.Started);
         _time.Advance(LoginThrottle.FirstDelay);
-        await second.Guarded();
+        Assert.Equal(LoginService.WrongCredentials, (await second.Guarded()).Message);
         Assert.Equal(2, _derivation.Started);
     }
 
@@ -85,13 +86,7 @@ public sealed class LoginServiceTests : IDisposable
     {
         var logins = Logins(hashes ? Hashed() : TestAccounts.Create());
 
-        var pending = logins.LoginAsync(SessionHarness.Pop3(), "x\r\n* OK [ALERT] forged\r", "guess", Guesser, CancellationToken.None);
-        if (hashes)
-        {
-            await _time.WhenTimersCreatedAsync(1);
-            _time.Advance(LoginThrottle.MaxDelay);
-        }
-        var outcome = await pending.Guarded();
+        var outcome = await logins.LoginAsync(SessionHarness.Pop3(), "x\r\n* OK [ALERT] forged\r", "guess", Guesser, CancellationToken.None).Guarded();
 
         Assert.DoesNotContain('\r', outcome.Message);
         Assert.DoesNotContain('\n', outcome.Message);
@@ -99,21 +94,28 @@ public sealed class LoginServiceTests : IDisposable
         Assert.DoesNotContain('\n', outcome.LogReason);
     }
 
-    [Fact]
-    public async Task LoginAsync_WrongPassword_AnsweredOnlyAfterTheDelay()
+    [Theory]
+    [InlineData("guess")]
+    [InlineData(BlockingKeyDerivation.RightPassword)]
+    public async Task LoginAsync_AfterAFailureFromTheAddress_NextCheckRightOrWrongWaitsBeforeItRuns(string password)
     {
         var logins = Logins(Hashed());
+        await FailedLoginAsync(logins, "sales@example.com", "first", Guesser);
+        var timers = _time.TimersCreated;
 
-        var pending = logins.LoginAsync(SessionHarness.Pop3(), "sales@example.com", "guess", Guesser, CancellationToken.None);
-        await _time.WhenTimersCreatedAsync(1);
+        var pending = logins.LoginAsync(SessionHarness.Pop3(), "sales@example.com", password, Guesser, CancellationToken.None);
+        await _time.WhenTimersCreatedAsync(timers + 1);
 
+        // Nothing is checked, so nothing is answered, before the turn: hanging up early tells nothing.
         Assert.False(pending.IsCompleted);
+        Assert.Equal(1, _derivation.Started);
         _time.Advance(LoginThrottle.FirstDelay);
-        Assert.Equal(LoginFailure.WrongPassword, (await pending.Guarded()).Failure);
+        await pending.Guarded();
+        Assert.Equal(2, _derivation.Started);
     }
 
     [Fact]
-    public async Task LoginAsync_RightPasswordAfterGuessesFromElsewhere_NotDelayed()
+    public async Task LoginAsync_RightPasswordAfterGuessesFromElsewhere_WaitsAtMostTheNamesDelayNotTheGuessersLine()
     {
         var logins = Logins(Hashed());
         for (var i = 0; i < 5; i++)
@@ -122,10 +124,31 @@ public sealed class LoginServiceTests : IDisposable
         }
         var timers = _time.TimersCreated;
 
-        var outcome = await logins.LoginAsync(SessionHarness.Pop3(), "sales@example.com", BlockingKeyDerivation.RightPassword, User, CancellationToken.None).Guarded();
+        var pending = logins.LoginAsync(SessionHarness.Pop3(), "sales@example.com", BlockingKeyDerivation.RightPassword, User, CancellationToken.None);
+        await _time.WhenTimersCreatedAsync(timers + 1);
+        _time.Advance(LoginThrottle.MaxDelay);
 
-        Assert.Contains("has no pop_host", outcome.Message, StringComparison.Ordinal);
-        Assert.Equal(timers, _time.TimersCreated);
+        Assert.Contains("has no pop_host", (await pending.Guarded()).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task LoginAsync_AddressWhoseLineIsTooLong_RefusedForNowWithoutACheck()
+    {
+        var throttle = new LoginThrottle(_time);
+        var logins = Logins(Hashed(), throttle: throttle);
+        for (var i = 0; i < 5; i++)
+        {
+            throttle.RecordFailure(null, Guesser);
+        }
+        while (throttle.Turn(null, Guesser) is not null)
+        {
+        }
+
+        var outcome = await logins.LoginAsync(SessionHarness.Pop3(), "sales@example.com", BlockingKeyDerivation.RightPassword, Guesser, CancellationToken.None).Guarded();
+
+        Assert.Equal(LoginService.TooManyFailures, outcome.Message);
+        Assert.True(outcome.IsTemporary);
+        Assert.Equal(0, _derivation.Started);
     }
 
     [Fact]
@@ -144,8 +167,6 @@ public sealed class LoginServiceTests : IDisposable
         Assert.Equal(LoginService.Busy, refused.Message);
         Assert.False(running.IsCompleted);
         blocking.Release();
-        await _time.WhenTimersCreatedAsync(2);
-        _time.Advance(LoginThrottle.MaxDelay);
         Assert.Equal(LoginService.WrongCredentials, (await running.Guarded()).Message);
         Assert.Equal(LoginService.WrongCredentials, (await waiting.Guarded()).Message);
     }
@@ -161,8 +182,6 @@ public sealed class LoginServiceTests : IDisposable
         Assert.Equal(0, blocking.Finished);
         Assert.False(pending.IsCompleted, "the caller's thread came back while the derivation is blocked");
         blocking.Release();
-        await _time.WhenTimersCreatedAsync(1);
-        _time.Advance(LoginThrottle.FirstDelay);
         await pending.Guarded();
         Assert.False(blocking.RanOnThreadPool);
     }
@@ -184,12 +203,16 @@ public sealed class LoginServiceTests : IDisposable
         Assert.True(PasswordVerifier.IterationsOf(strong) > 1000);
     }
 
+    /// <summary>A login expected to fail; the fake clock is moved on whenever it waits for its turn.</summary>
     private async Task<LoginOutcome> FailedLoginAsync(LoginService logins, string name, string password, IPAddress address)
     {
         var timers = _time.TimersCreated;
         var pending = logins.LoginAsync(SessionHarness.Pop3(), name, password, address, CancellationToken.None);
-        await _time.WhenTimersCreatedAsync(timers + 1);
-        _time.Advance(LoginThrottle.MaxDelay);
+        while (await Task.WhenAny(pending, _time.WhenTimersCreatedAsync(timers + 1)).Guarded() != pending)
+        {
+            timers = _time.TimersCreated;
+            _time.Advance(LoginThrottle.MaxAddressWait);
+        }
         var outcome = await pending.Guarded();
         Assert.False(outcome.Succeeded);
         return outcome;
@@ -197,9 +220,9 @@ public sealed class LoginServiceTests : IDisposable
 
     private static AccountOptions Hashed() => TestAccounts.Create() with { PasswordHash = PasswordVerifier.Hash(BlockingKeyDerivation.RightPassword) };
 
-    private LoginService Logins(AccountOptions account, PasswordVerifier? passwords = null) => Logins([account], passwords);
+    private LoginService Logins(AccountOptions account, PasswordVerifier? passwords = null, LoginThrottle? throttle = null) => Logins([account], passwords, throttle);
 
-    private LoginService Logins(AccountOptions[] accounts, PasswordVerifier? passwords = null)
+    private LoginService Logins(AccountOptions[] accounts, PasswordVerifier? passwords = null, LoginThrottle? throttle = null)
     {
         var config = new ProxyConfig(_temp.Combine("emailproxy.config"), new GeneralOptions(),
             new Dictionary<string, ServerOptions>(StringComparer.OrdinalIgnoreCase) { [ImapOnly.Name] = ImapOnly },
@@ -207,7 +230,7 @@ public sealed class LoginServiceTests : IDisposable
         var time = TimeProvider.System;
         var client = new OAuthClient(new HttpClient(), time);
         var tokens = new TokenService(client, new TokenFileStore(_temp.Combine("tokens"), MasterKey.FromBytes(new byte[32]), time, NullLogger<TokenFileStore>.Instance), time, NullLogger<TokenService>.Instance);
-        return new LoginService(config, passwords ?? new PasswordVerifier(_derivation, new KeyDerivationPool()), new LoginThrottle(_time), tokens,
+        return new LoginService(config, passwords ?? new PasswordVerifier(_derivation, new KeyDerivationPool()), throttle ?? new LoginThrottle(_time), tokens,
             new SignInManager(config, client, tokens, time, NullLogger<SignInManager>.Instance));
     }
 

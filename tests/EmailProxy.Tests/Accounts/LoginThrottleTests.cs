@@ -96,17 +96,88 @@ public sealed class LoginThrottleTests
     }
 
     [Fact]
-    public async Task DelayFailureAsync_WaitsTheEarnedDelayOnTheTimeProvider()
+    public void Turn_CleanAddressAndName_NoWait()
+    {
+        var throttle = new LoginThrottle(_time);
+
+        Assert.Equal(TimeSpan.Zero, throttle.Turn("sales@example.com", Guesser));
+        Assert.Equal(TimeSpan.Zero, throttle.Turn("sales@example.com", Guesser));
+    }
+
+    [Fact]
+    public void Turn_AfterFailuresFromOneAddress_ChecksLinedUpOnePerDelay()
+    {
+        var throttle = new LoginThrottle(_time);
+        throttle.RecordFailure(null, Guesser);
+        throttle.RecordFailure(null, Guesser);
+
+        // Two failures: one check per second, one after the other, whatever the login name.
+        var turns = Enumerable.Range(0, 4).Select(i => throttle.Turn($"name{i}@example.com", Guesser)).ToList();
+
+        Assert.Equal([TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(4)], turns);
+    }
+
+    [Fact]
+    public void Turn_LineLongerThanTheMaximumWait_RefusedWithoutTakingAPlace()
+    {
+        var throttle = new LoginThrottle(_time);
+        for (var i = 0; i < 5; i++)
+        {
+            throttle.RecordFailure(null, Guesser);
+        }
+        var turns = new List<TimeSpan?>();
+        for (var i = 0; i < 8; i++)
+        {
+            turns.Add(throttle.Turn(null, Guesser));
+        }
+
+        // 4 s apart: 4, 8, 12, 16, 20 s fit; the next ones are refused and take no place.
+        Assert.Equal(5, turns.Count(t => t is not null));
+        Assert.All(turns.Skip(5), t => Assert.Null(t));
+        _time.Advance(TimeSpan.FromSeconds(4));
+        Assert.Equal(TimeSpan.FromSeconds(20), throttle.Turn(null, Guesser));
+    }
+
+    [Fact]
+    public void Turn_KnownAndUnknownNamesAfterFailuresFromManyAddresses_SameWait()
+    {
+        var throttle = new LoginThrottle(_time);
+        for (var i = 1; i <= 3; i++)
+        {
+            throttle.RecordFailure("sales@example.com", IPAddress.Parse($"192.0.2.{i}"));
+            throttle.RecordFailure("ghost@example.com", IPAddress.Parse($"198.51.100.{i}"));
+        }
+
+        // A name's failures delay its next check by their delay (2 s after three), not a line.
+        var fresh = IPAddress.Parse("203.0.113.9");
+        Assert.Equal(TimeSpan.FromSeconds(2), throttle.Turn("SALES@example.com", fresh));
+        Assert.Equal(TimeSpan.FromSeconds(2), throttle.Turn("ghost@example.com", fresh));
+        Assert.Equal(TimeSpan.FromSeconds(2), throttle.Turn("sales@example.com", IPAddress.Parse("203.0.113.10")));
+    }
+
+    [Fact]
+    public async Task WaitTurnAsync_WaitsOnTheTimeProviderBeforeTheCheck()
     {
         var throttle = new LoginThrottle(_time);
         throttle.RecordFailure(null, Guesser);
 
-        var delay = throttle.DelayFailureAsync(null, Guesser, CancellationToken.None);
-        _time.Advance(TimeSpan.FromMilliseconds(999));
+        var turn = throttle.WaitTurnAsync("x@example.com", Guesser, CancellationToken.None);
+        _time.Advance(TimeSpan.FromMilliseconds(499));
 
-        Assert.False(delay.IsCompleted);
+        Assert.False(turn.IsCompleted);
         _time.Advance(TimeSpan.FromMilliseconds(1));
-        await delay.Guarded();
+        Assert.True(await turn.Guarded());
+    }
+
+    [Fact]
+    public void RecordFailure_VeryLongLoginNames_RememberedByTheirStart()
+    {
+        var throttle = new LoginThrottle(_time);
+
+        throttle.RecordFailure(new string('a', 8000), null);
+        throttle.RecordFailure(new string('a', 8000) + "b", null);
+
+        Assert.Equal(1, throttle.TrackedCount);
     }
 
     [Fact]

@@ -48,8 +48,6 @@ public sealed class PasswordGuessingSessionTests : IDisposable
         Assert.Equal(Slots, _derivation.MaxRunning);
 
         _derivation.Release();
-        await _throttleTime.WhenTimersCreatedAsync(Slots);
-        _throttleTime.Advance(LoginThrottle.MaxDelay);
         for (var i = 0; i < Slots; i++)
         {
             Assert.Equal($"g{i} NO [AUTHENTICATIONFAILED] {LoginService.WrongCredentials}", await Line(guessers[i].Client));
