@@ -64,6 +64,7 @@ internal abstract class MailSession(ConnectionContext connection, SessionEnviron
     private int _failuresLogged;
     private long _longestLine;
     private bool _loggedIn;
+    private string? _preLoginKey;
 
     /// <summary>The protocol's name, as log lines give it.</summary>
     protected string Protocol => MailProtocol.Name;
@@ -93,6 +94,11 @@ internal abstract class MailSession(ConnectionContext connection, SessionEnviron
         _loginTimer = loginTimer;
         try
         {
+            if (!Environment.PreLogin.TryEnter(ClientAddress, out _preLoginKey))
+            {
+                await EndAsync(SessionEnd.Limit, $"Too many connections from your address before login (the limit is {PreLoginConnections.MaxPerAddress})");
+                return;
+            }
             await RunCoreAsync(loginWindow.Token);
         }
         catch (CrossProtocolException)
@@ -118,12 +124,23 @@ internal abstract class MailSession(ConnectionContext connection, SessionEnviron
         }
         finally
         {
+            LeavePreLogin();
             _loginTimer = null;
             var durationMs = (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             SessionLog.PreLoginPeak(Log, Protocol, Client, PreLoginPeakBytes, PreLoginLimitBytes);
             // Always worked out, logged or not: a refused session counts in its address's share.
             var level = EndLevel();
             SessionLog.SessionEnded(Log, level, Protocol, Client, _account, _result, _bytesFromClient, _bytesToClient, durationMs);
+        }
+    }
+
+    /// <summary>The connection no longer counts in its address's pre-login share (it logged in, or ended).</summary>
+    private void LeavePreLogin()
+    {
+        if (_preLoginKey is { } key)
+        {
+            _preLoginKey = null;
+            Environment.PreLogin.Leave(key);
         }
     }
 
@@ -325,6 +342,7 @@ internal abstract class MailSession(ConnectionContext connection, SessionEnviron
         }
         _account = outcome.Account!.Name;
         _loggedIn = true;
+        LeavePreLogin();
         await using var upstream = outcome.Upstream!.Connection!;
         SessionLog.LoginSucceeded(Log, Protocol, Client, _account, upstream.Endpoint);
         await WriteAsync(LoginSucceededReply(tag, outcome), Stopping);

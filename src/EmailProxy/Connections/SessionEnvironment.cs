@@ -14,6 +14,9 @@ internal sealed class SessionEnvironment(LoginService logins, IHostApplicationLi
     public CancellationToken Stopping => lifetime.ApplicationStopping;
     public string Version { get; } = typeof(SessionEnvironment).Assembly.GetName().Version?.ToString(3) ?? "0";
 
+    /// <summary>Bounds the connections one client address holds open before login (shared by every protocol's sessions).</summary>
+    public PreLoginConnections PreLogin { get; } = new();
+
     /// <summary>Bounds the failed-login lines of one client address (shared by every protocol's sessions).</summary>
     public FailedLoginLog FailedLogins { get; } = new(time, (loggers ?? NullLoggerFactory.Instance).CreateLogger<FailedLoginLog>());
 
