@@ -16,6 +16,9 @@ namespace EmailProxy.Bench;
 /// proxy's VmRSS is sampled; its peak above the settled start is the figure.</item>
 /// <item><b>guess</b>: <see cref="Guessers"/> clients that try wrong passwords on an account with a
 /// <c>password_hash</c> as fast as they are answered, reconnecting when closed.</item>
+/// <item><b>guess, many hosts</b>: the same, but every attempt comes from a fresh loopback address
+/// (127.x.y.z) and tries a fresh login name, as a guesser with many hosts would: no per-address or
+/// per-name delay holds it back, so the key derivations run as fast as the proxy lets them.</item>
 /// </list>
 /// The probe's NOOP round trip is the figure for "other sessions are not stalled": p50 and p99
 /// quiet and under attack, in the same run.
@@ -70,7 +73,7 @@ internal static class HostilePart
         return new HostileResult("flood", FloodClients, duration, quiet, underAttack, before, peak, after, counters.Connections, counters.ClosedByProxy, counters.Bytes, alive);
     }
 
-    public static async Task<HostileResult> RunGuessAsync(BenchEnvironment environment, TimeSpan duration, int probeSamples, CancellationToken cancellationToken)
+    public static async Task<HostileResult> RunGuessAsync(BenchEnvironment environment, TimeSpan duration, int probeSamples, bool manyHosts, CancellationToken cancellationToken)
     {
         await using var proxy = await environment.StartProxyAsync(cancellationToken);
         await using var probe = await LogInProbeAsync(proxy, cancellationToken);
@@ -80,12 +83,12 @@ internal static class HostilePart
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         stop.CancelAfter(duration);
         var counters = new Counters();
-        var guessers = Enumerable.Range(0, Guessers).Select(i => GuessAsync(proxy.ImapPort, i, counters, stop.Token)).ToArray();
+        var guessers = Enumerable.Range(0, Guessers).Select(i => GuessAsync(proxy.ImapPort, i, manyHosts, counters, stop.Token)).ToArray();
         var underAttack = await ProbeAsync(probe, int.MaxValue, stop.Token, cancellationToken);
         await Task.WhenAll(guessers);
         var after = proxy.ReadResidentBytes();
         var alive = (await probe.CommandAsync("z", "NOOP", cancellationToken)).StartsWith("OK", StringComparison.Ordinal);
-        return new HostileResult("guess", Guessers, duration, quiet, underAttack, before, after, after, counters.Connections, counters.ClosedByProxy, counters.Answers, alive);
+        return new HostileResult(manyHosts ? "guess, many hosts" : "guess", Guessers, duration, quiet, underAttack, before, after, after, counters.Connections, counters.ClosedByProxy, counters.Answers, alive);
     }
 
     private static async Task<ImapClientConnection> LogInProbeAsync(ProxyInstance proxy, CancellationToken cancellationToken)
@@ -166,20 +169,27 @@ internal static class HostilePart
     }
 
     /// <summary>One guesser: LOGIN with a wrong password on the guarded account, again and again, reconnecting when closed.</summary>
-    private static async Task GuessAsync(int port, int guesser, Counters counters, CancellationToken stop)
+    private static async Task GuessAsync(int port, int guesser, bool manyHosts, Counters counters, CancellationToken stop)
     {
         var attempt = 0;
         while (!stop.IsCancellationRequested)
         {
             try
             {
-                await using var client = await ImapClientConnection.ConnectAsync(port, null, Buffer, stop);
+                // Many hosts: one attempt per connection, each from 127.<guesser+1>.<attempt> and for a name never tried.
+                var from = manyHosts ? new IPAddress([127, (byte)(guesser + 1), (byte)(attempt >> 8), (byte)(attempt & 0xff)]) : null;
+                await using var client = await ImapClientConnection.ConnectAsync(port, null, Buffer, stop, from);
                 Interlocked.Increment(ref counters.Connections);
                 await client.ReadGreetingAsync(stop);
                 while (!stop.IsCancellationRequested)
                 {
-                    await client.CommandAsync("g", $"LOGIN {BenchEnvironment.GuardedAccount} wrong-{guesser}-{attempt++}", stop);
+                    var name = manyHosts ? $"guess-{guesser}-{attempt}@example.com" : BenchEnvironment.GuardedAccount;
+                    await client.CommandAsync("g", $"LOGIN {name} wrong-{guesser}-{attempt++}", stop);
                     Interlocked.Increment(ref counters.Answers);
+                    if (manyHosts)
+                    {
+                        break;
+                    }
                 }
             }
             catch (IOException)

@@ -24,13 +24,20 @@ internal sealed class ImapClientConnection : IAsyncDisposable
         _reader = new WireReader(stream, bufferSize);
     }
 
-    /// <summary>Connects to 127.0.0.1:<paramref name="port"/>; with <paramref name="tls"/>, does the TLS handshake the proxy does upstream.</summary>
-    public static async Task<ImapClientConnection> ConnectAsync(int port, TestCertificates? tls, int bufferSize, CancellationToken cancellationToken)
+    /// <summary>
+    /// Connects to 127.0.0.1:<paramref name="port"/>; with <paramref name="tls"/>, does the TLS handshake the proxy does upstream;
+    /// from <paramref name="from"/> (another loopback address, to play another host) when given.
+    /// </summary>
+    public static async Task<ImapClientConnection> ConnectAsync(int port, TestCertificates? tls, int bufferSize, CancellationToken cancellationToken, IPAddress? from = null)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         Stream? stream = null;
         try
         {
+            if (from is not null)
+            {
+                socket.Bind(new IPEndPoint(from, 0));
+            }
             await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), cancellationToken);
             stream = new NetworkStream(socket, ownsSocket: true);
             if (tls is not null)

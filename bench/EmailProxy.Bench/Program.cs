@@ -128,10 +128,14 @@ static async Task<int> RunAsync(BenchOptions options, CancellationToken stopping
         var flood = await HostilePart.RunFloodAsync(environment, options.HostileDuration, options.HostileQuietSamples, cancellationToken);
         Report.Hostile(flood);
         await StartPartAsync(null);
-        var guess = await HostilePart.RunGuessAsync(environment, options.HostileDuration, options.HostileQuietSamples, cancellationToken);
+        var guess = await HostilePart.RunGuessAsync(environment, options.HostileDuration, options.HostileQuietSamples, manyHosts: false, cancellationToken);
         Report.Hostile(guess);
+        await StartPartAsync(null);
+        var many = await HostilePart.RunGuessAsync(environment, options.HostileDuration, options.HostileQuietSamples, manyHosts: true, cancellationToken);
+        Report.Hostile(many);
         hostile.Add(flood);
         hostile.Add(guess);
+        hostile.Add(many);
         Report.Line();
     }
 
