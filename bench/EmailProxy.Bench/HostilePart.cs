@@ -46,7 +46,7 @@ internal static class HostilePart
         await using var proxy = await environment.StartProxyAsync(cancellationToken);
         await using var probe = await LogInProbeAsync(proxy, cancellationToken);
         var quiet = await ProbeAsync(probe, probeSamples, null, cancellationToken);
-        var before = await SettleAsync(proxy, cancellationToken);
+        var before = await MemoryPart.SettleAsync(proxy, cancellationToken);
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         stop.CancelAfter(duration);
@@ -224,23 +224,6 @@ internal static class HostilePart
         {
             // Closed by this side when the run ended.
         }
-    }
-
-    private static async Task<long> SettleAsync(ProxyInstance proxy, CancellationToken cancellationToken)
-    {
-        await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
-        var last = proxy.ReadResidentBytes();
-        for (var i = 0; i < 10; i++)
-        {
-            await Task.Delay(500, cancellationToken);
-            var current = proxy.ReadResidentBytes();
-            if (Math.Abs(current - last) < last / 200)
-            {
-                return current;
-            }
-            last = current;
-        }
-        return last;
     }
 
     private sealed class Counters

@@ -111,7 +111,7 @@ internal static class MemoryPart
     }
 
     /// <summary>Waits at least <see cref="SettleMinimum"/>, then until two readings half a second apart differ by under 0.5 % (at most <see cref="SettleMaximum"/>).</summary>
-    private static async Task<long> SettleAsync(ProxyInstance proxy, CancellationToken cancellationToken)
+    public static async Task<long> SettleAsync(ProxyInstance proxy, CancellationToken cancellationToken)
     {
         var started = Stopwatch.StartNew();
         await Task.Delay(SettleMinimum, cancellationToken);

@@ -383,7 +383,7 @@ internal sealed partial class TokenFileStore
     private static partial void LogStaleTemporaryRemoved(ILogger logger, string path);
 
     [LoggerMessage(EventId = 3008, EventName = "TokenFileRenamed", Level = LogLevel.Information,
-        Message = "Token file for account {Account} was renamed from {Path} to {NewPath} (file names now fold only ASCII letters, so that two accounts never share one)")]
+        Message = "Token file for account {Account} was renamed from {Path} to {NewPath} (file names now fold as the configuration compares account names, so that two accounts never share one)")]
     private static partial void LogRenamed(ILogger logger, string account, string path, string newPath);
 
     [LoggerMessage(EventId = 3009, EventName = "TokenFileRenameBlocked", Level = LogLevel.Warning,

@@ -33,50 +33,52 @@ public sealed class ListenerTests : IDisposable
 
     private static string Loopback() => $"127.0.0.1:{TestEnvironment.GetFreePort()}";
 
-    [Fact]
-    public async Task Run_MailListenerOffLoopbackWithoutPasswordHash_RefusesToStartWithTheFix()
+    /// <summary>Starts the proxy on <paramref name="general"/>, which it must refuse: exit code 2, one line on standard error (returned), nothing bound or made.</summary>
+    private async Task<string> RefusedStartAsync(string general)
     {
-        var port = TestEnvironment.GetFreePort();
-        var path = WriteConfig($"""
-            redirect_uri = http://{Loopback()}
-            imap_listen = 0.0.0.0:{port}
-            smtp_listen = {Loopback()}
-            """);
+        var path = WriteConfig(general);
         await using var proxy = new ProxyProcess(path, workingDirectory: _folder);
 
         proxy.Launch();
         var exit = await proxy.WaitForExitAsync();
 
         Assert.Equal(2, exit);
-        var line = Assert.Single(proxy.StandardError);
-        Assert.Equal(
-            $"emailproxy: {path}: [general] imap_listen = '0.0.0.0:{port}': is reachable from other machines but [account open@example.com] has no password_hash, so anyone who reaches it could use that mailbox. "
-            + "Fix: set password_hash (from 'emailproxy hash-password') on that account, or listen on 127.0.0.1, or set allow_open_relay = true if this is on purpose",
-            line);
         Assert.DoesNotContain(proxy.Output, l => l.Contains("Listening for", StringComparison.Ordinal));
         // Refused before anything was made: no master key, no token folder.
         Assert.Equal([path], Directory.GetFileSystemEntries(_folder));
+        return Assert.Single(proxy.StandardError);
+    }
+
+    [Fact]
+    public async Task Run_MailListenerOffLoopbackWithoutPasswordHash_RefusesToStartWithTheFix()
+    {
+        var port = TestEnvironment.GetFreePort();
+
+        var line = await RefusedStartAsync($"""
+            redirect_uri = http://{Loopback()}
+            imap_listen = 0.0.0.0:{port}
+            smtp_listen = {Loopback()}
+            """);
+
+        Assert.Equal(
+            $"emailproxy: {Path.Combine(_folder, "emailproxy.config")}: [general] imap_listen = '0.0.0.0:{port}': is reachable from other machines but [account open@example.com] has no password_hash, so anyone who reaches it could use that mailbox. "
+            + "Fix: set password_hash (from 'emailproxy hash-password') on that account, or listen on 127.0.0.1, or set allow_open_relay = true if this is on purpose",
+            line);
     }
 
     [Fact]
     public async Task Run_WebListenOffLoopbackWithoutAdminPassword_RefusesToStartWithTheFix()
     {
         var port = TestEnvironment.GetFreePort();
-        var path = WriteConfig($"""
+
+        var line = await RefusedStartAsync($"""
             redirect_uri = http://{Loopback()}
             web_listen = 0.0.0.0:{port}
             imap_listen = {Loopback()}
             smtp_listen = {Loopback()}
             """);
-        await using var proxy = new ProxyProcess(path, workingDirectory: _folder);
 
-        proxy.Launch();
-        var exit = await proxy.WaitForExitAsync();
-
-        Assert.Equal(2, exit);
-        var line = Assert.Single(proxy.StandardError);
-        Assert.StartsWith($"emailproxy: {path}: [general] web_listen = '0.0.0.0:{port}': the HTTP listener on 0.0.0.0:{port} is reachable from other machines, so admin_password is required", line, StringComparison.Ordinal);
-        Assert.Equal([path], Directory.GetFileSystemEntries(_folder));
+        Assert.StartsWith($"emailproxy: {Path.Combine(_folder, "emailproxy.config")}: [general] web_listen = '0.0.0.0:{port}': the HTTP listener on 0.0.0.0:{port} is reachable from other machines, so admin_password is required", line, StringComparison.Ordinal);
     }
 
     [Fact]
