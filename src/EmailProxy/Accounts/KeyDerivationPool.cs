@@ -82,16 +82,24 @@ internal sealed class KeyDerivationPool
 
     /// <summary>
     /// Runs <paramref name="derive"/> on a thread of its own once the client's address has room
-    /// (<see cref="MaxPerAddress"/>) and a slot is free. A derivation that started is waited for
-    /// even when <paramref name="cancellationToken"/> fires: its slot is held until its thread is
-    /// done, so the bound on running derivations is real.
+    /// (<see cref="MaxPerAddress"/>), its <paramref name="turn"/> has come, and a slot is free. The
+    /// turn is taken inside the address's room, just before the check: so a burst of connections
+    /// from one address is checked two at a time, each turn reckoned from the failures of the
+    /// checks before it, never all at once from a clean slate. <paramref name="inline"/> (a
+    /// remembered password) is asked after the turn and answers a match without a slot. A
+    /// derivation that started is waited for even when <paramref name="cancellationToken"/> fires:
+    /// its slot is held until its thread is done, so the bound on running derivations is real.
     /// </summary>
     /// <param name="client">The client's address; null when unknown (then only the pool's own bounds apply).</param>
-    public async Task<PasswordCheck> RunAsync(Func<bool> derive, IPAddress? client, CancellationToken cancellationToken)
+    /// <param name="turn">Waits the client's turn; false: refused for now (<see cref="PasswordCheck.TooManyFailures"/>).</param>
+    /// <param name="inline">A match found without a derivation, or false to derive.</param>
+    /// <param name="settle">Told the result while the address's room is still held, so that the next check's turn counts this one's failure.</param>
+    public async Task<PasswordCheck> RunAsync(Func<bool> derive, IPAddress? client, CancellationToken cancellationToken,
+        Func<CancellationToken, Task<bool>>? turn = null, Func<bool>? inline = null, Action<PasswordCheck>? settle = null)
     {
         if (client is null)
         {
-            return await RunInPoolAsync(derive, cancellationToken);
+            return await TurnThenRunAsync(derive, turn, inline, settle, cancellationToken);
         }
         var key = ClientAddressKey.Of(client);
         AddressShare? share;
@@ -112,7 +120,7 @@ internal sealed class KeyDerivationPool
             }
             try
             {
-                return await RunInPoolAsync(derive, cancellationToken);
+                return await TurnThenRunAsync(derive, turn, inline, settle, cancellationToken);
             }
             finally
             {
@@ -129,6 +137,16 @@ internal sealed class KeyDerivationPool
                 }
             }
         }
+    }
+
+    private async Task<PasswordCheck> TurnThenRunAsync(Func<bool> derive, Func<CancellationToken, Task<bool>>? turn, Func<bool>? inline,
+        Action<PasswordCheck>? settle, CancellationToken cancellationToken)
+    {
+        var check = turn is not null && !await turn(cancellationToken) ? PasswordCheck.TooManyFailures
+            : inline is not null && inline() ? PasswordCheck.Match
+            : await RunInPoolAsync(derive, cancellationToken);
+        settle?.Invoke(check);
+        return check;
     }
 
     private async Task<PasswordCheck> RunInPoolAsync(Func<bool> derive, CancellationToken cancellationToken)

@@ -56,32 +56,26 @@ internal sealed class LoginService(ProxyConfig config, PasswordVerifier password
                 return LoginOutcome.Fail(LoginFailure.UnknownAccount,
                     $"There is no account '{shownName}' in the proxy's configuration: add an [account {shownName}] section to {Path.GetFileName(config.ConfigPath)} and restart the proxy");
             }
-            if (!await throttle.WaitTurnAsync(loginName, clientAddress, cancellationToken))
+            var decoy = await passwords.VerifyAsync(null, _decoyHash, password, clientAddress, cancellationToken, Turn(loginName, clientAddress),
+                check => RecordFailure(check is PasswordCheck.Match or PasswordCheck.Mismatch, loginName, clientAddress));
+            if (decoy is PasswordCheck.Busy or PasswordCheck.TooManyFailures)
             {
-                return LoginOutcome.Fail(LoginFailure.Unavailable, TooManyFailures, logReason: $"{TooManyFailures} (login name '{shownName}', not an account)");
+                var text = decoy == PasswordCheck.Busy ? Busy : TooManyFailures;
+                return LoginOutcome.Fail(LoginFailure.Unavailable, text, logReason: $"{text} (login name '{shownName}', not an account)");
             }
-            if (await passwords.VerifyAsync(null, _decoyHash, password, clientAddress, cancellationToken) == PasswordCheck.Busy)
-            {
-                return LoginOutcome.Fail(LoginFailure.Unavailable, Busy, logReason: $"{Busy} (login name '{shownName}', not an account)");
-            }
-            throttle.RecordFailure(loginName, clientAddress);
             return LoginOutcome.Fail(LoginFailure.UnknownAccount, WrongCredentials,
                 logReason: $"There is no account '{shownName}' in the proxy's configuration (the client is told: {WrongCredentials})");
         }
         if (account.PasswordHash is { } hash)
         {
-            if (!await throttle.WaitTurnAsync(loginName, clientAddress, cancellationToken))
+            var check = await passwords.VerifyAsync(account.Name, hash, password, clientAddress, cancellationToken, Turn(loginName, clientAddress),
+                result => RecordFailure(result == PasswordCheck.Mismatch, loginName, clientAddress));
+            if (check is PasswordCheck.Busy or PasswordCheck.TooManyFailures)
             {
-                return LoginOutcome.Fail(LoginFailure.Unavailable, TooManyFailures, account);
-            }
-            var check = await passwords.VerifyAsync(account.Name, hash, password, clientAddress, cancellationToken);
-            if (check == PasswordCheck.Busy)
-            {
-                return LoginOutcome.Fail(LoginFailure.Unavailable, Busy, account);
+                return LoginOutcome.Fail(LoginFailure.Unavailable, check == PasswordCheck.Busy ? Busy : TooManyFailures, account);
             }
             if (check == PasswordCheck.Mismatch)
             {
-                throttle.RecordFailure(loginName, clientAddress);
                 return LoginOutcome.Fail(LoginFailure.WrongPassword, WrongCredentials, account,
                     logReason: $"Wrong password for account {account.Name} (checked against its password_hash)");
             }
@@ -139,6 +133,19 @@ internal sealed class LoginService(ProxyConfig config, PasswordVerifier password
         return LoginOutcome.Fail(LoginFailure.Rejected,
             $"Account {account.Name}: {server.Name} refused the OAuth2 token for {account.Username}: \"{result.RejectedText}\"{(hint is null ? "" : " " + hint)}", account);
     }
+
+    /// <summary>A failed check counts for the next turn; recorded while the address's share of the pool is still held, so a burst cannot outrun it.</summary>
+    private void RecordFailure(bool failed, string loginName, IPAddress? clientAddress)
+    {
+        if (failed)
+        {
+            throttle.RecordFailure(loginName, clientAddress);
+        }
+    }
+
+    /// <summary>The throttle's wait for this client, taken by the pool just before the check (inside the address's share of it).</summary>
+    private Func<CancellationToken, Task<bool>> Turn(string loginName, IPAddress? clientAddress) =>
+        cancellationToken => throttle.WaitTurnAsync(loginName, clientAddress, cancellationToken);
 
     private async Task<TokenOutcome> GetTokenAsync(AccountOptions account, CancellationToken cancellationToken)
     {

@@ -8,4 +8,7 @@ internal enum PasswordCheck
 
     /// <summary>Every derivation slot was taken and the waiting line full: a temporary failure, nothing was checked.</summary>
     Busy,
+
+    /// <summary>The client's turn (<see cref="LoginThrottle"/>) was too far off: a temporary failure, nothing was checked.</summary>
+    TooManyFailures,
 }

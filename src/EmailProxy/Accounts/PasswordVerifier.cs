@@ -75,19 +75,20 @@ internal sealed class PasswordVerifier(IKeyDerivation derivation, KeyDerivationP
     }
 
     /// <summary>
-    /// The check as a login needs it: a remembered password is answered inline; anything else is
-    /// derived in the pool, or <see cref="PasswordCheck.Busy"/> when the pool's line is full.
+    /// The check as a login needs it, through the pool (<see cref="KeyDerivationPool.RunAsync"/>):
+    /// the client's share of it, then its <paramref name="turn"/>, then a remembered password is
+    /// answered without a derivation (after the turn, never before: else a guesser could test
+    /// guesses against the remembered digest as fast as it connects), and anything else is derived
+    /// in a slot, or <see cref="PasswordCheck.Busy"/> when the pool's line is full.
     /// </summary>
     /// <param name="accountName">The account whose password is remembered on a match; null for a check whose result does not count (an unknown login name checked against another account's hash, so that it costs the same).</param>
     /// <param name="client">The client's address, for its share of the pool (<see cref="KeyDerivationPool.MaxPerAddress"/>); null when unknown.</param>
-    public async Task<PasswordCheck> VerifyAsync(string? accountName, string passwordHash, string password, IPAddress? client, CancellationToken cancellationToken)
-    {
-        if (accountName is not null && IsRemembered(accountName, Digest(password)))
-        {
-            return PasswordCheck.Match;
-        }
-        return await pool.RunAsync(() => accountName is null ? derivation.Matches(passwordHash, password) : Verify(accountName, passwordHash, password), client, cancellationToken);
-    }
+    /// <param name="turn">The <see cref="LoginThrottle"/>'s wait for this client; none when null.</param>
+    /// <param name="settle">Told the result before the client's share of the pool is given back (to record a failure for the next turn).</param>
+    public async Task<PasswordCheck> VerifyAsync(string? accountName, string passwordHash, string password, IPAddress? client, CancellationToken cancellationToken,
+        Func<CancellationToken, Task<bool>>? turn = null, Action<PasswordCheck>? settle = null) =>
+        await pool.RunAsync(() => accountName is null ? derivation.Matches(passwordHash, password) : Verify(accountName, passwordHash, password), client, cancellationToken,
+            turn, accountName is null ? null : () => IsRemembered(accountName, Digest(password)), settle);
 
     /// <summary>The whole check on the caller's thread (the remembered digest, else the derivation); <see cref="VerifyAsync"/> runs it in the pool.</summary>
     public bool Verify(string accountName, string passwordHash, string password)

@@ -39,16 +39,24 @@ internal sealed partial class AdminAuthentication(ProxyConfig config, PasswordVe
         }
         var password = BasicPassword(context.Request);
         var address = context.Connection.RemoteIpAddress;
-        // Each check waits the address's turn first, as a mail login's does (after recent failures,
-        // one check per growing delay), then runs in the mail logins' derivation pool.
-        if (password is not null && !await throttle.WaitTurnAsync(null, address, context.RequestAborted))
+        // Each check runs in the mail logins' derivation pool and waits the address's turn there, as
+        // a mail login's does (after recent failures, one check per growing delay).
+        var check = password is null ? PasswordCheck.Mismatch
+            : await verifier.VerifyAsync(VerifierKey, hash, password, address, context.RequestAborted, ct => throttle.WaitTurnAsync(null, address, ct),
+                result =>
+                {
+                    if (result == PasswordCheck.Mismatch)
+                    {
+                        throttle.RecordFailure(null, address);
+                    }
+                });
+        if (check == PasswordCheck.TooManyFailures)
         {
             context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
             context.Response.Headers.RetryAfter = "60";
             await context.Response.WriteAsync("Too many wrong passwords from this address: try again in a minute.\n", context.RequestAborted);
             return;
         }
-        var check = password is null ? PasswordCheck.Mismatch : await verifier.VerifyAsync(VerifierKey, hash, password, address, context.RequestAborted);
         if (check == PasswordCheck.Match)
         {
             await next(context);
@@ -69,7 +77,6 @@ internal sealed partial class AdminAuthentication(ProxyConfig config, PasswordVe
             {
                 LogAdminPasswordWrong(log, context.Connection.RemoteIpAddress?.ToString() ?? "?", ClientText.Sanitize(context.Request.Path.Value));
             }
-            throttle.RecordFailure(null, address);
         }
         context.Response.StatusCode = StatusCodes.Status401Unauthorized;
         context.Response.Headers.WWWAuthenticate = $"Basic realm=\"{Realm}\", charset=\"UTF-8\"";

@@ -115,6 +115,30 @@ public sealed class LoginServiceTests : IDisposable
     }
 
     [Fact]
+    public async Task LoginAsync_BurstFromACleanAddress_CheckedTwoAtATimeThenOnePerTurn()
+    {
+        var logins = Logins(Hashed());
+        var timers = _time.TimersCreated;
+
+        var burst = Enumerable.Range(0, 10)
+            .Select(i => logins.LoginAsync(SessionHarness.Pop3(), "sales@example.com", $"guess{i}", Guesser, CancellationToken.None)).ToList();
+        await _time.WhenTimersCreatedAsync(timers + 1);
+
+        // At most the address's share of the pool (two) ran at once, from a clean slate; the next
+        // waits its turn, reckoned from their failures, and the others wait for the share.
+        Assert.InRange(_derivation.Started, 1, KeyDerivationPool.MaxPerAddress);
+        var outcomes = new List<LoginOutcome>();
+        while (burst.Count(t => t.IsCompleted) < burst.Count)
+        {
+            timers = _time.TimersCreated;
+            _time.Advance(LoginThrottle.MaxAddressWait);
+            await Task.WhenAny(Task.WhenAll(burst), _time.WhenTimersCreatedAsync(timers + 1)).Guarded();
+        }
+        outcomes.AddRange(await Task.WhenAll(burst).Guarded());
+        Assert.All(outcomes, o => Assert.False(o.Succeeded));
+    }
+
+    [Fact]
     public async Task LoginAsync_RightPasswordAfterGuessesFromElsewhere_WaitsAtMostTheNamesDelayNotTheGuessersLine()
     {
         var logins = Logins(Hashed());
