@@ -1,3 +1,4 @@
+using System.Net;
 using System.Text;
 using EmailProxy.FunctionalTests.Infrastructure;
 using MailKit;
@@ -375,9 +376,9 @@ public sealed class ImapProxyTests
     }
 
     /// <summary>A raw client logged in through the proxy (its OK read).</summary>
-    internal static async Task<LineClient> LoginAsync(TestEnvironment env, string account, string password = Password)
+    internal static async Task<LineClient> LoginAsync(TestEnvironment env, string account, string password = Password, IPAddress? from = null)
     {
-        var client = await LineClient.ConnectAsync(env.ImapPort);
+        var client = await LineClient.ConnectAsync(env.ImapPort, from);
         await client.ReadLineAsync();
         await client.WriteAsync($"l1 LOGIN {account} {password}\r\n");
         var answer = await client.ReadUntilAsync(l => l.StartsWith("l1 ", StringComparison.Ordinal));

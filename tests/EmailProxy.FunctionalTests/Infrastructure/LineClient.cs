@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Text;
@@ -22,9 +23,10 @@ internal sealed class LineClient : IAsyncDisposable
         _stream = tcp.GetStream();
     }
 
-    public static async Task<LineClient> ConnectAsync(int port)
+    /// <param name="from">Another loopback address to connect from (to play another host), or null.</param>
+    public static async Task<LineClient> ConnectAsync(int port, IPAddress? from = null)
     {
-        var tcp = new TcpClient { NoDelay = true };
+        var tcp = from is null ? new TcpClient { NoDelay = true } : new TcpClient(new IPEndPoint(from, 0)) { NoDelay = true };
         await tcp.ConnectAsync("127.0.0.1", port);
         return new LineClient(tcp);
     }
