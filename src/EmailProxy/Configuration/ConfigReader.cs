@@ -16,6 +16,11 @@ internal static class ConfigReader
         {
             return Fail(new ConfigProblem("file", null, null, $"the configuration file '{path}' does not exist (use --config PATH or $EMAILPROXY_CONFIG)"));
         }
+        var duplicates = DuplicateAccountHeaders(path);
+        if (duplicates.Count > 0)
+        {
+            return new ConfigReadResult(null, duplicates, []);
+        }
         IConfigurationRoot root;
         try
         {
@@ -35,6 +40,7 @@ internal static class ConfigReader
         SectionReader Reader(IConfigurationSection section) => new(section, directory, problems);
 
         var general = new GeneralOptions();
+        var listenersWritten = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         var servers = new Dictionary<string, ServerOptions>(StringComparer.OrdinalIgnoreCase);
         var accountSections = new List<(string Name, IConfigurationSection Section)>();
         foreach (var section in configuration.GetChildren())
@@ -43,6 +49,8 @@ internal static class ConfigReader
             if (kind.Equals(ConfigKeys.GeneralSection, StringComparison.OrdinalIgnoreCase) && name.Length == 0)
             {
                 general = GeneralSectionReader.Read(Reader(section));
+                listenersWritten.UnionWith(new[] { ConfigKeys.General.ImapListen, ConfigKeys.General.SmtpListen, ConfigKeys.General.PopListen }
+                    .Where(key => section[key] is not null));
             }
             else if (kind.Equals(ConfigKeys.ServerSection, StringComparison.OrdinalIgnoreCase) && name.Length > 0)
             {
@@ -79,7 +87,12 @@ internal static class ConfigReader
             {
                 problems.Error(section.Key, null, null, $"there is a second [account {name}] section (login names are case-insensitive)");
             }
+            else if (account is not null)
+            {
+                ConfigLint.CheckAccount(section.Key, account, general, listenersWritten, servers, problems);
+            }
         }
+        ConfigLint.CheckRedirectUri(general, accounts.Values, problems);
         ListenerExposure.Check(general, accounts.Values, problems);
         if (accounts.Count == 0)
         {
@@ -88,6 +101,53 @@ internal static class ConfigReader
 
         var config = problems.Errors.Count == 0 ? new ProxyConfig(path, general, servers, accounts) : null;
         return new ConfigReadResult(config, problems.Errors, problems.Warnings);
+    }
+
+    /// <summary>
+    /// Two <c>[account]</c> headers whose names differ only in case (or not at all), found by scanning
+    /// the file's header lines before it is parsed: the INI reader's keys are case-insensitive, so it
+    /// merges such sections silently (or refuses the file over a key both have), and the login name
+    /// alone could not tell which of the two was meant. Each second header is an error naming both
+    /// headers and their lines.
+    /// </summary>
+    private static List<ConfigProblem> DuplicateAccountHeaders(string path)
+    {
+        var problems = new List<ConfigProblem>();
+        string[] lines;
+        try
+        {
+            lines = File.ReadAllLines(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The INI reader reports the same failure, in its own words.
+            return problems;
+        }
+        var seen = new Dictionary<string, (string Header, int Line)>(StringComparer.OrdinalIgnoreCase);
+        for (var i = 0; i < lines.Length; i++)
+        {
+            var line = lines[i].Trim();
+            if (line.Length < 2 || line[0] != '[' || line[^1] != ']')
+            {
+                continue;
+            }
+            var header = line[1..^1];
+            var (kind, name) = SplitSectionName(header);
+            if (!kind.Equals(ConfigKeys.AccountSection, StringComparison.OrdinalIgnoreCase) || name.Length == 0)
+            {
+                continue;
+            }
+            if (seen.TryGetValue(name, out var first))
+            {
+                problems.Add(new ConfigProblem(header.Trim(), null, null,
+                    $"(line {i + 1}) is the same account as [{first.Header}] (line {first.Line}): account names are case-insensitive, so the two sections would be merged into one; rename or remove one of them"));
+            }
+            else
+            {
+                seen.Add(name, (header.Trim(), i + 1));
+            }
+        }
+        return problems;
     }
 
     private static ConfigReadResult Fail(ConfigProblem problem) => new(null, [problem], []);

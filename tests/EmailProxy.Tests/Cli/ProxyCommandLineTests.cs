@@ -143,4 +143,37 @@ public sealed class ProxyCommandLineTests : IDisposable
         Assert.Equal(ProxyCommandLine.ExitOk, exit);
         Assert.Contains(console.Output.Split('\n'), line => line.StartsWith("warning: [general] redirect_uri = 'http://mail-proxy:18089': its host is a name, so the HTTP listener binds 127.0.0.1:18089 (loopback) only", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task Check_ConfigWithOnlyLintWarnings_ListsThemAndExitsOk()
+    {
+        var path = _temp.WriteFile("emailproxy.config",
+            "[general]\npop_listen = 127.0.0.1:1995\n[server s]\nimap_host = imap.example.com\nsmtp_host = smtp.example.com\n"
+            + "[account a@example.com]\nclient_id = x\nscope = https://outlook.office.com/IMAP.AccessAsUser.All\n");
+        using var console = new ConsoleCapture();
+
+        var exit = await ProxyCommandLine.InvokeAsync(["check", "--config", path]).Guarded();
+
+        Assert.Equal(ProxyCommandLine.ExitOk, exit);
+        var lines = console.Output.Split('\n');
+        Assert.Contains(lines, line => line.StartsWith("warning: [account a@example.com] scope = 'https://outlook.office.com/IMAP.AccessAsUser.All': has no offline_access", StringComparison.Ordinal));
+        Assert.Contains(lines, line => line.StartsWith("warning: [account a@example.com] server = 's': [general] pop_listen is set, but [server s] has no pop_host", StringComparison.Ordinal));
+        Assert.DoesNotContain(lines, line => line.StartsWith("error: ", StringComparison.Ordinal));
+        Assert.Contains($"{path}: usable", console.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Check_AccountHeadersDifferingOnlyInCase_PrintsBothAndExitsFailure()
+    {
+        var path = _temp.WriteFile("emailproxy.config",
+            "[server s]\nimap_host = imap.example.com\n[account a@example.com]\nclient_id = x\n[account A@Example.com]\nusername = b@example.com\n");
+        using var console = new ConsoleCapture();
+
+        var exit = await ProxyCommandLine.InvokeAsync(["check", "--config", path]).Guarded();
+
+        Assert.Equal(ProxyCommandLine.ExitFailure, exit);
+        Assert.Contains(console.Output.Split('\n'), line => line.StartsWith(
+            "error: [account A@Example.com]: (line 5) is the same account as [account a@example.com] (line 3)", StringComparison.Ordinal));
+        Assert.Contains($"{path}: 1 error(s)", console.Output, StringComparison.Ordinal);
+    }
 }

@@ -15,7 +15,8 @@ public sealed class ListenerExposureTests : IDisposable
 
     private ConfigReadResult Read(string general, params string[] accounts)
     {
-        var ini = $"[general]\n{general}\n[server s]\nimap_host = imap.example.com\n"
+        // The server has a host for every protocol, so that no listener draws ConfigLint's missing-host warning.
+        var ini = $"[general]\n{general}\n[server s]\nimap_host = imap.example.com\nsmtp_host = smtp.example.com\npop_host = pop.example.com\n"
             + string.Concat(accounts.Select(a => $"[account {a}]\nclient_id = id\n"
                 + (a.StartsWith("hashed", StringComparison.Ordinal) ? $"password_hash = {Hash}\n" : "")));
         return ConfigReader.ReadFile(_temp.WriteFile($"{Guid.NewGuid():N}.config", ini));

@@ -1,0 +1,111 @@
+using EmailProxy.Providers;
+using AccountKeys = EmailProxy.Configuration.ConfigKeys.Account;
+using GeneralKeys = EmailProxy.Configuration.ConfigKeys.General;
+using ServerKeys = EmailProxy.Configuration.ConfigKeys.Server;
+
+namespace EmailProxy.Configuration;
+
+/// <summary>
+/// Warnings about accounts that read fine but will not work as meant, the pitfalls of Microsoft's
+/// identity platform (PROTOCOL-NOTES.md) most of all: each names the section and key and says the fix.
+/// They are warnings, not errors: the proxy starts (and logs them), and <c>emailproxy check</c> lists
+/// them and exits 0. A value that cannot work at all is an error of its section reader instead.
+/// </summary>
+internal static class ConfigLint
+{
+    /// <summary>The OpenID Connect scopes, which name no resource.</summary>
+    private static readonly string[] ResourcelessScopes = ["offline_access", "openid", "profile", "email"];
+
+    /// <summary>
+    /// The lints of one account: what its flow needs from scope, client_secret and tenant, and
+    /// whether its server has a host for each mail listener the file turns on.
+    /// </summary>
+    /// <param name="section">The section as written, e.g. <c>account sales@x</c>.</param>
+    /// <param name="account">The account as read.</param>
+    /// <param name="general">The <c>[general]</c> section as read.</param>
+    /// <param name="listenersWritten">The listener keys the file writes in <c>[general]</c> (a listener left at its default is not a claim that the protocol is used).</param>
+    /// <param name="servers">Every <c>[server]</c> section.</param>
+    /// <param name="problems">Where the warnings go.</param>
+    public static void CheckAccount(string section, AccountOptions account, GeneralOptions general, IReadOnlySet<string> listenersWritten,
+        IReadOnlyDictionary<string, ServerOptions> servers, ConfigProblems problems)
+    {
+        var microsoft = account.Provider == OAuthProvider.Microsoft;
+        var delegated = account.Flow is OAuthFlow.AuthorizationCode or OAuthFlow.DeviceCode;
+        var scopes = account.Scope.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
+
+        // Google asks for a refresh token with access_type=offline, not with a scope.
+        if (microsoft && delegated && !scopes.Contains("offline_access", StringComparer.OrdinalIgnoreCase))
+        {
+            problems.Warn(section, AccountKeys.Scope, account.Scope,
+                "has no offline_access, so Microsoft issues no refresh token and the account must sign in again every hour: add offline_access to scope");
+        }
+
+        var resources = scopes.Select(Resource).OfType<string>().Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+        if (microsoft && resources.Count > 1)
+        {
+            problems.Warn(section, AccountKeys.Scope, account.Scope,
+                $"asks for scopes of {resources.Count} resources ({string.Join(", ", resources)}), but Microsoft issues a token for one resource only (AADSTS28000): "
+                + $"keep the mail scopes of one resource, e.g. scope = {ProviderEndpoints.MicrosoftScope}");
+        }
+
+        if (account.Flow == OAuthFlow.DeviceCode && account.ClientSecret is not null)
+        {
+            // Never the value: it is a secret.
+            problems.Warn(section, AccountKeys.ClientSecret, null,
+                "is set, but flow = device_code is a public-client flow that uses no secret (the app registration needs 'Allow public client flows' instead): remove client_secret, so that no secret is kept that nothing needs");
+        }
+
+        if (microsoft && account.Flow == OAuthFlow.ClientCredentials
+            && (account.Tenant.Equals("common", StringComparison.OrdinalIgnoreCase) || account.Tenant.Equals("organizations", StringComparison.OrdinalIgnoreCase)))
+        {
+            problems.Warn(section, AccountKeys.Tenant, account.Tenant,
+                "cannot be used with flow = client_credentials: an app-only token is issued by one directory, so Microsoft refuses common and organizations; set tenant to the directory (tenant) id or its domain, e.g. contoso.onmicrosoft.com");
+        }
+
+        if (servers.TryGetValue(account.ServerName, out var server))
+        {
+            foreach (var (listenKey, listening, hostKey, host) in new[]
+            {
+                (GeneralKeys.ImapListen, general.ImapListen is not null, ServerKeys.ImapHost, server.ImapHost),
+                (GeneralKeys.SmtpListen, general.SmtpListen is not null, ServerKeys.SmtpHost, server.SmtpHost),
+                (GeneralKeys.PopListen, general.PopListen is not null, ServerKeys.PopHost, server.PopHost),
+            })
+            {
+                if (listening && listenersWritten.Contains(listenKey) && host is null)
+                {
+                    problems.Warn(section, AccountKeys.Server, account.ServerName,
+                        $"[general] {listenKey} is set, but [server {server.Name}] has no {hostKey}, so this account's logins there will fail: set {hostKey} in [server {server.Name}], point server at one that has it, or turn {listenKey} off");
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// <c>redirect_uri</c> on <c>localhost</c>: Microsoft compares the redirect URI with the app
+    /// registration's exactly, and <c>http://localhost</c> and <c>http://127.0.0.1</c> are two
+    /// different URIs to it (AADSTS50011). Said only when an account signs in with a redirect.
+    /// </summary>
+    public static void CheckRedirectUri(GeneralOptions general, IEnumerable<AccountOptions> accounts, ConfigProblems problems)
+    {
+        var uri = general.RedirectUri;
+        if (!uri.Host.Equals("localhost", StringComparison.OrdinalIgnoreCase)
+            || !accounts.Any(a => a.Provider == OAuthProvider.Microsoft && a.Flow == OAuthFlow.AuthorizationCode))
+        {
+            return;
+        }
+        problems.Warn(ConfigKeys.GeneralSection, GeneralKeys.RedirectUri, uri.OriginalString,
+            $"uses localhost: Microsoft matches the redirect URI exactly, and localhost and 127.0.0.1 are different URIs to it (AADSTS50011): "
+            + $"register exactly {uri.OriginalString} in the app registration, or use and register http://127.0.0.1:{uri.Port} (the proxy's default)");
+    }
+
+    /// <summary>The resource a scope belongs to (its scheme and host), or null for an OpenID Connect scope or a bare name; outlook.office.com and outlook.office365.com are both Exchange Online.</summary>
+    private static string? Resource(string scope)
+    {
+        if (ResourcelessScopes.Contains(scope, StringComparer.OrdinalIgnoreCase) || !Uri.TryCreate(scope, UriKind.Absolute, out var uri))
+        {
+            return null;
+        }
+        var host = uri.Host.Equals("outlook.office365.com", StringComparison.OrdinalIgnoreCase) ? "outlook.office.com" : uri.Host;
+        return $"{uri.Scheme}://{host}";
+    }
+}
