@@ -68,6 +68,7 @@ public sealed class CommandLineTests
 
                 [server s]
                 imap_host = imap.example.com
+                smtp_host = smtp.example.com
 
                 [account a]
                 client_id = id
