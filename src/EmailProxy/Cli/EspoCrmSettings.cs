@@ -94,6 +94,13 @@ internal static class EspoCrmSettings
             }
         }
 
+        if (new[] { general.ImapListen, general.SmtpListen }.Any(e => e is not null && ListenAddress.IsLoopback(e.Address)))
+        {
+            text.AppendLine();
+            text.AppendLine("A loopback host reaches the proxy only from EspoCRM on this machine: from another container it is that container itself. "
+                + "For EspoCRM in its own container, listen on the shared network (e.g. imap_listen = 0.0.0.0:1993, with password_hash on each account).");
+        }
+
         text.AppendLine();
         if (tlsOn)
         {

@@ -43,6 +43,7 @@ public sealed class EspoCrmSettingsTests : IDisposable
         Assert.Contains("    Auth Mechanism:  LOGIN (EspoCRM's default) or PLAIN; not CRAM-MD5", lines);
         Assert.Contains("    SMTP Username:   sales@thekpsgroup.com", lines);
         Assert.Contains("  'emailServerAllowedAddressList' => ['127.0.0.1:1993', '127.0.0.1:1587'],", lines);
+        Assert.Contains(lines, l => l.StartsWith("A loopback host reaches the proxy only from EspoCRM on this machine", StringComparison.Ordinal));
         var caPath = Path.Combine(_temp.Path, "tls", "ca.pem");
         Assert.Contains(lines, l => l.StartsWith("Local TLS is on (local_tls = auto)", StringComparison.Ordinal) && l.Contains(caPath, StringComparison.Ordinal));
         Assert.Contains($"  docker cp {caPath} ESPOCRM_CONTAINER:/usr/local/share/ca-certificates/emailproxy.crt", lines);
@@ -93,6 +94,7 @@ public sealed class EspoCrmSettingsTests : IDisposable
         Assert.Contains("    SMTP Host:       this machine's address, or the compose service name (mail-proxy)", lines);
         Assert.Contains(lines, l => l.StartsWith("    Security:        None works without any CA, but this port is reachable from other machines", StringComparison.Ordinal));
         Assert.Contains("  'emailServerAllowedAddressList' => ['mail-proxy:1993', 'mail-proxy:1587'],", lines);
+        Assert.DoesNotContain("A loopback host", text, StringComparison.Ordinal);
     }
 
     [Fact]
