@@ -1,6 +1,7 @@
 using System.CommandLine;
 using EmailProxy.Accounts;
 using EmailProxy.Configuration;
+using EmailProxy.Connections;
 using EmailProxy.Hosting;
 using EmailProxy.Providers;
 using EmailProxy.TokenStore;
@@ -9,7 +10,7 @@ using Microsoft.Extensions.Hosting;
 namespace EmailProxy.Cli;
 
 /// <summary>
-/// <c>emailproxy [run]</c>, <c>check</c>, <c>hash-password</c>, with <c>--config PATH</c> and
+/// <c>emailproxy [run]</c>, <c>check</c>, <c>hash-password</c>, <c>espocrm [ACCOUNT]</c>, with <c>--config PATH</c> and
 /// <c>--version</c>. Exit codes: 0 fine, 1 failure at run time (or problems found by check),
 /// 2 the configuration cannot be used.
 /// </summary>
@@ -36,12 +37,17 @@ internal static class ProxyCommandLine
         var hashPassword = new Command("hash-password", "Read a password from standard input and print the password_hash value for it");
         hashPassword.SetAction(_ => HashPassword());
 
+        var espoAccount = new Argument<string?>("ACCOUNT") { Description = "Only this account (else every account)", Arity = ArgumentArity.ZeroOrOne };
+        var espocrm = new Command("espocrm", "Print what to type into EspoCRM's email account screens for this configuration") { espoAccount };
+        espocrm.SetAction(result => EspoCrm(result.GetValue(configOption), result.GetValue(espoAccount)));
+
         var root = new RootCommand("Email OAuth2 Proxy: plain IMAP logins in, OAuth2 (XOAUTH2) logins out")
         {
             configOption,
             run,
             check,
             hashPassword,
+            espocrm,
         };
         root.SetAction((result, _) => RunAsync(result.GetValue(configOption)));
 
@@ -127,6 +133,33 @@ internal static class ProxyCommandLine
         }
         Console.WriteLine(read.IsValid ? $"{path}: usable" : $"{path}: {read.Errors.Count} error(s)");
         return read.IsValid ? ExitOk : ExitFailure;
+    }
+
+    private static int EspoCrm(string? configPath, string? accountName)
+    {
+        var path = ConfigLocator.Locate(configPath);
+        var read = ConfigReader.ReadFile(path);
+        if (!read.IsValid)
+        {
+            foreach (var error in read.Errors)
+            {
+                Console.Error.WriteLine($"emailproxy: {path}: {error}");
+            }
+            return ExitBadConfig;
+        }
+        var config = read.Config!;
+        IEnumerable<AccountOptions> accounts = config.Accounts.Values.OrderBy(a => a.Name, StringComparer.OrdinalIgnoreCase);
+        if (accountName is not null)
+        {
+            if (config.FindAccount(accountName) is not { } account)
+            {
+                Console.Error.WriteLine($"emailproxy: {path}: there is no [account {ClientText.Sanitize(accountName)}]");
+                return ExitFailure;
+            }
+            accounts = [account];
+        }
+        Console.Write(EspoCrmSettings.Describe(config, accounts));
+        return ExitOk;
     }
 
     private static int HashPassword()

@@ -90,6 +90,31 @@ public sealed class CommandLineTests
     }
 
     [Fact]
+    public async Task EspoCrm_SeedConfig_PrintsTheScreensFieldsAndTheAllowedAddressList()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"seed-{Guid.NewGuid():N}.config");
+        await File.WriteAllTextAsync(path, SeedConfig);
+        try
+        {
+            var (exit, output) = await RunAsync("espocrm", "--config", path);
+            Assert.Equal(0, exit);
+            Assert.Contains("[account sales@thekpsgroup.com]", output, StringComparison.Ordinal);
+            Assert.Contains("    Port:            1993", output, StringComparison.Ordinal);
+            Assert.Contains("    SMTP Port:       1587", output, StringComparison.Ordinal);
+            Assert.Contains("'emailServerAllowedAddressList' => ['127.0.0.1:1993', '127.0.0.1:1587'],", output, StringComparison.Ordinal);
+            Assert.Contains("update-ca-certificates", output, StringComparison.Ordinal);
+
+            var (unknownExit, unknownOutput) = await RunAsync("espocrm", "nobody@example.com", "--config", path);
+            Assert.Equal(1, unknownExit);
+            Assert.Equal($"emailproxy: {path}: there is no [account nobody@example.com]", unknownOutput.Trim());
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public async Task Version_PrintsTheVersion()
     {
         var (exit, output) = await RunAsync("--version");
