@@ -86,7 +86,11 @@ internal static class TokenReport
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
-            return NotSignedIn(status, account, "there is no token file");
+            // An older version's name is renamed by the proxy's next start (TokenFileStore.Open); this command renames nothing.
+            var legacy = Path.Combine(Path.GetDirectoryName(path)!, TokenFileName.Legacy(account.Name));
+            return NotSignedIn(status, account, legacy != path && File.Exists(legacy)
+                ? $"there is no token file under this version's name, but {legacy} has an older version's name: the proxy renames it at its next start"
+                : "there is no token file");
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

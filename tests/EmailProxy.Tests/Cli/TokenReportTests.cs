@@ -166,6 +166,22 @@ public sealed class TokenReportTests : IDisposable
     }
 
     [Fact]
+    public async Task ReadAsync_FileUnderAnOlderVersionsName_SaysTheProxyRenamesItAndRenamesNothing()
+    {
+        await SignInSalesAsync();
+        var account = TestAccounts.Create("\u00C9lodie@example.com");
+        Assert.NotEqual(TokenFileName.For(account.Name), TokenFileName.Legacy(account.Name));
+        var legacy = Path.Combine(TokenDirectory, TokenFileName.Legacy(account.Name));
+        await File.WriteAllTextAsync(legacy, "{}");
+
+        var status = (await TokenReport.ReadAsync(_config, [account], null, Now, CancellationToken.None)).Single();
+
+        Assert.Equal(TokenReport.NeedsSignIn, status.State);
+        Assert.Contains($"{legacy} has an older version's name", status.Reason, StringComparison.Ordinal);
+        Assert.True(File.Exists(legacy));
+    }
+
+    [Fact]
     public void DecodeClaims_NotAJwt_IsNull()
     {
         Assert.Null(TokenReport.DecodeClaims("ya29.a0AfH6SMBopaque-google-token"));
