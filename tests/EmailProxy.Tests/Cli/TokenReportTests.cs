@@ -182,6 +182,32 @@ public sealed class TokenReportTests : IDisposable
     }
 
     [Fact]
+    public async Task ReadAsync_PassphraseWithoutItsParametersFile_NeedsSignInAndCreatesNoParameters()
+    {
+        Directory.CreateDirectory(TokenDirectory);
+
+        var sales = (await TokenReport.ReadAsync(_config, [Sales], "a passphrase, not a key", Now, CancellationToken.None)).Single();
+
+        Assert.Equal(TokenReport.NeedsSignIn, sales.State);
+        Assert.StartsWith("$EMAILPROXY_SECRET is a passphrase, but its parameters file", sales.Reason, StringComparison.Ordinal);
+        Assert.False(File.Exists(PassphraseKdf.FileFor(TokenDirectory)));
+    }
+
+    [Fact]
+    public async Task ReadAsync_ClientCredentialsWithoutToken_NoTokenYetRatherThanNeedsSignIn()
+    {
+        Directory.CreateDirectory(TokenDirectory);
+        _temp.WriteFile("emailproxy.key", Convert.ToBase64String(_key) + "\n");
+        var appOnly = Sales with { Flow = OAuthFlow.ClientCredentials };
+
+        var status = (await TokenReport.ReadAsync(_config, [appOnly], null, Now, CancellationToken.None)).Single();
+
+        Assert.Equal(TokenReport.NoTokenYet, status.State);
+        Assert.Equal("client_credentials", status.Flow);
+        Assert.Contains("the proxy gets one at the next login", status.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void DecodeClaims_NotAJwt_IsNull()
     {
         Assert.Null(TokenReport.DecodeClaims("ya29.a0AfH6SMBopaque-google-token"));
