@@ -10,7 +10,8 @@ using Microsoft.Extensions.Hosting;
 namespace EmailProxy.Cli;
 
 /// <summary>
-/// <c>emailproxy [run]</c>, <c>check</c>, <c>hash-password</c>, <c>espocrm [ACCOUNT]</c>, with <c>--config PATH</c> and
+/// <c>emailproxy [run]</c>, <c>check</c>, <c>hash-password</c>, <c>espocrm [ACCOUNT]</c>,
+/// <c>tokens list</c>, <c>tokens show ACCOUNT</c> (<c>--json</c>), with <c>--config PATH</c> and
 /// <c>--version</c>. Exit codes: 0 fine, 1 failure at run time (or problems found by check),
 /// 2 the configuration cannot be used.
 /// </summary>
@@ -41,6 +42,14 @@ internal static class ProxyCommandLine
         var espocrm = new Command("espocrm", "Print what to type into EspoCRM's email account screens for this configuration") { espoAccount };
         espocrm.SetAction(result => EspoCrm(result.GetValue(configOption), result.GetValue(espoAccount)));
 
+        var jsonOption = new Option<bool>("--json") { Description = "One JSON document, for scripts" };
+        var tokensList = new Command("list", "Every account's sign-in state, flow, scopes and token times (never a token); works without a running proxy") { jsonOption };
+        tokensList.SetAction((result, cancellationToken) => TokensAsync(result.GetValue(configOption), null, result.GetValue(jsonOption), cancellationToken));
+        var tokensAccount = new Argument<string>("ACCOUNT") { Description = "The account's name, as in [account NAME]" };
+        var tokensShow = new Command("show", "One account's sign-in state, flow, scopes, token times and token claims (never a token)") { tokensAccount, jsonOption };
+        tokensShow.SetAction((result, cancellationToken) => TokensAsync(result.GetValue(configOption), result.GetValue(tokensAccount), result.GetValue(jsonOption), cancellationToken));
+        var tokens = new Command("tokens", "What the token folder holds for each account, read without a running proxy") { tokensList, tokensShow };
+
         var root = new RootCommand("Email OAuth2 Proxy: plain IMAP logins in, OAuth2 (XOAUTH2) logins out")
         {
             configOption,
@@ -48,6 +57,7 @@ internal static class ProxyCommandLine
             check,
             hashPassword,
             espocrm,
+            tokens,
         };
         root.SetAction((result, _) => RunAsync(result.GetValue(configOption)));
 
@@ -159,6 +169,53 @@ internal static class ProxyCommandLine
             accounts = [account];
         }
         Console.Write(EspoCrmSettings.Describe(config, accounts));
+        return ExitOk;
+    }
+
+    private static async Task<int> TokensAsync(string? configPath, string? accountName, bool json, CancellationToken cancellationToken)
+    {
+        var path = ConfigLocator.Locate(configPath);
+        var read = ConfigReader.ReadFile(path);
+        if (!read.IsValid)
+        {
+            foreach (var error in read.Errors)
+            {
+                await Console.Error.WriteLineAsync($"emailproxy: {path}: {error}");
+            }
+            return ExitBadConfig;
+        }
+        var config = read.Config!;
+        IEnumerable<AccountOptions> accounts = config.Accounts.Values;
+        if (accountName is not null)
+        {
+            if (config.FindAccount(accountName) is not { } account)
+            {
+                await Console.Error.WriteLineAsync($"emailproxy: {path}: there is no [account {ClientText.Sanitize(accountName)}]");
+                return ExitFailure;
+            }
+            accounts = [account];
+        }
+        var now = DateTimeOffset.UtcNow;
+        IReadOnlyList<TokenStatus> statuses;
+        try
+        {
+            statuses = await TokenReport.ReadAsync(config, accounts, Environment.GetEnvironmentVariable(MasterKey.EnvironmentVariable), now, cancellationToken);
+        }
+        catch (MasterKeyException e)
+        {
+            await Console.Error.WriteLineAsync($"emailproxy: {path}: [general] {e.Message}");
+            return ExitBadConfig;
+        }
+        if (json)
+        {
+            await Console.Out.WriteLineAsync(accountName is null
+                ? System.Text.Json.JsonSerializer.Serialize(new TokenStatusList { Accounts = statuses }, TokenReportJsonContext.Default.TokenStatusList)
+                : System.Text.Json.JsonSerializer.Serialize(statuses[0], TokenReportJsonContext.Default.TokenStatus));
+        }
+        else
+        {
+            await Console.Out.WriteAsync(TokenReport.Describe(statuses, now));
+        }
         return ExitOk;
     }
 

@@ -113,7 +113,7 @@ internal sealed class MasterKey
         }
     }
 
-    private static byte[]? TryDecode(string text)
+    internal static byte[]? TryDecode(string text)
     {
         var trimmed = text.Trim();
         var buffer = new byte[trimmed.Length];

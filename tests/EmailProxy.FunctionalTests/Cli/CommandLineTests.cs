@@ -122,6 +122,57 @@ public sealed class CommandLineTests
         Assert.Matches(@"^\d+\.\d+\.\d+", output.Trim());
     }
 
+    /// <summary>
+    /// <c>tokens list</c> without a running proxy, against a token file the token store wrote (the
+    /// casefold folder of tests/data: its README gives the key and the secrets): the account is signed
+    /// in, the other needs a sign-in, and neither the tokens nor the key are printed.
+    /// </summary>
+    [Fact]
+    public async Task TokensList_TokenFolderOfTheStore_ShowsStatesAndNoSecret()
+    {
+        const string Key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+        var folder = Path.Combine(Path.GetTempPath(), $"tokens-list-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(Path.Combine(folder, "tokens"));
+        try
+        {
+            File.Copy(Path.Combine(AppContext.BaseDirectory, "data", "casefold-token-folder", "kate@example.com.json"), Path.Combine(folder, "tokens", "kate@example.com.json"));
+            await File.WriteAllTextAsync(Path.Combine(folder, "emailproxy.key"), Key + "\n");
+            var path = Path.Combine(folder, "emailproxy.config");
+            await File.WriteAllTextAsync(path, """
+                [general]
+                local_tls = off
+
+                [server s]
+                imap_host = imap.example.com
+
+                [account kate@example.com]
+                client_id = id
+                username  = user@example.com
+
+                [account nobody@example.com]
+                client_id = id
+
+                """);
+
+            var (exit, output) = await RunAsync("tokens", "list", "--config", path);
+
+            Assert.Equal(0, exit);
+            Assert.Contains("[account kate@example.com]", output, StringComparison.Ordinal);
+            Assert.Contains("  state:          signed in", output, StringComparison.Ordinal);
+            Assert.Contains("  access token:   expired 2026-12-06 05:00:00Z", output, StringComparison.Ordinal);
+            Assert.Contains("  refresh token:  last rotated 2026-12-05 06:00:00Z", output, StringComparison.Ordinal);
+            Assert.Contains("  state:          needs sign-in: there is no token file", output, StringComparison.Ordinal);
+            foreach (var secret in new[] { "fake-rt-casefold", "fake-at-casefold", "casefold-kate", "casefold-expired", Key[..12] })
+            {
+                Assert.DoesNotContain(secret, output, StringComparison.Ordinal);
+            }
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
     private static async Task<(int ExitCode, string Output)> RunAsync(params string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };

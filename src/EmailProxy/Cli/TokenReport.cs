@@ -1,0 +1,283 @@
+using System.Buffers.Text;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using EmailProxy.Configuration;
+using EmailProxy.Connections;
+using EmailProxy.TokenStore;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace EmailProxy.Cli;
+
+/// <summary>
+/// <c>emailproxy tokens list</c> and <c>tokens show ACCOUNT</c>, without a running proxy: the key and
+/// the token folder are found as <c>run</c> finds them, but nothing is created or rewritten (no key
+/// file, no passphrase parameters, no folder, no rename or migration): a missing key or folder is
+/// reported, and every account then needs a sign-in. Nothing of a token, code or secret is ever
+/// printed, not even a part or a length: only the file's readable metadata, whether the secrets are
+/// there, and the claims of an access token that is a JWT (decoded, not verified).
+/// </summary>
+internal static class TokenReport
+{
+    public const string SignedIn = "signed-in";
+    public const string NeedsSignIn = "needs-sign-in";
+    public const string NoTokenYet = "no-token-yet";
+
+    /// <summary>Operators alert before Microsoft's limit on an unused refresh token.</summary>
+    public const int RefreshTokenInactivityDays = 90;
+
+    /// <summary>The state of every account (or of <paramref name="accounts"/>), sorted by name.</summary>
+    /// <exception cref="MasterKeyException">The key exists but cannot be used (as <c>run</c> refuses it).</exception>
+    public static async Task<IReadOnlyList<TokenStatus>> ReadAsync(
+        ProxyConfig config, IEnumerable<AccountOptions> accounts, string? environmentSecret, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var directory = Path.GetFullPath(config.General.TokenDirectory, config.ConfigDirectory);
+        var secretFile = Path.GetFullPath(config.General.SecretFile, config.ConfigDirectory);
+        string? missing = null;
+        TokenFileStore? store = null;
+        if (!Directory.Exists(directory))
+        {
+            missing = $"the token folder {directory} does not exist (the first sign-in creates it)";
+        }
+        else if (string.IsNullOrEmpty(environmentSecret) && !File.Exists(secretFile))
+        {
+            missing = $"the key file {secretFile} does not exist (the proxy creates it at its first start)";
+        }
+        else if (!string.IsNullOrEmpty(environmentSecret) && MasterKey.TryDecode(environmentSecret) is null
+            && !File.Exists(PassphraseKdf.FileFor(directory)))
+        {
+            missing = $"${MasterKey.EnvironmentVariable} is a passphrase, but its parameters file {PassphraseKdf.FileFor(directory)} does not exist (the proxy creates it at its next start)";
+        }
+        else
+        {
+            var key = MasterKey.Load(secretFile, directory, environmentSecret);
+            store = new TokenFileStore(directory, key, TimeProvider.System, NullLogger<TokenFileStore>.Instance);
+        }
+
+        var statuses = new List<TokenStatus>();
+        foreach (var account in accounts.OrderBy(a => a.Name, StringComparer.OrdinalIgnoreCase))
+        {
+            var path = Path.Combine(directory, TokenFileName.For(account.Name));
+            statuses.Add(await ReadOneAsync(account, path, store, missing, now, cancellationToken));
+        }
+        return statuses;
+    }
+
+    private static async Task<TokenStatus> ReadOneAsync(
+        AccountOptions account, string path, TokenFileStore? store, string? missing, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var status = new TokenStatus
+        {
+            Account = account.Name,
+            Username = account.Username,
+            Provider = account.ProviderDisplayName,
+            Flow = FlowName(account.Flow),
+            State = NeedsSignIn,
+            TokenFile = path,
+        };
+        if (missing is not null)
+        {
+            return NotSignedIn(status, account, missing);
+        }
+        byte[] bytes;
+        try
+        {
+            bytes = await File.ReadAllBytesAsync(path, cancellationToken);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            // An older version's name is renamed by the proxy's next start (TokenFileStore.Open); this command renames nothing.
+            var legacy = Path.Combine(Path.GetDirectoryName(path)!, TokenFileName.Legacy(account.Name));
+            return NotSignedIn(status, account, legacy != path && File.Exists(legacy)
+                ? $"there is no token file under this version's name, but {legacy} has an older version's name: the proxy renames it at its next start"
+                : "there is no token file");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return NotSignedIn(status, account, $"the token file cannot be read: {e.Message}");
+        }
+
+        TokenFile? file;
+        try
+        {
+            file = JsonSerializer.Deserialize(bytes, TokenJsonContext.Default.TokenFile);
+        }
+        catch (JsonException)
+        {
+            file = null;
+        }
+        if (file is null)
+        {
+            return NotSignedIn(status, account, "the token file is damaged (it is not a token file's JSON)");
+        }
+        status = status with
+        {
+            Scopes = file.Scope.Split(' ', StringSplitOptions.RemoveEmptyEntries),
+            AccessTokenExpires = file.AccessTokenExpires,
+            AccessTokenExpired = file.AccessTokenExpires is { } expires ? expires <= now : null,
+            RefreshTokenRotated = file.RefreshTokenRotated,
+            RefreshTokenAgeDays = file.RefreshTokenRotated is { } rotated ? (int)Math.Floor((now - rotated).TotalDays) : null,
+            Saved = file.Saved == default ? null : file.Saved,
+        };
+        if (file.Format != TokenFile.CurrentFormat)
+        {
+            return NotSignedIn(status, account, $"the token file is damaged (format {file.Format} is not known to this version)");
+        }
+        if (string.IsNullOrEmpty(file.Secrets))
+        {
+            return NotSignedIn(status, account, "the token file is damaged (it holds no secrets)");
+        }
+        if (await store!.LoadAsync(account, cancellationToken) is not { } tokens)
+        {
+            return NotSignedIn(status, account, "the token file does not decrypt with this master key (or its secrets are damaged)");
+        }
+        status = status with { Claims = tokens.AccessToken is { } accessToken ? DecodeClaims(accessToken) : null };
+        if (account.Flow == OAuthFlow.ClientCredentials)
+        {
+            return tokens.AccessToken is null
+                ? NotSignedIn(status, account, "there is no access token")
+                : status with { State = SignedIn };
+        }
+        return tokens.RefreshToken is null
+            ? NotSignedIn(status, account, "the refresh token is missing")
+            : status with { State = SignedIn };
+    }
+
+    /// <summary>Client credentials need no person: without a token the proxy asks for one at the next login.</summary>
+    private static TokenStatus NotSignedIn(TokenStatus status, AccountOptions account, string reason) =>
+        account.Flow == OAuthFlow.ClientCredentials
+            ? status with { State = NoTokenYet, Reason = reason + "; the proxy gets one at the next login (client credentials, no sign-in by a person)" }
+            : status with { State = NeedsSignIn, Reason = reason };
+
+    /// <summary>
+    /// The claims of a JWT-shaped access token (three base64url parts), read WITHOUT verifying its
+    /// signature; null when it is not a JWT (Google's are not) or its payload is not JSON.
+    /// </summary>
+    internal static TokenClaims? DecodeClaims(string accessToken)
+    {
+        var parts = accessToken.Split('.');
+        if (parts.Length != 3 || !Base64Url.IsValid(parts[1]))
+        {
+            return null;
+        }
+        try
+        {
+            using var payload = JsonDocument.Parse(Base64Url.DecodeFromChars(parts[1]));
+            if (payload.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                return null;
+            }
+            var root = payload.RootElement;
+            return new TokenClaims
+            {
+                Audience = Strings(root, "aud"),
+                Tenant = String(root, "tid"),
+                User = String(root, "upn") ?? String(root, "preferred_username") ?? String(root, "unique_name") ?? String(root, "email"),
+                Scopes = String(root, "scp")?.Split(' ', StringSplitOptions.RemoveEmptyEntries),
+                Roles = Strings(root, "roles"),
+            };
+        }
+        catch (Exception e) when (e is JsonException or FormatException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The text of <c>tokens list</c> / <c>tokens show</c>: one block per account.</summary>
+    public static string Describe(IEnumerable<TokenStatus> statuses, DateTimeOffset now)
+    {
+        var text = new StringBuilder();
+        foreach (var status in statuses)
+        {
+            if (text.Length > 0)
+            {
+                text.AppendLine();
+            }
+            Describe(text, status, now);
+        }
+        return text.ToString();
+    }
+
+    private static void Describe(StringBuilder text, TokenStatus s, DateTimeOffset now)
+    {
+        text.AppendLine(CultureInfo.InvariantCulture, $"[account {ClientText.Sanitize(s.Account, 200)}]");
+        Line(text, "username", s.Username);
+        Line(text, "provider", s.Provider);
+        Line(text, "flow", s.Flow);
+        Line(text, "state", s.State switch
+        {
+            SignedIn => "signed in",
+            NoTokenYet => $"no token yet: {s.Reason}",
+            _ => $"needs sign-in: {s.Reason}",
+        });
+        Line(text, "token file", s.TokenFile);
+        if (s.Scopes is { } scopes)
+        {
+            Line(text, "scopes", string.Join(' ', scopes));
+        }
+        if (s.AccessTokenExpires is { } expires)
+        {
+            Line(text, "access token", expires <= now
+                ? $"expired {When(expires)} ({Span(now - expires)} ago; renewed at the next login)"
+                : $"expires {When(expires)} (in {Span(expires - now)})");
+        }
+        if (s.RefreshTokenRotated is { } rotated)
+        {
+            var age = s.RefreshTokenAgeDays ?? 0;
+            Line(text, "refresh token", $"last rotated {When(rotated)} ({age} day{(age == 1 ? "" : "s")} ago"
+                + (age >= RefreshTokenInactivityDays - 14 ? $"; Microsoft drops one unused for {RefreshTokenInactivityDays} days" : "") + ")");
+        }
+        if (s.Saved is { } saved)
+        {
+            Line(text, "saved", When(saved));
+        }
+        if (s.Claims is { } claims)
+        {
+            text.AppendLine("  access token claims (decoded, not verified):");
+            Line(text, "  audience", claims.Audience is null ? null : string.Join(' ', claims.Audience));
+            Line(text, "  tenant", claims.Tenant);
+            Line(text, "  user", claims.User);
+            Line(text, "  scp", claims.Scopes is null ? null : string.Join(' ', claims.Scopes));
+            Line(text, "  roles", claims.Roles is null ? null : string.Join(' ', claims.Roles));
+        }
+    }
+
+    private static void Line(StringBuilder text, string label, string? value)
+    {
+        if (value is not null)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"  {label + ":",-16}{ClientText.Sanitize(value, 400)}");
+        }
+    }
+
+    private static string When(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+
+    private static string Span(TimeSpan span) =>
+        span.TotalDays >= 1 ? $"{(int)span.TotalDays} d {span.Hours} h"
+        : span.TotalHours >= 1 ? $"{(int)span.TotalHours} h {span.Minutes} min"
+        : $"{Math.Max(0, (int)span.TotalMinutes)} min";
+
+    private static string FlowName(OAuthFlow flow) => flow switch
+    {
+        OAuthFlow.DeviceCode => "device_code",
+        OAuthFlow.ClientCredentials => "client_credentials",
+        _ => "authorization_code",
+    };
+
+    private static string? String(JsonElement root, string name) =>
+        root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    private static string[]? Strings(JsonElement root, string name)
+    {
+        if (!root.TryGetProperty(name, out var value))
+        {
+            return null;
+        }
+        return value.ValueKind switch
+        {
+            JsonValueKind.String => [value.GetString()!],
+            JsonValueKind.Array => [.. value.EnumerateArray().Where(v => v.ValueKind == JsonValueKind.String).Select(v => v.GetString()!)],
+            _ => null,
+        };
+    }
+}

@@ -1,0 +1,33 @@
+using System.Text.Json.Serialization;
+
+namespace EmailProxy.Cli;
+
+/// <summary>
+/// One account's row of <c>emailproxy tokens list/show</c>: what the configuration says, what its
+/// token file's readable metadata says, and whether the proxy could use it. It holds no token and no
+/// secret by construction: nothing of the decrypted secrets is copied here but whether they are there.
+/// </summary>
+internal sealed record TokenStatus
+{
+    [JsonPropertyName("account")] public required string Account { get; init; }
+    [JsonPropertyName("username")] public required string Username { get; init; }
+    [JsonPropertyName("provider")] public required string Provider { get; init; }
+    [JsonPropertyName("flow")] public required string Flow { get; init; }
+
+    /// <summary><c>signed-in</c>, <c>needs-sign-in</c>, or <c>no-token-yet</c> (client credentials: no person needed).</summary>
+    [JsonPropertyName("state")] public required string State { get; init; }
+
+    /// <summary>Why the account is not signed in; null when it is.</summary>
+    [JsonPropertyName("reason")] public string? Reason { get; init; }
+
+    [JsonPropertyName("token_file")] public required string TokenFile { get; init; }
+    [JsonPropertyName("scopes")] public IReadOnlyList<string>? Scopes { get; init; }
+    [JsonPropertyName("access_token_expires")] public DateTimeOffset? AccessTokenExpires { get; init; }
+    [JsonPropertyName("access_token_expired")] public bool? AccessTokenExpired { get; init; }
+    [JsonPropertyName("refresh_token_rotated")] public DateTimeOffset? RefreshTokenRotated { get; init; }
+    [JsonPropertyName("refresh_token_age_days")] public int? RefreshTokenAgeDays { get; init; }
+    [JsonPropertyName("saved")] public DateTimeOffset? Saved { get; init; }
+
+    /// <summary>Decoded from the access token when it is a JWT; not verified.</summary>
+    [JsonPropertyName("claims")] public TokenClaims? Claims { get; init; }
+}
