@@ -65,19 +65,40 @@ internal static class ProxyCommandLine
         return root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
     }
 
-    private static async Task<int> RunAsync(string? configPath)
+    /// <summary>The configuration a command works on, read; its errors (when it cannot be used) printed, one line each.</summary>
+    private static (string Path, ConfigReadResult Read) ReadConfig(string? configPath)
     {
         var path = ConfigLocator.Locate(configPath);
         var read = ConfigReader.ReadFile(path);
-        if (!read.IsValid)
+        foreach (var error in read.Errors)
         {
-            foreach (var error in read.Errors)
-            {
-                await Console.Error.WriteLineAsync($"emailproxy: {path}: {error}");
-            }
+            Console.Error.WriteLine($"emailproxy: {path}: {error}");
+        }
+        return (path, read);
+    }
+
+    /// <summary>Every account (by name), or the one named; null (one line printed) when there is no such account.</summary>
+    private static IReadOnlyList<AccountOptions>? SelectAccounts(string path, ProxyConfig config, string? accountName)
+    {
+        if (accountName is null)
+        {
+            return [.. config.Accounts.Values.OrderBy(a => a.Name, StringComparer.OrdinalIgnoreCase)];
+        }
+        if (config.FindAccount(accountName) is { } account)
+        {
+            return [account];
+        }
+        Console.Error.WriteLine($"emailproxy: {path}: there is no [account {ClientText.Sanitize(accountName)}]");
+        return null;
+    }
+
+    private static async Task<int> RunAsync(string? configPath)
+    {
+        var (path, read) = ReadConfig(configPath);
+        if (!read.IsValid || read.Config is not { } config)
+        {
             return ExitBadConfig;
         }
-        var config = read.Config!;
         MasterKey key;
         try
         {
@@ -147,26 +168,14 @@ internal static class ProxyCommandLine
 
     private static int EspoCrm(string? configPath, string? accountName)
     {
-        var path = ConfigLocator.Locate(configPath);
-        var read = ConfigReader.ReadFile(path);
-        if (!read.IsValid)
+        var (path, read) = ReadConfig(configPath);
+        if (!read.IsValid || read.Config is not { } config)
         {
-            foreach (var error in read.Errors)
-            {
-                Console.Error.WriteLine($"emailproxy: {path}: {error}");
-            }
             return ExitBadConfig;
         }
-        var config = read.Config!;
-        IEnumerable<AccountOptions> accounts = config.Accounts.Values.OrderBy(a => a.Name, StringComparer.OrdinalIgnoreCase);
-        if (accountName is not null)
+        if (SelectAccounts(path, config, accountName) is not { } accounts)
         {
-            if (config.FindAccount(accountName) is not { } account)
-            {
-                Console.Error.WriteLine($"emailproxy: {path}: there is no [account {ClientText.Sanitize(accountName)}]");
-                return ExitFailure;
-            }
-            accounts = [account];
+            return ExitFailure;
         }
         Console.Write(EspoCrmSettings.Describe(config, accounts));
         return ExitOk;
@@ -174,26 +183,14 @@ internal static class ProxyCommandLine
 
     private static async Task<int> TokensAsync(string? configPath, string? accountName, bool json, CancellationToken cancellationToken)
     {
-        var path = ConfigLocator.Locate(configPath);
-        var read = ConfigReader.ReadFile(path);
-        if (!read.IsValid)
+        var (path, read) = ReadConfig(configPath);
+        if (!read.IsValid || read.Config is not { } config)
         {
-            foreach (var error in read.Errors)
-            {
-                await Console.Error.WriteLineAsync($"emailproxy: {path}: {error}");
-            }
             return ExitBadConfig;
         }
-        var config = read.Config!;
-        IEnumerable<AccountOptions> accounts = config.Accounts.Values;
-        if (accountName is not null)
+        if (SelectAccounts(path, config, accountName) is not { } accounts)
         {
-            if (config.FindAccount(accountName) is not { } account)
-            {
-                await Console.Error.WriteLineAsync($"emailproxy: {path}: there is no [account {ClientText.Sanitize(accountName)}]");
-                return ExitFailure;
-            }
-            accounts = [account];
+            return ExitFailure;
         }
         var now = DateTimeOffset.UtcNow;
         IReadOnlyList<TokenStatus> statuses;
