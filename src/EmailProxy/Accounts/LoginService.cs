@@ -80,11 +80,6 @@ internal sealed class LoginService(ProxyConfig config, PasswordVerifier password
                     logReason: $"Wrong password for account {account.Name} (checked against its password_hash)");
             }
         }
-        if (account.Flow != OAuthFlow.AuthorizationCode)
-        {
-            return LoginOutcome.Fail(LoginFailure.TokenUnavailable,
-                $"Account {account.Name} uses flow = {account.Flow}, which this version of the proxy does not support yet; use flow = authorization_code", account);
-        }
         var server = config.Servers[account.ServerName];
         if (protocol.HostOf(server) is null)
         {
@@ -157,7 +152,7 @@ internal sealed class LoginService(ProxyConfig config, PasswordVerifier password
         var pending = signIns.StartOrJoin(account);
         try
         {
-            if (await pending.Completion.WaitAsync(config.General.WaitForAuthorization, cancellationToken))
+            if ((await pending.Completion.WaitAsync(config.General.WaitForAuthorization, cancellationToken)).Succeeded)
             {
                 return await tokens.GetAccessTokenAsync(account, cancellationToken);
             }

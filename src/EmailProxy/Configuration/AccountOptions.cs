@@ -30,6 +30,15 @@ internal sealed record AccountOptions(string Name)
     public OAuthFlow Flow { get; init; } = DefaultFlow;
     public string? PasswordHash { get; init; }
 
+    /// <summary>client_certificate: a PEM certificate file (full path) whose key signs a client assertion (client credentials).</summary>
+    public string? ClientCertificate { get; init; }
+
+    /// <summary>client_key: the PEM private key file (full path) of <see cref="ClientCertificate"/>.</summary>
+    public string? ClientKey { get; init; }
+
+    /// <summary>allow_identity: other signed-in identities accepted for this account besides <see cref="Username"/> (a delegate of a shared mailbox).</summary>
+    public IReadOnlyList<string> AllowIdentity { get; init; } = [];
+
     public string ProviderDisplayName => Provider switch
     {
         OAuthProvider.Microsoft => "Microsoft",

@@ -33,14 +33,13 @@ internal static class AccountSectionReader
         var provider = section.Choice(Keys.Provider, ProviderNames) ?? AccountOptions.DefaultProvider;
         var flow = section.Choice(Keys.Flow, FlowNames) ?? AccountOptions.DefaultFlow;
         var clientSecret = section.Text(Keys.ClientSecret);
-        if (flow == OAuthFlow.ClientCredentials && clientSecret is null)
+        var clientCertificate = section.Text(Keys.ClientCertificate);
+        var clientKey = section.Text(Keys.ClientKey);
+        if (flow == OAuthFlow.ClientCredentials && clientSecret is null && clientCertificate is null)
         {
-            section.Error(Keys.ClientSecret, null, "is required with flow = client_credentials");
+            section.Error(Keys.ClientSecret, null, "is required with flow = client_credentials (or client_certificate and client_key)");
         }
-        if (flow != OAuthFlow.AuthorizationCode)
-        {
-            section.Warn(Keys.Flow, section.Text(Keys.Flow), "this flow is not available in this version yet; logins for this account will be refused");
-        }
+        var allowIdentity = section.Text(Keys.AllowIdentity)?.Split([' ', ','], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];
 
         var tenant = section.Text(Keys.Tenant) ?? AccountOptions.DefaultTenant;
         var authority = section.Url(Keys.Authority);
@@ -84,6 +83,9 @@ internal static class AccountSectionReader
             Scope = scope!,
             Flow = flow,
             PasswordHash = hash,
+            ClientCertificate = clientCertificate is null ? null : section.Resolve(clientCertificate),
+            ClientKey = clientKey is null ? null : section.Resolve(clientKey),
+            AllowIdentity = allowIdentity,
         };
     }
 

@@ -72,6 +72,9 @@ internal static class ConfigKeys
         public const string Scope = "scope";
         public const string Flow = "flow";
         public const string PasswordHash = "password_hash";
+        public const string ClientCertificate = "client_certificate";
+        public const string ClientKey = "client_key";
+        public const string AllowIdentity = "allow_identity";
 
         public static readonly FrozenSet<string> All = ConstantsOf(typeof(Account));
     }

@@ -92,6 +92,7 @@ internal sealed class OAuthClient(HttpClient http, TimeProvider time)
         {
             AccessToken = response.AccessToken,
             RefreshToken = string.IsNullOrEmpty(response.RefreshToken) ? null : response.RefreshToken,
+            IdToken = string.IsNullOrEmpty(response.IdentityToken) ? null : response.IdentityToken,
             ExpiresAt = time.GetUtcNow().AddSeconds(lifetime),
         };
     }

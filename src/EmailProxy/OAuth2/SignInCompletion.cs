@@ -2,5 +2,5 @@ using EmailProxy.Configuration;
 
 namespace EmailProxy.OAuth2;
 
-/// <summary>What the redirect page shows.</summary>
-internal sealed record SignInCompletion(bool Succeeded, AccountOptions? Account, string Message);
+/// <summary>How a sign-in ended: what the redirect page, the CLI and a waiting login are told, and who signed in (when known).</summary>
+internal sealed record SignInCompletion(bool Succeeded, AccountOptions? Account, string Message, string? Identity = null);

@@ -27,8 +27,27 @@ internal sealed partial class SignInManager(ProxyConfig config, OAuthClient clie
     public Uri SignInPageFor(AccountOptions account) =>
         new(config.General.RedirectUri, $"/accounts/{Uri.EscapeDataString(account.Name)}/signin");
 
-    public PendingSignIn StartOrJoin(AccountOptions account)
+    /// <summary>The sign-in under way for the account, if any (not expired, not completed).</summary>
+    public PendingSignIn? Current(AccountOptions account)
     {
+        lock (_gate)
+        {
+            return _byAccount.TryGetValue(account.Name, out var pending) && pending.ExpiresAt > time.GetUtcNow() && !pending.Completion.IsCompleted
+                ? pending
+                : null;
+        }
+    }
+
+    /// <summary>
+    /// Starts a sign-in for the account, or joins the one under way. <paramref name="method"/> defaults
+    /// to the account's flow (device code for <c>flow = device_code</c>, else the browser).
+    /// </summary>
+    public PendingSignIn StartOrJoin(AccountOptions account, SignInMethod? method = null)
+    {
+        if ((method ?? (account.Flow == OAuthFlow.DeviceCode ? SignInMethod.DeviceCode : SignInMethod.Browser)) == SignInMethod.DeviceCode)
+        {
+            throw new NotSupportedException("Device code sign-ins are not built yet (issue 12 item 1).");
+        }
         PendingSignIn pending;
         lock (_gate)
         {
@@ -45,9 +64,16 @@ internal sealed partial class SignInManager(ProxyConfig config, OAuthClient clie
             _byAccount[account.Name] = pending;
             _byState[pending.State] = pending;
         }
-        LogSignInNeeded(log, account.Name, account.ProviderDisplayName, pending.AuthorizeUrl.AbsoluteUri);
+        LogSignInNeeded(log, account.Name, account.ProviderDisplayName, pending.AuthorizeUrl!.AbsoluteUri);
         return pending;
     }
+
+    /// <summary>
+    /// Completes a browser sign-in from the address the browser ended on, pasted by the person
+    /// (<c>local_server_auth = false</c>): state and PKCE are checked exactly as for the served redirect.
+    /// </summary>
+    public Task<SignInCompletion> CompletePastedAsync(AccountOptions account, string pastedAddress, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("Pasted sign-ins are not built yet (issue 12 item 3).");
 
     /// <summary>
     /// Handles the browser's return to the redirect URI and returns the text for the page. The
@@ -81,8 +107,9 @@ internal sealed partial class SignInManager(ProxyConfig config, OAuthClient clie
             // The browser brought these in the redirect's query string: whoever sent it chose them.
             var text = $"{ClientText.Sanitize(error ?? "no code")}{(errorDescription is null ? "" : ": " + ClientText.Sanitize(errorDescription, 500))}";
             LogSignInFailed(log, account.Name, text);
-            pending.Complete(false);
-            return new SignInCompletion(false, account, $"{account.ProviderDisplayName} did not sign in account {account.Name}: {text}");
+            var refused = new SignInCompletion(false, account, $"{account.ProviderDisplayName} did not sign in account {account.Name}: {text}");
+            pending.Complete(refused);
+            return refused;
         }
 
         try
@@ -91,25 +118,51 @@ internal sealed partial class SignInManager(ProxyConfig config, OAuthClient clie
             if (result.IsError)
             {
                 LogSignInFailed(log, account.Name, result.ErrorText);
-                return new SignInCompletion(false, account, $"The sign-in of account {account.Name} failed when the code was redeemed: {result.ErrorText}");
+                var failed = new SignInCompletion(false, account, $"The sign-in of account {account.Name} failed when the code was redeemed: {result.ErrorText}");
+                pending.Complete(failed);
+                return failed;
             }
-            // "Tokens saved" only once they are: a failed save was logged by the token service.
-            if (await tokens.AcceptSignInAsync(account, result, CancellationToken.None))
-            {
-                LogSignedIn(log, account.Name, account.ProviderDisplayName);
-                pending.Complete(true);
-                return new SignInCompletion(true, account, $"Account {account.Name} is signed in with {account.ProviderDisplayName}. You can close this window; mail clients can log in now.");
-            }
-            LogSignedInNotSaved(log, account.Name, account.ProviderDisplayName);
-            pending.Complete(true);
-            return new SignInCompletion(true, account, $"Account {account.Name} is signed in with {account.ProviderDisplayName}, and mail clients can log in now, but its tokens could not be saved (see the proxy's log): after a restart it will need a new sign-in.");
+            return await FinishAsync(pending, result);
         }
         finally
         {
-            // Logins waiting on it (wait_for_authorization) hear the outcome either way.
-            pending.Complete(false);
+            // Logins waiting on it (wait_for_authorization) hear an outcome whatever happened (a no-op once completed).
+            pending.Complete(new SignInCompletion(false, account, $"The sign-in of account {account.Name} ended without tokens; see the proxy's log"));
         }
     }
+
+    /// <summary>
+    /// The end every sign-in shares, whatever its flow: the identity check, then the tokens saved and
+    /// used, then everyone waiting on <paramref name="pending"/> told (logins with wait_for_authorization, the CLI).
+    /// </summary>
+    private async Task<SignInCompletion> FinishAsync(PendingSignIn pending, TokenEndpointResult result)
+    {
+        var account = pending.Account;
+        SignInCompletion completion;
+        var verdict = SignInIdentity.Check(account, result);
+        if (!verdict.Accepted)
+        {
+            LogSignInFailed(log, account.Name, verdict.Message!);
+            completion = new SignInCompletion(false, account, verdict.Message!, verdict.Identity);
+        }
+        // "Tokens saved" only once they are: a failed save was logged by the token service.
+        else if (await tokens.AcceptSignInAsync(account, result, CancellationToken.None, verdict.Identity))
+        {
+            LogSignedIn(log, account.Name, account.ProviderDisplayName);
+            completion = new SignInCompletion(true, account,
+                $"Account {account.Name} is signed in with {account.ProviderDisplayName}{As(verdict.Identity)}. You can close this window; mail clients can log in now.", verdict.Identity);
+        }
+        else
+        {
+            LogSignedInNotSaved(log, account.Name, account.ProviderDisplayName);
+            completion = new SignInCompletion(true, account,
+                $"Account {account.Name} is signed in with {account.ProviderDisplayName}{As(verdict.Identity)}, and mail clients can log in now, but its tokens could not be saved (see the proxy's log): after a restart it will need a new sign-in.", verdict.Identity);
+        }
+        pending.Complete(completion);
+        return completion;
+    }
+
+    private static string As(string? identity) => identity is null ? "" : $" as {identity}";
 
     private PendingSignIn Create(AccountOptions account, DateTimeOffset now)
     {
@@ -121,7 +174,7 @@ internal sealed partial class SignInManager(ProxyConfig config, OAuthClient clie
         var url = new RequestUrl(authorizeUrl.AbsoluteUri).CreateAuthorizeUrl(
             clientId: account.ClientId,
             responseType: OidcConstants.ResponseTypes.Code,
-            scope: account.Scope,
+            scope: SignInIdentity.ScopeFor(account),
             redirectUri: RedirectUri,
             state: state,
             loginHint: account.Username,

@@ -7,6 +7,9 @@ internal sealed record TokenEndpointResult
     public DateTimeOffset ExpiresAt { get; init; }
     public string? RefreshToken { get; init; }
 
+    /// <summary>The OpenID Connect id_token, when the sign-in asked for <c>openid</c> (a JWT: who signed in). Never logged.</summary>
+    public string? IdToken { get; init; }
+
     /// <summary>The OAuth2 error code (<c>invalid_grant</c>), or a short description of a transport failure.</summary>
     public string? Error { get; init; }
 

@@ -117,10 +117,11 @@ internal sealed partial class TokenService(OAuthClient client, TokenFileStore st
 
     /// <summary>Takes the tokens of a completed sign-in: saved first, then used.</summary>
     /// <returns>Whether they were saved (when not, they are used from memory and the failure is logged).</returns>
-    public async Task<bool> AcceptSignInAsync(AccountOptions account, TokenEndpointResult result, CancellationToken cancellationToken)
+    /// <param name="identity">Who signed in, kept in the token file's readable metadata (null when unknown).</param>
+    public async Task<bool> AcceptSignInAsync(AccountOptions account, TokenEndpointResult result, CancellationToken cancellationToken, string? identity = null)
     {
         var state = await GetStateAsync(account, cancellationToken);
-        var tokens = new StoredTokens(result.AccessToken, result.ExpiresAt, result.RefreshToken, result.RefreshToken is null ? null : time.GetUtcNow());
+        var tokens = new StoredTokens(result.AccessToken, result.ExpiresAt, result.RefreshToken, result.RefreshToken is null ? null : time.GetUtcNow(), identity);
         await state.Gate.WaitAsync(CancellationToken.None);
         try
         {
@@ -239,7 +240,7 @@ internal sealed partial class TokenService(OAuthClient client, TokenFileStore st
             }
             var rotated = result.RefreshToken is not null && result.RefreshToken != refreshToken;
             await SaveAndApplyAsync(account, state,
-                new StoredTokens(result.AccessToken, result.ExpiresAt, result.RefreshToken ?? refreshToken, rotated ? time.GetUtcNow() : current.RotatedAt));
+                new StoredTokens(result.AccessToken, result.ExpiresAt, result.RefreshToken ?? refreshToken, rotated ? time.GetUtcNow() : current.RotatedAt, current.Identity));
             LogRefreshed(log, account.Name, result.ExpiresAt, rotated);
             return TokenOutcome.Token(result.AccessToken!);
         }

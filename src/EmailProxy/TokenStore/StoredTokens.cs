@@ -5,8 +5,9 @@ internal sealed record StoredTokens(
     string? AccessToken,
     DateTimeOffset? AccessTokenExpiresAt,
     string? RefreshToken,
-    DateTimeOffset? RefreshTokenRotatedAt)
+    DateTimeOffset? RefreshTokenRotatedAt,
+    string? Identity = null)
 {
     public override string ToString() =>
-        $"StoredTokens {{ AccessToken = {(AccessToken is null ? "none" : "set")}, ExpiresAt = {AccessTokenExpiresAt:O}, RefreshToken = {(RefreshToken is null ? "none" : "set")} }}";
+        $"StoredTokens {{ AccessToken = {(AccessToken is null ? "none" : "set")}, ExpiresAt = {AccessTokenExpiresAt:O}, RefreshToken = {(RefreshToken is null ? "none" : "set")}, Identity = {Identity} }}";
 }

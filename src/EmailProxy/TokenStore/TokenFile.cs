@@ -17,6 +17,8 @@ internal sealed record TokenFile
     [JsonPropertyName("scope")] public required string Scope { get; init; }
     [JsonPropertyName("access_token_expires")] public DateTimeOffset? AccessTokenExpires { get; init; }
     [JsonPropertyName("refresh_token_rotated")] public DateTimeOffset? RefreshTokenRotated { get; init; }
+    /// <summary>Who signed in (id_token <c>preferred_username</c>/<c>email</c>, or the access token's <c>upn</c>); null for app-only tokens and older files.</summary>
+    [JsonPropertyName("identity")] public string? Identity { get; init; }
     [JsonPropertyName("saved")] public DateTimeOffset Saved { get; init; }
     [JsonPropertyName("secrets")] public required string Secrets { get; init; }
 }

@@ -127,7 +127,7 @@ internal sealed partial class TokenFileStore
                 throw new InvalidDataException("it holds no secrets");
             }
             var secrets = Decrypt(account.Name, file.Secrets);
-            return new StoredTokens(secrets.AccessToken, file.AccessTokenExpires, secrets.RefreshToken, file.RefreshTokenRotated);
+            return new StoredTokens(secrets.AccessToken, file.AccessTokenExpires, secrets.RefreshToken, file.RefreshTokenRotated, file.Identity);
         }
         catch (Exception e) when (e is JsonException or InvalidDataException or CryptographicException or FormatException or ArgumentException)
         {
@@ -158,6 +158,7 @@ internal sealed partial class TokenFileStore
             Scope = account.Scope,
             AccessTokenExpires = tokens.AccessTokenExpiresAt,
             RefreshTokenRotated = tokens.RefreshTokenRotatedAt,
+            Identity = tokens.Identity,
             Saved = _time.GetUtcNow(),
             Secrets = Encrypt(account.Name, new TokenSecrets { AccessToken = tokens.AccessToken, RefreshToken = tokens.RefreshToken }),
         };

@@ -32,7 +32,7 @@ internal static class WebEndpoints
                 ? Page(StatusCodes.Status404NotFound, "Unknown account", $"There is no [account {ClientText.Sanitize(name)}] section in the proxy's configuration.")
                 : account.AuthorizeUrl is null
                     ? Page(StatusCodes.Status404NotFound, "No browser sign-in", $"Account {account.Name} has no authorize_url: it does not sign in in a browser.")
-                    : Results.Redirect(signIns.StartOrJoin(account).AuthorizeUrl.AbsoluteUri);
+                    : Results.Redirect(signIns.StartOrJoin(account, SignInMethod.Browser).AuthorizeUrl!.AbsoluteUri);
         });
         app.MapGet(redirectPath, async (HttpRequest request, SignInManager signIns, TokenService tokens, FailedLoginLog failures, CancellationToken cancellationToken) =>
         {

@@ -19,7 +19,7 @@ namespace EmailProxy.FunctionalTests.Infrastructure;
 /// and refresh_token grants), on 127.0.0.1 with a port chosen by the system. Access tokens are opaque and kept with
 /// their user and expiry so that <see cref="FakeExchangeImapServer"/> can check them with <see cref="IsValid"/>.
 /// </summary>
-internal sealed class FakeIdentityServer : IAsyncDisposable
+internal sealed partial class FakeIdentityServer : IAsyncDisposable
 {
     private static readonly string[] NonResourceScopes = ["offline_access", "openid", "profile", "email"];
 

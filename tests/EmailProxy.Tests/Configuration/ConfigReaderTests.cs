@@ -236,7 +236,6 @@ public sealed class ConfigReaderTests : IDisposable
         Assert.Null(account.AuthorizeUrl);
         Assert.Equal(new Uri("https://id.example/token"), account.TokenUrl);
         Assert.Equal(new Uri("https://id.example/device"), account.DeviceCodeUrl);
-        Assert.Contains(result.Warnings, w => w.Key == "flow");
     }
 
     [Fact]

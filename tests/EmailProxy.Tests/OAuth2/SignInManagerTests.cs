@@ -30,7 +30,7 @@ public sealed class SignInManagerTests : IDisposable
     {
         var pending = _signIns.StartOrJoin(_fx.Account);
 
-        var url = pending.AuthorizeUrl;
+        var url = pending.AuthorizeUrl!;
         Assert.Equal(_fx.Account.AuthorizeUrl!.GetLeftPart(UriPartial.Path), url.GetLeftPart(UriPartial.Path));
         var query = Query(url);
         Assert.Equal("code", query["response_type"]);
@@ -106,7 +106,7 @@ public sealed class SignInManagerTests : IDisposable
     {
         _fx.Endpoint.Respond = (_, _) => StubTokenEndpoint.Token("signed-in-access", "signed-in-refresh");
         var pending = _signIns.StartOrJoin(_fx.Account);
-        var challenge = Query(pending.AuthorizeUrl)["code_challenge"];
+        var challenge = Query(pending.AuthorizeUrl!)["code_challenge"];
 
         var result = await _signIns.CompleteAsync(pending.State, "the-code", null, null).Guarded();
 
@@ -118,7 +118,7 @@ public sealed class SignInManagerTests : IDisposable
         Assert.Equal("http://127.0.0.1:18089", form["redirect_uri"]);
         Assert.Equal(TestAccounts.ClientId, form["client_id"]);
         Assert.Equal(challenge, Challenge(form["code_verifier"]));
-        Assert.True(await pending.Completion.Guarded());
+        Assert.True((await pending.Completion.Guarded()).Succeeded);
         Assert.DoesNotContain("signed-in-access", result.Message, StringComparison.Ordinal);
 
         var outcome = await _tokens.GetAccessTokenAsync(_fx.Account, CancellationToken.None).Guarded();
@@ -215,7 +215,7 @@ public sealed class SignInManagerTests : IDisposable
         Assert.False(result.Succeeded);
         Assert.Contains("access_denied", result.Message, StringComparison.Ordinal);
         Assert.Contains("AADSTS65004", result.Message, StringComparison.Ordinal);
-        Assert.False(await pending.Completion.Guarded());
+        Assert.False((await pending.Completion.Guarded()).Succeeded);
         Assert.Equal(0, _fx.Endpoint.RequestCount);
         Assert.NotSame(pending, _signIns.StartOrJoin(_fx.Account));
     }
@@ -233,7 +233,7 @@ public sealed class SignInManagerTests : IDisposable
         Assert.False(result.Succeeded);
         Assert.Contains("AADSTS54005", result.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("Trace ID", result.Message, StringComparison.Ordinal);
-        Assert.False(await pending.Completion.Guarded());
+        Assert.False((await pending.Completion.Guarded()).Succeeded);
     }
 
     private static string Challenge(string verifier) => Base64Url.EncodeToString(SHA256.HashData(Encoding.ASCII.GetBytes(verifier)));
