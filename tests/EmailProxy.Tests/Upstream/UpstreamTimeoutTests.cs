@@ -1,10 +1,10 @@
 using System.Net;
 using System.Net.Sockets;
 using EmailProxy.Configuration;
+using EmailProxy.Tests.Accounts;
 using EmailProxy.Connections;
 using EmailProxy.Tests.TestSupport;
 using EmailProxy.Upstream;
-using Microsoft.Extensions.Time.Testing;
 
 namespace EmailProxy.Tests.Upstream;
 
@@ -13,7 +13,7 @@ public sealed class UpstreamTimeoutTests : IAsyncDisposable
 {
     private readonly TcpListener _silent = new(IPAddress.Loopback, 0);
     private readonly List<TcpClient> _accepted = [];
-    private readonly FakeTimeProvider _time = new();
+    private readonly TimerWatchingTimeProvider _time = new();
 
     public UpstreamTimeoutTests() => _silent.Start();
 
@@ -34,6 +34,10 @@ public sealed class UpstreamTimeoutTests : IAsyncDisposable
         };
         var login = descriptor.LoginUpstreamAsync(server, "user@example.com", "token", CancellationToken.None);
         _accepted.Add(await _silent.AcceptTcpClientAsync().Guarded());
+        // The server's accept can complete before the client's connect has returned: only once the connect's own
+        // 15-second timer is gone (the handshake's alone is left) does the wait for the greeting run.
+        await _time.WhenTimersCreatedAsync(2);
+        await _time.WhenLiveTimersAtMostAsync(1);
         Assert.False(login.IsCompleted);
 
         _time.Advance(UpstreamConnector.HandshakeTimeout);
