@@ -1,9 +1,9 @@
-using System.Buffers.Text;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using EmailProxy.Configuration;
 using EmailProxy.Connections;
+using EmailProxy.OAuth2;
 using EmailProxy.TokenStore;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -155,32 +155,18 @@ internal static class TokenReport
     /// </summary>
     internal static TokenClaims? DecodeClaims(string accessToken)
     {
-        var parts = accessToken.Split('.');
-        if (parts.Length != 3 || !Base64Url.IsValid(parts[1]))
+        if (!JwtPayload.TryRead(accessToken, out var root))
         {
             return null;
         }
-        try
+        return new TokenClaims
         {
-            using var payload = JsonDocument.Parse(Base64Url.DecodeFromChars(parts[1]));
-            if (payload.RootElement.ValueKind != JsonValueKind.Object)
-            {
-                return null;
-            }
-            var root = payload.RootElement;
-            return new TokenClaims
-            {
-                Audience = Strings(root, "aud"),
-                Tenant = String(root, "tid"),
-                User = String(root, "upn") ?? String(root, "preferred_username") ?? String(root, "unique_name") ?? String(root, "email"),
-                Scopes = String(root, "scp")?.Split(' ', StringSplitOptions.RemoveEmptyEntries),
-                Roles = Strings(root, "roles"),
-            };
-        }
-        catch (Exception e) when (e is JsonException or FormatException)
-        {
-            return null;
-        }
+            Audience = Strings(root, "aud"),
+            Tenant = String(root, "tid"),
+            User = String(root, "upn") ?? String(root, "preferred_username") ?? String(root, "unique_name") ?? String(root, "email"),
+            Scopes = String(root, "scp")?.Split(' ', StringSplitOptions.RemoveEmptyEntries),
+            Roles = Strings(root, "roles"),
+        };
     }
 
     /// <summary>The text of <c>tokens list</c> / <c>tokens show</c>: one block per account.</summary>

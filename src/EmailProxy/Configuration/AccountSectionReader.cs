@@ -1,4 +1,5 @@
 using EmailProxy.Accounts;
+using EmailProxy.Connections;
 using EmailProxy.Providers;
 using Keys = EmailProxy.Configuration.ConfigKeys.Account;
 
@@ -11,6 +12,9 @@ namespace EmailProxy.Configuration;
 /// </summary>
 internal static class AccountSectionReader
 {
+    /// <summary>An address is at most 320 characters (RFC 3696 errata); a UPN less.</summary>
+    private const int MaxIdentityLength = 320;
+
     private static readonly (string Name, OAuthProvider Value)[] ProviderNames =
         [("microsoft", OAuthProvider.Microsoft), ("google", OAuthProvider.Google), ("generic", OAuthProvider.Generic)];
 
@@ -39,7 +43,7 @@ internal static class AccountSectionReader
         {
             section.Error(Keys.ClientSecret, null, "is required with flow = client_credentials (or client_certificate and client_key)");
         }
-        var allowIdentity = section.Text(Keys.AllowIdentity)?.Split([' ', ','], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];
+        var allowIdentity = ReadAllowIdentity(section, flow);
 
         var tenant = section.Text(Keys.Tenant) ?? AccountOptions.DefaultTenant;
         var authority = section.Url(Keys.Authority);
@@ -88,6 +92,50 @@ internal static class AccountSectionReader
             AllowIdentity = allowIdentity,
         };
     }
+
+    /// <summary>
+    /// allow_identity: identities (addresses, UPNs) separated by spaces or commas. A value that
+    /// cannot be an identity (a quote, a control or other blank character, longer than an address)
+    /// would never match who signed in: it is left out with a warning, not an error, because the
+    /// account still works for its own username. A value that names nobody (only commas), and the
+    /// key with client credentials (nobody signs in), are warnings too.
+    /// </summary>
+    private static string[] ReadAllowIdentity(SectionReader section, OAuthFlow flow)
+    {
+        var raw = section.Text(Keys.AllowIdentity);
+        if (raw is null)
+        {
+            return [];
+        }
+        var values = raw.Split([' ', ','], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (values.Length == 0)
+        {
+            section.Warn(Keys.AllowIdentity, raw, "names nobody: give the identities (addresses or UPNs) that may sign in for this account, or remove the key");
+            return [];
+        }
+        if (flow == OAuthFlow.ClientCredentials)
+        {
+            section.Warn(Keys.AllowIdentity, null, "is ignored with flow = client_credentials: no person signs in");
+        }
+        var kept = new List<string>(values.Length);
+        foreach (var value in values)
+        {
+            if (LooksLikeIdentity(value))
+            {
+                kept.Add(value);
+            }
+            else
+            {
+                section.Warn(Keys.AllowIdentity, ClientText.Sanitize(value, MaxIdentityLength),
+                    "is not an identity (an address or UPN such as bob@example.com, without quotes or blanks; several are separated by spaces): it is ignored");
+            }
+        }
+        return [.. kept];
+    }
+
+    private static bool LooksLikeIdentity(string value) =>
+        value.Length <= MaxIdentityLength
+        && !value.Any(c => char.IsWhiteSpace(c) || char.IsControl(c) || c is '"' or '`' or '<' or '>' or ';');
 
     private static string? ReadServerName(SectionReader section, IReadOnlyDictionary<string, ServerOptions> servers)
     {

@@ -139,7 +139,7 @@ internal sealed partial class SignInManager(ProxyConfig config, OAuthClient clie
     {
         var account = pending.Account;
         SignInCompletion completion;
-        var verdict = SignInIdentity.Check(account, result);
+        var verdict = SignInIdentity.Check(account, result, log);
         if (!verdict.Accepted)
         {
             LogSignInFailed(log, account.Name, verdict.Message!);

@@ -169,13 +169,13 @@ internal sealed partial class FakeIdentityServer : IAsyncDisposable
         }
     }
 
-    /// <summary>True if the access token was issued here for this user (case-insensitive) and has not expired.</summary>
+    /// <summary>True if the access token was issued here for this user (case-insensitive), or for a delegate of its mailbox, and has not expired.</summary>
     public bool IsValid(string accessToken, string user)
     {
         lock (_gate)
         {
             return _accessTokens.TryGetValue(accessToken, out var token)
-                && string.Equals(token.User, user, StringComparison.OrdinalIgnoreCase)
+                && (string.Equals(token.User, user, StringComparison.OrdinalIgnoreCase) || MayActFor(token.User, user))
                 && Clock() < token.ExpiresAt;
         }
     }
@@ -305,7 +305,7 @@ internal sealed partial class FakeIdentityServer : IAsyncDisposable
         var code = NewOpaque("fake-code-");
         lock (_gate)
         {
-            _codes[code] = new FakeAuthorizationCode(request.ClientId!, request.RedirectUri, request.CodeChallenge, request.LoginHint, request.Scope);
+            _codes[code] = new FakeAuthorizationCode(request.ClientId!, request.RedirectUri, request.CodeChallenge, SignedInUser(request.LoginHint), request.Scope);
         }
 
         var parameters = new Dictionary<string, string?> { ["code"] = code };
@@ -453,7 +453,7 @@ internal sealed partial class FakeIdentityServer : IAsyncDisposable
         var now = Clock();
         var scopes = requestedScope.Split(' ', StringSplitOptions.RemoveEmptyEntries);
         var grantedScope = string.Join(' ', scopes.Where(scope => !NonResourceScopes.Contains(scope, StringComparer.OrdinalIgnoreCase)));
-        var accessToken = NewOpaque("fake-at-");
+        var accessToken = NewAccessToken(user, clientId, grantedScope);
         _accessTokens[accessToken] = new FakeIssuedToken(user, clientId, grantedScope, now + AccessTokenLifetime);
         string? refreshToken = null;
         if (scopes.Contains("offline_access", StringComparer.OrdinalIgnoreCase))
@@ -462,7 +462,7 @@ internal sealed partial class FakeIdentityServer : IAsyncDisposable
             _refreshTokens[refreshToken] = new FakeIssuedToken(user, clientId, requestedScope, now.AddDays(90));
         }
 
-        return new FakeTokenSet(accessToken, refreshToken, (int)AccessTokenLifetime.TotalSeconds, grantedScope);
+        return new FakeTokenSet(accessToken, refreshToken, (int)AccessTokenLifetime.TotalSeconds, grantedScope) { IdToken = IdTokenFor(user, clientId, scopes) };
     }
 
     private static (int Status, string Json) Success(FakeTokenSet tokens)
@@ -479,6 +479,11 @@ internal sealed partial class FakeIdentityServer : IAsyncDisposable
             if (tokens.RefreshToken is not null)
             {
                 writer.WriteString("refresh_token", tokens.RefreshToken);
+            }
+
+            if (tokens.IdToken is not null)
+            {
+                writer.WriteString("id_token", tokens.IdToken);
             }
 
             writer.WriteEndObject();

@@ -36,7 +36,8 @@ public sealed class SignInManagerTests : IDisposable
         Assert.Equal("code", query["response_type"]);
         Assert.Equal(TestAccounts.ClientId, query["client_id"]);
         Assert.Equal("http://127.0.0.1:18089", query["redirect_uri"]);
-        Assert.Equal(TestAccounts.Scope, query["scope"]);
+        // The mail scopes and who signed in (the identity check).
+        Assert.Equal(TestAccounts.Scope + " openid profile email", query["scope"]);
         Assert.Equal(pending.State, query["state"]);
         Assert.True(pending.State.Length >= 16);
         Assert.Equal(_fx.Account.Username, query["login_hint"]);
