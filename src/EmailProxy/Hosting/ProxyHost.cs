@@ -50,6 +50,9 @@ internal static partial class ProxyHost
             .ConfigurePrimaryHttpMessageHandler(() => new System.Net.Http.SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
         builder.Services.AddSingleton<TokenService>();
         builder.Services.AddSingleton<SignInManager>();
+        var tokenDirectory = Path.GetFullPath(config.General.TokenDirectory, config.ConfigDirectory);
+        builder.Services.AddSingleton(new ControlToken(tokenDirectory));
+        builder.Services.AddSingleton<ControlSignIns>();
         builder.Services.AddHostedService<TokenRefreshWorker>();
         builder.Services.AddSingleton(_ => PasswordVerifier.ForThisProcess());
         builder.Services.AddSingleton<LoginThrottle>();
@@ -108,6 +111,18 @@ internal static partial class ProxyHost
         // Only once the ports are bound: an instance that will fail to start must not touch the files of a running one.
         app.Lifetime.ApplicationStarted.Register(() => app.Services.GetRequiredService<TokenFileStore>()
             .RemoveStaleTemporaryFiles(Path.GetFullPath(config.General.SecretFile, config.ConfigDirectory)));
+        // Also only once the ports are bound: the instance lock on the token folder, then control.token,
+        // so that a second instance never replaces the token of the one that is running.
+        FileLock? instanceLock = null;
+        app.Lifetime.ApplicationStarted.Register(() => instanceLock = TakeTokenFolder(app.Services.GetRequiredService<ControlToken>(), tokenDirectory, log));
+        app.Lifetime.ApplicationStopped.Register(() =>
+        {
+            if (instanceLock is not null)
+            {
+                app.Services.GetRequiredService<ControlToken>().RemoveIfOwn();
+                instanceLock.Dispose();
+            }
+        });
         app.Lifetime.ApplicationStarted.Register(() =>
         {
             foreach (var (name, options) in listeners)
@@ -122,6 +137,45 @@ internal static partial class ProxyHost
             }
         });
         return app;
+    }
+
+    /// <summary>
+    /// Takes the instance lock on the token folder (held for the proxy's life: an offline
+    /// <c>emailproxy auth</c> or <c>tokens clear</c> then refuses to write behind its back) and writes
+    /// control.token. Without the lock (another proxy uses this token folder) nothing is written: the
+    /// command line keeps talking to the one that has it.
+    /// </summary>
+    private static FileLock? TakeTokenFolder(ControlToken token, string tokenDirectory, ILogger log)
+    {
+        var lockPath = TokenFileStore.InstanceLockPathFor(tokenDirectory);
+        FileLock? held;
+        try
+        {
+            if (Path.GetDirectoryName(lockPath) is { Length: > 0 } folder)
+            {
+                Directory.CreateDirectory(folder);
+            }
+            held = FileLock.TryAcquire(lockPath);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            LogControlUnavailable(log, lockPath, e.Message);
+            return null;
+        }
+        if (held is null)
+        {
+            LogTokenFolderInUse(log, tokenDirectory, lockPath);
+            return null;
+        }
+        try
+        {
+            token.Write();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            LogControlUnavailable(log, token.Path, e.Message);
+        }
+        return held;
     }
 
     /// <summary>Binds the HTTP listener exactly where <see cref="WebListenAddress"/> says: never every interface unless web_listen names one.</summary>
@@ -152,6 +206,14 @@ internal static partial class ProxyHost
     [LoggerMessage(EventId = 4, EventName = "PasswordChecksGated", Level = LogLevel.Warning,
         Message = "{Variable} is set (a test-only hook): every password check waits until {ReleaseFile} exists; unset it outside tests")]
     private static partial void LogPasswordChecksGated(ILogger logger, string variable, string releaseFile);
+
+    [LoggerMessage(EventId = 5, EventName = "TokenFolderInUse", Level = LogLevel.Warning,
+        Message = "Another proxy holds the token folder {TokenDirectory} ({LockFile}): two proxies on one token folder overwrite each other's tokens; this one writes no control.token, so emailproxy auth and tokens clear talk to the other")]
+    private static partial void LogTokenFolderInUse(ILogger logger, string tokenDirectory, string lockFile);
+
+    [LoggerMessage(EventId = 6, EventName = "ControlUnavailable", Level = LogLevel.Warning,
+        Message = "The command line's control of this proxy is not available: {Path} cannot be written ({Reason}); emailproxy auth and tokens clear will refuse to work beside it")]
+    private static partial void LogControlUnavailable(ILogger logger, string path, string reason);
 
     [LoggerMessage(EventId = 3, EventName = "ConfigWarning", Level = LogLevel.Warning, Message = "Configuration: {Warning}")]
     private static partial void LogConfigWarning(ILogger logger, string warning);
