@@ -158,7 +158,8 @@ internal static class AuthCommand
             return (done.Succeeded, done.Message, done.Identity);
         }
 
-        return await WaitAsync(pending.ExpiresAt, isBrowser, CompletedAsync, PasteAsync, pasteOnly: false, cancellationToken);
+        // Nothing listens for the redirect here: only a paste completes a browser sign-in.
+        return await WaitAsync(pending.ExpiresAt, isBrowser, CompletedAsync, PasteAsync, pasteOnly: true, cancellationToken);
     }
 
     /// <summary>
@@ -196,7 +197,7 @@ internal static class AuthCommand
                 if (address is null)
                 {
                     // Standard input ended: only the served redirect can still complete it.
-                    if (pasteOnly || !isBrowser)
+                    if (pasteOnly)
                     {
                         return (false, "standard input ended before the address the browser ended on was pasted", null);
                     }
@@ -213,10 +214,14 @@ internal static class AuthCommand
         }
     }
 
-    /// <summary>The next non-blank line of standard input; null at its end.</summary>
-    private static async Task<string?> ReadPastedAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// The next non-blank line of standard input; null at its end. On a thread of its own: the
+    /// console's reader reads synchronously whatever its Async method says, and a read nobody
+    /// answers (the served redirect won) must not hold the command; it ends with the process.
+    /// </summary>
+    private static Task<string?> ReadPastedAsync(CancellationToken cancellationToken) => Task.Run(() =>
     {
-        while (await Console.In.ReadLineAsync(cancellationToken) is { } line)
+        while (!cancellationToken.IsCancellationRequested && Console.In.ReadLine() is { } line)
         {
             if (!string.IsNullOrWhiteSpace(line))
             {
@@ -224,7 +229,7 @@ internal static class AuthCommand
             }
         }
         return null;
-    }
+    }, CancellationToken.None);
 
     /// <summary>What to open or enter. The authorize URL carries no secret (PKCE keeps the verifier here); never the code.</summary>
     private static async Task InstructAsync(AccountOptions account, bool isBrowser, string? authorizeUrl, string? verificationUri, string? userCode, Uri? servedRedirect)

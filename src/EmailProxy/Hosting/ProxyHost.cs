@@ -111,18 +111,6 @@ internal static partial class ProxyHost
         // Only once the ports are bound: an instance that will fail to start must not touch the files of a running one.
         app.Lifetime.ApplicationStarted.Register(() => app.Services.GetRequiredService<TokenFileStore>()
             .RemoveStaleTemporaryFiles(Path.GetFullPath(config.General.SecretFile, config.ConfigDirectory)));
-        // Also only once the ports are bound: the instance lock on the token folder, then control.token,
-        // so that a second instance never replaces the token of the one that is running.
-        FileLock? instanceLock = null;
-        app.Lifetime.ApplicationStarted.Register(() => instanceLock = TakeTokenFolder(app.Services.GetRequiredService<ControlToken>(), tokenDirectory, log));
-        app.Lifetime.ApplicationStopped.Register(() =>
-        {
-            if (instanceLock is not null)
-            {
-                app.Services.GetRequiredService<ControlToken>().RemoveIfOwn();
-                instanceLock.Dispose();
-            }
-        });
         app.Lifetime.ApplicationStarted.Register(() =>
         {
             foreach (var (name, options) in listeners)
@@ -134,6 +122,19 @@ internal static partial class ProxyHost
             if (app.Services.GetRequiredService<PasswordVerifier>().TestGateFile is { } gate)
             {
                 LogPasswordChecksGated(log, FileGatedKeyDerivation.Variable, gate);
+            }
+        });
+        // Also only once the ports are bound: the instance lock on the token folder, then control.token,
+        // so that a second instance never replaces the token of the one that is running. Registered last,
+        // so that it runs first (callbacks run in reverse order): once "started" is logged, control.token is there.
+        FileLock? instanceLock = null;
+        app.Lifetime.ApplicationStarted.Register(() => instanceLock = TakeTokenFolder(app.Services.GetRequiredService<ControlToken>(), tokenDirectory, log));
+        app.Lifetime.ApplicationStopped.Register(() =>
+        {
+            if (instanceLock is not null)
+            {
+                app.Services.GetRequiredService<ControlToken>().RemoveIfOwn();
+                instanceLock.Dispose();
             }
         });
         return app;
