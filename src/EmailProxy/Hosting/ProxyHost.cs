@@ -127,56 +127,11 @@ internal static partial class ProxyHost
         // Also only once the ports are bound: the instance lock on the token folder, then control.token,
         // so that a second instance never replaces the token of the one that is running. Registered last,
         // so that it runs first (callbacks run in reverse order): once "started" is logged, control.token is there.
-        FileLock? instanceLock = null;
-        app.Lifetime.ApplicationStarted.Register(() => instanceLock = TakeTokenFolder(app.Services.GetRequiredService<ControlToken>(), tokenDirectory, log));
-        app.Lifetime.ApplicationStopped.Register(() =>
-        {
-            if (instanceLock is not null)
-            {
-                app.Services.GetRequiredService<ControlToken>().RemoveIfOwn();
-                instanceLock.Dispose();
-            }
-        });
+        var claim = new TokenFolderClaim(app.Services.GetRequiredService<ControlToken>(), tokenDirectory, app.Services.GetRequiredService<TimeProvider>(),
+            app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(TokenFolderClaim).FullName!));
+        app.Lifetime.ApplicationStarted.Register(claim.Take);
+        app.Lifetime.ApplicationStopped.Register(claim.Dispose);
         return app;
-    }
-
-    /// <summary>
-    /// Takes the instance lock on the token folder (held for the proxy's life: an offline
-    /// <c>emailproxy auth</c> or <c>tokens clear</c> then refuses to write behind its back) and writes
-    /// control.token. Without the lock (another proxy uses this token folder) nothing is written: the
-    /// command line keeps talking to the one that has it.
-    /// </summary>
-    private static FileLock? TakeTokenFolder(ControlToken token, string tokenDirectory, ILogger log)
-    {
-        var lockPath = TokenFileStore.InstanceLockPathFor(tokenDirectory);
-        FileLock? held;
-        try
-        {
-            if (Path.GetDirectoryName(lockPath) is { Length: > 0 } folder)
-            {
-                Directory.CreateDirectory(folder);
-            }
-            held = FileLock.TryAcquire(lockPath);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            LogControlUnavailable(log, lockPath, e.Message);
-            return null;
-        }
-        if (held is null)
-        {
-            LogTokenFolderInUse(log, tokenDirectory, lockPath);
-            return null;
-        }
-        try
-        {
-            token.Write();
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            LogControlUnavailable(log, token.Path, e.Message);
-        }
-        return held;
     }
 
     /// <summary>Binds the HTTP listener exactly where <see cref="WebListenAddress"/> says: never every interface unless web_listen names one.</summary>
@@ -207,14 +162,6 @@ internal static partial class ProxyHost
     [LoggerMessage(EventId = 4, EventName = "PasswordChecksGated", Level = LogLevel.Warning,
         Message = "{Variable} is set (a test-only hook): every password check waits until {ReleaseFile} exists; unset it outside tests")]
     private static partial void LogPasswordChecksGated(ILogger logger, string variable, string releaseFile);
-
-    [LoggerMessage(EventId = 5, EventName = "TokenFolderInUse", Level = LogLevel.Warning,
-        Message = "Another proxy holds the token folder {TokenDirectory} ({LockFile}): two proxies on one token folder overwrite each other's tokens; this one writes no control.token, so emailproxy auth and tokens clear talk to the other")]
-    private static partial void LogTokenFolderInUse(ILogger logger, string tokenDirectory, string lockFile);
-
-    [LoggerMessage(EventId = 6, EventName = "ControlUnavailable", Level = LogLevel.Warning,
-        Message = "The command line's control of this proxy is not available: {Path} cannot be written ({Reason}); emailproxy auth and tokens clear will refuse to work beside it")]
-    private static partial void LogControlUnavailable(ILogger logger, string path, string reason);
 
     [LoggerMessage(EventId = 3, EventName = "ConfigWarning", Level = LogLevel.Warning, Message = "Configuration: {Warning}")]
     private static partial void LogConfigWarning(ILogger logger, string warning);

@@ -79,6 +79,9 @@ public sealed class AuthCommandTests
     {
         await using var env = await TestEnvironment.CreateAsync();
         env.WriteConfig(transform: WithoutLocalServer);
+        // An empty (damaged) token file: auth replaces it.
+        Directory.CreateDirectory(env.TokenDirectory);
+        await File.WriteAllTextAsync(Path.Combine(env.TokenDirectory, TestEnvironment.Account + ".json"), "");
 
         var auth = Command(env, "auth", TestEnvironment.Account);
         var address = await BrowserEndsOnAsync(auth);
