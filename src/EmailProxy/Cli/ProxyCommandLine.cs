@@ -11,7 +11,8 @@ namespace EmailProxy.Cli;
 
 /// <summary>
 /// <c>emailproxy [run]</c>, <c>check</c>, <c>hash-password</c>, <c>espocrm [ACCOUNT]</c>,
-/// <c>tokens list</c>, <c>tokens show ACCOUNT</c> (<c>--json</c>), with <c>--config PATH</c> and
+/// <c>tokens list</c>, <c>tokens show ACCOUNT</c> (<c>--json</c>), <c>tokens clear ACCOUNT</c>,
+/// <c>auth ACCOUNT [--device-code]</c>, with <c>--config PATH</c> and
 /// <c>--version</c>. Exit codes: 0 fine, 1 failure at run time (or problems found by check),
 /// 2 the configuration cannot be used.
 /// </summary>
@@ -48,7 +49,19 @@ internal static class ProxyCommandLine
         var tokensAccount = new Argument<string>("ACCOUNT") { Description = "The account's name, as in [account NAME]" };
         var tokensShow = new Command("show", "One account's sign-in state, flow, scopes, token times and token claims (never a token)") { tokensAccount, jsonOption };
         tokensShow.SetAction((result, cancellationToken) => TokensAsync(result.GetValue(configOption), result.GetValue(tokensAccount), result.GetValue(jsonOption), cancellationToken));
-        var tokens = new Command("tokens", "What the token folder holds for each account, read without a running proxy") { tokensList, tokensShow };
+        var clearAccount = new Argument<string>("ACCOUNT") { Description = "The account's name, as in [account NAME]" };
+        var tokensClear = new Command("clear", "Remove one account's tokens (a running proxy forgets its copy too); its next login needs a sign-in") { clearAccount };
+        tokensClear.SetAction((result, cancellationToken) => TokensClearCommand.RunAsync(result.GetValue(configOption), result.GetValue(clearAccount)!, cancellationToken));
+        var tokens = new Command("tokens", "What the token folder holds for each account, and clearing one") { tokensList, tokensShow, tokensClear };
+
+        var authAccount = new Argument<string>("ACCOUNT") { Description = "The account's name, as in [account NAME]" };
+        var deviceCodeOption = new Option<bool>("--device-code") { Description = "Sign in with a device code (open a URL, enter a code) whatever the account's flow" };
+        var auth = new Command("auth", "Sign one account in from this terminal (through the running proxy when there is one); a browser sign-in reads the address the browser ended on from standard input")
+        {
+            authAccount,
+            deviceCodeOption,
+        };
+        auth.SetAction((result, cancellationToken) => AuthCommand.RunAsync(result.GetValue(configOption), result.GetValue(authAccount)!, result.GetValue(deviceCodeOption), cancellationToken));
 
         var root = new RootCommand("Email OAuth2 Proxy: plain IMAP logins in, OAuth2 (XOAUTH2) logins out")
         {
@@ -58,6 +71,7 @@ internal static class ProxyCommandLine
             hashPassword,
             espocrm,
             tokens,
+            auth,
         };
         root.SetAction((result, _) => RunAsync(result.GetValue(configOption)));
 
@@ -66,7 +80,7 @@ internal static class ProxyCommandLine
     }
 
     /// <summary>The configuration a command works on, read; its errors (when it cannot be used) printed, one line each.</summary>
-    private static (string Path, ConfigReadResult Read) ReadConfig(string? configPath)
+    internal static (string Path, ConfigReadResult Read) ReadConfig(string? configPath)
     {
         var path = ConfigLocator.Locate(configPath);
         var read = ConfigReader.ReadFile(path);
@@ -78,7 +92,7 @@ internal static class ProxyCommandLine
     }
 
     /// <summary>Every account (by name), or the one named; null (one line printed) when there is no such account.</summary>
-    private static IReadOnlyList<AccountOptions>? SelectAccounts(string path, ProxyConfig config, string? accountName)
+    internal static IReadOnlyList<AccountOptions>? SelectAccounts(string path, ProxyConfig config, string? accountName)
     {
         if (accountName is null)
         {

@@ -118,6 +118,7 @@ internal static class TokenReport
             RefreshTokenRotated = file.RefreshTokenRotated,
             RefreshTokenAgeDays = file.RefreshTokenRotated is { } rotated ? (int)Math.Floor((now - rotated).TotalDays) : null,
             Saved = file.Saved == default ? null : file.Saved,
+            Identity = file.Identity,
         };
         if (file.Format != TokenFile.CurrentFormat)
         {
@@ -196,6 +197,7 @@ internal static class TokenReport
             NoTokenYet => $"no token yet: {s.Reason}",
             _ => $"needs sign-in: {s.Reason}",
         });
+        Line(text, "identity", s.Identity);
         Line(text, "token file", s.TokenFile);
         if (s.Scopes is { } scopes)
         {

@@ -20,6 +20,9 @@ internal sealed record TokenStatus
     /// <summary>Why the account is not signed in; null when it is.</summary>
     [JsonPropertyName("reason")] public string? Reason { get; init; }
 
+    /// <summary>Who signed in, from the token file's readable metadata (null for app-only tokens and older files).</summary>
+    [JsonPropertyName("identity")] public string? Identity { get; init; }
+
     [JsonPropertyName("token_file")] public required string TokenFile { get; init; }
     [JsonPropertyName("scopes")] public IReadOnlyList<string>? Scopes { get; init; }
     [JsonPropertyName("access_token_expires")] public DateTimeOffset? AccessTokenExpires { get; init; }

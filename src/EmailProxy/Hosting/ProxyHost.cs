@@ -50,6 +50,9 @@ internal static partial class ProxyHost
             .ConfigurePrimaryHttpMessageHandler(() => new System.Net.Http.SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
         builder.Services.AddSingleton<TokenService>();
         builder.Services.AddSingleton<SignInManager>();
+        var tokenDirectory = Path.GetFullPath(config.General.TokenDirectory, config.ConfigDirectory);
+        builder.Services.AddSingleton(new ControlToken(tokenDirectory));
+        builder.Services.AddSingleton<ControlSignIns>();
         builder.Services.AddHostedService<TokenRefreshWorker>();
         builder.Services.AddSingleton(_ => PasswordVerifier.ForThisProcess());
         builder.Services.AddSingleton<LoginThrottle>();
@@ -121,6 +124,13 @@ internal static partial class ProxyHost
                 LogPasswordChecksGated(log, FileGatedKeyDerivation.Variable, gate);
             }
         });
+        // Also only once the ports are bound: the instance lock on the token folder, then control.token,
+        // so that a second instance never replaces the token of the one that is running. Registered last,
+        // so that it runs first (callbacks run in reverse order): once "started" is logged, control.token is there.
+        var claim = new TokenFolderClaim(app.Services.GetRequiredService<ControlToken>(), tokenDirectory, app.Services.GetRequiredService<TimeProvider>(),
+            app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(TokenFolderClaim).FullName!));
+        app.Lifetime.ApplicationStarted.Register(claim.Take);
+        app.Lifetime.ApplicationStopped.Register(claim.Dispose);
         return app;
     }
 

@@ -72,8 +72,39 @@ internal sealed partial class SignInManager(ProxyConfig config, OAuthClient clie
     /// Completes a browser sign-in from the address the browser ended on, pasted by the person
     /// (<c>local_server_auth = false</c>): state and PKCE are checked exactly as for the served redirect.
     /// </summary>
-    public Task<SignInCompletion> CompletePastedAsync(AccountOptions account, string pastedAddress, CancellationToken cancellationToken) =>
-        throw new NotSupportedException("Pasted sign-ins are not built yet (issue 12 item 3).");
+    /// <remarks>
+    /// The address must carry the state of THIS account's browser sign-in under way: a state that is
+    /// unknown, expired or already used, or that belongs to another account's sign-in, is refused with
+    /// one line and touches no sign-in (another account's stays pending and completable). Only then
+    /// does it go the served redirect's way (<see cref="CompleteAsync"/>), which takes the state once.
+    /// </remarks>
+    public async Task<SignInCompletion> CompletePastedAsync(AccountOptions account, string pastedAddress, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var pasted = PastedRedirect.Parse(pastedAddress);
+        if (pasted.Problem is { } problem)
+        {
+            return new SignInCompletion(false, account, $"The pasted address cannot be used for account {account.Name}: {problem}.");
+        }
+        PendingSignIn? pending;
+        lock (_gate)
+        {
+            _byState.TryGetValue(pasted.State!, out pending);
+        }
+        if (pending is null || pending.ExpiresAt <= time.GetUtcNow() || pending.Completion.IsCompleted)
+        {
+            LogPastedStateUnknown(log, account.Name);
+            return new SignInCompletion(false, account,
+                $"The pasted address belongs to a sign-in that is unknown or expired (sign-ins live {Lifetime.TotalMinutes:0} minutes, and each address works once): start the sign-in of account {account.Name} again and paste the address it ends on.");
+        }
+        if (!string.Equals(pending.Account.Name, account.Name, StringComparison.OrdinalIgnoreCase))
+        {
+            LogPastedStateOfOtherAccount(log, account.Name);
+            return new SignInCompletion(false, account,
+                $"This address belongs to another sign-in (another account's), not to the sign-in of account {account.Name}: nothing was changed; paste it where that sign-in was started, or sign in again for {account.Name}.");
+        }
+        return await CompleteAsync(pasted.State, pasted.Code, pasted.Error, pasted.ErrorDescription);
+    }
 
     /// <summary>
     /// Handles the browser's return to the redirect URI and returns the text for the page. The
@@ -208,6 +239,14 @@ internal sealed partial class SignInManager(ProxyConfig config, OAuthClient clie
     [LoggerMessage(EventId = 2003, EventName = "SignInFailed", Level = LogLevel.Warning,
         Message = "OAuth2 sign-in of account {Account} failed: {Error}")]
     private static partial void LogSignInFailed(ILogger logger, string account, string error);
+
+    [LoggerMessage(EventId = 2090, EventName = "PastedSignInStateUnknown", Level = LogLevel.Warning,
+        Message = "An address pasted for account {Account} carries an unknown, expired or used sign-in state; ignored")]
+    private static partial void LogPastedStateUnknown(ILogger logger, string account);
+
+    [LoggerMessage(EventId = 2091, EventName = "PastedSignInStateOfOtherAccount", Level = LogLevel.Warning,
+        Message = "An address pasted for account {Account} carries the state of another account's sign-in; ignored, that sign-in is left as it was")]
+    private static partial void LogPastedStateOfOtherAccount(ILogger logger, string account);
 
     [LoggerMessage(EventId = 2004, EventName = "SignInStateUnknown",
         Message = "A sign-in redirect arrived with an unknown or expired state; ignored")]

@@ -133,6 +133,32 @@ internal sealed partial class TokenService(OAuthClient client, TokenFileStore st
         }
     }
 
+    /// <summary>
+    /// Forgets the account's tokens, on disk and in memory (<c>emailproxy tokens clear</c>, the control
+    /// endpoint <c>/forget</c>): the next login needs a sign-in. A refresh on its way meanwhile finds
+    /// its refresh token gone and drops its answer.
+    /// </summary>
+    /// <returns>Whether there was anything to forget (a token file, or tokens in memory).</returns>
+    /// <exception cref="IOException">The file could not be removed (memory is cleared anyway).</exception>
+    /// <exception cref="UnauthorizedAccessException">The folder is not writable (memory is cleared anyway).</exception>
+    public async Task<bool> ForgetAsync(AccountOptions account, CancellationToken cancellationToken)
+    {
+        var state = await GetStateAsync(account, cancellationToken);
+        await state.Gate.WaitAsync(cancellationToken);
+        try
+        {
+            var inMemory = state.Current.AccessToken is not null || state.Current.RefreshToken is not null;
+            state.Current = TokenSnapshot.None;
+            var onDisk = await store.DeleteAsync(account.Name, cancellationToken);
+            LogForgotten(log, account.Name);
+            return inMemory || onDisk;
+        }
+        finally
+        {
+            state.Gate.Release();
+        }
+    }
+
     /// <summary>For the status page: whether the account has a usable token, and until when.</summary>
     public async Task<(bool SignedIn, DateTimeOffset? ExpiresAt, string? Problem)> DescribeAsync(AccountOptions account, CancellationToken cancellationToken)
     {
@@ -320,6 +346,10 @@ internal sealed partial class TokenService(OAuthClient client, TokenFileStore st
     [LoggerMessage(EventId = 2107, EventName = "TokenLoadFailed", Level = LogLevel.Error,
         Message = "The tokens of account {Account} could not be loaded ({Reason}); the account needs a new sign-in")]
     private static partial void LogLoadFailed(ILogger logger, string account, string reason);
+
+    [LoggerMessage(EventId = 2190, EventName = "TokensForgotten", Level = LogLevel.Information,
+        Message = "The tokens of account {Account} were forgotten (emailproxy tokens clear); its next login needs a sign-in")]
+    private static partial void LogForgotten(ILogger logger, string account);
 
     [LoggerMessage(EventId = 2106, EventName = "TokenSaveFailed", Level = LogLevel.Error,
         Message = "The tokens of account {Account} could not be saved to {Path}: {Reason}. They are used from memory; fix the folder's permissions or the account will need a new sign-in after a restart")]

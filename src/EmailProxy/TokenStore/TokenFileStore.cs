@@ -140,14 +140,19 @@ internal sealed partial class TokenFileStore
         }
     }
 
-    /// <summary>Writes the account's tokens (the old file, if any, is replaced whole or not at all).</summary>
-    /// <exception cref="IOException">The file could not be written.</exception>
+    /// <summary>
+    /// Writes the account's tokens (the old file, if any, is replaced whole or not at all), holding
+    /// the account's lock (<see cref="LockPathFor"/>): two processes (the proxy and <c>emailproxy auth</c>)
+    /// never write one token file at once.
+    /// </summary>
+    /// <exception cref="IOException">The file could not be written, or another process held its lock for <see cref="LockTimeout"/>.</exception>
     /// <exception cref="UnauthorizedAccessException">The folder is not writable.</exception>
-    public Task SaveAsync(AccountOptions account, StoredTokens tokens, CancellationToken cancellationToken)
+    public async Task SaveAsync(AccountOptions account, StoredTokens tokens, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         PrivateFile.CreatePrivateFolder(Directory);
         var path = PathFor(account.Name);
+        using var held = await FileLock.AcquireAsync(LockPathFor(path), LockTimeout, _time, cancellationToken);
         KeepDamagedCopy(path);
 
         var file = new TokenFile
@@ -163,8 +168,62 @@ internal sealed partial class TokenFileStore
             Secrets = Encrypt(account.Name, new TokenSecrets { AccessToken = tokens.AccessToken, RefreshToken = tokens.RefreshToken }),
         };
         PrivateFile.Write(path, JsonSerializer.SerializeToUtf8Bytes(file, TokenJsonContext.Default.TokenFile));
-        return Task.CompletedTask;
     }
+
+    /// <summary>
+    /// Removes the account's token file, whatever it holds (a damaged one too), holding the account's
+    /// lock as <see cref="SaveAsync"/> does. Copies kept of damaged files stay.
+    /// </summary>
+    /// <returns>Whether there was a file.</returns>
+    /// <exception cref="IOException">The file could not be removed, or another process held its lock for <see cref="LockTimeout"/>.</exception>
+    /// <exception cref="UnauthorizedAccessException">The folder is not writable.</exception>
+    public Task<bool> DeleteAsync(string accountName, CancellationToken cancellationToken) =>
+        DeleteAsync(Directory, accountName, LockTimeout, _time, cancellationToken);
+
+    /// <summary>
+    /// <see cref="DeleteAsync(string, CancellationToken)"/> without a key (the file is removed, not read):
+    /// for <c>emailproxy tokens clear</c> without a running proxy.
+    /// </summary>
+    public static async Task<bool> DeleteAsync(string directory, string accountName, TimeSpan lockTimeout, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var path = Path.Combine(Path.GetFullPath(directory), TokenFileName.For(accountName));
+        if (!File.Exists(path))
+        {
+            return false;
+        }
+        using var held = await FileLock.AcquireAsync(LockPathFor(path), lockTimeout, time, cancellationToken);
+        if (!File.Exists(path))
+        {
+            return false;
+        }
+        File.Delete(path);
+        return true;
+    }
+
+    /// <summary>How long a save or a delete waits for another process's write of the same file.</summary>
+    public TimeSpan LockTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// The lock file of one token file: <c>&lt;token_dir&gt;/.locks/&lt;file&gt;.lock</c>, in a folder of its own
+    /// so that the token folder holds token files only (never removed; see <see cref="FileLock"/>).
+    /// </summary>
+    public static string LockPathFor(string tokenFilePath)
+    {
+        var folder = Path.Combine(Path.GetDirectoryName(tokenFilePath)!, LockFolderName);
+        PrivateFile.CreatePrivateFolder(folder);
+        return Path.Combine(folder, Path.GetFileName(tokenFilePath) + ".lock");
+    }
+
+    /// <summary>The token folder's subfolder for the per-file locks.</summary>
+    public const string LockFolderName = ".locks";
+
+    /// <summary>
+    /// The lock the running proxy holds on its token folder for its life: <c>&lt;token_dir&gt;.instance.lock</c>
+    /// beside the folder. A command that would write tokens without the proxy (offline <c>auth</c>,
+    /// <c>tokens clear</c>) takes it too, so it never writes behind a running proxy's back.
+    /// </summary>
+    public static string InstanceLockPathFor(string tokenDirectory) =>
+        Path.TrimEndingDirectorySeparator(Path.GetFullPath(tokenDirectory)) + ".instance.lock";
 
     /// <summary>
     /// The first token file in <paramref name="directory"/> that holds secrets <paramref name="key"/>

@@ -13,7 +13,9 @@ namespace EmailProxy.Web;
 /// user name, the password checked against the hash with <see cref="PasswordVerifier"/>. Everything
 /// needs it except <c>/healthz</c> and the provider's return to the redirect path (a request with
 /// <c>code</c>, <c>state</c> or <c>error</c>), which the browser makes without the proxy's password
-/// and which the sign-in's random state and PKCE verifier protect. Without admin_password (allowed
+/// and which the sign-in's random state and PKCE verifier protect, and the control endpoints under
+/// <c>/api</c>, which answer only loopback connections with control.token's bearer token
+/// (<see cref="ControlEndpoints"/>: they run right after this and refuse everything else). Without admin_password (allowed
 /// only while the listener is on loopback) nothing is asked.
 /// Issue 13 replaces Basic authentication by a sign-in form and a session cookie.
 /// </summary>
@@ -86,7 +88,8 @@ internal sealed partial class AdminAuthentication(ProxyConfig config, PasswordVe
 
     private bool IsOpen(HttpRequest request)
     {
-        if (request.Path.Equals(HealthPath, StringComparison.Ordinal))
+        // The control endpoints authorise themselves, more strictly: loopback and control.token's bearer token (ControlEndpoints).
+        if (request.Path.Equals(HealthPath, StringComparison.Ordinal) || ControlEndpoints.IsControlPath(request.Path))
         {
             return true;
         }

@@ -22,6 +22,7 @@ internal static class WebEndpoints
     {
         app.Use(app.Services.GetRequiredService<HostHeaderCheck>().InvokeAsync);
         app.Use(app.Services.GetRequiredService<AdminAuthentication>().InvokeAsync);
+        ControlEndpoints.Map(app, config);
         var redirectPath = config.General.RedirectUri.AbsolutePath;
         app.MapGet(AdminAuthentication.HealthPath, () => Results.Text("ok\n"));
         app.MapGet("/accounts/{name}/signin", (HttpContext context, SignInManager signIns) =>
@@ -54,12 +55,12 @@ internal static class WebEndpoints
     }
 
     /// <summary>
-    /// The account name of <c>/accounts/{name}/signin</c>, decoded once from the request target as the
+    /// The account name of <c>/accounts/{name}/signin</c> (and of the control endpoints' <c>/api/accounts/{name}/…</c>), decoded once from the request target as the
     /// client sent it (<see cref="SignInManager.SignInPageFor"/> escapes it with <see cref="Uri.EscapeDataString"/>).
     /// The route value is not used: Kestrel decodes the path except <c>%2F</c>, so a name holding <c>/</c>
     /// would arrive still escaped and a name holding a literal <c>%2F</c> would look the same.
     /// </summary>
-    private static string? AccountNameOf(HttpContext context)
+    internal static string? AccountNameOf(HttpContext context)
     {
         var target = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path.Value ?? "";
         var query = target.IndexOfAny(['?', '#']);

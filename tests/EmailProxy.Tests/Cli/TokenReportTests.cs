@@ -241,6 +241,27 @@ public sealed class TokenReportTests : IDisposable
     }
 
     [Fact]
+    public async Task TokensShow_SignedInWithIdentity_PrintsItInTextAndJson()
+    {
+        _temp.WriteFile("emailproxy.key", Convert.ToBase64String(_key) + "\n");
+        var store = new TokenFileStore(TokenDirectory, MasterKey.FromBytes(_key), TimeProvider.System, NullLogger<TokenFileStore>.Instance);
+        await store.SaveAsync(Sales, new StoredTokens(AccessToken, DateTimeOffset.UtcNow.AddMinutes(30), RefreshToken, DateTimeOffset.UtcNow, "delegate@example.com"), CancellationToken.None);
+
+        using (var console = new ConsoleCapture())
+        {
+            Assert.Equal(ProxyCommandLine.ExitOk, await ProxyCommandLine.InvokeAsync(["tokens", "show", "sales@example.com", "--config", _configPath]).Guarded());
+            Assert.Contains("  identity:       delegate@example.com", console.Output.Split('\n').Select(l => l.TrimEnd('\r')));
+            AssertNoSecret(console.Output);
+        }
+        using (var console = new ConsoleCapture())
+        {
+            Assert.Equal(ProxyCommandLine.ExitOk, await ProxyCommandLine.InvokeAsync(["tokens", "show", "sales@example.com", "--json", "--config", _configPath]).Guarded());
+            Assert.Equal("delegate@example.com", JsonDocument.Parse(console.Output).RootElement.GetProperty("identity").GetString());
+            AssertNoSecret(console.Output);
+        }
+    }
+
+    [Fact]
     public async Task TokensList_Json_OneDocumentWithEveryAccountAndNeverASecret()
     {
         await SignInSalesAsync(at: DateTimeOffset.UtcNow);

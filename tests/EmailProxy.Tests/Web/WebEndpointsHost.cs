@@ -47,12 +47,24 @@ internal sealed class WebEndpointsHost : IAsyncDisposable
         builder.Services.AddSingleton(Failures);
         builder.Services.AddSingleton<AdminAuthentication>();
         builder.Services.AddSingleton<HostHeaderCheck>();
+        builder.Services.AddSingleton(ControlToken);
+        builder.Services.AddSingleton(new ControlSignIns(_oauth.Time));
+        builder.Services.AddSingleton<TimeProvider>(_oauth.Time);
         _app = builder.Build();
         WebEndpoints.Map(_app, Config);
         Http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false });
     }
 
     public ProxyConfig Config { get; }
+
+    /// <summary>The control endpoints' bearer token (not written to a file here).</summary>
+    public ControlToken ControlToken { get; } = new(Path.Combine(Path.GetTempPath(), "unused-control.token"), "test-control-token-Qx9");
+
+    /// <summary>The fixture's fake clock (sign-ins expire by it).</summary>
+    public Microsoft.Extensions.Time.Testing.FakeTimeProvider Time => _oauth.Time;
+
+    /// <summary>The fixture's stub token endpoint.</summary>
+    public StubTokenEndpoint Endpoint => _oauth.Endpoint;
 
     public TokenService Tokens { get; }
 

@@ -1,0 +1,68 @@
+using EmailProxy.Configuration;
+using EmailProxy.TokenStore;
+
+namespace EmailProxy.Cli;
+
+/// <summary>
+/// How a command that changes tokens (<c>auth</c>, <c>tokens clear</c>) works beside the proxy:
+/// through the running proxy's control endpoints (<see cref="Online"/>); else alone, holding the token
+/// folder's instance lock for its whole run (<see cref="Offline"/>), so that a proxy starting meanwhile
+/// does not take the folder; or not at all (<see cref="Refusal"/>), when a proxy holds the folder but
+/// its control endpoint cannot be reached: writing then would go behind its back.
+/// </summary>
+internal sealed class ProxyPresence : IDisposable
+{
+    private ProxyPresence(ControlClient? online, FileLock? offline, string? refusal)
+    {
+        Online = online;
+        Offline = offline;
+        Refusal = refusal;
+    }
+
+    public ControlClient? Online { get; }
+    public FileLock? Offline { get; }
+
+    /// <summary>Why the command must not run (one line), or null.</summary>
+    public string? Refusal { get; }
+
+    public static async Task<ProxyPresence> FindAsync(ProxyConfig config, CancellationToken cancellationToken)
+    {
+        if (await ControlClient.TryConnectAsync(config, cancellationToken) is { } client)
+        {
+            return new ProxyPresence(client, null, null);
+        }
+        var tokenDirectory = Path.GetFullPath(config.General.TokenDirectory, config.ConfigDirectory);
+        var lockPath = TokenFileStore.InstanceLockPathFor(tokenDirectory);
+        FileLock? held;
+        try
+        {
+            if (Path.GetDirectoryName(lockPath) is { Length: > 0 } folder)
+            {
+                Directory.CreateDirectory(folder);
+            }
+            held = FileLock.TryAcquire(lockPath);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return new ProxyPresence(null, null, $"the token folder's lock {lockPath} cannot be taken: {e.Message}");
+        }
+        if (held is not null)
+        {
+            return new ProxyPresence(null, held, null);
+        }
+        var web = WebListenAddress.Of(config.General);
+        var why = ControlClient.LoopbackEndPointOf(config.General) is null
+            ? $"web_listen {web} is not on loopback, and control requests are taken only over loopback"
+            : !File.Exists(Web.ControlToken.PathFor(tokenDirectory))
+                ? $"there is no {Web.ControlToken.PathFor(tokenDirectory)} (it is another user's, or the proxy could not write it)"
+                : $"nothing answers on {ControlClient.LoopbackEndPointOf(config.General)}";
+        return new ProxyPresence(null, null,
+            $"a proxy is running on the token folder {tokenDirectory} (it holds {lockPath}), but its control endpoint cannot be reached: {why}; run this command where the proxy runs (e.g. docker exec -i CONTAINER emailproxy …), or stop the proxy first");
+    }
+
+    public void Dispose()
+    {
+        Online?.Dispose();
+        Offline?.Dispose();
+    }
+}

@@ -1,0 +1,197 @@
+using System.Net;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using EmailProxy.Configuration;
+using EmailProxy.Connections;
+using EmailProxy.OAuth2;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace EmailProxy.Web;
+
+/// <summary>
+/// The control endpoints the command line drives a running proxy with (DESIGN.md "HTTP"), under
+/// <see cref="Prefix"/>:
+/// <list type="bullet">
+/// <item><c>POST /api/accounts/{name}/signin</c> <c>{"method": "browser" | "device_code"}</c> (optional):
+/// starts or joins the account's sign-in; answers its id and what to open.</item>
+/// <item><c>GET /api/signins/{id}</c>: <c>pending</c>, <c>succeeded</c> or <c>failed</c>, with the message and identity.</item>
+/// <item><c>POST /api/signins/{id}/paste</c> <c>{"address": "…"}</c>: completes a browser sign-in from the pasted address.</item>
+/// <item><c>POST /api/accounts/{name}/forget</c>: forgets the account's tokens (file and memory).</item>
+/// </list>
+/// Every request under the prefix must come over a loopback connection (else 403) and carry
+/// <c>Authorization: Bearer &lt;control.token&gt;</c> (else 401), with no detail either way. They need
+/// no admin_password (<see cref="AdminAuthentication"/> lets the prefix through to this check) and
+/// no anti-forgery token (a browser cannot send the bearer header cross-site, and cannot read the
+/// file); <see cref="HostHeaderCheck"/> still applies before. JSON in and out (<see cref="ControlJsonContext"/>).
+/// </summary>
+internal static class ControlEndpoints
+{
+    public const string Prefix = "/api";
+
+    /// <summary>The largest request body taken (a pasted address is capped at 8 KiB).</summary>
+    public const int MaxBodyBytes = 16 * 1024;
+
+    public static bool IsControlPath(PathString path) => path.StartsWithSegments(Prefix, StringComparison.Ordinal);
+
+    public static void Map(WebApplication app, ProxyConfig config)
+    {
+        var token = app.Services.GetService<ControlToken>();
+        app.Use(async (context, next) =>
+        {
+            if (!IsControlPath(context.Request.Path))
+            {
+                await next(context);
+                return;
+            }
+            var status = Authorize(context, token);
+            if (status != StatusCodes.Status200OK)
+            {
+                context.Response.StatusCode = status;
+                context.Response.Headers.CacheControl = "no-store";
+                return;
+            }
+            context.Response.Headers.CacheControl = "no-store";
+            await next(context);
+        });
+
+        app.MapPost(Prefix + "/accounts/{name}/signin", async (HttpContext context, [FromServices] SignInManager signIns, [FromServices] ControlSignIns registry) =>
+        {
+            if (FindAccount(context, config) is not { } account)
+            {
+                return UnknownAccount(context);
+            }
+            var request = await ReadAsync(context, ControlJsonContext.Default.ControlSignInRequest) ?? new ControlSignInRequest();
+            SignInMethod? method = request.Method switch
+            {
+                null => null,
+                "browser" => SignInMethod.Browser,
+                "device_code" => SignInMethod.DeviceCode,
+                _ => (SignInMethod)(-1),
+            };
+            if (method == (SignInMethod)(-1))
+            {
+                return Error(StatusCodes.Status400BadRequest, "method must be \"browser\" or \"device_code\"");
+            }
+            if (account.Flow == OAuthFlow.ClientCredentials)
+            {
+                return Error(StatusCodes.Status409Conflict, $"account {account.Name} uses client credentials: app-only accounts need no sign-in");
+            }
+            if ((method ?? (account.Flow == OAuthFlow.DeviceCode ? SignInMethod.DeviceCode : SignInMethod.Browser)) == SignInMethod.Browser && account.AuthorizeUrl is null)
+            {
+                return Error(StatusCodes.Status409Conflict, $"account {account.Name} has no authorize_url: it cannot sign in in a browser");
+            }
+            PendingSignIn pending;
+            try
+            {
+                pending = signIns.StartOrJoin(account, method);
+            }
+            catch (NotSupportedException e)
+            {
+                return Error(StatusCodes.Status501NotImplemented, e.Message);
+            }
+            var id = registry.Register(pending);
+            return Results.Json(pending.Method == SignInMethod.Browser
+                ? new ControlSignInStarted(id, account.Name, "browser", pending.ExpiresAt, AuthorizeUrl: pending.AuthorizeUrl!.AbsoluteUri)
+                : new ControlSignInStarted(id, account.Name, "device_code", pending.ExpiresAt, VerificationUri: pending.VerificationUri?.AbsoluteUri, UserCode: pending.UserCode),
+                ControlJsonContext.Default.ControlSignInStarted);
+        });
+
+        app.MapGet(Prefix + "/signins/{id}", (string id, [FromServices] ControlSignIns registry, [FromServices] TimeProvider time) =>
+            registry.Find(id) is { } pending
+                ? Results.Json(StateOf(pending, time.GetUtcNow()), ControlJsonContext.Default.ControlSignInState)
+                : Error(StatusCodes.Status404NotFound, "there is no such sign-in (it ended long ago, or the proxy restarted)"));
+
+        app.MapPost(Prefix + "/signins/{id}/paste", async (string id, HttpContext context, [FromServices] ControlSignIns registry, [FromServices] SignInManager signIns) =>
+        {
+            if (registry.Find(id) is not { } pending)
+            {
+                return Error(StatusCodes.Status404NotFound, "there is no such sign-in (it ended long ago, or the proxy restarted)");
+            }
+            if (pending.Method != SignInMethod.Browser)
+            {
+                return Error(StatusCodes.Status409Conflict, "this sign-in uses a device code: there is no address to paste");
+            }
+            var request = await ReadAsync(context, ControlJsonContext.Default.ControlPasteRequest);
+            var completion = await signIns.CompletePastedAsync(pending.Account, request?.Address ?? "", context.RequestAborted);
+            return Results.Json(
+                new ControlSignInState(completion.Succeeded ? ControlSignInState.Succeeded : ControlSignInState.Failed, completion.Message, pending.ExpiresAt, completion.Identity),
+                ControlJsonContext.Default.ControlSignInState);
+        });
+
+        app.MapPost(Prefix + "/accounts/{name}/forget", async (HttpContext context, [FromServices] TokenService tokens) =>
+        {
+            if (FindAccount(context, config) is not { } account)
+            {
+                return UnknownAccount(context);
+            }
+            try
+            {
+                return Results.Json(new ControlForgetResult(await tokens.ForgetAsync(account, context.RequestAborted)), ControlJsonContext.Default.ControlForgetResult);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return Error(StatusCodes.Status500InternalServerError, $"the proxy forgot the tokens of account {account.Name}, but its token file could not be removed: {e.Message}");
+            }
+        });
+    }
+
+    /// <summary>
+    /// 200 when the request may use the control endpoints: over a loopback connection, with the
+    /// bearer token; else 403 (not loopback, or no token written) or 401 (no or wrong token).
+    /// </summary>
+    internal static int Authorize(HttpContext context, ControlToken? token)
+    {
+        var remote = context.Connection.RemoteIpAddress;
+        if (remote is null || !IPAddress.IsLoopback(remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote) || token is null)
+        {
+            return StatusCodes.Status403Forbidden;
+        }
+        return token.Matches(context.Request.Headers.Authorization.ToString()) ? StatusCodes.Status200OK : StatusCodes.Status401Unauthorized;
+    }
+
+    private static ControlSignInState StateOf(PendingSignIn pending, DateTimeOffset now)
+    {
+        if (pending.Completion.IsCompletedSuccessfully)
+        {
+            var done = pending.Completion.Result;
+            return new(done.Succeeded ? ControlSignInState.Succeeded : ControlSignInState.Failed, done.Message, pending.ExpiresAt, done.Identity);
+        }
+        return pending.ExpiresAt <= now
+            ? new(ControlSignInState.Failed, $"The sign-in of account {pending.Account.Name} expired before it was completed: start it again.", pending.ExpiresAt)
+            : new(ControlSignInState.Pending, $"Waiting for the sign-in of account {pending.Account.Name}.", pending.ExpiresAt);
+    }
+
+    private static AccountOptions? FindAccount(HttpContext context, ProxyConfig config) =>
+        WebEndpoints.AccountNameOf(context) is { } name ? config.FindAccount(name) : null;
+
+    private static IResult UnknownAccount(HttpContext context) =>
+        Error(StatusCodes.Status404NotFound, $"there is no [account {ClientText.Sanitize(WebEndpoints.AccountNameOf(context))}] in the proxy's configuration");
+
+    private static IResult Error(int status, string message) =>
+        Results.Json(new ControlError(message), ControlJsonContext.Default.ControlError, statusCode: status);
+
+    /// <summary>The request's JSON body (at most <see cref="MaxBodyBytes"/>), or null when there is none or it does not parse.</summary>
+    private static async Task<T?> ReadAsync<T>(HttpContext context, JsonTypeInfo<T> type) where T : class
+    {
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = MaxBodyBytes;
+        }
+        if (context.Request.ContentLength is 0)
+        {
+            return null;
+        }
+        try
+        {
+            return await JsonSerializer.DeserializeAsync(context.Request.Body, type, context.RequestAborted);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+}

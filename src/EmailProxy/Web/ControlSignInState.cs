@@ -1,0 +1,13 @@
+namespace EmailProxy.Web;
+
+/// <summary>
+/// A sign-in started through the control endpoints, as <c>GET /api/signins/{id}</c> and
+/// <c>POST /api/signins/{id}/paste</c> tell it: <c>pending</c>, <c>succeeded</c> or <c>failed</c>,
+/// the message a person reads, and who signed in (when known).
+/// </summary>
+internal sealed record ControlSignInState(string State, string Message, DateTimeOffset ExpiresAt, string? Identity = null)
+{
+    public const string Pending = "pending";
+    public const string Succeeded = "succeeded";
+    public const string Failed = "failed";
+}
