@@ -84,7 +84,8 @@ internal static class AccountSectionReader
             ClientId = clientId!,
             ClientSecret = clientSecret,
             Tenant = tenant,
-            AuthorizeUrl = authorizeUrl,
+            // An app-only account has no person to sign in: without an authorize URL nothing offers or starts a browser sign-in for it.
+            AuthorizeUrl = flow == OAuthFlow.ClientCredentials ? null : authorizeUrl,
             TokenUrl = tokenUrl!,
             DeviceCodeUrl = deviceCodeUrl,
             Scope = scope!,

@@ -38,6 +38,15 @@ public sealed class ClientCredentialsConfigTests : IDisposable
     }
 
     [Fact]
+    public void ReadFile_ClientCredentials_NoAuthorizeUrlSoNoBrowserSignInCanStart()
+    {
+        var result = Read("flow = client_credentials\nclient_secret = s\n" + Tenant);
+
+        Assert.Null(result.Config!.Accounts["a@example.com"].AuthorizeUrl);
+        Assert.NotNull(result.Config.Accounts["a@example.com"].TokenUrl);
+    }
+
+    [Fact]
     public void ReadFile_ClientCredentialsWithAScope_TheConfiguredScopeWins()
     {
         var result = Read("flow = client_credentials\nclient_secret = s\n" + Tenant + "scope = https://outlook.office.com/.default");
