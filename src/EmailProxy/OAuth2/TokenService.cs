@@ -12,6 +12,8 @@ namespace EmailProxy.OAuth2;
 /// <see cref="RefreshMargin"/> of its life is left; past that it is refreshed, once per account
 /// however many logins wait on it. A rotated refresh token is saved before the new access token is
 /// handed out. <c>invalid_grant</c> marks the account as needing a sign-in until one succeeds.
+/// An app-only account (client credentials) has no refresh token and never needs a sign-in: its
+/// refresh is a new client-credentials request, run and shared exactly like a refresh.
 /// </summary>
 /// <remarks>
 /// Locking — one mechanism, per account (<see cref="AccountState"/>):
