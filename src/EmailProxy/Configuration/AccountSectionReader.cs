@@ -1,5 +1,6 @@
 using EmailProxy.Accounts;
 using EmailProxy.Connections;
+using EmailProxy.OAuth2;
 using EmailProxy.Providers;
 using Keys = EmailProxy.Configuration.ConfigKeys.Account;
 
@@ -39,7 +40,7 @@ internal static class AccountSectionReader
         var clientSecret = section.Text(Keys.ClientSecret);
         var clientCertificate = section.Text(Keys.ClientCertificate);
         var clientKey = section.Text(Keys.ClientKey);
-        if (flow == OAuthFlow.ClientCredentials && clientSecret is null && clientCertificate is null)
+        if (flow == OAuthFlow.ClientCredentials && clientSecret is null && clientCertificate is null && clientKey is null)
         {
             section.Error(Keys.ClientSecret, null, "is required with flow = client_credentials (or client_certificate and client_key)");
         }
@@ -56,11 +57,17 @@ internal static class AccountSectionReader
         var tokenUrl = Endpoint(section, Keys.TokenUrl, builtIn.TokenUrl, flow);
         var deviceCodeUrl = Endpoint(section, Keys.DeviceCodeUrl, builtIn.DeviceCodeUrl, flow);
 
-        var scope = section.Text(Keys.Scope) ?? builtIn.Scope;
+        // A configured scope wins; an app-only account gets the provider's .default scope.
+        var scope = section.Text(Keys.Scope) ?? builtIn.ScopeFor(flow);
         if (scope is null)
         {
-            section.Error(Keys.Scope, null, "is required with provider = generic");
+            section.Error(Keys.Scope, null, provider == OAuthProvider.Generic
+                ? "is required with provider = generic"
+                : "is required with flow = client_credentials for this provider, which has no app-only scope of its own");
         }
+        var certificatePath = clientCertificate is null ? null : section.Resolve(clientCertificate);
+        var keyPath = clientKey is null ? null : section.Resolve(clientKey);
+        CheckCertificate(section, flow, clientSecret is not null, certificatePath, keyPath);
 
         var hash = section.Text(Keys.PasswordHash);
         if (hash is not null && !PasswordVerifier.IsWellFormed(hash))
@@ -81,14 +88,15 @@ internal static class AccountSectionReader
             ClientId = clientId!,
             ClientSecret = clientSecret,
             Tenant = tenant,
-            AuthorizeUrl = authorizeUrl,
+            // An app-only account has no person to sign in: without an authorize URL nothing offers or starts a browser sign-in for it.
+            AuthorizeUrl = flow == OAuthFlow.ClientCredentials ? null : authorizeUrl,
             TokenUrl = tokenUrl!,
             DeviceCodeUrl = deviceCodeUrl,
             Scope = scope!,
             Flow = flow,
             PasswordHash = hash,
-            ClientCertificate = clientCertificate is null ? null : section.Resolve(clientCertificate),
-            ClientKey = clientKey is null ? null : section.Resolve(clientKey),
+            ClientCertificate = certificatePath,
+            ClientKey = keyPath,
             AllowIdentity = allowIdentity,
         };
     }
@@ -136,6 +144,41 @@ internal static class AccountSectionReader
     private static bool LooksLikeIdentity(string value) =>
         value.Length <= MaxIdentityLength
         && !value.Any(c => char.IsWhiteSpace(c) || char.IsControl(c) || c is '"' or '`' or '<' or '>' or ';');
+
+    /// <summary>
+    /// client_certificate and client_key come as a pair whose files must load and belong together (one
+    /// line naming the key at fault, the key's content never); beside a secret, the certificate is used.
+    /// </summary>
+    private static void CheckCertificate(SectionReader section, OAuthFlow flow, bool hasSecret, string? certificatePath, string? keyPath)
+    {
+        if (certificatePath is null && keyPath is null)
+        {
+            return;
+        }
+        if (certificatePath is null || keyPath is null)
+        {
+            section.Error(certificatePath is null ? Keys.ClientCertificate : Keys.ClientKey, null,
+                certificatePath is null
+                    ? "is required with client_key: the PEM file of the certificate whose private key client_key is"
+                    : "is required with client_certificate: the PEM file of the certificate's private key");
+            return;
+        }
+        if (flow != OAuthFlow.ClientCredentials)
+        {
+            // Not loaded: nothing signs with it (ConfigLint says so).
+            return;
+        }
+        using var credential = ClientCertificateAssertion.TryLoad(certificatePath, keyPath, out var key, out var problem);
+        if (credential is null)
+        {
+            section.Error(key, null, problem);
+            return;
+        }
+        if (hasSecret)
+        {
+            section.Warn(Keys.ClientSecret, null, "is set beside client_certificate: the certificate is used and the secret is not; remove client_secret so that no secret is kept that nothing needs");
+        }
+    }
 
     private static string? ReadServerName(SectionReader section, IReadOnlyDictionary<string, ServerOptions> servers)
     {

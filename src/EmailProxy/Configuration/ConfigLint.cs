@@ -17,7 +17,7 @@ internal static class ConfigLint
     private static readonly string[] ResourcelessScopes = ["offline_access", "openid", "profile", "email"];
 
     /// <summary>
-    /// The lints of one account: what its flow needs from scope, client_secret and tenant, and
+    /// The lints of one account: what its flow needs from scope, client_secret, client_certificate and tenant, and
     /// whether its server has a host for each mail listener the file turns on.
     /// </summary>
     /// <param name="section">The section as written, e.g. <c>account sales@x</c>.</param>
@@ -53,6 +53,19 @@ internal static class ConfigLint
             // Never the value: it is a secret.
             problems.Warn(section, AccountKeys.ClientSecret, null,
                 "is set, but flow = device_code is a public-client flow that uses no secret (the app registration needs 'Allow public client flows' instead): remove client_secret, so that no secret is kept that nothing needs");
+        }
+
+        if (account.Flow != OAuthFlow.ClientCredentials && account.ClientCertificate is not null)
+        {
+            problems.Warn(section, AccountKeys.ClientCertificate, null, account.Flow == OAuthFlow.DeviceCode
+                ? "is set, but flow = device_code is a public-client flow that signs nothing with a certificate: remove client_certificate and client_key"
+                : "is set, but only flow = client_credentials signs with a certificate (this account signs a person in): remove client_certificate and client_key, or set flow = client_credentials for an app-only account");
+        }
+
+        if (microsoft && account.Flow == OAuthFlow.ClientCredentials && !scopes.Any(s => s.EndsWith("/.default", StringComparison.OrdinalIgnoreCase)))
+        {
+            problems.Warn(section, AccountKeys.Scope, account.Scope,
+                $"has no .default scope, but an app-only (client credentials) token is asked for with the resource's .default and Microsoft refuses anything else (AADSTS1002012): remove scope, or set scope = {ProviderEndpoints.MicrosoftAppOnlyScope}");
         }
 
         if (microsoft && account.Flow == OAuthFlow.ClientCredentials

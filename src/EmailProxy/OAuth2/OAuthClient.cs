@@ -1,3 +1,4 @@
+using Duende.IdentityModel;
 using Duende.IdentityModel.Client;
 using EmailProxy.Configuration;
 
@@ -10,6 +11,38 @@ namespace EmailProxy.OAuth2;
 internal sealed class OAuthClient(HttpClient http, TimeProvider time)
 {
     public static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// The client-credentials grant (app-only, confidential client): authenticated by a signed client
+    /// assertion when the account has a certificate (a secret beside it is then not sent), else by its secret.
+    /// No refresh token comes back; a certificate pair that cannot sign is an error result, never an exception.
+    /// </summary>
+    public Task<TokenEndpointResult> RequestClientCredentialsAsync(AccountOptions account, CancellationToken cancellationToken)
+    {
+        ClientAssertion? assertion = null;
+        if (account.ClientCertificate is { } certificatePath && account.ClientKey is { } keyPath)
+        {
+            using var credential = ClientCertificateAssertion.TryLoad(certificatePath, keyPath, out var key, out var problem);
+            if (credential is null)
+            {
+                return Task.FromResult(new TokenEndpointResult { Error = "the client certificate cannot be used", ErrorDescription = $"{key}: {problem}" });
+            }
+            assertion = new ClientAssertion
+            {
+                Type = OidcConstants.ClientAssertionTypes.JwtBearer,
+                Value = credential.Create(account.ClientId, account.TokenUrl, time.GetUtcNow()),
+            };
+        }
+        return SendAsync(ct => http.RequestClientCredentialsTokenAsync(new ClientCredentialsTokenRequest
+        {
+            Address = account.TokenUrl.AbsoluteUri,
+            ClientId = account.ClientId,
+            ClientSecret = assertion is null ? account.ClientSecret : null,
+            ClientAssertion = assertion ?? new ClientAssertion(),
+            ClientCredentialStyle = ClientCredentialStyle.PostBody,
+            Scope = account.Scope,
+        }, ct), cancellationToken);
+    }
 
     public Task<TokenEndpointResult> RedeemCodeAsync(AccountOptions account, string code, string codeVerifier, string redirectUri, CancellationToken cancellationToken) =>
         SendAsync(ct => http.RequestAuthorizationCodeTokenAsync(new AuthorizationCodeTokenRequest

@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using EmailProxy.Configuration;
+using EmailProxy.Connections;
+using EmailProxy.Providers;
 using EmailProxy.TokenStore;
 using Microsoft.Extensions.Logging;
 
@@ -10,6 +12,8 @@ namespace EmailProxy.OAuth2;
 /// <see cref="RefreshMargin"/> of its life is left; past that it is refreshed, once per account
 /// however many logins wait on it. A rotated refresh token is saved before the new access token is
 /// handed out. <c>invalid_grant</c> marks the account as needing a sign-in until one succeeds.
+/// An app-only account (client credentials) has no refresh token and never needs a sign-in: its
+/// refresh is a new client-credentials request, run and shared exactly like a refresh.
 /// </summary>
 /// <remarks>
 /// Locking — one mechanism, per account (<see cref="AccountState"/>):
@@ -39,7 +43,7 @@ internal sealed partial class TokenService(OAuthClient client, TokenFileStore st
     public async Task<TokenOutcome> GetAccessTokenAsync(AccountOptions account, CancellationToken cancellationToken)
     {
         var state = await GetStateAsync(account, cancellationToken);
-        if (Usable(state.Current, RefreshMargin) is { } outcome)
+        if (Usable(account, state.Current, RefreshMargin) is { } outcome)
         {
             return outcome;
         }
@@ -47,7 +51,7 @@ internal sealed partial class TokenService(OAuthClient client, TokenFileStore st
         await state.Gate.WaitAsync(cancellationToken);
         try
         {
-            if (Usable(state.Current, RefreshMargin) is { } decided)
+            if (Usable(account, state.Current, RefreshMargin) is { } decided)
             {
                 return decided;
             }
@@ -68,12 +72,14 @@ internal sealed partial class TokenService(OAuthClient client, TokenFileStore st
     /// The background refresh: refreshes a signed-in account whose access token has less than
     /// <see cref="RefreshMargin"/> + <paramref name="lookAhead"/> left, so that the next login finds
     /// a fresh one (sharing a refresh a login may have started). Nothing for an account without a
-    /// refresh token or that needs a sign-in.
+    /// refresh token or that needs a sign-in. An app-only account gets a new token before its current one
+    /// runs out; one without a token yet gets its first with its first login.
     /// </summary>
     public async Task RefreshIfDueAsync(AccountOptions account, TimeSpan lookAhead, CancellationToken cancellationToken)
     {
         var state = await GetStateAsync(account, cancellationToken);
-        if (Usable(state.Current, RefreshMargin + lookAhead) is not null)
+        if (Usable(account, state.Current, RefreshMargin + lookAhead) is not null
+            || (account.Flow == OAuthFlow.ClientCredentials && state.Current.AccessToken is null))
         {
             return;
         }
@@ -81,7 +87,7 @@ internal sealed partial class TokenService(OAuthClient client, TokenFileStore st
         await state.Gate.WaitAsync(cancellationToken);
         try
         {
-            if (Usable(state.Current, RefreshMargin + lookAhead) is not null)
+            if (Usable(account, state.Current, RefreshMargin + lookAhead) is not null)
             {
                 return;
             }
@@ -169,9 +175,10 @@ internal sealed partial class TokenService(OAuthClient client, TokenFileStore st
 
     /// <summary>
     /// What a caller gets from <paramref name="current"/> without a refresh: a token with more than
-    /// <paramref name="margin"/> left, or the need for a sign-in; null when a refresh is due.
+    /// <paramref name="margin"/> left, or the need for a sign-in; null when a refresh is due. An app-only
+    /// account (client credentials) never needs a sign-in: without a usable token, a new one is due.
     /// </summary>
-    private TokenOutcome? Usable(TokenSnapshot current, TimeSpan margin)
+    private TokenOutcome? Usable(AccountOptions account, TokenSnapshot current, TimeSpan margin)
     {
         if (current.AccessToken is { } token && current.ExpiresAt - time.GetUtcNow() > margin)
         {
@@ -181,12 +188,23 @@ internal sealed partial class TokenService(OAuthClient client, TokenFileStore st
         {
             return TokenOutcome.SignIn(reason);
         }
+        if (account.Flow == OAuthFlow.ClientCredentials)
+        {
+            return null;
+        }
         return current.RefreshToken is null ? TokenOutcome.SignIn("it has no token yet") : null;
     }
 
-    /// <summary>The running refresh of the account, or a new one. The caller holds <c>Gate</c> and has seen a refresh token.</summary>
+    /// <summary>
+    /// The running refresh of the account, or a new one. The caller holds <c>Gate</c> and has seen a
+    /// refresh token, or the account is app-only and its refresh is a client-credentials request.
+    /// </summary>
     private Task<TokenOutcome> StartOrJoinRefresh(AccountOptions account, AccountState state)
     {
+        if (account.Flow == OAuthFlow.ClientCredentials)
+        {
+            return state.Refreshing ??= Task.Run(() => RequestAppTokenAsync(account, state), CancellationToken.None);
+        }
         var refreshToken = state.Current.RefreshToken!;
         return state.Refreshing ??= Task.Run(() => RefreshAsync(account, state, refreshToken), CancellationToken.None);
     }
@@ -277,6 +295,45 @@ internal sealed partial class TokenService(OAuthClient client, TokenFileStore st
     }
 
     /// <summary>
+    /// An app-only account's new access token (client credentials: no refresh token, no person, no
+    /// sign-in). A refusal is a failure whose text carries the fix (<see cref="ProviderErrorMapping.TokenRequestFix"/>),
+    /// never a need to sign in; the caller keeps using a token that is still valid.
+    /// </summary>
+    private async Task<TokenOutcome> RequestAppTokenAsync(AccountOptions account, AccountState state)
+    {
+        LogAppTokenRequesting(log, account.Name);
+        TokenEndpointResult result;
+        try
+        {
+            result = await client.RequestClientCredentialsAsync(account, CancellationToken.None);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // As for a refresh: a last guard, so that the running request always ends and its waiters hear.
+            result = new TokenEndpointResult { Error = "the token request failed", ErrorDescription = e.GetType().Name };
+        }
+        await state.Gate.WaitAsync(CancellationToken.None);
+        try
+        {
+            state.Refreshing = null;
+            if (result.IsError)
+            {
+                var error = ClientText.Sanitize(result.ErrorText, 600);
+                var fix = ProviderErrorMapping.TokenRequestFix(account, result.ErrorText);
+                LogAppTokenFailed(log, account.Name, account.ProviderDisplayName, error, fix ?? "");
+                return TokenOutcome.Failed($"{account.ProviderDisplayName} refused the app-only (client credentials) token request: {error}{(fix is null ? "" : " " + fix)}");
+            }
+            await SaveAndApplyAsync(account, state, new StoredTokens(result.AccessToken, result.ExpiresAt, null, null, null));
+            LogAppTokenIssued(log, account.Name, result.ExpiresAt);
+            return TokenOutcome.Token(result.AccessToken!);
+        }
+        finally
+        {
+            state.Gate.Release();
+        }
+    }
+
+    /// <summary>
     /// The one place new tokens are taken: saved first, then published (which also ends a need for a
     /// sign-in). The caller holds <c>Gate</c>. A token that cannot be saved is still used (the
     /// provider keeps the previous refresh token valid, so nothing is lost), but the operator is told loudly.
@@ -322,6 +379,18 @@ internal sealed partial class TokenService(OAuthClient client, TokenFileStore st
         /// <summary>The running refresh; set and cleared under <see cref="Gate"/>.</summary>
         public Task<TokenOutcome>? Refreshing { get; set; }
     }
+
+    [LoggerMessage(EventId = 2120, EventName = "AppTokenRequesting", Level = LogLevel.Debug,
+        Message = "Requesting an app-only OAuth2 access token (client credentials) for account {Account}")]
+    private static partial void LogAppTokenRequesting(ILogger logger, string account);
+
+    [LoggerMessage(EventId = 2121, EventName = "AppTokenIssued", Level = LogLevel.Information,
+        Message = "App-only OAuth2 access token (client credentials) of account {Account} issued; expires {ExpiresAt:O}")]
+    private static partial void LogAppTokenIssued(ILogger logger, string account, DateTimeOffset expiresAt);
+
+    [LoggerMessage(EventId = 2122, EventName = "AppTokenFailed", Level = LogLevel.Warning,
+        Message = "The OAuth2 client-credentials request of account {Account} to {Provider} failed: {Error} {Fix}")]
+    private static partial void LogAppTokenFailed(ILogger logger, string account, string provider, string error, string fix);
 
     [LoggerMessage(EventId = 2101, EventName = "TokensLoaded", Level = LogLevel.Debug,
         Message = "Tokens of account {Account} loaded from disk; access token expires {ExpiresAt:O}")]

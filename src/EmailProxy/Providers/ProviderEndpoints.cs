@@ -14,6 +14,13 @@ internal sealed record ProviderEndpoints(Uri? AuthorizeUrl, Uri? TokenUrl, Uri? 
     public const string MicrosoftScope =
         "https://outlook.office.com/IMAP.AccessAsUser.All https://outlook.office.com/POP.AccessAsUser.All https://outlook.office.com/SMTP.Send offline_access";
 
+    /// <summary>
+    /// The scope of an app-only (client credentials) token for Exchange Online: a client-credentials
+    /// request names no permission, only the resource's <c>.default</c>, and gets the application
+    /// permissions (IMAP.AccessAsApp, POP.AccessAsApp, SMTP.SendAsApp) the app registration was granted.
+    /// </summary>
+    public const string MicrosoftAppOnlyScope = "https://outlook.office365.com/.default";
+
     public const string GoogleScope = "https://mail.google.com/";
 
     public static readonly ProviderEndpoints Google = new(
@@ -21,6 +28,12 @@ internal sealed record ProviderEndpoints(Uri? AuthorizeUrl, Uri? TokenUrl, Uri? 
         new Uri("https://oauth2.googleapis.com/token"),
         new Uri("https://oauth2.googleapis.com/device/code"),
         GoogleScope);
+
+    /// <summary>The default scope of an app-only account (flow = client_credentials); null when the provider has none.</summary>
+    public string? AppOnlyScope { get; init; }
+
+    /// <summary>The default scope for an account of <paramref name="flow"/>: an app-only one for client credentials.</summary>
+    public string? ScopeFor(OAuthFlow flow) => flow == OAuthFlow.ClientCredentials ? AppOnlyScope : Scope;
 
     public static readonly ProviderEndpoints None = new(null, null, null, null);
 
@@ -36,6 +49,6 @@ internal sealed record ProviderEndpoints(Uri? AuthorizeUrl, Uri? TokenUrl, Uri? 
     public static ProviderEndpoints Microsoft(Uri? authority, string tenant)
     {
         var root = $"{(authority?.OriginalString ?? MicrosoftAuthority).TrimEnd('/')}/{Uri.EscapeDataString(tenant)}/oauth2/v2.0";
-        return new(new Uri($"{root}/authorize"), new Uri($"{root}/token"), new Uri($"{root}/devicecode"), MicrosoftScope);
+        return new(new Uri($"{root}/authorize"), new Uri($"{root}/token"), new Uri($"{root}/devicecode"), MicrosoftScope) { AppOnlyScope = MicrosoftAppOnlyScope };
     }
 }

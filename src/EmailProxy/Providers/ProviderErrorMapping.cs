@@ -24,8 +24,100 @@ internal static class ProviderErrorMapping
         {
             return $"The account's scope asks for graph.microsoft.com, whose tokens Exchange refuses for IMAP, POP and SMTP: set scope to {ExchangeMailScope} in [account {account.Name}] and sign in again.";
         }
-        return account.Provider == OAuthProvider.Microsoft ? MicrosoftHint(protocol, rejection) : null;
+        if (account.Provider != OAuthProvider.Microsoft)
+        {
+            return null;
+        }
+        return account.Flow == OAuthFlow.ClientCredentials ? AppOnlyHint(account, protocol, rejection) : MicrosoftHint(protocol, rejection);
     }
+
+    /// <summary>
+    /// The fix for a token endpoint's refusal of a client-credentials request (the AADSTS codes an
+    /// app-only account meets), or null when the proxy knows none: said to the client and in the log.
+    /// </summary>
+    /// <param name="errorText">The endpoint's code and description (<see cref="OAuth2.TokenEndpointResult.ErrorText"/>).</param>
+    public static string? TokenRequestFix(AccountOptions account, string errorText)
+    {
+        var section = $"[account {account.Name}]";
+        if (Has(errorText, "AADSTS7000215"))
+        {
+            return $"client_secret in {section} is not the secret: it must be the secret's Value (shown once, when the secret is made under Certificates & secrets of the app registration), not its Secret ID; make a new secret if the value is lost.";
+        }
+        if (Has(errorText, "AADSTS7000222"))
+        {
+            return $"The client secret has expired: make a new one in the app registration's Certificates & secrets and put its Value in client_secret in {section} (or use client_certificate and client_key, which Microsoft recommends).";
+        }
+        if (Has(errorText, "AADSTS700027"))
+        {
+            return $"Microsoft did not accept the signed client assertion: upload the certificate of client_certificate (the public .pem or .cer) to the app registration's Certificates & secrets, check that client_key is that certificate's key and that the certificate has not expired, and that this machine's clock is right.";
+        }
+        if (Has(errorText, "AADSTS700016"))
+        {
+            return $"There is no application {account.ClientId} in the directory {account.Tenant}: set client_id in {section} to the Application (client) ID and tenant to the Directory (tenant) ID shown on the app registration's Overview page.";
+        }
+        if (Has(errorText, "AADSTS90002"))
+        {
+            return $"The directory {account.Tenant} does not exist: set tenant in {section} to the Directory (tenant) ID on the app registration's Overview page, or a verified domain of that directory.";
+        }
+        if (Has(errorText, "AADSTS7000218"))
+        {
+            return $"The app registration wants the client to prove itself: set client_secret, or client_certificate and client_key, in {section}.";
+        }
+        if (Has(errorText, "AADSTS1002012") || Has(errorText, "AADSTS70011"))
+        {
+            return $"An app-only token is asked for with a .default scope: set scope in {section} to {ProviderEndpoints.MicrosoftAppOnlyScope} (or remove it).";
+        }
+        if (Has(errorText, "AADSTS7000112") || Has(errorText, "AADSTS500014"))
+        {
+            return "The application or its service principal is disabled in the directory: an administrator enables it under Enterprise applications.";
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// An app-only token refused by Exchange: Exchange knows the app only through a service principal of
+    /// its own, and the app may open a mailbox only with a mailbox permission; "User is authenticated but
+    /// not connected" (IMAP, POP) or a bare 535 (SMTP) is what Exchange says when either is missing.
+    /// </summary>
+    private static string? AppOnlyHint(AccountOptions account, MailProtocol protocol, string rejection)
+    {
+        var notConnected = rejection.Contains("User is authenticated but not connected", StringComparison.OrdinalIgnoreCase);
+        if (!notConnected)
+        {
+            if (protocol is SmtpProtocol
+                && (rejection.Contains("SmtpClientAuthentication is disabled", StringComparison.OrdinalIgnoreCase) || rejection.Contains("did not meet the criteria", StringComparison.OrdinalIgnoreCase)))
+            {
+                return ExchangeSmtpHint(rejection);
+            }
+            var refused = protocol switch
+            {
+                ImapProtocol => rejection.Contains("AUTHENTICATE failed", StringComparison.OrdinalIgnoreCase),
+                Pop3Protocol => true,
+                SmtpProtocol => rejection.StartsWith("535", StringComparison.Ordinal),
+                _ => false,
+            };
+            if (!refused)
+            {
+                return null;
+            }
+        }
+        var permission = protocol switch
+        {
+            Pop3Protocol => "POP.AccessAsApp",
+            SmtpProtocol => "SMTP.SendAsApp",
+            _ => "IMAP.AccessAsApp",
+        };
+        return (notConnected
+                ? $"Exchange accepted the app's token but the app may not open {account.Username}: "
+                : $"Exchange refused the app's token for {account.Username}: ")
+            + $"Exchange needs a service principal for the app and a permission on the mailbox. An Exchange administrator runs, in Exchange Online PowerShell, "
+            + $"New-ServicePrincipal -AppId {account.ClientId} -ObjectId <the Object ID of the enterprise application of {account.ClientId}, not of the app registration> "
+            + $"and then Add-MailboxPermission -Identity {account.Username} -User <that service principal's Object ID> -AccessRights FullAccess; "
+            + $"the app registration also needs the application permission {permission} of Office 365 Exchange Online with admin consent, and username must be the mailbox's address.";
+    }
+
+    private static bool Has(string text, string code) =>
+        text.Contains(code + ":", StringComparison.Ordinal) || text.Contains(code + " ", StringComparison.Ordinal) || text.EndsWith(code, StringComparison.Ordinal);
 
     private static string? MicrosoftHint(MailProtocol protocol, string rejection) => protocol switch
     {

@@ -169,14 +169,15 @@ internal sealed partial class FakeIdentityServer : IAsyncDisposable
         }
     }
 
-    /// <summary>True if the access token was issued here for this user (case-insensitive), or for a delegate of its mailbox, and has not expired.</summary>
+    /// <summary>True if the access token was issued here for this user (case-insensitive), or for a delegate of its mailbox, or is an app token granted this mailbox, and has not expired.</summary>
     public bool IsValid(string accessToken, string user)
     {
         lock (_gate)
         {
-            return _accessTokens.TryGetValue(accessToken, out var token)
+            return (_accessTokens.TryGetValue(accessToken, out var token)
                 && (string.Equals(token.User, user, StringComparison.OrdinalIgnoreCase) || MayActFor(token.User, user))
-                && Clock() < token.ExpiresAt;
+                && Clock() < token.ExpiresAt)
+                || IsGrantedAppToken(accessToken, user);
         }
     }
 
@@ -366,6 +367,11 @@ internal sealed partial class FakeIdentityServer : IAsyncDisposable
         if (!string.Equals(clientId, ClientId, StringComparison.Ordinal))
         {
             return Error(400, "unauthorized_client", $"AADSTS700016: Application with identifier '{clientId}' was not found in the directory '{tenant}'.");
+        }
+
+        if (grantType == "client_credentials")
+        {
+            return ClientCredentials(tenant, form);
         }
 
         var secret = form.GetValueOrDefault("client_secret");

@@ -285,6 +285,12 @@ internal sealed partial class FakeImapSession
             _user = user;
             await WriteLineAsync($"{tag} OK AUTHENTICATE completed.", cancellationToken);
         }
+        else if (_server.XOAuth2.IsUnconnectedApp(response))
+        {
+            // An app-only token for a mailbox the app was not granted (played at the login; the real Exchange
+            // also says it to the first mailbox command after an OK AUTHENTICATE).
+            await WriteLineAsync($"{tag} NO User is authenticated but not connected.", cancellationToken);
+        }
         else
         {
             await WriteLineAsync($"{tag} NO AUTHENTICATE failed.", cancellationToken);

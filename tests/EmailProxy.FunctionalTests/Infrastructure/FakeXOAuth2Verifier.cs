@@ -44,6 +44,12 @@ internal sealed class FakeXOAuth2Verifier(FakeIdentityServer identity)
         return credentials.User;
     }
 
+    /// <summary>True when the response carries an app-only token whose app may not open the mailbox it names (Exchange's "not connected").</summary>
+    public bool IsUnconnectedApp(string? base64) =>
+        XOAuth2Response.Decode(base64) is { } decoded
+        && XOAuth2Response.Parse(decoded) is { } credentials
+        && identity.IsUnconnectedAppToken(credentials.Token, credentials.User);
+
     /// <summary>
     /// A refused token answered as Gmail does: <paramref name="continuation"/> and the base64 of
     /// <paramref name="json"/>, then the client's (empty) answer line, recorded in <paramref name="commands"/> by its
