@@ -95,6 +95,23 @@ public sealed class SignInTextTests : IDisposable
     }
 
     [Fact]
+    public async Task LoginAsync_AfterABrowserSignInRefusedAtTheProvider_SaysSoUntilOneSucceeds()
+    {
+        var logins = Logins(flow: OAuthFlow.AuthorizationCode);
+        await LoginAsync(logins);
+        var pending = _fx!.SignIns.Current(_fx.Account)!;
+        await _fx.SignIns.CompleteAsync(pending.State, null, "access_denied", "AADSTS65004: User declined to consent to access the app.").Guarded();
+
+        var next = await LoginAsync(logins);
+        var state = _fx.SignIns.Current(_fx.Account)!.State;
+        _fx.PollAnswers.Enqueue(() => StubTokenEndpoint.Token("browser-access", "browser-refresh"));
+        Assert.True((await _fx.SignIns.CompleteAsync(state, "the-code", null, null).Guarded()).Succeeded);
+
+        Assert.EndsWith("then log in again (the last sign-in failed: Microsoft did not sign in account sales@example.com: access_denied: AADSTS65004: User declined to consent to access the app.)", next.Message, StringComparison.Ordinal);
+        Assert.Null(_fx.SignIns.LastFailure(_fx.Account));
+    }
+
+    [Fact]
     public async Task LoginAsync_DeviceEndpointRefuses_SaysWhyWithoutAskingTwice()
     {
         var logins = Logins(new GeneralOptions { WaitForAuthorization = TimeSpan.FromSeconds(30) });

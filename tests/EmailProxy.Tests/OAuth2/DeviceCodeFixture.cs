@@ -78,7 +78,7 @@ internal sealed class DeviceCodeFixture : IDisposable
     /// <summary>When set, the device authorization endpoint answers this instead of codes.</summary>
     public Func<HttpResponseMessage>? AuthorizationAnswer { get; set; }
 
-    /// <summary>The answers to the next polls, in order; authorization_pending once they run out.</summary>
+    /// <summary>The answers to the next token endpoint requests (polls, or a browser sign-in's redemption), in order; authorization_pending once they run out.</summary>
     public ConcurrentQueue<Func<HttpResponseMessage>> PollAnswers { get; } = new();
 
     public int Authorizations => Volatile.Read(ref _authorizations);
