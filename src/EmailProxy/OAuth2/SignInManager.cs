@@ -175,7 +175,7 @@ internal sealed partial class SignInManager(ProxyConfig config, OAuthClient clie
     {
         var account = pending.Account;
         SignInCompletion completion;
-        var closeWindow = pending.Method == SignInMethod.Browser ? " You can close this window;" : "";
+        var closeWindow = pending.Method == SignInMethod.Browser ? ". You can close this window;" : ";";
         var verdict = SignInIdentity.Check(account, result);
         if (!verdict.Accepted)
         {
@@ -187,7 +187,7 @@ internal sealed partial class SignInManager(ProxyConfig config, OAuthClient clie
         {
             LogSignedIn(log, account.Name, account.ProviderDisplayName);
             completion = new SignInCompletion(true, account,
-                $"Account {account.Name} is signed in with {account.ProviderDisplayName}{As(verdict.Identity)}.{closeWindow} mail clients can log in now.", verdict.Identity);
+                $"Account {account.Name} is signed in with {account.ProviderDisplayName}{As(verdict.Identity)}{closeWindow} mail clients can log in now.", verdict.Identity);
         }
         else
         {
