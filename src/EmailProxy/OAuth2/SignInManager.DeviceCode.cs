@@ -69,6 +69,11 @@ internal sealed partial class SignInManager
         {
             result = new DeviceAuthorizationResult { Error = "stopped" };
         }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Never a faulted start that every later login would join: an ended sign-in that says why.
+            result = new DeviceAuthorizationResult { Error = "the device code request failed", ErrorDescription = e.Message };
+        }
         if (result.IsError)
         {
             lock (_gate)
