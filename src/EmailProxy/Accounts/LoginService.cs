@@ -87,11 +87,11 @@ internal sealed class LoginService(ProxyConfig config, PasswordVerifier password
                 $"Account {account.Name}: [server {server.Name}] has no {protocol.HostKey}, so {protocol.Name} cannot be used with it", account);
         }
 
-        var token = await GetTokenAsync(account, cancellationToken);
+        var (token, waited) = await GetTokenAsync(account, cancellationToken);
         if (token.Kind != TokenOutcomeKind.Token)
         {
             return token.Kind == TokenOutcomeKind.SignInRequired
-                ? SignInNeeded(account, token.Message)
+                ? await SignInNeededAsync(account, token.Message, waited, cancellationToken)
                 : LoginOutcome.Fail(LoginFailure.TokenUnavailable, $"Account {account.Name}: {token.Message}", account);
         }
 
@@ -107,7 +107,7 @@ internal sealed class LoginService(ProxyConfig config, PasswordVerifier password
             }
             else if (retry.Kind == TokenOutcomeKind.SignInRequired)
             {
-                return SignInNeeded(account, retry.Message);
+                return await SignInNeededAsync(account, retry.Message, null, cancellationToken);
             }
             else if (retry.Kind == TokenOutcomeKind.Failed)
             {
@@ -142,34 +142,65 @@ internal sealed class LoginService(ProxyConfig config, PasswordVerifier password
     private Func<CancellationToken, Task<bool>> Turn(string loginName, IPAddress? clientAddress) =>
         cancellationToken => throttle.WaitTurnAsync(loginName, clientAddress, cancellationToken);
 
-    private async Task<TokenOutcome> GetTokenAsync(AccountOptions account, CancellationToken cancellationToken)
+    /// <summary>
+    /// The account's access token; with <c>wait_for_authorization</c>, a login that finds none waits
+    /// that long for the sign-in it starts or joins (browser or device code) and returns it as
+    /// <c>Waited</c> when it did not end with tokens.
+    /// </summary>
+    private async Task<(TokenOutcome Token, PendingSignIn? Waited)> GetTokenAsync(AccountOptions account, CancellationToken cancellationToken)
     {
         var token = await tokens.GetAccessTokenAsync(account, cancellationToken);
         if (token.Kind != TokenOutcomeKind.SignInRequired || config.General.WaitForAuthorization <= TimeSpan.Zero)
         {
-            return token;
+            return (token, null);
         }
-        var pending = signIns.StartOrJoin(account);
+        var pending = await signIns.StartOrJoinAsync(account, cancellationToken: cancellationToken);
         try
         {
             if ((await pending.Completion.WaitAsync(config.General.WaitForAuthorization, cancellationToken)).Succeeded)
             {
-                return await tokens.GetAccessTokenAsync(account, cancellationToken);
+                return (await tokens.GetAccessTokenAsync(account, cancellationToken), null);
             }
         }
         catch (TimeoutException)
         {
             // Fall through: the client is told what to open.
         }
-        return token;
+        return (token, pending);
     }
 
-    private LoginOutcome SignInNeeded(AccountOptions account, string reason)
+    /// <summary>Starts or joins the account's sign-in and tells the client what to do (<see cref="SignInText"/>).</summary>
+    private async Task<LoginOutcome> SignInNeededAsync(AccountOptions account, string reason, PendingSignIn? waited, CancellationToken cancellationToken)
     {
-        signIns.StartOrJoin(account);
-        var page = signIns.SignInPageFor(account);
-        return LoginOutcome.Fail(LoginFailure.SignInRequired,
-            $"Account {account.Name} needs an OAuth2 sign-in with {account.ProviderDisplayName} ({reason}): open {page.AbsoluteUri} in a browser, sign in as {account.Username}, then log in again",
-            account);
+        // A device code the provider refused to give a moment ago is not asked for twice in one login.
+        var pending = waited is { Method: SignInMethod.DeviceCode, UserCode: null }
+            ? waited
+            : await signIns.StartOrJoinAsync(account, cancellationToken: cancellationToken);
+        return LoginOutcome.Fail(LoginFailure.SignInRequired, SignInText(account, reason, pending), account);
+    }
+
+    /// <summary>
+    /// The one line a client hears when the account needs a sign-in: why, and what the person does,
+    /// by the way the sign-in goes: a device code (where to enter which code); a browser sign-in whose
+    /// redirect the proxy serves (its own short sign-in page); one whose address is pasted back
+    /// (<c>local_server_auth = false</c>: the provider's authorize URL itself, and the command to paste
+    /// into). The last failed sign-in, if any, follows, so that a declined or expired code, or the
+    /// wrong person, is seen by whoever logs in next.
+    /// </summary>
+    internal string SignInText(AccountOptions account, string reason, PendingSignIn pending)
+    {
+        var needs = $"Account {account.Name} needs an OAuth2 sign-in with {account.ProviderDisplayName} ({reason})";
+        var lastFailure = signIns.LastFailure(account) is { } failure ? $" (the last sign-in failed: {failure.Message})" : "";
+        if (pending.Method == SignInMethod.DeviceCode)
+        {
+            return pending.VerificationUri is { } verification && pending.UserCode is { } code
+                ? $"{needs}: open {verification.AbsoluteUri} and enter {code} (sign in as {account.Username}), then log in again{lastFailure}"
+                : $"{needs}, but no device code could be had: {(pending.Completion.IsCompletedSuccessfully ? pending.Completion.Result.Message : "see the proxy's log")}; the next login asks again";
+        }
+        if (!config.General.LocalServerAuth && pending.AuthorizeUrl is { } authorize)
+        {
+            return $"{needs}: open {authorize.AbsoluteUri} in a browser, sign in as {account.Username}, then copy the address the browser ends on (even an error page) into `emailproxy auth {account.Name}` and log in again{lastFailure}";
+        }
+        return $"{needs}: open {signIns.SignInPageFor(account).AbsoluteUri} in a browser, sign in as {account.Username}, then log in again{lastFailure}";
     }
 }

@@ -68,6 +68,93 @@ internal sealed class OAuthClient(HttpClient http, TimeProvider time)
         }, ct), cancellationToken);
 
     /// <summary>
+    /// Asks the device authorization endpoint for a device code (RFC 8628 section 3.1). Failures,
+    /// the endpoint's own time limit included, come back as an error result, never as an exception
+    /// (cancellation aside).
+    /// </summary>
+    public async Task<DeviceAuthorizationResult> RequestDeviceAuthorizationAsync(AccountOptions account, string scope, CancellationToken cancellationToken)
+    {
+        if (account.DeviceCodeUrl is not { } address)
+        {
+            return new DeviceAuthorizationResult { Error = "no device_code_url", ErrorDescription = $"account {account.Name} has no device code endpoint: set device_code_url" };
+        }
+        DeviceAuthorizationResponse response;
+        try
+        {
+            response = await http.RequestDeviceAuthorizationAsync(new DeviceAuthorizationRequest
+            {
+                Address = address.AbsoluteUri,
+                ClientId = account.ClientId,
+                ClientSecret = account.ClientSecret,
+                ClientCredentialStyle = ClientCredentialStyle.PostBody,
+                Scope = scope,
+            }, cancellationToken);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return new DeviceAuthorizationResult
+            {
+                Error = "the device authorization endpoint did not answer",
+                ErrorDescription = $"no answer within {RequestTimeout.TotalSeconds:0} seconds",
+            };
+        }
+        using (response)
+        {
+            if (response.IsError)
+            {
+                return new DeviceAuthorizationResult
+                {
+                    Error = response.ErrorType switch
+                    {
+                        ResponseErrorType.Protocol => response.Error ?? $"HTTP {(int)response.HttpStatusCode}",
+                        ResponseErrorType.Exception => "the device authorization endpoint did not answer",
+                        _ => response.Json is not null && response.TryGet("error") is { Length: > 0 } code
+                            ? $"{code} (HTTP {(int)response.HttpStatusCode})"
+                            : $"HTTP {(int)response.HttpStatusCode} {response.HttpErrorReason}".TrimEnd(),
+                    },
+                    ErrorDescription = response.ErrorType == ResponseErrorType.Exception
+                        ? response.Exception is OperationCanceledException ? $"no answer within {RequestTimeout.TotalSeconds:0} seconds" : FirstLine(response.Exception?.Message ?? response.Error)
+                        : FirstLine(response.ErrorDescription),
+                };
+            }
+            // Google names it verification_url (the draft's name); RFC 8628 and Microsoft verification_uri.
+            var verification = response.VerificationUri ?? response.TryGet("verification_url");
+            if (string.IsNullOrEmpty(response.DeviceCode) || string.IsNullOrEmpty(response.UserCode)
+                || !Uri.TryCreate(verification, UriKind.Absolute, out var verificationUri) || verificationUri.Scheme is not ("https" or "http"))
+            {
+                return new DeviceAuthorizationResult
+                {
+                    Error = "invalid_response",
+                    ErrorDescription = "the device authorization endpoint answered without a device_code, user_code and http(s) verification_uri",
+                };
+            }
+            var lifetime = response.ExpiresIn is > 0 ? response.ExpiresIn.Value : 900;
+            return new DeviceAuthorizationResult
+            {
+                DeviceCode = response.DeviceCode,
+                UserCode = response.UserCode,
+                VerificationUri = verificationUri,
+                ExpiresAt = time.GetUtcNow().AddSeconds(lifetime),
+                Interval = response.Interval > 0 ? TimeSpan.FromSeconds(response.Interval) : DeviceAuthorizationResult.DefaultInterval,
+            };
+        }
+    }
+
+    /// <summary>
+    /// One poll of the token endpoint with a device code (RFC 8628 section 3.4): tokens, or an
+    /// error whose code says what to do next (<c>authorization_pending</c>, <c>slow_down</c>, …).
+    /// </summary>
+    public Task<TokenEndpointResult> RequestDeviceTokenAsync(AccountOptions account, string deviceCode, CancellationToken cancellationToken) =>
+        SendAsync(ct => http.RequestDeviceTokenAsync(new DeviceTokenRequest
+        {
+            Address = account.TokenUrl.AbsoluteUri,
+            ClientId = account.ClientId,
+            ClientSecret = account.ClientSecret,
+            ClientCredentialStyle = ClientCredentialStyle.PostBody,
+            DeviceCode = deviceCode,
+        }, ct), cancellationToken);
+
+    /// <summary>
     /// Duende turns transport errors into error responses but lets cancellation through, and
     /// HttpClient's own timeout is a cancellation: that one becomes a "did not answer" result.
     /// </summary>

@@ -9,6 +9,7 @@ namespace EmailProxy.OAuth2;
 internal sealed class PendingSignIn
 {
     private readonly TaskCompletionSource<SignInCompletion> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _completed;
 
     /// <summary>A browser sign-in (authorization code with PKCE).</summary>
     public PendingSignIn(AccountOptions account, string state, string codeVerifier, Uri authorizeUrl, DateTimeOffset expiresAt)
@@ -33,6 +34,15 @@ internal sealed class PendingSignIn
         ExpiresAt = expiresAt;
     }
 
+    private PendingSignIn(AccountOptions account, SignInMethod method, DateTimeOffset expiresAt)
+    {
+        Account = account;
+        Method = method;
+        State = "";
+        CodeVerifier = "";
+        ExpiresAt = expiresAt;
+    }
+
     public AccountOptions Account { get; }
     public SignInMethod Method { get; }
 
@@ -45,7 +55,7 @@ internal sealed class PendingSignIn
     /// <summary>Browser sign-ins: the provider's authorize URL (null for device codes).</summary>
     public Uri? AuthorizeUrl { get; }
 
-    /// <summary>Device codes: where the person enters <see cref="UserCode"/> (null for browser sign-ins).</summary>
+    /// <summary>Device codes: where the person enters <see cref="UserCode"/> (null for browser sign-ins, and for a device code the provider did not give).</summary>
     public Uri? VerificationUri { get; }
 
     /// <summary>Device codes: the short code the person types (it is shown to people by design; the device_code itself never is).</summary>
@@ -56,7 +66,34 @@ internal sealed class PendingSignIn
     /// <summary>Completes once, when the sign-in ends either way (tokens saved, refused, declined, expired).</summary>
     public Task<SignInCompletion> Completion => _completion.Task;
 
-    public void Complete(SignInCompletion completion) => _completion.TrySetResult(completion);
+    /// <summary>
+    /// Told the outcome synchronously, before anyone awaiting <see cref="Completion"/> is: the sign-in
+    /// manager remembers a failure there, so that whoever hears the outcome and logs in next finds it.
+    /// </summary>
+    internal Action<PendingSignIn, SignInCompletion>? Completing { get; init; }
+
+    /// <summary>
+    /// A sign-in that could not even start (the provider gave no device code): already completed with
+    /// <paramref name="completion"/>, so that its callers handle it as any ended sign-in.
+    /// </summary>
+    public static PendingSignIn NotStarted(AccountOptions account, SignInMethod method, SignInCompletion completion, DateTimeOffset now,
+        Action<PendingSignIn, SignInCompletion>? completing = null)
+    {
+        var pending = new PendingSignIn(account, method, now) { Completing = completing };
+        pending.Complete(completion);
+        return pending;
+    }
+
+    /// <summary>Ends the sign-in with <paramref name="completion"/>; only the first call counts (later ones are no-ops).</summary>
+    public void Complete(SignInCompletion completion)
+    {
+        if (Interlocked.Exchange(ref _completed, 1) != 0)
+        {
+            return;
+        }
+        Completing?.Invoke(this, completion);
+        _completion.SetResult(completion);
+    }
 
     public override string ToString() => $"PendingSignIn {{ Account = {Account.Name}, Method = {Method}, ExpiresAt = {ExpiresAt:O} }}";
 }

@@ -9,17 +9,25 @@ using Microsoft.Extensions.Logging;
 namespace EmailProxy.OAuth2;
 
 /// <summary>
-/// Browser sign-ins with the authorization code flow: PKCE S256, a random <c>state</c> checked on
-/// return, <c>login_hint</c>. One sign-in per account at a time (concurrent logins join it); each
-/// lives <see cref="Lifetime"/>.
+/// The sign-ins people do: in a browser with the authorization code flow (PKCE S256, a random
+/// <c>state</c> checked on return, <c>login_hint</c>; each lives <see cref="Lifetime"/>), or with a
+/// device code (RFC 8628, in the DeviceCode part of this class). One sign-in per account at a time:
+/// concurrent logins and the CLI join it. The last failed one is remembered per account
+/// (<see cref="LastFailure"/>) until one succeeds, so that the next login can say what went wrong.
+/// Disposed when the proxy stops: device-code polling ends with it.
 /// </summary>
-internal sealed partial class SignInManager(ProxyConfig config, OAuthClient client, TokenService tokens, TimeProvider time, ILogger<SignInManager> log)
+internal sealed partial class SignInManager(ProxyConfig config, OAuthClient client, TokenService tokens, TimeProvider time, ILogger<SignInManager> log) : IDisposable
 {
     public static readonly TimeSpan Lifetime = TimeSpan.FromMinutes(10);
 
     private readonly Lock _gate = new();
     private readonly Dictionary<string, PendingSignIn> _byAccount = new(StringComparer.OrdinalIgnoreCase);
     private readonly Dictionary<string, PendingSignIn> _byState = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, SignInCompletion> _lastFailure = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Cancelled by <see cref="Dispose"/>: the device-code requests and polls carry it. Never disposed itself, so that its token stays readable.</summary>
+    private readonly CancellationTokenSource _stopping = new();
+    private bool _disposed;
 
     public string RedirectUri => config.General.RedirectUri.OriginalString;
 
@@ -38,28 +46,56 @@ internal sealed partial class SignInManager(ProxyConfig config, OAuthClient clie
         }
     }
 
+    /// <summary>The account whose browser sign-in under way carries <paramref name="state"/>, if any; the sign-in is left as it is.</summary>
+    public AccountOptions? AccountOfState(string? state)
+    {
+        lock (_gate)
+        {
+            return state is not null && _byState.TryGetValue(state, out var pending) && pending.ExpiresAt > time.GetUtcNow() ? pending.Account : null;
+        }
+    }
+
     /// <summary>
-    /// Starts a sign-in for the account, or joins the one under way. <paramref name="method"/> defaults
-    /// to the account's flow (device code for <c>flow = device_code</c>, else the browser).
+    /// The last sign-in of the account that ended without tokens (declined, expired, refused, the
+    /// wrong person), until one succeeds; null when there is none. Its message is one line.
+    /// </summary>
+    public SignInCompletion? LastFailure(AccountOptions account)
+    {
+        lock (_gate)
+        {
+            return _lastFailure.GetValueOrDefault(account.Name);
+        }
+    }
+
+    /// <summary>The method an account signs in with unless one is asked for: device code for <c>flow = device_code</c>, else the browser.</summary>
+    public static SignInMethod DefaultMethod(AccountOptions account) =>
+        account.Flow == OAuthFlow.DeviceCode ? SignInMethod.DeviceCode : SignInMethod.Browser;
+
+    /// <summary>
+    /// Starts a browser sign-in for the account, or joins the one under way. With no
+    /// <paramref name="method"/> any sign-in under way is joined (a device code the CLI started, say);
+    /// with one, only a sign-in of that method is. A device code must be asked for from the provider:
+    /// use <see cref="StartOrJoinAsync"/> for it (here it can only be joined).
     /// </summary>
     public PendingSignIn StartOrJoin(AccountOptions account, SignInMethod? method = null)
     {
-        if ((method ?? (account.Flow == OAuthFlow.DeviceCode ? SignInMethod.DeviceCode : SignInMethod.Browser)) == SignInMethod.DeviceCode)
-        {
-            throw new NotSupportedException("Device code sign-ins are not built yet (issue 12 item 1).");
-        }
         PendingSignIn pending;
         lock (_gate)
         {
             var now = time.GetUtcNow();
-            if (_byAccount.TryGetValue(account.Name, out var existing) && existing.ExpiresAt > now && !existing.Completion.IsCompleted)
+            if (UnderWay(account, now) is { } existing && (method is null || existing.Method == method))
             {
                 return existing;
             }
-            if (existing is not null)
+            if ((method ?? DefaultMethod(account)) == SignInMethod.DeviceCode)
             {
-                Forget(existing);
+                throw new InvalidOperationException("A device code is asked for from the provider: use StartOrJoinAsync.");
             }
+            if (_byAccount.TryGetValue(account.Name, out var old) && (old.ExpiresAt <= now || old.Completion.IsCompleted))
+            {
+                Forget(old);
+            }
+            // A browser sign-in that replaces one of another method leaves it to end on its own.
             pending = Create(account, now);
             _byAccount[account.Name] = pending;
             _byState[pending.State] = pending;
@@ -170,6 +206,7 @@ internal sealed partial class SignInManager(ProxyConfig config, OAuthClient clie
     {
         var account = pending.Account;
         SignInCompletion completion;
+        var closeWindow = pending.Method == SignInMethod.Browser ? ". You can close this window;" : ";";
         var verdict = SignInIdentity.Check(account, result, log);
         if (!verdict.Accepted)
         {
@@ -181,7 +218,7 @@ internal sealed partial class SignInManager(ProxyConfig config, OAuthClient clie
         {
             LogSignedIn(log, account.Name, account.ProviderDisplayName);
             completion = new SignInCompletion(true, account,
-                $"Account {account.Name} is signed in with {account.ProviderDisplayName}{As(verdict.Identity)}. You can close this window; mail clients can log in now.", verdict.Identity);
+                $"Account {account.Name} is signed in with {account.ProviderDisplayName}{As(verdict.Identity)}{closeWindow} mail clients can log in now.", verdict.Identity);
         }
         else
         {
@@ -194,6 +231,47 @@ internal sealed partial class SignInManager(ProxyConfig config, OAuthClient clie
     }
 
     private static string As(string? identity) => identity is null ? "" : $" as {identity}";
+
+    /// <summary>The account's sign-in that is neither expired nor ended, if any (called under the gate).</summary>
+    private PendingSignIn? UnderWay(AccountOptions account, DateTimeOffset now) =>
+        _byAccount.TryGetValue(account.Name, out var pending) && pending.ExpiresAt > now && !pending.Completion.IsCompleted ? pending : null;
+
+    /// <summary>
+    /// Every sign-in's end passes here (<see cref="PendingSignIn.Completing"/>), before anyone waiting
+    /// hears it: a success forgets the account's last failure; a failure becomes it, unless a newer
+    /// sign-in of the account is under way (an old code that expires says nothing about the new one).
+    /// </summary>
+    private void OnCompleting(PendingSignIn pending, SignInCompletion completion)
+    {
+        lock (_gate)
+        {
+            if (completion.Succeeded)
+            {
+                _lastFailure.Remove(pending.Account.Name);
+            }
+            else if (UnderWay(pending.Account, time.GetUtcNow()) is not { } current || current == pending)
+            {
+                _lastFailure[pending.Account.Name] = completion with { Message = ClientText.Sanitize(completion.Message, MaxFailureLength) };
+            }
+        }
+    }
+
+    /// <summary>How much of a failure's message is remembered (it goes into a login's one-line answer).</summary>
+    public const int MaxFailureLength = 400;
+
+    /// <summary>Stops every device-code request and poll: their sign-ins end with "the proxy stopped"; no new one starts.</summary>
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+            _disposed = true;
+        }
+        _stopping.Cancel();
+    }
 
     private PendingSignIn Create(AccountOptions account, DateTimeOffset now)
     {
@@ -212,7 +290,7 @@ internal sealed partial class SignInManager(ProxyConfig config, OAuthClient clie
             responseMode: OidcConstants.ResponseModes.Query,
             codeChallenge: challenge,
             codeChallengeMethod: OidcConstants.CodeChallengeMethods.Sha256);
-        return new PendingSignIn(account, state, verifier, new Uri(url), now + Lifetime);
+        return new PendingSignIn(account, state, verifier, new Uri(url), now + Lifetime) { Completing = OnCompleting };
     }
 
     private void Forget(PendingSignIn pending)

@@ -40,6 +40,13 @@ internal static class WebEndpoints
             var query = request.Query;
             if (query.ContainsKey("state") || query.ContainsKey("code") || query.ContainsKey("error"))
             {
+                if (!config.General.LocalServerAuth)
+                {
+                    // local_server_auth = false: only the pasted address completes a sign-in, never a request here.
+                    var name = signIns.AccountOfState(query["state"])?.Name ?? "ACCOUNT";
+                    return Page(StatusCodes.Status200OK, "Paste this address",
+                        $"This proxy does not take sign-ins here (local_server_auth = false): copy this page's whole address from the address bar into `emailproxy auth {name}`.");
+                }
                 // Open without admin_password: an unknown state's warning is bounded per client address.
                 var result = await signIns.CompleteAsync(query["state"], query["code"], query["error"], query["error_description"],
                     logUnknownInFull: () => failures.Admit(request.HttpContext.Connection.RemoteIpAddress));

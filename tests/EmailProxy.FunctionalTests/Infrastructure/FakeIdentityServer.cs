@@ -126,6 +126,7 @@ internal sealed partial class FakeIdentityServer : IAsyncDisposable
         var app = builder.Build();
         app.MapGet("/{tenant}/oauth2/v2.0/authorize", (string tenant, HttpContext context) => Authorize(tenant, context));
         app.MapPost("/{tenant}/oauth2/v2.0/token", (string tenant, HttpContext context) => TokenAsync(tenant, context));
+        app.MapPost("/{tenant}/oauth2/v2.0/devicecode", (string tenant, HttpContext context) => DeviceCodeAsync(tenant, context));
         app.MapPost("/introspect", IntrospectAsync);
         await app.StartAsync();
         _app = app;
@@ -396,6 +397,7 @@ internal sealed partial class FakeIdentityServer : IAsyncDisposable
             {
                 "authorization_code" => RedeemCode(form),
                 "refresh_token" => Refresh(form),
+                DeviceCodeGrant => PollDeviceCode(form),
                 _ => Error(400, "unsupported_grant_type", $"AADSTS70003: The app requested an unsupported grant type '{grantType}'."),
             };
         }
