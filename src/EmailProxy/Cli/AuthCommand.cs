@@ -133,9 +133,15 @@ internal static class AuthCommand
         var client = new OAuthClient(http, time);
         var store = new TokenFileStore(tokenDirectory, key, time, logging.CreateLogger<TokenFileStore>());
         var tokens = new TokenService(client, store, time, logging.CreateLogger<TokenService>());
-        var signIns = new SignInManager(config, client, tokens, time, logging.CreateLogger<SignInManager>());
+        using var signIns = new SignInManager(config, client, tokens, time, logging.CreateLogger<SignInManager>());
 
-        var pending = signIns.StartOrJoin(account, method);
+        var pending = await signIns.StartOrJoinAsync(account, method, cancellationToken);
+        if (pending.Method == SignInMethod.DeviceCode && pending.UserCode is null && pending.Completion.IsCompleted)
+        {
+            // The provider gave no code: its words, with the fix where known.
+            var refused = await pending.Completion;
+            return (false, refused.Message, null);
+        }
         var isBrowser = pending.Method == SignInMethod.Browser;
         await InstructAsync(account, isBrowser, pending.AuthorizeUrl?.AbsoluteUri, pending.VerificationUri?.AbsoluteUri, pending.UserCode, servedRedirect: null);
 

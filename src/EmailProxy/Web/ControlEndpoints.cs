@@ -84,14 +84,11 @@ internal static class ControlEndpoints
             {
                 return Error(StatusCodes.Status409Conflict, $"account {account.Name} has no authorize_url: it cannot sign in in a browser");
             }
-            PendingSignIn pending;
-            try
+            var pending = await signIns.StartOrJoinAsync(account, method, context.RequestAborted);
+            if (pending.Method == SignInMethod.DeviceCode && pending.UserCode is null && pending.Completion.IsCompleted)
             {
-                pending = signIns.StartOrJoin(account, method);
-            }
-            catch (NotSupportedException e)
-            {
-                return Error(StatusCodes.Status501NotImplemented, e.Message);
+                // The provider gave no code (its device endpoint refused or did not answer): its words, with the fix where known.
+                return Error(StatusCodes.Status502BadGateway, (await pending.Completion).Message);
             }
             var id = registry.Register(pending);
             return Results.Json(pending.Method == SignInMethod.Browser
