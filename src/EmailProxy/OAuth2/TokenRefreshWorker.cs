@@ -6,7 +6,7 @@ namespace EmailProxy.OAuth2;
 
 /// <summary>
 /// Refreshes tokens before logins need them: at start and every <see cref="Interval"/>, each
-/// signed-in account whose access token would fall under the refresh margin before the next round,
+/// signed-in account (browser or device code) whose access token would fall under the refresh margin before the next round,
 /// and each app-only (client credentials) account's token, renewed with a new client-credentials request.
 /// A login then never waits for the token endpoint when it need not, and a refresh token is used
 /// (and rotated) at least every hour or so, far from Microsoft's 90-day inactivity limit.
@@ -28,7 +28,8 @@ internal sealed partial class TokenRefreshWorker(ProxyConfig config, TokenServic
 
     internal async Task RunOnceAsync(CancellationToken cancellationToken)
     {
-        foreach (var account in config.Accounts.Values.Where(a => a.Flow is OAuthFlow.AuthorizationCode or OAuthFlow.ClientCredentials))
+        // Every flow: browser and device-code sign-ins leave refresh tokens, app-only accounts get a new token.
+        foreach (var account in config.Accounts.Values)
         {
             try
             {

@@ -1,4 +1,6 @@
+using EmailProxy.Configuration;
 using EmailProxy.OAuth2;
+using EmailProxy.TokenStore;
 using EmailProxy.Tests.TestSupport;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -36,6 +38,20 @@ public sealed class TokenRefreshWorkerTests : IDisposable
         var login = await _tokens.GetAccessTokenAsync(_fx.Account, CancellationToken.None).Guarded();
         Assert.Equal("access-1", login.AccessToken);
         Assert.Equal(1, _fx.Endpoint.RequestCount);
+    }
+
+    [Fact]
+    public async Task RunOnceAsync_DeviceCodeAccountDue_RefreshedLikeABrowserOne()
+    {
+        // A device-code sign-in leaves a refresh token as a browser one does: it is kept fresh the same way.
+        var device = _fx.Account with { Flow = OAuthFlow.DeviceCode };
+        await _fx.NewStore().SaveAsync(device, new StoredTokens("old-access", _fx.Time.GetUtcNow() + TimeSpan.FromMinutes(9), "old-refresh", null), CancellationToken.None);
+        using var worker = new TokenRefreshWorker(_fx.ConfigWith([device]), _tokens, _fx.Time, NullLogger<TokenRefreshWorker>.Instance);
+
+        await worker.RunOnceAsync(CancellationToken.None).Guarded();
+
+        Assert.Equal(1, _fx.Endpoint.RequestCount);
+        Assert.Equal("refresh-1", (await _fx.NewStore().LoadAsync(device, CancellationToken.None))!.RefreshToken);
     }
 
     [Fact]
