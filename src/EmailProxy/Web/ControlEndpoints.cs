@@ -35,7 +35,8 @@ internal static class ControlEndpoints
     /// <summary>The largest request body taken (a pasted address is capped at 8 KiB).</summary>
     public const int MaxBodyBytes = 16 * 1024;
 
-    public static bool IsControlPath(PathString path) => path.StartsWithSegments(Prefix, StringComparison.Ordinal);
+    /// <summary>Case-insensitive, as routing matches literal segments: <c>/API/…</c> reaches the same endpoints and must meet the same check.</summary>
+    public static bool IsControlPath(PathString path) => path.StartsWithSegments(Prefix, StringComparison.OrdinalIgnoreCase);
 
     public static void Map(WebApplication app, ProxyConfig config)
     {
@@ -57,8 +58,14 @@ internal static class ControlEndpoints
             context.Response.Headers.CacheControl = "no-store";
             await next(context);
         });
+        // The endpoints check again themselves: whatever path spelling reached them, no request runs one unauthorised.
+        var api = app.MapGroup(Prefix).AddEndpointFilter(async (invocation, next) =>
+        {
+            var status = Authorize(invocation.HttpContext, token);
+            return status == StatusCodes.Status200OK ? await next(invocation) : Results.StatusCode(status);
+        });
 
-        app.MapPost(Prefix + "/accounts/{name}/signin", async (HttpContext context, [FromServices] SignInManager signIns, [FromServices] ControlSignIns registry) =>
+        api.MapPost("/accounts/{name}/signin", async (HttpContext context, [FromServices] SignInManager signIns, [FromServices] ControlSignIns registry) =>
         {
             if (FindAccount(context, config) is not { } account)
             {
@@ -97,12 +104,12 @@ internal static class ControlEndpoints
                 ControlJsonContext.Default.ControlSignInStarted);
         });
 
-        app.MapGet(Prefix + "/signins/{id}", (string id, [FromServices] ControlSignIns registry, [FromServices] TimeProvider time) =>
+        api.MapGet("/signins/{id}", (string id, [FromServices] ControlSignIns registry, [FromServices] TimeProvider time) =>
             registry.Find(id) is { } pending
                 ? Results.Json(StateOf(pending, time.GetUtcNow()), ControlJsonContext.Default.ControlSignInState)
                 : Error(StatusCodes.Status404NotFound, "there is no such sign-in (it ended long ago, or the proxy restarted)"));
 
-        app.MapPost(Prefix + "/signins/{id}/paste", async (string id, HttpContext context, [FromServices] ControlSignIns registry, [FromServices] SignInManager signIns) =>
+        api.MapPost("/signins/{id}/paste", async (string id, HttpContext context, [FromServices] ControlSignIns registry, [FromServices] SignInManager signIns) =>
         {
             if (registry.Find(id) is not { } pending)
             {
@@ -119,7 +126,7 @@ internal static class ControlEndpoints
                 ControlJsonContext.Default.ControlSignInState);
         });
 
-        app.MapPost(Prefix + "/accounts/{name}/forget", async (HttpContext context, [FromServices] TokenService tokens) =>
+        api.MapPost("/accounts/{name}/forget", async (HttpContext context, [FromServices] TokenService tokens) =>
         {
             if (FindAccount(context, config) is not { } account)
             {
