@@ -171,6 +171,7 @@ internal sealed class OAuthClient(HttpClient http, TimeProvider time)
             {
                 Error = "the token endpoint did not answer",
                 ErrorDescription = $"no answer within {RequestTimeout.TotalSeconds:0} seconds",
+                Transient = true,
             };
         }
     }
@@ -185,9 +186,12 @@ internal sealed class OAuthClient(HttpClient http, TimeProvider time)
                 {
                     Error = response.Error ?? $"HTTP {(int)response.HttpStatusCode}",
                     ErrorDescription = FirstLine(response.ErrorDescription),
+                    Code = response.Error,
+                    Transient = response.Error == "temporarily_unavailable",
                 },
                 ResponseErrorType.Exception => new TokenEndpointResult
                 {
+                    Transient = true,
                     Error = "the token endpoint did not answer",
                     ErrorDescription = response.Exception is TaskCanceledException or OperationCanceledException
                         ? $"no answer within {RequestTimeout.TotalSeconds:0} seconds"
@@ -195,6 +199,10 @@ internal sealed class OAuthClient(HttpClient http, TimeProvider time)
                 },
                 _ => new TokenEndpointResult
                 {
+                    // Google answers authorization_pending with 428 and slow_down with 403: the code decides, not the status.
+                    Code = response.Json is not null && response.TryGet("error") is { Length: > 0 } bare ? bare : null,
+                    Transient = (int)response.HttpStatusCode >= 500 || (int)response.HttpStatusCode == 429
+                        || (response.Json is not null && response.TryGet("error") == "temporarily_unavailable"),
                     // A 5xx with a JSON body still carries the provider's error code: keep both.
                     Error = response.Json is not null && response.TryGet("error") is { Length: > 0 } code
                         ? $"{code} (HTTP {(int)response.HttpStatusCode})"

@@ -143,9 +143,13 @@ internal sealed partial class SignInManager
                     await FinishAsync(pending, result);
                     return;
                 }
-                switch (result.Error)
+                switch (result.Transient ? "temporarily_unavailable" : result.Code)
                 {
                     case "authorization_pending":
+                        break;
+                    case "temporarily_unavailable":
+                        // No answer, a 5xx, or the provider's own "try later": the code is still good until it expires.
+                        LogDevicePollTransient(log, account.Name, result.ErrorText);
                         break;
                     case "slow_down":
                         interval += SlowDownStep;
@@ -236,4 +240,9 @@ internal sealed partial class SignInManager
     [LoggerMessage(EventId = 2015, EventName = "DevicePollFailed", Level = LogLevel.Error,
         Message = "The device code polling of account {Account} failed unexpectedly; the next login starts a new code")]
     private static partial void LogDevicePollFailed(ILogger logger, Exception exception, string account);
+
+    /// <summary>Debug: it may come at every poll while the provider is down; the once-a-minute progress line goes on meanwhile.</summary>
+    [LoggerMessage(EventId = 2016, EventName = "DevicePollTransient", Level = LogLevel.Debug,
+        Message = "A poll of account {Account}'s device code failed for a passing reason ({Error}); polling goes on until the code expires")]
+    private static partial void LogDevicePollTransient(ILogger logger, string account, string error);
 }

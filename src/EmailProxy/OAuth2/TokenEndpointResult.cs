@@ -16,6 +16,12 @@ internal sealed record TokenEndpointResult
     /// <summary>The provider's description, AADSTS code included, trace and correlation ids dropped.</summary>
     public string? ErrorDescription { get; init; }
 
+    /// <summary>The bare OAuth2 error code the provider sent (<c>authorization_pending</c>), whatever the HTTP status; null for transport failures.</summary>
+    public string? Code { get; init; }
+
+    /// <summary>A failure worth trying again unchanged: no answer, a 5xx or 429, or <c>temporarily_unavailable</c>.</summary>
+    public bool Transient { get; init; }
+
     public bool IsError => Error is not null;
     public bool IsInvalidGrant => Error == "invalid_grant";
 

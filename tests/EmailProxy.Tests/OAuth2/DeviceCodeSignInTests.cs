@@ -134,6 +134,48 @@ public sealed class DeviceCodeSignInTests : IDisposable
         Assert.Equal(DeviceCodeFixture.UserCode(2), next.UserCode);
     }
 
+    [Theory]
+    [InlineData(503, "{\"error\":\"temporarily_unavailable\",\"error_description\":\"try later\"}")]
+    [InlineData(500, "<html>oops</html>")]
+    [InlineData(400, "{\"error\":\"temporarily_unavailable\"}")]
+    [InlineData(428, "{\"error\":\"authorization_pending\"}")]
+    [InlineData(403, "{\"error\":\"slow_down\"}")]
+    public async Task Poll_PassingFailureOrCodeUnderAnotherStatus_GoesOnPolling(int status, string body)
+    {
+        // A 5xx, a provider's "try later", or Google's 428/403 for pending/slow_down must not end a 15-minute code.
+        _fx.PollAnswers.Enqueue(() => StubTokenEndpoint.Json((HttpStatusCode)status, body));
+        _fx.PollAnswers.Enqueue(() => StubTokenEndpoint.Token("device-access", "device-refresh"));
+        var pending = await _fx.SignIns.StartOrJoinAsync(_fx.Account).Guarded();
+        await _fx.Time.WhenTimersCreatedAsync(1);
+        _fx.Time.Advance(TimeSpan.FromSeconds(5));
+        await _fx.NextPollAsync();
+        Assert.False(pending.Completion.IsCompleted);
+
+        await _fx.Time.WhenTimersCreatedAsync(2);
+        _fx.Time.Advance(TimeSpan.FromSeconds(10));
+        var completion = await pending.Completion.Guarded();
+
+        Assert.True(completion.Succeeded, completion.Message);
+        Assert.Equal(2, _fx.PollCount);
+    }
+
+    [Fact]
+    public async Task Poll_NoAnswerAtAll_GoesOnPolling()
+    {
+        _fx.PollAnswers.Enqueue(() => throw new HttpRequestException("connection refused"));
+        _fx.PollAnswers.Enqueue(() => StubTokenEndpoint.Token("device-access", "device-refresh"));
+        var pending = await _fx.SignIns.StartOrJoinAsync(_fx.Account).Guarded();
+        await _fx.Time.WhenTimersCreatedAsync(1);
+        _fx.Time.Advance(TimeSpan.FromSeconds(5));
+
+        // The refused connection is not recorded as a poll; the next wait starting shows the code went on.
+        await _fx.Time.WhenTimersCreatedAsync(2);
+        Assert.False(pending.Completion.IsCompleted);
+        _fx.Time.Advance(TimeSpan.FromSeconds(5));
+
+        Assert.True((await pending.Completion.Guarded()).Succeeded);
+    }
+
     [Fact]
     public async Task Poll_CodeExpires_EndsWithoutAnotherPoll()
     {
