@@ -38,7 +38,7 @@ internal static class TokensClearCommand
                 return ProxyCommandLine.ExitOk;
             }
             var tokenDirectory = Path.GetFullPath(config.General.TokenDirectory, config.ConfigDirectory);
-            var removed = await TokenFileStore.DeleteAsync(tokenDirectory, account.Name, TimeSpan.FromSeconds(10), TimeProvider.System, cancellationToken);
+            var removed = await TokenFileStore.DeleteAsync(tokenDirectory, account.Name, TokenFileStore.DefaultLockTimeout, TimeProvider.System, cancellationToken);
             await Console.Out.WriteLineAsync(removed
                 ? $"Account {account.Name}: its token file {Path.Combine(tokenDirectory, TokenFileName.For(account.Name))} was removed; its next login needs a sign-in."
                 : $"Account {account.Name} has no token file: nothing to clear.");

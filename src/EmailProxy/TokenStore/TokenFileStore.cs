@@ -200,8 +200,11 @@ internal sealed partial class TokenFileStore
         return true;
     }
 
+    /// <summary>How long a save or delete waits for another process to let go of the file (10 s).</summary>
+    public static readonly TimeSpan DefaultLockTimeout = TimeSpan.FromSeconds(10);
+
     /// <summary>How long a save or a delete waits for another process's write of the same file.</summary>
-    public TimeSpan LockTimeout { get; init; } = TimeSpan.FromSeconds(10);
+    public TimeSpan LockTimeout { get; init; } = DefaultLockTimeout;
 
     /// <summary>
     /// The lock file of one token file: <c>&lt;token_dir&gt;/.locks/&lt;file&gt;.lock</c>, in a folder of its own

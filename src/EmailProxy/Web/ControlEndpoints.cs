@@ -87,7 +87,7 @@ internal static class ControlEndpoints
             {
                 return Error(StatusCodes.Status409Conflict, $"account {account.Name} uses client credentials: app-only accounts need no sign-in");
             }
-            if ((method ?? (account.Flow == OAuthFlow.DeviceCode ? SignInMethod.DeviceCode : SignInMethod.Browser)) == SignInMethod.Browser && account.AuthorizeUrl is null)
+            if ((method ?? SignInManager.DefaultMethod(account)) == SignInMethod.Browser && account.AuthorizeUrl is null)
             {
                 return Error(StatusCodes.Status409Conflict, $"account {account.Name} has no authorize_url: it cannot sign in in a browser");
             }

@@ -32,7 +32,8 @@ internal sealed class ControlSignIns(TimeProvider time)
             }
             if (_byId.Count >= MaxEntries)
             {
-                _byId.Remove(_byId.MinBy(e => e.Value.ExpiresAt).Key);
+                // Ended sign-ins go first: a command still waiting on one under way keeps its id.
+                _byId.Remove(_byId.MinBy(e => (e.Value.Completion.IsCompleted ? 0 : 1, e.Value.ExpiresAt)).Key);
             }
             var created = CryptoRandom.CreateUniqueId(16);
             _byId[created] = pending;

@@ -56,7 +56,8 @@ public sealed class TokenFileLockTests : IDisposable
         Assert.False(save.IsCompleted);
         Assert.False(File.Exists(store.PathFor(_account.Name)));
         held.Dispose();
-        while (!save.IsCompleted)
+        // Bounded: a save that never ends fails the test (Guarded below) instead of hanging it.
+        for (var step = 0; step < 10_000 && !save.IsCompleted; step++)
         {
             _time.Advance(FileLock.PollInterval);
             await Task.Yield();
@@ -73,7 +74,7 @@ public sealed class TokenFileLockTests : IDisposable
         using var held = HoldAccountLock(store);
 
         var save = store.SaveAsync(_account, Tokens("after"), CancellationToken.None);
-        while (!save.IsCompleted)
+        for (var step = 0; step < 10_000 && !save.IsCompleted; step++)
         {
             _time.Advance(TimeSpan.FromMilliseconds(500));
             await Task.Yield();
