@@ -1,0 +1,163 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using EmailProxy.FunctionalTests.Infrastructure;
+using Xunit;
+
+namespace EmailProxy.FunctionalTests.Security;
+
+/// <summary>
+/// Findings of the adversarial review of issue 12's new surfaces (control endpoints, <c>emailproxy auth</c>,
+/// device code): each test reproduces one confirmed weakness and states the behaviour that should hold.
+/// </summary>
+public sealed class ControlSurfaceAdversaryTests
+{
+    private static ProxyProcess Command(TestEnvironment env, params string[] arguments)
+    {
+        var process = env.CreateProxy(extraArguments: arguments);
+        process.Launch();
+        return process;
+    }
+
+    /// <summary>
+    /// The bearer check matches <c>/api</c> case-sensitively (<c>StartsWithSegments(..., Ordinal)</c>) while the
+    /// router matches routes case-insensitively: <c>/API/accounts/NAME/forget</c> reaches the endpoint with no
+    /// bearer at all. Without admin_password (the loopback default) any web page the operator opens can POST
+    /// there cross-site (a "simple" text/plain request) and wipe an account's tokens, or start sign-ins.
+    /// </summary>
+    [Theory]
+    [InlineData("/API/accounts/{0}/forget")]
+    [InlineData("/Api/accounts/{0}/forget")]
+    [InlineData("/x/../API/accounts/{0}/forget")]
+    public async Task ControlEndpoints_PrefixInAnotherCase_RefusedWithoutTheBearerAndTokensKept(string pathFormat)
+    {
+        await using var env = await TestEnvironment.CreateAsync();
+        var proxy = await env.StartProxyAsync();
+        await using (var client = await LineClient.ConnectAsync(env.ImapPort))
+        {
+            await client.ReadLineAsync();
+            await client.WriteAsync($"l1 LOGIN {TestEnvironment.Account} any-Pa55word\r\n");
+            await client.ReadUntilAsync(l => l.StartsWith("l1 ", StringComparison.Ordinal));
+        }
+        Assert.Contains("signed in", await env.SignInAsync(proxy), StringComparison.Ordinal);
+        var tokenFile = Path.Combine(env.TokenDirectory, TestEnvironment.Account + ".json");
+        Assert.True(File.Exists(tokenFile));
+
+        // What a web page's form or fetch(..., {mode: "no-cors"}) sends: no Authorization header, text/plain, a foreign Origin.
+        var path = string.Format(System.Globalization.CultureInfo.InvariantCulture, pathFormat, Uri.EscapeDataString(TestEnvironment.Account));
+        var status = await RawPostAsync(env.HttpPort, path);
+
+        Assert.True(status is 401 or 403 or 404, $"{path} answered {status} without the bearer token");
+        Assert.True(File.Exists(tokenFile), "the account's token file was removed by a request without the bearer token");
+        Assert.DoesNotContain(proxy.Output, l => l.Contains("were forgotten", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// A proxy killed with -9 (or a crashed container) leaves control.token behind and lets its instance lock go.
+    /// <c>emailproxy auth</c> then trusts whatever listens on the proxy's HTTP port: it sends that program the
+    /// bearer token, and prints what it answers as the sign-in to do (here a device code of the impostor's
+    /// choosing: a code phishing that hands the mailbox's tokens to whoever asked for that code) and its
+    /// "Signed in as". Any local user can bind 127.0.0.1:18089 while the proxy is down. The instance lock is
+    /// free, so no proxy of this token folder runs: auth should sign in offline and never contact the port.
+    /// </summary>
+    [Fact]
+    public async Task Auth_StaleControlTokenAndAnotherProgramOnTheProxyPort_SendsItNothingAndSignsInOffline()
+    {
+        await using var env = await TestEnvironment.CreateAsync();
+        env.WriteConfig(transform: t => t.Replace("[general]\n", "[general]\nlocal_server_auth = false\n", StringComparison.Ordinal));
+        var stale = Path.Combine(Path.GetDirectoryName(env.TokenDirectory)!, "control.token");
+        await File.WriteAllTextAsync(stale, "stale-token-of-a-killed-proxy\n");
+
+        using var impostor = new TcpListener(IPAddress.Loopback, env.HttpPort);
+        impostor.Start();
+        var heard = new StringBuilder();
+        using var stop = new CancellationTokenSource();
+        var serving = ServeImpostorAsync(impostor, heard, stop.Token);
+
+        var auth = Command(env, "auth", TestEnvironment.Account);
+        // Offline, the command prints the identity server's authorize URL; hijacked, the impostor's device code.
+        var first = await auth.WaitForLineAsync(l => l.Contains("/oauth2/v2.0/authorize", StringComparison.Ordinal) || l.Contains("IMPOSTOR", StringComparison.Ordinal));
+        await stop.CancelAsync();
+        impostor.Stop();
+        await serving;
+
+        string text;
+        lock (heard)
+        {
+            text = heard.ToString();
+        }
+        Assert.DoesNotContain("stale-token-of-a-killed-proxy", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("IMPOSTOR", first, StringComparison.Ordinal);
+        Assert.Contains("/oauth2/v2.0/authorize", first, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// A device authorization whose expires_in is longer than a .NET timer can wait (about 49.7 days; a provider
+    /// answering garbage) makes the offline <c>emailproxy auth</c> die with an unhandled
+    /// ArgumentOutOfRangeException and its stack trace instead of waiting (or saying one line).
+    /// </summary>
+    [Fact]
+    public async Task Auth_DeviceCodeExpiresInBeyondTimerRange_WaitsAndSignsInWithoutAnUnhandledException()
+    {
+        await using var env = await TestEnvironment.CreateAsync();
+        env.Identity.DeviceCodeInterval = TimeSpan.FromSeconds(1);
+        env.Identity.DeviceCodeLifetime = TimeSpan.FromDays(60);
+        env.WriteConfig(append: "flow = device_code\n");
+
+        var auth = Command(env, "auth", TestEnvironment.Account);
+        await auth.WaitForLineAsync(l => l.Contains(" and enter ", StringComparison.Ordinal) || l.Contains("Unhandled exception", StringComparison.Ordinal));
+        if (env.Identity.IssuedUserCodes.Count == 1 && !auth.HasExited)
+        {
+            env.Identity.ApproveDeviceCode(env.Identity.IssuedUserCodes[0], TestEnvironment.Account);
+        }
+        var exit = await auth.WaitForExitAsync();
+
+        Assert.DoesNotContain(auth.StandardError, l => l.Contains("Unhandled exception", StringComparison.Ordinal));
+        Assert.True(exit == 0, auth.Describe());
+        Assert.Contains(auth.Output, l => l.StartsWith("Signed in as ", StringComparison.Ordinal));
+    }
+
+    /// <summary>A POST as a cross-site page sends it: no Authorization, Content-Type text/plain, a foreign Origin. Returns the status code.</summary>
+    private static async Task<int> RawPostAsync(int port, string path)
+    {
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(IPAddress.Loopback, port);
+        await using var stream = tcp.GetStream();
+        const string Body = "{}";
+        var request = $"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nOrigin: http://evil.example\r\nContent-Type: text/plain\r\nContent-Length: {Body.Length}\r\nConnection: close\r\n\r\n{Body}";
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(request));
+        using var reader = new StreamReader(stream, Encoding.ASCII);
+        var status = await reader.ReadLineAsync() ?? "";
+        var parts = status.Split(' ');
+        return parts.Length > 1 && int.TryParse(parts[1], System.Globalization.CultureInfo.InvariantCulture, out var code) ? code : -1;
+    }
+
+    /// <summary>A program that took the proxy's port: records every request and answers as the control endpoints would, with its own device code.</summary>
+    private static async Task ServeImpostorAsync(TcpListener listener, StringBuilder heard, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                using var client = await listener.AcceptTcpClientAsync(cancellationToken);
+                await using var stream = client.GetStream();
+                var buffer = new byte[16 * 1024];
+                var read = await stream.ReadAsync(buffer, cancellationToken);
+                var request = Encoding.ASCII.GetString(buffer, 0, read);
+                lock (heard)
+                {
+                    heard.Append(request);
+                }
+                var body = request.StartsWith("GET", StringComparison.Ordinal)
+                    ? """{"state":"pending","message":"waiting","expires_at":"2030-01-01T00:00:00+00:00"}"""
+                    : """{"id":"x","account":"user@example.com","method":"device_code","expires_at":"2030-01-01T00:00:00+00:00","verification_uri":"https://microsoft.com/devicelogin","user_code":"IMPOSTOR1"}""";
+                var response = $"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {Encoding.UTF8.GetByteCount(body)}\r\nConnection: close\r\n\r\n{body}";
+                await stream.WriteAsync(Encoding.UTF8.GetBytes(response), cancellationToken);
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException or IOException)
+        {
+            // Stopped by the test.
+        }
+    }
+}
