@@ -117,6 +117,90 @@ public sealed class ControlSurfaceAdversaryTests
         Assert.Contains(auth.Output, l => l.StartsWith("Signed in as ", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// An offline <c>emailproxy auth</c> holds the token folder while the person signs in; a proxy started
+    /// meanwhile (a container restarting, a service manager) loads its (empty) token state at once and, once
+    /// auth is done and it takes the folder ("control.token is written"), never reads the token auth stored:
+    /// every login keeps answering "it has no token yet" until the proxy is restarted, although auth said
+    /// "Signed in as". The proxy should pick up the stored token once it holds the folder (or at the next login).
+    /// </summary>
+    [Fact]
+    public async Task Auth_OfflineWhileAProxyStarts_TheProxyUsesTheStoredTokenOnceItHoldsTheFolder()
+    {
+        await using var env = await TestEnvironment.CreateAsync();
+        env.WriteConfig(transform: t => t.Replace("[general]\n", "[general]\nlocal_server_auth = false\n", StringComparison.Ordinal));
+        var auth = Command(env, "auth", TestEnvironment.Account);
+        var url = (await auth.WaitForLineAsync(l => l.StartsWith("http", StringComparison.Ordinal) && l.Contains("/oauth2/v2.0/authorize", StringComparison.Ordinal))).Trim();
+
+        var proxy = await env.StartProxyAsync();
+        await proxy.WaitForLineAsync(l => l.Contains("Another process holds the token folder", StringComparison.Ordinal));
+
+        using (var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseProxy = false }))
+        using (var response = await http.GetAsync(new Uri(url)))
+        {
+            await auth.SendLineAsync(response.Headers.Location!.AbsoluteUri);
+        }
+        Assert.True(await auth.WaitForExitAsync() == 0, auth.Describe());
+        Assert.Contains(auth.Output, l => l.StartsWith("Signed in as ", StringComparison.Ordinal));
+        await proxy.WaitForLineAsync(l => l.Contains("is this proxy's now; control.token is written", StringComparison.Ordinal));
+
+        await using var client = await LineClient.ConnectAsync(env.ImapPort);
+        await client.ReadLineAsync();
+        await client.WriteAsync($"l1 LOGIN {TestEnvironment.Account} any-Pa55word\r\n");
+        var answer = await client.ReadUntilAsync(l => l.StartsWith("l1 ", StringComparison.Ordinal));
+        Assert.StartsWith("l1 OK", answer, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// The pasted address is read with <c>Console.In.ReadLine()</c>, which keeps reading until a line end: a
+    /// stream with no newline (a binary file given by mistake, <c>yes | tr -d '\n'</c>) is held in memory whole
+    /// (400 MB of input took the process to 2.6 GB resident) before the 8 KiB limit is applied, and the command
+    /// sits waiting. Text past the limit cannot be an address: the command should say so at once.
+    /// </summary>
+    [Fact]
+    public async Task Auth_LineLongerThanThePasteLimitWithoutALineEnd_RefusedWithoutWaitingForTheLineEnd()
+    {
+        await using var env = await TestEnvironment.CreateAsync();
+        env.WriteConfig(transform: t => t.Replace("[general]\n", "[general]\nlocal_server_auth = false\n", StringComparison.Ordinal));
+        using var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("dotnet", [ProxyProcess.DllPath, "--config", env.ConfigPath, "auth", TestEnvironment.Account])
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        })!;
+        try
+        {
+            var errors = process.StandardError.ReadToEndAsync();
+            var output = process.StandardOutput.ReadToEndAsync();
+            // 64 KiB without a line end, and standard input left open (as a pipe that keeps going would be).
+            await process.StandardInput.WriteAsync(new string('A', 64 * 1024));
+            await process.StandardInput.FlushAsync();
+
+            using var within = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            var exited = true;
+            try
+            {
+                await process.WaitForExitAsync(within.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                exited = false;
+            }
+            Assert.True(exited, "auth still waits for the end of a line longer than any address");
+            Assert.Equal(1, process.ExitCode);
+            Assert.Contains("longer than 8 KiB", await errors, StringComparison.Ordinal);
+            await output;
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+    }
+
     /// <summary>A POST as a cross-site page sends it: no Authorization, Content-Type text/plain, a foreign Origin. Returns the status code.</summary>
     private static async Task<int> RawPostAsync(int port, string path)
     {
