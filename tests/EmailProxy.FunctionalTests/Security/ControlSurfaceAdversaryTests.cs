@@ -201,6 +201,29 @@ public sealed class ControlSurfaceAdversaryTests
         }
     }
 
+    /// <summary>
+    /// While one offline <c>emailproxy auth</c> waits for its paste (up to 10 minutes) it holds the token folder's
+    /// instance lock; a second <c>auth</c> (or <c>tokens clear</c>) then says "a proxy is running on the token
+    /// folder … its control endpoint cannot be reached: there is no control.token" although no proxy runs at
+    /// all, and sends the operator after a proxy that does not exist. The proxy's own warning for the same lock
+    /// names the likely holder ("emailproxy auth signing in without the proxy"); the command should too.
+    /// </summary>
+    [Fact]
+    public async Task Auth_WhileAnotherOfflineAuthWaits_TheRefusalDoesNotClaimAProxyIsRunning()
+    {
+        await using var env = await TestEnvironment.CreateAsync();
+        env.WriteConfig(transform: t => t.Replace("[general]\n", "[general]\nlocal_server_auth = false\n", StringComparison.Ordinal));
+        var first = Command(env, "auth", TestEnvironment.Account);
+        await first.WaitForLineAsync(l => l.Contains("/oauth2/v2.0/authorize", StringComparison.Ordinal));
+
+        var second = Command(env, "auth", TestEnvironment.Account);
+        Assert.Equal(1, await second.WaitForExitAsync());
+
+        var error = Assert.Single(second.StandardError, l => l.StartsWith("emailproxy: ", StringComparison.Ordinal));
+        Assert.DoesNotContain("a proxy is running", error, StringComparison.Ordinal);
+        Assert.Contains("emailproxy auth", error, StringComparison.Ordinal);
+    }
+
     /// <summary>A POST as a cross-site page sends it: no Authorization, Content-Type text/plain, a foreign Origin. Returns the status code.</summary>
     private static async Task<int> RawPostAsync(int port, string path)
     {
