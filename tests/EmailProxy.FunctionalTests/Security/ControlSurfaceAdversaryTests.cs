@@ -224,6 +224,30 @@ public sealed class ControlSurfaceAdversaryTests
         Assert.Contains("emailproxy auth", error, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// With a running proxy, a pasted line over the control endpoints' 16 KiB body limit is not refused by the
+    /// paste's own 8 KiB rule: the proxy's JSON reader meets Kestrel's BadHttpRequestException, which escapes the
+    /// endpoint (only JsonException is caught), so the proxy logs "An unhandled exception was thrown by the
+    /// application" with a stack trace at error level, and the command prints "answered 413 Payload Too Large"
+    /// instead of the one line a 10 KiB paste gets ("longer than 8 KiB").
+    /// </summary>
+    [Fact]
+    public async Task Auth_ProxyRunning_PastedLineOverTheBodyLimit_SaysTheLimitAndTheProxyLogsNoUnhandledException()
+    {
+        await using var env = await TestEnvironment.CreateAsync();
+        env.WriteConfig(transform: t => t.Replace("[general]\n", "[general]\nlocal_server_auth = false\n", StringComparison.Ordinal));
+        var proxy = await env.StartProxyAsync();
+        var auth = Command(env, "auth", TestEnvironment.Account);
+        await auth.WaitForLineAsync(l => l.Contains("/oauth2/v2.0/authorize", StringComparison.Ordinal));
+
+        await auth.SendLineAsync($"{env.RedirectUri}/?code=c&state=s&pad={new string('A', 20 * 1024)}");
+
+        Assert.Equal(1, await auth.WaitForExitAsync());
+        var error = Assert.Single(auth.StandardError, l => l.StartsWith("emailproxy: ", StringComparison.Ordinal));
+        Assert.Contains("longer than 8 KiB", error, StringComparison.Ordinal);
+        Assert.DoesNotContain(proxy.Output, l => l.Contains("unhandled exception", StringComparison.OrdinalIgnoreCase));
+    }
+
     /// <summary>A POST as a cross-site page sends it: no Authorization, Content-Type text/plain, a foreign Origin. Returns the status code.</summary>
     private static async Task<int> RawPostAsync(int port, string path)
     {
