@@ -248,6 +248,32 @@ public sealed class ControlSurfaceAdversaryTests
         Assert.DoesNotContain(proxy.Output, l => l.Contains("unhandled exception", StringComparison.OrdinalIgnoreCase));
     }
 
+    /// <summary>
+    /// The control endpoints read a body that does not parse as "no body": <c>{"method": </c> (cut off), or a
+    /// JSON array, starts the account's default sign-in with 200 instead of answering 400, so a script whose
+    /// request was mangled starts a sign-in it did not ask for (and, with duplicate keys, the last one wins).
+    /// </summary>
+    [Theory]
+    [InlineData("{\"method\": ")]
+    [InlineData("[[[[")]
+    public async Task ControlEndpoints_SignInWithABodyThatDoesNotParse_Answers400AndStartsNothing(string body)
+    {
+        await using var env = await TestEnvironment.CreateAsync();
+        var proxy = await env.StartProxyAsync();
+        var token = (await File.ReadAllTextAsync(Path.Combine(Path.GetDirectoryName(env.TokenDirectory)!, "control.token"))).Trim();
+        using var http = new HttpClient(new HttpClientHandler { UseProxy = false });
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri($"{env.RedirectUri}/api/accounts/{Uri.EscapeDataString(TestEnvironment.Account)}/signin"))
+        {
+            Content = new StringContent(body, Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+
+        using var response = await http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.DoesNotContain(proxy.Output, l => l.Contains("OAuth2 sign-in needed", StringComparison.Ordinal));
+    }
+
     /// <summary>A POST as a cross-site page sends it: no Authorization, Content-Type text/plain, a foreign Origin. Returns the status code.</summary>
     private static async Task<int> RawPostAsync(int port, string path)
     {
