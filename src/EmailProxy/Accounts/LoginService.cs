@@ -95,7 +95,9 @@ internal sealed class LoginService(ProxyConfig config, PasswordVerifier password
                 : LoginOutcome.Fail(LoginFailure.TokenUnavailable, $"Account {account.Name}: {token.Message}", account);
         }
 
-        var result = await protocol.LoginUpstreamAsync(server, account.Username, token.AccessToken!, cancellationToken);
+        // An app-only token is accepted by Exchange even where the app may not open the mailbox: probed once before the client hears OK.
+        var probeMailbox = account.Flow == OAuthFlow.ClientCredentials;
+        var result = await protocol.LoginUpstreamAsync(server, account.Username, token.AccessToken!, cancellationToken, probeMailbox);
         if (result.RejectedText is not null && result.TokenRefused)
         {
             // Expired early, revoked, or minted before a permission change: one fresh token, one more try.
@@ -103,7 +105,7 @@ internal sealed class LoginService(ProxyConfig config, PasswordVerifier password
             var retry = await tokens.GetAccessTokenAsync(account, cancellationToken);
             if (retry.Kind == TokenOutcomeKind.Token && retry.AccessToken != token.AccessToken)
             {
-                result = await protocol.LoginUpstreamAsync(server, account.Username, retry.AccessToken!, cancellationToken);
+                result = await protocol.LoginUpstreamAsync(server, account.Username, retry.AccessToken!, cancellationToken, probeMailbox);
             }
             else if (retry.Kind == TokenOutcomeKind.SignInRequired)
             {

@@ -44,9 +44,10 @@ internal abstract class MailProtocol(string name, string hostKey, string portKey
     public abstract MailSession NewSession(ConnectionContext connection, SessionEnvironment environment, ILogger log);
 
     /// <summary>Connects to the server's host for this protocol (which must be set) and authenticates there with XOAUTH2.</summary>
-    public Task<UpstreamLoginResult> LoginUpstreamAsync(ServerOptions server, string username, string accessToken, CancellationToken cancellationToken) =>
+    /// <param name="probeMailbox">Check once, before the login counts, that the token may open the mailbox (app-only tokens: <see cref="UpstreamClient.LoginAsync"/>).</param>
+    public Task<UpstreamLoginResult> LoginUpstreamAsync(ServerOptions server, string username, string accessToken, CancellationToken cancellationToken, bool probeMailbox = false) =>
         upstream.LoginAsync(server, HostOf(server) ?? throw new InvalidOperationException($"[server {server.Name}] has no {HostKey}"), PortOf(server),
-            username, accessToken, cancellationToken);
+            username, accessToken, probeMailbox, cancellationToken);
 
     public override string ToString() => Name;
 }

@@ -83,6 +83,26 @@ internal sealed class ImapUpstreamClient(UpstreamConnector connector) : Upstream
         return UpstreamLoginResult.Success(connection, newCapabilities);
     }
 
+    /// <summary>
+    /// The app-only probe: <c>NAMESPACE</c> when the server offers it (Exchange does; it is the command that
+    /// the Exchange logs people post show failing first with "User is authenticated but not connected", as
+    /// MailKit and node-imap send it right after the login), else <c>LIST "" ""</c> (IMAP4rev1's question for
+    /// the hierarchy delimiter). Both only read; their untagged answer is read here and dropped, so that the
+    /// client sees nothing of the probe. "Not connected" ends the session with LOGOUT and refuses the login.
+    /// </summary>
+    protected override async Task<UpstreamLoginResult> ProbeMailboxAsync(UpstreamConnection connection, UpstreamLoginResult loggedIn, CancellationToken cancellationToken)
+    {
+        var command = HasCapability(loggedIn.Capabilities ?? "", "NAMESPACE") ? "NAMESPACE" : "LIST \"\" \"\"";
+        await connection.WriteLineAsync($"P4 {command}", cancellationToken);
+        var answer = await ReadTaggedAsync(connection, "P4", null, cancellationToken);
+        if (!IsNotConnected(answer))
+        {
+            return loggedIn;
+        }
+        await SignOffAsync(connection, "P5 LOGOUT", line => Tagged(line, "P5") is not null, cancellationToken);
+        return UpstreamLoginResult.Rejected(StripStatus(answer), tokenRefused: false);
+    }
+
     private static UpstreamLoginResult Reject(string text, string? challenge)
     {
         var words = StripStatus(text);

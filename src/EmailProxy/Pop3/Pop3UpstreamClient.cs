@@ -57,4 +57,23 @@ internal sealed class Pop3UpstreamClient(UpstreamConnector connector) : Upstream
         words = UpstreamConnector.Truncate(words);
         return UpstreamLoginResult.Rejected(challenge is null ? words : $"{words} ({challenge})");
     }
+
+    /// <summary>
+    /// The app-only probe: <c>STAT</c>, the maildrop's count and size (RFC 1939: it changes nothing, and
+    /// it needs the mailbox, where <c>NOOP</c> may be answered without it). Its one-line answer is read here
+    /// and dropped. Exchange's "-ERR User is authenticated but not connected" ends the session with QUIT and
+    /// refuses the login.
+    /// </summary>
+    protected override async Task<UpstreamLoginResult> ProbeMailboxAsync(UpstreamConnection connection, UpstreamLoginResult loggedIn, CancellationToken cancellationToken)
+    {
+        await connection.WriteLineAsync("STAT", cancellationToken);
+        var answer = await connection.ReadRequiredLineAsync(cancellationToken);
+        if (answer.StartsWith("+OK", StringComparison.Ordinal) || !IsNotConnected(answer))
+        {
+            return loggedIn;
+        }
+        await SignOffAsync(connection, "QUIT", _ => true, cancellationToken);
+        var words = answer.StartsWith("-ERR", StringComparison.Ordinal) ? answer[4..].Trim() : answer;
+        return UpstreamLoginResult.Rejected(UpstreamConnector.Truncate(words), tokenRefused: false);
+    }
 }

@@ -77,11 +77,13 @@ internal static class ProviderErrorMapping
     /// <summary>
     /// An app-only token refused by Exchange: Exchange knows the app only through a service principal of
     /// its own, and the app may open a mailbox only with a mailbox permission; "User is authenticated but
-    /// not connected" (IMAP, POP) or a bare 535 (SMTP) is what Exchange says when either is missing.
+    /// not connected" (IMAP, POP: to the first mailbox command after an accepted login, which the upstream
+    /// clients send for app-only accounts before the client is told OK) or a bare 535 (SMTP) is what Exchange
+    /// says when either is missing.
     /// </summary>
     private static string? AppOnlyHint(AccountOptions account, MailProtocol protocol, string rejection)
     {
-        var notConnected = rejection.Contains("User is authenticated but not connected", StringComparison.OrdinalIgnoreCase);
+        var notConnected = rejection.Contains(Upstream.UpstreamClient.NotConnected, StringComparison.OrdinalIgnoreCase);
         if (!notConnected)
         {
             if (protocol is SmtpProtocol
@@ -108,7 +110,7 @@ internal static class ProviderErrorMapping
             _ => "IMAP.AccessAsApp",
         };
         return (notConnected
-                ? $"Exchange accepted the app's token but the app may not open {account.Username}: "
+                ? $"Exchange accepted the app's token but the app may not open {account.Username} (Exchange says so to the first mailbox command, which the proxy sends before it answers the login, and the proxy logged out): "
                 : $"Exchange refused the app's token for {account.Username}: ")
             + $"Exchange needs a service principal for the app and a permission on the mailbox. An Exchange administrator runs, in Exchange Online PowerShell, "
             + $"New-ServicePrincipal -AppId {account.ClientId} -ObjectId <the Object ID of the enterprise application of {account.ClientId}, not of the app registration> "

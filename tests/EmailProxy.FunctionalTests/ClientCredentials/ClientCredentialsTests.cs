@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using EmailProxy.FunctionalTests.Infrastructure;
 using MailKit.Net.Imap;
+using MailKit.Net.Pop3;
 using MailKit.Net.Smtp;
 using MailKit.Security;
 using MimeKit;
@@ -126,13 +127,18 @@ public sealed class ClientCredentialsTests
         Assert.Equal(0, env.Imap.ConnectionCount);
     }
 
+    /// <summary>
+    /// Exchange (and the fake) accepts the app's XOAUTH2 for a mailbox the app may not open and answers the next
+    /// command "BAD User is authenticated but not connected.": the proxy's probe (NAMESPACE) hears it before the client
+    /// is told anything, logs out, and refuses the login with the fix, in the client's text and the log.
+    /// </summary>
     [Fact]
     public async Task Login_AppWithoutMailboxPermission_ClientToldTheExchangeCmdletsWithThisAccountsValues()
     {
         await using var env = await TestEnvironment.CreateAsync();
         env.Identity.ClientSecret = Secret;
         WriteAppOnlyConfig(env, $"client_secret = {Secret}\n");
-        await env.StartProxyAsync();
+        var proxy = await env.StartProxyAsync();
 
         using var client = new ImapClient();
         await client.ConnectAsync("127.0.0.1", env.ImapPort, SecureSocketOptions.None);
@@ -142,5 +148,54 @@ public sealed class ClientCredentialsTests
         Assert.Contains($"New-ServicePrincipal -AppId {env.Identity.ClientId} -ObjectId <", refused.Message, StringComparison.Ordinal);
         Assert.Contains($"Add-MailboxPermission -Identity {TestEnvironment.Account} -User <", refused.Message, StringComparison.Ordinal);
         Assert.Empty(env.Identity.AuthorizeRequests);
+        await env.Imap.WaitForCommandAsync(c => c == "P5 LOGOUT");
+        Assert.Contains("P4 NAMESPACE", env.Imap.Commands.Lines);
+        Assert.Equal(1, env.Identity.ClientCredentialsRequests);
+        var logged = await proxy.WaitForLineAsync(l => l.Contains("User is authenticated but not connected", StringComparison.Ordinal));
+        Assert.Contains("Add-MailboxPermission", logged, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Login_Pop3AppWithoutMailboxPermission_StatProbeRefusesTheLoginWithTheFix()
+    {
+        await using var env = await TestEnvironment.CreateAsync();
+        env.Identity.ClientSecret = Secret;
+        WriteAppOnlyConfig(env, $"client_secret = {Secret}\n");
+        await env.StartProxyAsync();
+
+        // MailKit's POP3 client hides the server's words: the raw transcript shows them.
+        await using var raw = await LineClient.ConnectAsync(env.PopPort);
+        await raw.ReadLineAsync();
+        await raw.WriteAsync($"USER {TestEnvironment.Account}\r\n");
+        await raw.ReadLineAsync();
+        await raw.WriteAsync($"PASS {Password}\r\n");
+        var refused = await raw.ReadLineAsync();
+
+        Assert.StartsWith("-ERR [AUTH] ", refused, StringComparison.Ordinal);
+        Assert.Contains("User is authenticated but not connected", refused, StringComparison.Ordinal);
+        Assert.Contains("POP.AccessAsApp", refused, StringComparison.Ordinal);
+        Assert.Contains($"Add-MailboxPermission -Identity {TestEnvironment.Account} -User <", refused, StringComparison.Ordinal);
+        await env.Pop.Commands.WaitForAsync(c => c == "QUIT");
+        Assert.Contains("STAT", env.Pop.Commands.Lines);
+    }
+
+    [Fact]
+    public async Task Login_Pop3AppWithMailboxPermission_ClientSeesOnlyItsOwnAnswers()
+    {
+        await using var env = await TestEnvironment.CreateAsync();
+        env.Identity.ClientSecret = Secret;
+        env.Identity.GrantAppMailbox(TestEnvironment.Account);
+        WriteAppOnlyConfig(env, $"client_secret = {Secret}\n");
+        await env.StartProxyAsync();
+
+        using var client = new Pop3Client();
+        await client.ConnectAsync("127.0.0.1", env.PopPort, SecureSocketOptions.None);
+        await client.AuthenticateAsync(TestEnvironment.Account, Password);
+        var count = await client.GetMessageCountAsync();
+        await client.DisconnectAsync(quit: true);
+
+        // The proxy's STAT came first, and its answer was not relayed: the client's own STAT got the maildrop's count.
+        Assert.Equal("STAT", env.Pop.Commands.Lines.SkipWhile(c => !c.StartsWith("AUTH", StringComparison.Ordinal)).Skip(2).First());
+        Assert.Equal(env.Pop.SnapshotMaildrop().Count, count);
     }
 }

@@ -14,6 +14,7 @@ internal sealed partial class FakeImapSession
     private const string InvalidState = "BAD Command received in Invalid state.";
     private const string ArgumentError = "BAD Command Argument Error. 11";
     private const string CommandError = "BAD Command Error. 10";
+    private const string NotConnected = "BAD User is authenticated but not connected.";
     private const string MailboxFlags = @"(\Seen \Answered \Flagged \Deleted \Draft $MDNSent)";
 
     private readonly FakeExchangeImapServer _server;
@@ -22,6 +23,9 @@ internal sealed partial class FakeImapSession
     private string? _selected;
     private bool _readOnly;
     private int _knownExists;
+
+    /// <summary>Logged in with an app token whose app may not open the mailbox (see <see cref="FakeXOAuth2Verifier.UnconnectedAppUser"/>).</summary>
+    private bool _notConnected;
 
     public FakeImapSession(FakeExchangeImapServer server, FakeConnection connection)
     {
@@ -122,6 +126,12 @@ internal sealed partial class FakeImapSession
 
     private async Task<bool> ExecuteAsync(string tag, string name, List<object> args, CancellationToken cancellationToken)
     {
+        if (_notConnected && name is not ("CAPABILITY" or "LOGOUT"))
+        {
+            await WriteLineAsync($"{tag} {NotConnected}", cancellationToken);
+            return true;
+        }
+
         switch (name)
         {
             case "CAPABILITY":
@@ -285,11 +295,13 @@ internal sealed partial class FakeImapSession
             _user = user;
             await WriteLineAsync($"{tag} OK AUTHENTICATE completed.", cancellationToken);
         }
-        else if (_server.XOAuth2.IsUnconnectedApp(response))
+        else if (_server.XOAuth2.UnconnectedAppUser(response) is { } unconnected)
         {
-            // An app-only token for a mailbox the app was not granted (played at the login; the real Exchange
-            // also says it to the first mailbox command after an OK AUTHENTICATE).
-            await WriteLineAsync($"{tag} NO User is authenticated but not connected.", cancellationToken);
+            // An app-only token for a mailbox the app was not granted: Exchange accepts the login, and every
+            // later command but CAPABILITY and LOGOUT gets "BAD User is authenticated but not connected."
+            _user = unconnected;
+            _notConnected = true;
+            await WriteLineAsync($"{tag} OK AUTHENTICATE completed.", cancellationToken);
         }
         else
         {

@@ -11,6 +11,7 @@ internal sealed class FakePop3Session
 {
     private const string ProtocolError = "-ERR Protocol error.";
     private const string OutOfRange = "-ERR The specified message is out of range.";
+    private const string NotConnected = "-ERR User is authenticated but not connected.";
 
     private readonly FakeExchangePop3Server _server;
     private readonly HashSet<int> _markedDeleted = [];
@@ -18,6 +19,9 @@ internal sealed class FakePop3Session
     private readonly FakeTlsAcceptor _tls;
     private bool _userGiven;
     private IReadOnlyList<FakePop3Message>? _maildrop;
+
+    /// <summary>Logged in with an app token whose app may not open the mailbox (see <see cref="FakeXOAuth2Verifier.UnconnectedAppUser"/>).</summary>
+    private bool _notConnected;
 
     /// <param name="tls">What STLS uses for its handshake.</param>
     public FakePop3Session(FakeExchangePop3Server server, FakeConnection connection, FakeTlsAcceptor tls)
@@ -65,6 +69,12 @@ internal sealed class FakePop3Session
     /// <summary>Runs one command; false when the session ends.</summary>
     private async Task<bool> ExecuteAsync(string verb, string argument, CancellationToken cancellationToken)
     {
+        if (_notConnected && verb is not ("CAPA" or "QUIT"))
+        {
+            await ReplyAsync(NotConnected, cancellationToken);
+            return true;
+        }
+
         switch (verb)
         {
             case "CAPA":
@@ -163,6 +173,15 @@ internal sealed class FakePop3Session
         if (_server.XOAuth2.Verify(response) is not null)
         {
             _maildrop = _server.SnapshotMaildrop();
+            await ReplyAsync(FakeExchangePop3Server.AuthenticationSucceeded, cancellationToken);
+            return;
+        }
+
+        if (_server.XOAuth2.UnconnectedAppUser(response) is not null)
+        {
+            // Exchange accepts an app-only token for a mailbox the app was not granted, and refuses what follows.
+            _notConnected = true;
+            _maildrop = [];
             await ReplyAsync(FakeExchangePop3Server.AuthenticationSucceeded, cancellationToken);
             return;
         }

@@ -44,11 +44,16 @@ internal sealed class FakeXOAuth2Verifier(FakeIdentityServer identity)
         return credentials.User;
     }
 
-    /// <summary>True when the response carries an app-only token whose app may not open the mailbox it names (Exchange's "not connected").</summary>
-    public bool IsUnconnectedApp(string? base64) =>
+    /// <summary>
+    /// The mailbox named by a response that carries an app-only token whose app may not open it, else null. Exchange
+    /// accepts such a login and answers every later mailbox command with "User is authenticated but not connected."
+    /// </summary>
+    public string? UnconnectedAppUser(string? base64) =>
         XOAuth2Response.Decode(base64) is { } decoded
         && XOAuth2Response.Parse(decoded) is { } credentials
-        && identity.IsUnconnectedAppToken(credentials.Token, credentials.User);
+        && identity.IsUnconnectedAppToken(credentials.Token, credentials.User)
+            ? credentials.User
+            : null;
 
     /// <summary>
     /// A refused token answered as Gmail does: <paramref name="continuation"/> and the base64 of
