@@ -27,10 +27,8 @@ internal sealed class ProxyPresence : IDisposable
 
     public static async Task<ProxyPresence> FindAsync(ProxyConfig config, CancellationToken cancellationToken)
     {
-        if (await ControlClient.TryConnectAsync(config, cancellationToken) is { } client)
-        {
-            return new ProxyPresence(client, null, null);
-        }
+        // The instance lock first: when it is free no proxy runs, and whatever listens on the proxy's port
+        // (a stale control.token's port taken by another program) is never sent the token or trusted.
         var tokenDirectory = Path.GetFullPath(config.General.TokenDirectory, config.ConfigDirectory);
         var lockPath = TokenFileStore.InstanceLockPathFor(tokenDirectory);
         FileLock? held;
@@ -50,14 +48,18 @@ internal sealed class ProxyPresence : IDisposable
         {
             return new ProxyPresence(null, held, null);
         }
+        if (await ControlClient.TryConnectAsync(config, cancellationToken) is { } client)
+        {
+            return new ProxyPresence(client, null, null);
+        }
         var web = WebListenAddress.Of(config.General);
         var why = ControlClient.LoopbackEndPointOf(config.General) is null
             ? $"web_listen {web} is not on loopback, and control requests are taken only over loopback"
             : !File.Exists(Web.ControlToken.PathFor(tokenDirectory))
-                ? $"there is no {Web.ControlToken.PathFor(tokenDirectory)} (it is another user's, or the proxy could not write it)"
+                ? $"there is no {Web.ControlToken.PathFor(tokenDirectory)}, so the holder is another emailproxy auth or tokens clear at work, or a proxy that could not write it"
                 : $"nothing answers on {ControlClient.LoopbackEndPointOf(config.General)}";
         return new ProxyPresence(null, null,
-            $"a proxy is running on the token folder {tokenDirectory} (it holds {lockPath}), but its control endpoint cannot be reached: {why}; run this command where the proxy runs (e.g. docker exec -i CONTAINER emailproxy …), or stop the proxy first");
+            $"another process holds the token folder {tokenDirectory} ({lockPath}) and no proxy's control endpoint can be reached: {why}; wait for it to finish, run this command where the proxy runs (e.g. docker exec -i CONTAINER emailproxy …), or stop the proxy first");
     }
 
     public void Dispose()

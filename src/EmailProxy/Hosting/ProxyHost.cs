@@ -128,7 +128,8 @@ internal static partial class ProxyHost
         // so that a second instance never replaces the token of the one that is running. Registered last,
         // so that it runs first (callbacks run in reverse order): once "started" is logged, control.token is there.
         var claim = new TokenFolderClaim(app.Services.GetRequiredService<ControlToken>(), tokenDirectory, app.Services.GetRequiredService<TimeProvider>(),
-            app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(TokenFolderClaim).FullName!));
+            app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(TokenFolderClaim).FullName!),
+            takenLate: app.Services.GetRequiredService<TokenService>().ReloadAll);
         app.Lifetime.ApplicationStarted.Register(claim.Take);
         app.Lifetime.ApplicationStopped.Register(claim.Dispose);
         return app;

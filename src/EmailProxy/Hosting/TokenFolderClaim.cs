@@ -13,7 +13,7 @@ namespace EmailProxy.Hosting;
 /// offline <c>auth</c> signing in, or another proxy on this folder), it is tried again every
 /// <see cref="RetryInterval"/>, so that control.token appears once that one is done.
 /// </summary>
-internal sealed partial class TokenFolderClaim(ControlToken token, string tokenDirectory, TimeProvider time, ILogger log) : IDisposable
+internal sealed partial class TokenFolderClaim(ControlToken token, string tokenDirectory, TimeProvider time, ILogger log, Action? takenLate = null) : IDisposable
 {
     public static readonly TimeSpan RetryInterval = TimeSpan.FromSeconds(5);
 
@@ -131,6 +131,8 @@ internal sealed partial class TokenFolderClaim(ControlToken token, string tokenD
             if (!firstTry)
             {
                 LogTokenFolderTaken(log, tokenDirectory);
+                // Whoever held the folder (an offline emailproxy auth) may have written tokens meanwhile: read them again.
+                takenLate?.Invoke();
             }
             return true;
         }

@@ -9,6 +9,12 @@ internal sealed record DeviceAuthorizationResult
     /// <summary>RFC 8628: a client that is given no interval polls every 5 seconds.</summary>
     public static readonly TimeSpan DefaultInterval = TimeSpan.FromSeconds(5);
 
+    /// <summary>The longest a device code is kept, whatever <c>expires_in</c> says: a day.</summary>
+    public const int MaxLifetimeSeconds = 24 * 60 * 60;
+
+    /// <summary>The longest wait between polls, whatever <c>interval</c> says: 5 minutes.</summary>
+    public const int MaxIntervalSeconds = 5 * 60;
+
     /// <summary>The code the proxy polls the token endpoint with. A secret: never logged, never shown.</summary>
     public string? DeviceCode { get; init; }
 

@@ -128,14 +128,16 @@ internal sealed class OAuthClient(HttpClient http, TimeProvider time)
                     ErrorDescription = "the device authorization endpoint answered without a device_code, user_code and http(s) verification_uri",
                 };
             }
-            var lifetime = response.ExpiresIn is > 0 ? response.ExpiresIn.Value : 900;
+            // Bounded whatever the provider says: a code lives at most a day (Microsoft gives 15 minutes, Google 30),
+            // and a poll comes at least every 5 minutes; beyond that timers and waits would be out of range.
+            var lifetime = Math.Min(response.ExpiresIn is > 0 ? response.ExpiresIn.Value : 900, DeviceAuthorizationResult.MaxLifetimeSeconds);
             return new DeviceAuthorizationResult
             {
                 DeviceCode = response.DeviceCode,
                 UserCode = response.UserCode,
                 VerificationUri = verificationUri,
                 ExpiresAt = time.GetUtcNow().AddSeconds(lifetime),
-                Interval = response.Interval > 0 ? TimeSpan.FromSeconds(response.Interval) : DeviceAuthorizationResult.DefaultInterval,
+                Interval = response.Interval > 0 ? TimeSpan.FromSeconds(Math.Min(response.Interval, DeviceAuthorizationResult.MaxIntervalSeconds)) : DeviceAuthorizationResult.DefaultInterval,
             };
         }
     }

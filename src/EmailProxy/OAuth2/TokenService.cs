@@ -165,6 +165,13 @@ internal sealed partial class TokenService(OAuthClient client, TokenFileStore st
         }
     }
 
+    /// <summary>
+    /// Forgets what is known of every account, so that each is read again from the store at its next use:
+    /// for when another process (an offline <c>emailproxy auth</c>) held the token folder and may have
+    /// written tokens meanwhile. A refresh under way finishes on the state it started with.
+    /// </summary>
+    public void ReloadAll() => _states.Clear();
+
     /// <summary>For the status page: whether the account has a usable token, and until when.</summary>
     public async Task<(bool SignedIn, DateTimeOffset? ExpiresAt, string? Problem)> DescribeAsync(AccountOptions account, CancellationToken cancellationToken)
     {

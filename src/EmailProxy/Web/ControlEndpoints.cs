@@ -71,7 +71,12 @@ internal static class ControlEndpoints
             {
                 return UnknownAccount(context);
             }
-            var request = await ReadAsync(context, ControlJsonContext.Default.ControlSignInRequest) ?? new ControlSignInRequest();
+            var (read, unreadable) = await ReadAsync(context, ControlJsonContext.Default.ControlSignInRequest);
+            if (unreadable is not null)
+            {
+                return unreadable;
+            }
+            var request = read ?? new ControlSignInRequest();
             SignInMethod? method = request.Method switch
             {
                 null => null,
@@ -119,7 +124,11 @@ internal static class ControlEndpoints
             {
                 return Error(StatusCodes.Status409Conflict, "this sign-in uses a device code: there is no address to paste");
             }
-            var request = await ReadAsync(context, ControlJsonContext.Default.ControlPasteRequest);
+            var (request, unreadable) = await ReadAsync(context, ControlJsonContext.Default.ControlPasteRequest);
+            if (unreadable is not null)
+            {
+                return unreadable;
+            }
             var completion = await signIns.CompletePastedAsync(pending.Account, request?.Address ?? "", context.RequestAborted);
             return Results.Json(
                 new ControlSignInState(completion.Succeeded ? ControlSignInState.Succeeded : ControlSignInState.Failed, completion.Message, pending.ExpiresAt, completion.Identity),
@@ -178,8 +187,12 @@ internal static class ControlEndpoints
     private static IResult Error(int status, string message) =>
         Results.Json(new ControlError(message), ControlJsonContext.Default.ControlError, statusCode: status);
 
-    /// <summary>The request's JSON body (at most <see cref="MaxBodyBytes"/>), or null when there is none or it does not parse.</summary>
-    private static async Task<T?> ReadAsync<T>(HttpContext context, JsonTypeInfo<T> type) where T : class
+    /// <summary>
+    /// The request's JSON body: null when there is none, else the value, or the answer to give for a body
+    /// that does not parse (400: a cut-off body must not start the default sign-in) or is larger than
+    /// <see cref="MaxBodyBytes"/> (413, said in words; no unhandled exception in the log).
+    /// </summary>
+    private static async Task<(T? Value, IResult? Unreadable)> ReadAsync<T>(HttpContext context, JsonTypeInfo<T> type) where T : class
     {
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
         {
@@ -187,15 +200,19 @@ internal static class ControlEndpoints
         }
         if (context.Request.ContentLength is 0)
         {
-            return null;
+            return (null, null);
         }
         try
         {
-            return await JsonSerializer.DeserializeAsync(context.Request.Body, type, context.RequestAborted);
+            return (await JsonSerializer.DeserializeAsync(context.Request.Body, type, context.RequestAborted), null);
         }
         catch (JsonException)
         {
-            return null;
+            return (null, Error(StatusCodes.Status400BadRequest, "the request body is not the JSON this endpoint takes"));
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return (null, Error(StatusCodes.Status413PayloadTooLarge, $"the request body is larger than {MaxBodyBytes / 1024} KiB (a pasted address may be 8 KiB)"));
         }
     }
 }

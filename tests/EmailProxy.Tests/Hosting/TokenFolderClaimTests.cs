@@ -63,6 +63,24 @@ public sealed class TokenFolderClaimTests : IDisposable
     }
 
     [Fact]
+    public async Task Take_FolderTakenAfterAnOfflineAuthLetGo_AsksForTheTokensToBeReadAgain()
+    {
+        // The offline auth may have stored tokens meanwhile: the proxy must not keep "no token" from its start.
+        var other = FileLock.TryAcquire(TokenFileStore.InstanceLockPathFor(TokenDirectory))!;
+        var reloads = 0;
+        using var claim = new TokenFolderClaim(new ControlToken(TokenDirectory), TokenDirectory, _time, _log.CreateLogger("claim"), () => reloads++);
+
+        claim.Take();
+        _time.Advance(TokenFolderClaim.RetryInterval);
+        Assert.Equal(0, reloads);
+        other.Dispose();
+        _time.Advance(TokenFolderClaim.RetryInterval);
+        await claim.Retrying.Guarded();
+
+        Assert.Equal(1, reloads);
+    }
+
+    [Fact]
     public void Release_TokenFileReplacedByAnotherInstance_LeavesItsFile()
     {
         using var claim = NewClaim(out _);

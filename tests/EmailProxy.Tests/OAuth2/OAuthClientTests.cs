@@ -26,5 +26,20 @@ public sealed class OAuthClientTests : IDisposable
         Assert.Null(result.AccessToken);
     }
 
+    [Fact]
+    public async Task RequestDeviceAuthorizationAsync_HugeLifetimeAndInterval_Bounded()
+    {
+        // Past about 49 days a timer cannot be set: a provider's (or an impostor's) numbers must not crash a wait.
+        _fx.Endpoint.Respond = (_, _) => StubTokenEndpoint.Json(HttpStatusCode.OK,
+            "{\"device_code\":\"d\",\"user_code\":\"ABCD-EFGH\",\"verification_uri\":\"https://microsoft.com/devicelogin\",\"expires_in\":4294967,\"interval\":4294967}");
+        var account = _fx.Account with { DeviceCodeUrl = new Uri("https://login.example/devicecode") };
+
+        var result = await _fx.Client.RequestDeviceAuthorizationAsync(account, "openid", CancellationToken.None).Guarded();
+
+        Assert.False(result.IsError, result.ErrorText);
+        Assert.Equal(_fx.Time.GetUtcNow() + TimeSpan.FromDays(1), result.ExpiresAt);
+        Assert.Equal(TimeSpan.FromMinutes(5), result.Interval);
+    }
+
     public void Dispose() => _fx.Dispose();
 }
