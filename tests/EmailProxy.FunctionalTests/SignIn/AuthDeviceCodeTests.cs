@@ -161,6 +161,41 @@ public sealed partial class AuthDeviceCodeTests
         Assert.False(File.Exists(TokenFile(env)));
     }
 
+    [Fact]
+    public async Task Auth_DeviceCodeApprovedAsSomeoneElseProxyRunning_OneLineNamingWhoExitFailureAndNothingStored()
+    {
+        const string Bob = "bob@example.com";
+        await using var env = await CreateAsync(deviceCodeFlow: true);
+        var proxy = await env.StartProxyAsync();
+
+        var auth = Auth(env);
+        var (_, code) = await InstructionAsync(auth);
+        env.Identity.ApproveDeviceCode(code, Bob);
+
+        Assert.Equal(1, await auth.WaitForExitAsync());
+        var error = Assert.Single(auth.StandardError, l => l.StartsWith("emailproxy: ", StringComparison.Ordinal));
+        Assert.Contains($"signed in as {Bob}, but this account is {TestEnvironment.Account}", error, StringComparison.Ordinal);
+        Assert.DoesNotContain(auth.Output, l => l.StartsWith("Signed in as", StringComparison.Ordinal));
+        Assert.False(File.Exists(TokenFile(env)));
+        Assert.False(proxy.HasExited);
+    }
+
+    [Fact]
+    public async Task Auth_DeviceCodeExpiredNoProxy_OneLineSayingSoExitFailureAndNothingStored()
+    {
+        await using var env = await CreateAsync(deviceCodeFlow: true);
+
+        var auth = Auth(env);
+        var (_, code) = await InstructionAsync(auth);
+        env.Identity.ExpireDeviceCode(code);
+
+        Assert.Equal(1, await auth.WaitForExitAsync());
+        var error = Assert.Single(auth.StandardError, l => l.StartsWith("emailproxy: ", StringComparison.Ordinal));
+        Assert.Contains("expired", error, StringComparison.Ordinal);
+        Assert.Contains("new code", error, StringComparison.Ordinal);
+        Assert.False(File.Exists(TokenFile(env)));
+    }
+
     /// <summary>Exactly one error line, saying the person declined and that the next login (or auth) starts a new code.</summary>
     private static void AssertOneDeclinedLine(ProxyProcess auth)
     {
