@@ -76,6 +76,30 @@ public sealed partial class AuthDeviceCodeTests
     }
 
     [Fact]
+    public async Task Auth_DeviceCodeFlowProxyRunningAfterALoginStartedACode_JoinsThatCode()
+    {
+        await using var env = await CreateAsync(deviceCodeFlow: true);
+        var proxy = await env.StartProxyAsync();
+        string refused;
+        await using (var client = await LineClient.ConnectAsync(env.ImapPort))
+        {
+            await client.ReadLineAsync();
+            await client.WriteAsync($"j1 LOGIN {TestEnvironment.Account} x\r\n");
+            refused = await client.ReadLineAsync() ?? "";
+        }
+        var fromLogin = OpenAndEnter().Match(refused).Groups[2].Value;
+
+        var auth = Auth(env);
+        var (_, code) = await InstructionAsync(auth);
+        Assert.Equal(fromLogin, code);
+        env.Identity.ApproveDeviceCode(code, TestEnvironment.Account);
+
+        await AssertSignedInAsync(auth, env, code);
+        await using var session = await ImapProxyTests.LoginAsync(env, TestEnvironment.Account);
+        Assert.False(proxy.HasExited);
+    }
+
+    [Fact]
     public async Task Auth_DeviceCodeOptionOnABrowserAccountProxyRunning_ApprovedCodeSignsInAndTheNextLoginSucceeds()
     {
         await using var env = await CreateAsync(deviceCodeFlow: false);
