@@ -34,7 +34,7 @@ internal static class AuthCommand
         }
         if (account.Flow == OAuthFlow.ClientCredentials)
         {
-            return Fail($"account {account.Name} uses client credentials: app-only accounts need no sign-in (the proxy gets its token at the next login)");
+            return Fail($"account {account.Name} is app-only (client credentials): it needs no sign-in; the proxy fetches its token at the next login");
         }
         var method = deviceCode ? SignInMethod.DeviceCode : account.Flow == OAuthFlow.DeviceCode ? SignInMethod.DeviceCode : SignInMethod.Browser;
         if (method == SignInMethod.Browser && account.AuthorizeUrl is null)

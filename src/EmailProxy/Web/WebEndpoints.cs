@@ -84,6 +84,12 @@ internal static class WebEndpoints
         return Uri.UnescapeDataString(path[(start + 1)..end]);
     }
 
+    /// <summary>
+    /// The status page: one row per account with its state and what its link does. An app-only account
+    /// (client credentials) has no person to sign in: its state is its app token's, and it has no link. A
+    /// device-code account's link is a browser sign-in in place of the code, and says so; an account
+    /// without an authorize URL cannot sign in in a browser, so its row names the command instead.
+    /// </summary>
     private static async Task<IResult> StatusAsync(ProxyConfig config, TokenService tokens, CancellationToken cancellationToken)
     {
         var html = new StringBuilder();
@@ -91,13 +97,33 @@ internal static class WebEndpoints
         foreach (var account in config.Accounts.Values.OrderBy(a => a.Name, StringComparer.OrdinalIgnoreCase))
         {
             var (signedIn, expiresAt, problem) = await tokens.DescribeAsync(account, cancellationToken);
-            var state = signedIn
-                ? $"signed in{(expiresAt is { } e ? $"; access token valid until {e:u}" : "")}"
-                : problem is null ? "needs a sign-in" : $"needs a sign-in: {problem}";
-            var link = $"/accounts/{Uri.EscapeDataString(account.Name)}/signin";
+            var state = account.Flow == OAuthFlow.ClientCredentials
+                ? expiresAt is { } appExpiry
+                    ? $"app-only (client credentials): access token expires {appExpiry:u}; the proxy fetches a new one itself"
+                    : "app-only (client credentials): a token is fetched at the first login"
+                : signedIn
+                    ? $"signed in{(expiresAt is { } e ? $"; access token valid until {e:u}" : "")}"
+                    : problem is null ? "needs a sign-in" : $"needs a sign-in: {problem}";
             html.Append("<tr><td>").Append(Encode(account.Name)).Append("</td><td>").Append(Encode(account.Username))
-                .Append("</td><td>").Append(Encode(state)).Append("</td><td><a href=\"").Append(Encode(link))
-                .Append("\">Sign in</a></td></tr>");
+                .Append("</td><td>").Append(Encode(state)).Append("</td><td>");
+            // No person signs an app in: an app-only account gets no link.
+            if (account.Flow == OAuthFlow.ClientCredentials)
+            {
+                html.Append("</td></tr>");
+                continue;
+            }
+            if (account.AuthorizeUrl is null)
+            {
+                html.Append(Encode($"no browser sign-in: run emailproxy auth {account.Name}"));
+            }
+            else
+            {
+                var link = $"/accounts/{Uri.EscapeDataString(account.Name)}/signin";
+                html.Append("<a href=\"").Append(Encode(link)).Append("\">")
+                    .Append(account.Flow == OAuthFlow.DeviceCode ? "Sign in in this browser (instead of a device code)" : "Sign in")
+                    .Append("</a>");
+            }
+            html.Append("</td></tr>");
         }
         html.Append("</table>");
         return Results.Content(Document("Email OAuth2 Proxy", html.ToString()), "text/html; charset=utf-8");

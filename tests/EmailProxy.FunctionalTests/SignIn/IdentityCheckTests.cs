@@ -39,8 +39,10 @@ public sealed class IdentityCheckTests
         Assert.Equal(["openid", "profile", "email"], authorize.Scope!.Split(' ')[^3..]);
         Assert.Equal(Bob, Assert.Single(env.Identity.IssuedIdTokens)["preferred_username"]);
 
-        // Nothing was kept: the next login still needs a sign-in, and the right person's is accepted.
-        await LoginNeedsSignInAsync(env);
+        // Nothing was kept: the next login still needs a sign-in and says why the last one failed, and the right person's is accepted.
+        var next = await LoginNeedsSignInAsync(env);
+        Assert.Contains("(the last sign-in failed: ", next, StringComparison.Ordinal);
+        Assert.Contains($"signed in as {Bob}, but this account is {TestEnvironment.Account}", next, StringComparison.Ordinal);
         var accepted = WebUtility.HtmlDecode(await SignInFromStatusPageAsync(env));
 
         Assert.Contains($"is signed in with Microsoft as {TestEnvironment.Account}", accepted, StringComparison.Ordinal);
@@ -88,12 +90,15 @@ public sealed class IdentityCheckTests
         Assert.Equal(1, env.Imap.SuccessfulAuthentications);
     }
 
-    private static async Task LoginNeedsSignInAsync(TestEnvironment env)
+    /// <summary>An IMAP login refused for a needed sign-in; returns the NO line.</summary>
+    private static async Task<string> LoginNeedsSignInAsync(TestEnvironment env)
     {
         await using var client = await LineClient.ConnectAsync(env.ImapPort);
         await client.ReadLineAsync();
         await client.WriteAsync($"s1 LOGIN {TestEnvironment.Account} x\r\n");
-        Assert.Contains("needs an OAuth2 sign-in", await client.ReadLineAsync() ?? "", StringComparison.Ordinal);
+        var refused = await client.ReadLineAsync() ?? "";
+        Assert.Contains("needs an OAuth2 sign-in", refused, StringComparison.Ordinal);
+        return refused;
     }
 
     /// <summary>The account's sign-in link of the status page (it joins the sign-in the last login started), through the provider, back to the proxy.</summary>

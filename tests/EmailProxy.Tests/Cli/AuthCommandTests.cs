@@ -84,7 +84,7 @@ public sealed class AuthCommandTests : IDisposable
         var exit = await ProxyCommandLine.InvokeAsync(["auth", "app@example.com", "--config", _configPath]).Guarded();
 
         Assert.Equal(ProxyCommandLine.ExitFailure, exit);
-        Assert.Contains("app-only accounts need no sign-in", console.Errors, StringComparison.Ordinal);
+        Assert.Contains("is app-only (client credentials): it needs no sign-in", console.Errors, StringComparison.Ordinal);
         Assert.DoesNotContain(ClientSecret, console.Output + console.Errors, StringComparison.Ordinal);
     }
 
