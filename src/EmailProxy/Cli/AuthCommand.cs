@@ -227,7 +227,7 @@ internal static class AuthCommand
     /// </summary>
     private static Task<string?> ReadPastedAsync(CancellationToken cancellationToken) => Task.Run(() =>
     {
-        while (!cancellationToken.IsCancellationRequested && Console.In.ReadLine() is { } line)
+        while (!cancellationToken.IsCancellationRequested && ReadBoundedLine(Console.In, PastedRedirect.MaxLength) is { } line)
         {
             if (!string.IsNullOrWhiteSpace(line))
             {
@@ -236,6 +236,34 @@ internal static class AuthCommand
         }
         return null;
     }, CancellationToken.None);
+
+    /// <summary>
+    /// One line of at most <paramref name="limit"/> characters; a longer one is returned as soon as it
+    /// passes the limit (one character more, which the parser refuses as too long), without waiting for
+    /// its end: an endless stream with no line end neither fills memory nor holds the command. Null at
+    /// the end of the input.
+    /// </summary>
+    internal static string? ReadBoundedLine(TextReader reader, int limit)
+    {
+        var line = new System.Text.StringBuilder();
+        while (true)
+        {
+            var next = reader.Read();
+            if (next < 0)
+            {
+                return line.Length == 0 ? null : line.ToString();
+            }
+            if (next == '\n')
+            {
+                return line.ToString().TrimEnd('\r');
+            }
+            line.Append((char)next);
+            if (line.Length > limit)
+            {
+                return line.ToString();
+            }
+        }
+    }
 
     /// <summary>What to open or enter. The authorize URL carries no secret (PKCE keeps the verifier here); never the code.</summary>
     private static async Task InstructAsync(AccountOptions account, bool isBrowser, string? authorizeUrl, string? verificationUri, string? userCode, Uri? servedRedirect)
