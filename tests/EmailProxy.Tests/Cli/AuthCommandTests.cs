@@ -116,7 +116,7 @@ public sealed class AuthCommandTests : IDisposable
         var exit = await ProxyCommandLine.InvokeAsync(["auth", "sales@example.com", "--config", _configPath]).Guarded();
 
         Assert.Equal(ProxyCommandLine.ExitFailure, exit);
-        Assert.Contains("a proxy is running on the token folder", console.Errors, StringComparison.Ordinal);
+        Assert.Contains("another process holds the token folder", console.Errors, StringComparison.Ordinal);
         Assert.Contains(ControlToken.FileName, console.Errors, StringComparison.Ordinal);
         Assert.DoesNotContain("authorize?", console.Output, StringComparison.Ordinal);
     }
@@ -202,7 +202,7 @@ public sealed class AuthCommandTests : IDisposable
         var exit = await ProxyCommandLine.InvokeAsync(["tokens", "clear", "sales@example.com", "--config", _configPath]).Guarded();
 
         Assert.Equal(ProxyCommandLine.ExitFailure, exit);
-        Assert.Contains("a proxy is running on the token folder", console.Errors, StringComparison.Ordinal);
+        Assert.Contains("another process holds the token folder", console.Errors, StringComparison.Ordinal);
         Assert.True(File.Exists(TokenFile("sales@example.com")));
     }
 
