@@ -155,6 +155,7 @@ internal sealed partial class TokenService(OAuthClient client, TokenFileStore st
         {
             var inMemory = state.Current.AccessToken is not null || state.Current.RefreshToken is not null;
             state.Current = TokenSnapshot.None;
+            state.Generation++;
             var onDisk = await store.DeleteAsync(account.Name, cancellationToken);
             LogForgotten(log, account.Name);
             return inMemory || onDisk;
@@ -210,7 +211,8 @@ internal sealed partial class TokenService(OAuthClient client, TokenFileStore st
     {
         if (account.Flow == OAuthFlow.ClientCredentials)
         {
-            return state.Refreshing ??= Task.Run(() => RequestAppTokenAsync(account, state), CancellationToken.None);
+            var generation = state.Generation;
+            return state.Refreshing ??= Task.Run(() => RequestAppTokenAsync(account, state, generation), CancellationToken.None);
         }
         var refreshToken = state.Current.RefreshToken!;
         return state.Refreshing ??= Task.Run(() => RefreshAsync(account, state, refreshToken), CancellationToken.None);
@@ -306,7 +308,9 @@ internal sealed partial class TokenService(OAuthClient client, TokenFileStore st
     /// sign-in). A refusal is a failure whose text carries the fix (<see cref="ProviderErrorMapping.TokenRequestFix"/>),
     /// never a need to sign in; the caller keeps using a token that is still valid.
     /// </summary>
-    private async Task<TokenOutcome> RequestAppTokenAsync(AccountOptions account, AccountState state)
+    /// <param name="generation">The account's <see cref="AccountState.Generation"/> when the request started: a
+    /// forget since then (tokens clear) drops the answer instead of saving it.</param>
+    private async Task<TokenOutcome> RequestAppTokenAsync(AccountOptions account, AccountState state, int generation)
     {
         LogAppTokenRequesting(log, account.Name);
         TokenEndpointResult result;
@@ -323,6 +327,10 @@ internal sealed partial class TokenService(OAuthClient client, TokenFileStore st
         try
         {
             state.Refreshing = null;
+            if (state.Generation != generation)
+            {
+                return TokenOutcome.Failed("its tokens were forgotten while a new app token was on its way; the next login asks again");
+            }
             if (result.IsError)
             {
                 var error = ClientText.Sanitize(result.ErrorText, 600);
@@ -385,6 +393,9 @@ internal sealed partial class TokenService(OAuthClient client, TokenFileStore st
 
         /// <summary>The running refresh; set and cleared under <see cref="Gate"/>.</summary>
         public Task<TokenOutcome>? Refreshing { get; set; }
+
+        /// <summary>Counts forgets (under <see cref="Gate"/>): an answer requested before one is not saved after it.</summary>
+        public int Generation { get; set; }
     }
 
     [LoggerMessage(EventId = 2120, EventName = "AppTokenRequesting", Level = LogLevel.Debug,

@@ -31,6 +31,26 @@ public sealed class ClientCredentialsTokenTests : IDisposable
         $"{{\"error\":\"invalid_client\",\"error_description\":\"{code}: {text}\\r\\nTrace ID: x\\r\\nCorrelation ID: y\",\"error_codes\":[1]}}");
 
     [Fact]
+    public async Task ForgetAsync_WhileAnAppTokenRequestIsUnderWay_ItsAnswerIsNotSaved()
+    {
+        // tokens clear must not be followed by a token file from a request that was already on its way.
+        _fx.Endpoint.Hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _fx.Endpoint.Respond = (n, _) => StubTokenEndpoint.Token($"app-{n}", null);
+        var service = _fx.NewService();
+        var login = service.GetAccessTokenAsync(_app, CancellationToken.None);
+        await _fx.Endpoint.FirstRequest.Task.Guarded();
+
+        await service.ForgetAsync(_app, CancellationToken.None).Guarded();
+        _fx.Endpoint.Hold.SetResult();
+        var outcome = await login.Guarded();
+
+        Assert.NotEqual(TokenOutcomeKind.Token, outcome.Kind);
+        Assert.Null(await _fx.NewStore().LoadAsync(_app, CancellationToken.None));
+        // The next login asks again.
+        Assert.Equal("app-2", (await GetAsync(service)).AccessToken);
+    }
+
+    [Fact]
     public async Task GetAccessTokenAsync_NoTokenYet_OneClientCredentialsRequestSavedWithoutRefreshToken()
     {
         _fx.Endpoint.Respond = (n, _) => StubTokenEndpoint.Token($"app-{n}", null);
