@@ -102,20 +102,8 @@ internal sealed class OAuthClient(HttpClient http, TimeProvider time)
         {
             if (response.IsError)
             {
-                return new DeviceAuthorizationResult
-                {
-                    Error = response.ErrorType switch
-                    {
-                        ResponseErrorType.Protocol => response.Error ?? $"HTTP {(int)response.HttpStatusCode}",
-                        ResponseErrorType.Exception => "the device authorization endpoint did not answer",
-                        _ => response.Json is not null && response.TryGet("error") is { Length: > 0 } code
-                            ? $"{code} (HTTP {(int)response.HttpStatusCode})"
-                            : $"HTTP {(int)response.HttpStatusCode} {response.HttpErrorReason}".TrimEnd(),
-                    },
-                    ErrorDescription = response.ErrorType == ResponseErrorType.Exception
-                        ? response.Exception is OperationCanceledException ? $"no answer within {RequestTimeout.TotalSeconds:0} seconds" : FirstLine(response.Exception?.Message ?? response.Error)
-                        : FirstLine(response.ErrorDescription),
-                };
+                var error = ErrorOf(response, response.ErrorDescription, "the device authorization endpoint");
+                return new DeviceAuthorizationResult { Error = error.Error, ErrorDescription = error.ErrorDescription };
             }
             // Google names it verification_url (the draft's name); RFC 8628 and Microsoft verification_uri.
             var verification = response.VerificationUri ?? response.TryGet("verification_url");
@@ -182,36 +170,7 @@ internal sealed class OAuthClient(HttpClient http, TimeProvider time)
     {
         if (response.IsError)
         {
-            return response.ErrorType switch
-            {
-                ResponseErrorType.Protocol => new TokenEndpointResult
-                {
-                    Error = response.Error ?? $"HTTP {(int)response.HttpStatusCode}",
-                    ErrorDescription = FirstLine(response.ErrorDescription),
-                    Code = response.Error,
-                    Transient = response.Error == "temporarily_unavailable",
-                },
-                ResponseErrorType.Exception => new TokenEndpointResult
-                {
-                    Transient = true,
-                    Error = "the token endpoint did not answer",
-                    ErrorDescription = response.Exception is TaskCanceledException or OperationCanceledException
-                        ? $"no answer within {RequestTimeout.TotalSeconds:0} seconds"
-                        : FirstLine(response.Exception?.Message ?? response.Error),
-                },
-                _ => new TokenEndpointResult
-                {
-                    // Google answers authorization_pending with 428 and slow_down with 403: the code decides, not the status.
-                    Code = response.Json is not null && response.TryGet("error") is { Length: > 0 } bare ? bare : null,
-                    Transient = (int)response.HttpStatusCode >= 500 || (int)response.HttpStatusCode == 429
-                        || (response.Json is not null && response.TryGet("error") == "temporarily_unavailable"),
-                    // A 5xx with a JSON body still carries the provider's error code: keep both.
-                    Error = response.Json is not null && response.TryGet("error") is { Length: > 0 } code
-                        ? $"{code} (HTTP {(int)response.HttpStatusCode})"
-                        : $"HTTP {(int)response.HttpStatusCode} {response.HttpErrorReason}".TrimEnd(),
-                    ErrorDescription = response.Json is null ? "the answer was not the JSON of a token endpoint" : FirstLine(response.ErrorDescription),
-                },
-            };
+            return ErrorOf(response, response.ErrorDescription, "the token endpoint");
         }
         if (string.IsNullOrEmpty(response.AccessToken))
         {
@@ -226,6 +185,42 @@ internal sealed class OAuthClient(HttpClient http, TimeProvider time)
             ExpiresAt = time.GetUtcNow().AddSeconds(lifetime),
         };
     }
+
+    /// <summary>
+    /// What a failed answer of a token or device authorization endpoint (<paramref name="endpoint"/>) says,
+    /// in one shape for both: the provider's code and first line, the bare code whatever the HTTP status,
+    /// and whether trying again unchanged may work.
+    /// </summary>
+    private static TokenEndpointResult ErrorOf(ProtocolResponse response, string? errorDescription, string endpoint) => response.ErrorType switch
+    {
+        ResponseErrorType.Protocol => new TokenEndpointResult
+        {
+            Error = response.Error ?? $"HTTP {(int)response.HttpStatusCode}",
+            ErrorDescription = FirstLine(errorDescription),
+            Code = response.Error,
+            Transient = response.Error == "temporarily_unavailable",
+        },
+        ResponseErrorType.Exception => new TokenEndpointResult
+        {
+            Transient = true,
+            Error = $"{endpoint} did not answer",
+            ErrorDescription = response.Exception is TaskCanceledException or OperationCanceledException
+                ? $"no answer within {RequestTimeout.TotalSeconds:0} seconds"
+                : FirstLine(response.Exception?.Message ?? response.Error),
+        },
+        _ => new TokenEndpointResult
+        {
+            // Google answers authorization_pending with 428 and slow_down with 403: the code decides, not the status.
+            Code = response.Json is not null && response.TryGet("error") is { Length: > 0 } bare ? bare : null,
+            Transient = (int)response.HttpStatusCode >= 500 || (int)response.HttpStatusCode == 429
+                || (response.Json is not null && response.TryGet("error") == "temporarily_unavailable"),
+            // A 5xx with a JSON body still carries the provider's error code: keep both.
+            Error = response.Json is not null && response.TryGet("error") is { Length: > 0 } code
+                ? $"{code} (HTTP {(int)response.HttpStatusCode})"
+                : $"HTTP {(int)response.HttpStatusCode} {response.HttpErrorReason}".TrimEnd(),
+            ErrorDescription = response.Json is null ? $"the answer was not the JSON of {endpoint}" : FirstLine(errorDescription),
+        },
+    };
 
     /// <summary>Microsoft appends "Trace ID: … Correlation ID: … Timestamp: …" (on lines of their own, or not); what comes before holds the AADSTS code and text.</summary>
     private static string? FirstLine(string? text)
