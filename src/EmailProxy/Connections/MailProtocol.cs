@@ -46,7 +46,7 @@ internal abstract class MailProtocol(string name, string hostKey, string portKey
     /// <summary>Connects to the server's host for this protocol (which must be set) and authenticates there with XOAUTH2.</summary>
     public Task<UpstreamLoginResult> LoginUpstreamAsync(ServerOptions server, string username, string accessToken, CancellationToken cancellationToken) =>
         upstream.LoginAsync(server, HostOf(server) ?? throw new InvalidOperationException($"[server {server.Name}] has no {HostKey}"), PortOf(server),
-            username, accessToken, cancellationToken);
+            username, accessToken, Name, cancellationToken);
 
     public override string ToString() => Name;
 }

@@ -13,9 +13,10 @@ internal abstract class UpstreamClient(UpstreamConnector connector)
     protected UpstreamConnector Connector { get; } = connector;
 
     /// <summary>Logs in to <paramref name="host"/>:<paramref name="port"/>, the server's host and port for this protocol (its <see cref="Connections.MailProtocol"/> picks them).</summary>
-    public Task<UpstreamLoginResult> LoginAsync(ServerOptions server, string host, int port, string username, string accessToken, CancellationToken cancellationToken) =>
+    /// <param name="protocol">The protocol's name, labelling the login's duration in the metrics.</param>
+    public Task<UpstreamLoginResult> LoginAsync(ServerOptions server, string host, int port, string username, string accessToken, string protocol, CancellationToken cancellationToken) =>
         Connector.LoginAsync(server, host, port, ImplicitTls(server, port),
-            (connection, ct) => DialogueAsync(connection, server, username, accessToken, ct), cancellationToken);
+            (connection, ct) => DialogueAsync(connection, server, username, accessToken, ct), protocol, cancellationToken);
 
     /// <summary>Whether TLS starts with the connection (rather than after STARTTLS/STLS, or never).</summary>
     protected abstract bool ImplicitTls(ServerOptions server, int port);
