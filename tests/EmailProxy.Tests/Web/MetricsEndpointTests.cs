@@ -35,6 +35,9 @@ public sealed class MetricsEndpointTests
         host.Metrics.Login("IMAP", LoginFailure.None);
         host.Metrics.Login("SMTP", LoginFailure.SignInRequired);
         host.Metrics.UpstreamConnect("outlook", TimeSpan.FromMilliseconds(20));
+        host.Metrics.SessionOpened("IMAP");
+        host.Metrics.SessionOpened("IMAP");
+        host.Metrics.SessionEnded("IMAP", "relayed");
 
         using var response = await GetAsync(host, "/metrics");
         var text = await response.Content.ReadAsStringAsync();
@@ -43,6 +46,8 @@ public sealed class MetricsEndpointTests
         Assert.StartsWith("text/plain", response.Content.Headers.ContentType?.MediaType, StringComparison.Ordinal);
         Assert.Contains("emailproxy_logins{outcome=\"ok\",protocol=\"IMAP\"} 2", text, StringComparison.Ordinal);
         Assert.Contains("emailproxy_logins{outcome=\"sign_in_needed\",protocol=\"SMTP\"} 1", text, StringComparison.Ordinal);
+        Assert.Contains("emailproxy_sessions_open{protocol=\"IMAP\"} 1", text, StringComparison.Ordinal);
+        Assert.Contains("emailproxy_sessions_ended{outcome=\"relayed\",protocol=\"IMAP\"} 1", text, StringComparison.Ordinal);
         // Durations in seconds, with buckets up to the 30-second time limits.
         Assert.Contains("emailproxy_upstream_connect_seconds_bucket{server=\"outlook\",le=\"0.025\"} 1", text, StringComparison.Ordinal);
         Assert.Contains("emailproxy_upstream_connect_seconds_bucket{server=\"outlook\",le=\"30\"} 1", text, StringComparison.Ordinal);
