@@ -56,6 +56,11 @@ internal static class GeneralSectionReader
             MetricsToken = metricsToken,
         };
         CheckWebListener(section, general);
+        if (general.MetricsToken is not null && general.AdminPassword is null)
+        {
+            // Never the value: it is a secret.
+            section.Warn(Keys.MetricsToken, null, "has no effect without admin_password: /metrics is open like every page (the listener is on loopback)");
+        }
         return general;
     }
 

@@ -14,13 +14,26 @@ public sealed class MetricsTokenConfigTests : IDisposable
         ConfigReader.ReadFile(_temp.WriteFile($"{Guid.NewGuid():N}.config",
             $"[general]\n{general}\n[server s]\nimap_host = imap.example.com\nsmtp_host = smtp.example.com\npop_host = pop.example.com\n[account a@example.com]\nclient_id = id\n"));
 
+    private static readonly string Hash = EmailProxy.Accounts.PasswordVerifier.Hash("correct horse");
+
     [Fact]
-    public void ReadFile_MetricsToken_IsKept()
+    public void ReadFile_MetricsTokenWithAdminPassword_IsKept()
+    {
+        var result = Read($"admin_password = {Hash}\nmetrics_token = 0123456789abcdef0123456789abcdef");
+
+        Assert.True(result.IsValid, string.Join("; ", result.Errors));
+        Assert.Empty(result.Warnings);
+        Assert.Equal("0123456789abcdef0123456789abcdef", result.Config!.General.MetricsToken);
+    }
+
+    [Fact]
+    public void ReadFile_MetricsTokenWithoutAdminPassword_IsKeptWithAWarningWithoutTheValue()
     {
         var result = Read("metrics_token = 0123456789abcdef0123456789abcdef");
 
         Assert.True(result.IsValid, string.Join("; ", result.Errors));
-        Assert.Empty(result.Warnings);
+        var warning = Assert.Single(result.Warnings);
+        Assert.Equal("[general] metrics_token: has no effect without admin_password: /metrics is open like every page (the listener is on loopback)", warning.ToString());
         Assert.Equal("0123456789abcdef0123456789abcdef", result.Config!.General.MetricsToken);
     }
 
