@@ -36,6 +36,7 @@ internal static class ConfigKeys
         public const string AllowOpenRelay = "allow_open_relay";
         public const string AdminPassword = "admin_password";
         public const string WebHosts = "web_hosts";
+        public const string MetricsToken = "metrics_token";
 
         public static readonly FrozenSet<string> All = ConstantsOf(typeof(General));
     }

@@ -32,4 +32,7 @@ internal sealed record GeneralOptions
 
     /// <summary><c>web_hosts</c>: Host names the HTTP listener answers to besides its own (see <see cref="Web.HostHeaderCheck"/>).</summary>
     public IReadOnlyList<string> WebHosts { get; init; } = [];
+
+    /// <summary><c>metrics_token</c>: a bearer token that lets a scraper read <c>/metrics</c> without <see cref="AdminPassword"/> (see <see cref="Web.MetricsEndpoint"/>). A secret: never logged.</summary>
+    public string? MetricsToken { get; init; }
 }

@@ -22,6 +22,7 @@ internal static class GeneralSectionReader
         CheckCertificateFiles(section, certificate, key);
         var webListen = ReadWebListen(section);
         var adminPassword = ReadAdminPassword(section);
+        var metricsToken = ReadMetricsToken(section);
         var general = defaults with
         {
             RedirectUri = redirectUri ?? defaults.RedirectUri,
@@ -52,8 +53,14 @@ internal static class GeneralSectionReader
             AdminPassword = adminPassword,
             WebHosts = section.Text(Keys.WebHosts)?.Split([',', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 ?? defaults.WebHosts,
+            MetricsToken = metricsToken,
         };
         CheckWebListener(section, general);
+        if (general.MetricsToken is not null && general.AdminPassword is null)
+        {
+            // Never the value: it is a secret.
+            section.Warn(Keys.MetricsToken, null, "has no effect without admin_password: /metrics is open like every page (the listener is on loopback)");
+        }
         return general;
     }
 
@@ -82,6 +89,26 @@ internal static class GeneralSectionReader
             return null;
         }
         return hash;
+    }
+
+    /// <summary>The fewest characters a <c>metrics_token</c> may have: a guesser must not find it (32 from <c>openssl rand -hex 16</c> is right).</summary>
+    public const int MinimumMetricsTokenLength = 16;
+
+    private static string? ReadMetricsToken(SectionReader section)
+    {
+        var token = section.Text(Keys.MetricsToken);
+        if (token is null)
+        {
+            return null;
+        }
+        // Never the value in the message: it is a secret.
+        if (token.Length < MinimumMetricsTokenLength || token.Any(c => c is <= ' ' or > '~'))
+        {
+            section.Error(Keys.MetricsToken, null,
+                $"must be at least {MinimumMetricsTokenLength} printable ASCII characters without spaces (a bearer token a scraper sends), e.g. the output of 'openssl rand -hex 16'");
+            return null;
+        }
+        return token;
     }
 
     /// <summary>

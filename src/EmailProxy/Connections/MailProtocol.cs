@@ -47,7 +47,7 @@ internal abstract class MailProtocol(string name, string hostKey, string portKey
     /// <param name="probeMailbox">Check once, before the login counts, that the token may open the mailbox (app-only tokens: <see cref="UpstreamClient.LoginAsync"/>).</param>
     public Task<UpstreamLoginResult> LoginUpstreamAsync(ServerOptions server, string username, string accessToken, CancellationToken cancellationToken, bool probeMailbox = false) =>
         upstream.LoginAsync(server, HostOf(server) ?? throw new InvalidOperationException($"[server {server.Name}] has no {HostKey}"), PortOf(server),
-            username, accessToken, probeMailbox, cancellationToken);
+            username, accessToken, probeMailbox, Name, cancellationToken);
 
     public override string ToString() => Name;
 }

@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using System.Net;
 using System.Text;
 using EmailProxy.Accounts;
+using EmailProxy.Diagnostics;
 using EmailProxy.LocalTls;
 using EmailProxy.Relay;
 using EmailProxy.Sasl;
@@ -65,6 +66,8 @@ internal abstract class MailSession(ConnectionContext connection, SessionEnviron
     private long _longestLine;
     private bool _loggedIn;
     private string? _preLoginKey;
+    private SessionEnd? _end;
+    private bool _internalError;
 
     /// <summary>The protocol's name, as log lines give it.</summary>
     protected string Protocol => MailProtocol.Name;
@@ -92,6 +95,7 @@ internal abstract class MailSession(ConnectionContext connection, SessionEnviron
         using var loginTimer = new CancellationTokenSource(LoginTimeout, Environment.Time);
         using var loginWindow = CancellationTokenSource.CreateLinkedTokenSource(Stopping, loginTimer.Token);
         _loginTimer = loginTimer;
+        Environment.Metrics?.SessionOpened(Protocol);
         try
         {
             if (!Environment.PreLogin.TryEnter(ClientAddress, out _preLoginKey))
@@ -120,6 +124,7 @@ internal abstract class MailSession(ConnectionContext connection, SessionEnviron
         catch (Exception e)
         {
             _result = "internal error";
+            _internalError = true;
             SessionLog.SessionFailed(Log, e, Protocol, Client);
         }
         finally
@@ -131,8 +136,22 @@ internal abstract class MailSession(ConnectionContext connection, SessionEnviron
             // Always worked out, logged or not: a refused session counts in its address's share.
             var level = EndLevel();
             SessionLog.SessionEnded(Log, level, Protocol, Client, _account, _result, _bytesFromClient, _bytesToClient, durationMs);
+            Environment.Metrics?.SessionEnded(Protocol, MetricOutcome());
         }
     }
+
+    /// <summary>How the session ended, as the <c>emailproxy.sessions.ended</c> metric tells it (<see cref="SessionOutcome"/>).</summary>
+    private string MetricOutcome() =>
+        _internalError ? SessionOutcome.Error
+        : _loggedIn ? SessionOutcome.Relayed
+        : _end == SessionEnd.ShuttingDown ? SessionOutcome.ShuttingDown
+        : _failedLogins > 0 ? SessionOutcome.LoginFailed
+        : _end switch
+        {
+            SessionEnd.TimedOut => SessionOutcome.TimedOut,
+            SessionEnd.Limit or SessionEnd.CrossProtocol => SessionOutcome.Refused,
+            _ => SessionOutcome.Closed,
+        };
 
     /// <summary>The connection no longer counts in its address's pre-login share (it logged in, or ended).</summary>
     private void LeavePreLogin()
@@ -311,6 +330,7 @@ internal abstract class MailSession(ConnectionContext connection, SessionEnviron
     protected async Task<bool> LoginAndRelayAsync(ClientCredentials credentials, string tag)
     {
         var outcome = await Environment.Logins.LoginAsync(MailProtocol, credentials.Username, credentials.Password, ClientAddress, Stopping);
+        Environment.Metrics?.Login(Protocol, outcome.Failure);
         if (!outcome.Succeeded)
         {
             _failedLogins++;
@@ -348,7 +368,7 @@ internal abstract class MailSession(ConnectionContext connection, SessionEnviron
         await WriteAsync(LoginSucceededReply(tag, outcome), Stopping);
 
         var notice = Encoding.UTF8.GetBytes(Farewell(SessionEnd.ShuttingDown, "") + "\r\n");
-        var relay = await ByteRelay.RunAsync(Connection.Transport, upstream, notice, Stopping);
+        var relay = await ByteRelay.RunAsync(Connection.Transport, upstream, notice, Stopping, Environment.Metrics?.RelayBytes(Protocol));
         _bytesFromClient = relay.BytesFromClient;
         _bytesToClient = relay.BytesToClient;
         _result = $"relayed, ended by {relay.Describe()}";
@@ -357,6 +377,7 @@ internal abstract class MailSession(ConnectionContext connection, SessionEnviron
 
     private async Task EndAsync(SessionEnd end, string detail)
     {
+        _end = end;
         _result = end switch
         {
             SessionEnd.Limit => detail,

@@ -1,4 +1,5 @@
 using EmailProxy.Accounts;
+using EmailProxy.Diagnostics;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -7,9 +8,11 @@ namespace EmailProxy.Connections;
 
 /// <summary>What every protocol's sessions share, built once.</summary>
 /// <param name="loggers">For <see cref="FailedLogins"/>' own lines; none when null (tests that do not look at them).</param>
-internal sealed class SessionEnvironment(LoginService logins, IHostApplicationLifetime lifetime, TimeProvider time, ILoggerFactory? loggers = null) : IDisposable
+/// <param name="metrics">Where sessions, logins and relayed bytes are counted; none when null (tests that do not look at them).</param>
+internal sealed class SessionEnvironment(LoginService logins, IHostApplicationLifetime lifetime, TimeProvider time, ILoggerFactory? loggers = null, ProxyMetrics? metrics = null) : IDisposable
 {
     public LoginService Logins { get; } = logins;
+    public ProxyMetrics? Metrics { get; } = metrics;
     public TimeProvider Time { get; } = time;
     public CancellationToken Stopping => lifetime.ApplicationStopping;
     public string Version { get; } = typeof(SessionEnvironment).Assembly.GetName().Version?.ToString(3) ?? "0";

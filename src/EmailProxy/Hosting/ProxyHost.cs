@@ -1,6 +1,7 @@
 using EmailProxy.Accounts;
 using EmailProxy.Configuration;
 using EmailProxy.Connections;
+using EmailProxy.Diagnostics;
 using EmailProxy.Imap;
 using EmailProxy.LocalTls;
 using EmailProxy.OAuth2;
@@ -42,6 +43,9 @@ internal static partial class ProxyHost
         builder.Services.AddSingleton(config);
         builder.Services.AddSingleton(key);
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddMetrics();
+        builder.Services.AddSingleton<ProxyMetrics>();
+        builder.Services.AddSingleton<PrometheusExport>();
         builder.Services.AddSingleton(s => TokenFileStore.Open(
             Path.GetFullPath(config.General.TokenDirectory, config.ConfigDirectory), key,
             s.GetRequiredService<TimeProvider>(), s.GetRequiredService<ILogger<TokenFileStore>>()));
@@ -99,6 +103,8 @@ internal static partial class ProxyHost
         });
 
         var app = builder.Build();
+        var tokens = app.Services.GetRequiredService<TokenService>();
+        app.Services.GetRequiredService<ProxyMetrics>().ObserveAccounts(config.Accounts.Values, account => tokens.Peek(account.Name), app.Services.GetRequiredService<TimeProvider>());
         WebEndpoints.Map(app, config);
         // The certificate is made or loaded now: a problem stops the start, and the CA's path is logged.
         app.Services.GetRequiredService<LocalTlsService>().Prepare();

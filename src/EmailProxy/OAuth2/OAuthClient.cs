@@ -1,14 +1,16 @@
 using Duende.IdentityModel;
 using Duende.IdentityModel.Client;
 using EmailProxy.Configuration;
+using EmailProxy.Diagnostics;
 
 namespace EmailProxy.OAuth2;
 
 /// <summary>
 /// The token endpoint requests, made with Duende.IdentityModel (provider-neutral). The HttpClient
 /// it is given times out after 30 seconds; errors keep the provider's code and text (AADSTS…).
+/// Each token request is counted and timed in <paramref name="metrics"/> (none in tests that do not look).
 /// </summary>
-internal sealed class OAuthClient(HttpClient http, TimeProvider time)
+internal sealed class OAuthClient(HttpClient http, TimeProvider time, ProxyMetrics? metrics = null)
 {
     public static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(30);
 
@@ -33,7 +35,7 @@ internal sealed class OAuthClient(HttpClient http, TimeProvider time)
                 Value = credential.Create(account.ClientId, account.TokenUrl, time.GetUtcNow()),
             };
         }
-        return SendAsync(ct => http.RequestClientCredentialsTokenAsync(new ClientCredentialsTokenRequest
+        return SendAsync(ProxyMetrics.ClientCredentialsGrant, ct => http.RequestClientCredentialsTokenAsync(new ClientCredentialsTokenRequest
         {
             Address = account.TokenUrl.AbsoluteUri,
             ClientId = account.ClientId,
@@ -45,7 +47,7 @@ internal sealed class OAuthClient(HttpClient http, TimeProvider time)
     }
 
     public Task<TokenEndpointResult> RedeemCodeAsync(AccountOptions account, string code, string codeVerifier, string redirectUri, CancellationToken cancellationToken) =>
-        SendAsync(ct => http.RequestAuthorizationCodeTokenAsync(new AuthorizationCodeTokenRequest
+        SendAsync(ProxyMetrics.AuthorizationCodeGrant, ct => http.RequestAuthorizationCodeTokenAsync(new AuthorizationCodeTokenRequest
         {
             Address = account.TokenUrl.AbsoluteUri,
             ClientId = account.ClientId,
@@ -57,7 +59,7 @@ internal sealed class OAuthClient(HttpClient http, TimeProvider time)
         }, ct), cancellationToken);
 
     public Task<TokenEndpointResult> RefreshAsync(AccountOptions account, string refreshToken, CancellationToken cancellationToken) =>
-        SendAsync(ct => http.RequestRefreshTokenAsync(new RefreshTokenRequest
+        SendAsync(ProxyMetrics.RefreshTokenGrant, ct => http.RequestRefreshTokenAsync(new RefreshTokenRequest
         {
             Address = account.TokenUrl.AbsoluteUri,
             ClientId = account.ClientId,
@@ -135,7 +137,7 @@ internal sealed class OAuthClient(HttpClient http, TimeProvider time)
     /// error whose code says what to do next (<c>authorization_pending</c>, <c>slow_down</c>, …).
     /// </summary>
     public Task<TokenEndpointResult> RequestDeviceTokenAsync(AccountOptions account, string deviceCode, CancellationToken cancellationToken) =>
-        SendAsync(ct => http.RequestDeviceTokenAsync(new DeviceTokenRequest
+        SendAsync(ProxyMetrics.DeviceCodeGrant, ct => http.RequestDeviceTokenAsync(new DeviceTokenRequest
         {
             Address = account.TokenUrl.AbsoluteUri,
             ClientId = account.ClientId,
@@ -147,23 +149,28 @@ internal sealed class OAuthClient(HttpClient http, TimeProvider time)
     /// <summary>
     /// Duende turns transport errors into error responses but lets cancellation through, and
     /// HttpClient's own timeout is a cancellation: that one becomes a "did not answer" result.
+    /// Every result is counted under <paramref name="grant"/> (a request cancelled by the caller is not).
     /// </summary>
-    private async Task<TokenEndpointResult> SendAsync(Func<CancellationToken, Task<TokenResponse>> request, CancellationToken cancellationToken)
+    private async Task<TokenEndpointResult> SendAsync(string grant, Func<CancellationToken, Task<TokenResponse>> request, CancellationToken cancellationToken)
     {
+        var started = time.GetTimestamp();
+        TokenEndpointResult result;
         try
         {
             using var response = await request(cancellationToken);
-            return ToResult(response);
+            result = ToResult(response);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            return new TokenEndpointResult
+            result = new TokenEndpointResult
             {
                 Error = "the token endpoint did not answer",
                 ErrorDescription = $"no answer within {RequestTimeout.TotalSeconds:0} seconds",
                 Transient = true,
             };
         }
+        metrics?.TokenRequest(grant, result, time.GetElapsedTime(started));
+        return result;
     }
 
     private TokenEndpointResult ToResult(TokenResponse response)

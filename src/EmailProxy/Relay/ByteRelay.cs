@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using EmailProxy.Diagnostics;
 using EmailProxy.Upstream;
 
 namespace EmailProxy.Relay;
@@ -18,11 +19,13 @@ internal static class ByteRelay
     /// <summary>A TLS record holds at most 16 KiB: a read this size takes a whole one.</summary>
     private const int MinimumReadSize = 16 * 1024;
 
-    public static async Task<RelayResult> RunAsync(IDuplexPipe client, UpstreamConnection upstream, ReadOnlyMemory<byte> shutdownNotice, CancellationToken stopping)
+    /// <param name="bytes">Where each copied chunk is counted for the metrics, one add per chunk; none when null.</param>
+    public static async Task<RelayResult> RunAsync(IDuplexPipe client, UpstreamConnection upstream, ReadOnlyMemory<byte> shutdownNotice, CancellationToken stopping,
+        RelayByteCounter? bytes = null)
     {
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-        var toUpstream = new Counter();
-        var toClient = new Counter();
+        var toUpstream = new Counter(bytes is null ? null : bytes.ToUpstream);
+        var toClient = new Counter(bytes is null ? null : bytes.ToClient);
         var up = PumpToStreamAsync(client.Input, upstream.Stream, toUpstream, cancel.Token);
         var down = PumpToPipeAsync(upstream, client.Output, toClient, cancel.Token);
 
@@ -149,7 +152,8 @@ internal static class ByteRelay
     /// <summary>How one direction ended.</summary>
     private readonly record struct PumpEnd(RelayEnd End, Exception? Error);
 
-    private sealed class Counter
+    /// <summary>One direction's bytes and last byte; each chunk also goes to <paramref name="metric"/> when there is one.</summary>
+    private sealed class Counter(Action<long>? metric)
     {
         public long Bytes { get; private set; }
         public byte? LastByte { get; private set; }
@@ -162,6 +166,7 @@ internal static class ByteRelay
             }
             Bytes += span.Length;
             LastByte = span[^1];
+            metric?.Invoke(span.Length);
         }
     }
 }

@@ -21,12 +21,13 @@ internal abstract class UpstreamClient(UpstreamConnector connector)
     /// before the login counts as done: for app-only tokens, which Exchange accepts even when the app may
     /// not open the mailbox. False for delegated tokens: no extra round trip.
     /// </param>
-    public Task<UpstreamLoginResult> LoginAsync(ServerOptions server, string host, int port, string username, string accessToken, bool probeMailbox, CancellationToken cancellationToken) =>
+    /// <param name="protocol">The protocol's name, labelling the login's duration in the metrics.</param>
+    public Task<UpstreamLoginResult> LoginAsync(ServerOptions server, string host, int port, string username, string accessToken, bool probeMailbox, string protocol, CancellationToken cancellationToken) =>
         Connector.LoginAsync(server, host, port, ImplicitTls(server, port), async (connection, ct) =>
         {
             var result = await DialogueAsync(connection, server, username, accessToken, ct);
             return probeMailbox && result.Succeeded ? await ProbeMailboxAsync(connection, result, ct) : result;
-        }, cancellationToken);
+        }, protocol, cancellationToken);
 
     /// <summary>Whether TLS starts with the connection (rather than after STARTTLS/STLS, or never).</summary>
     protected abstract bool ImplicitTls(ServerOptions server, int port);

@@ -4,14 +4,16 @@ using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using EmailProxy.Configuration;
+using EmailProxy.Diagnostics;
 
 namespace EmailProxy.Upstream;
 
 /// <summary>
 /// Opens TCP connections to upstream servers (15 s connect timeout, no Nagle) and does their TLS
 /// (1.2 or later), checking the certificate against the system store plus the server's <c>ca_file</c>.
+/// The connect, the handshake and the whole login are timed in <paramref name="metrics"/> (by <c>[server]</c> section).
 /// </summary>
-internal sealed class UpstreamConnector(TimeProvider time)
+internal sealed class UpstreamConnector(TimeProvider time, ProxyMetrics? metrics = null)
 {
     public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(15);
     public static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(30);
@@ -21,9 +23,18 @@ internal sealed class UpstreamConnector(TimeProvider time)
     /// <summary>
     /// Connects and runs a protocol's login <paramref name="dialogue"/> under one time limit. Every
     /// failure becomes a result naming host:port; the connection is closed unless the dialogue
-    /// handed it on in a successful result.
+    /// handed it on in a successful result. <paramref name="protocol"/> labels the login's duration.
     /// </summary>
     public async Task<UpstreamLoginResult> LoginAsync(ServerOptions server, string host, int port, bool implicitTls,
+        Func<UpstreamConnection, CancellationToken, Task<UpstreamLoginResult>> dialogue, string protocol, CancellationToken cancellationToken)
+    {
+        var started = time.GetTimestamp();
+        var result = await ConnectAndLoginAsync(server, host, port, implicitTls, dialogue, cancellationToken);
+        metrics?.UpstreamAuth(protocol, server.Name, result.Succeeded ? "ok" : result.UnavailableReason is null ? "refused" : "unavailable", time.GetElapsedTime(started));
+        return result;
+    }
+
+    private async Task<UpstreamLoginResult> ConnectAndLoginAsync(ServerOptions server, string host, int port, bool implicitTls,
         Func<UpstreamConnection, CancellationToken, Task<UpstreamLoginResult>> dialogue, CancellationToken cancellationToken)
     {
         using var timer = new CancellationTokenSource(HandshakeTimeout, time);
@@ -71,6 +82,7 @@ internal sealed class UpstreamConnector(TimeProvider time)
     public async Task<UpstreamConnection> ConnectAsync(ServerOptions server, string host, int port, bool implicitTls, CancellationToken cancellationToken)
     {
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        var started = time.GetTimestamp();
         using (var timer = new CancellationTokenSource(ConnectTimeout, time))
         using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer.Token))
         {
@@ -94,6 +106,7 @@ internal sealed class UpstreamConnector(TimeProvider time)
                 throw;
             }
         }
+        metrics?.UpstreamConnect(server.Name, time.GetElapsedTime(started));
         Stream stream = new NetworkStream(socket, ownsSocket: true);
         if (implicitTls)
         {
@@ -141,9 +154,11 @@ internal sealed class UpstreamConnector(TimeProvider time)
         };
         using var timer = new CancellationTokenSource(HandshakeTimeout, time);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer.Token);
+        var started = time.GetTimestamp();
         try
         {
             await ssl.AuthenticateAsClientAsync(options, timeout.Token);
+            metrics?.UpstreamTls(server.Name, time.GetElapsedTime(started));
             return ssl;
         }
         catch (Exception e) when (e is AuthenticationException or IOException or OperationCanceledException)

@@ -16,7 +16,8 @@ namespace EmailProxy.Web;
 /// and which the sign-in's random state and PKCE verifier protect, and the control endpoints under
 /// <c>/api</c>, which answer only loopback connections with control.token's bearer token
 /// (<see cref="ControlEndpoints"/>: they run right after this and refuse everything else). Without admin_password (allowed
-/// only while the listener is on loopback) nothing is asked.
+/// only while the listener is on loopback) nothing is asked. <c>/metrics</c> also opens to <c>[general] metrics_token</c>
+/// as a bearer token (<see cref="MetricsEndpoint"/>); a wrong one is refused and logged, never the token.
 /// Issue 13 replaces Basic authentication by a sign-in form and a session cookie.
 /// </summary>
 internal sealed partial class AdminAuthentication(ProxyConfig config, PasswordVerifier verifier, LoginThrottle throttle, FailedLoginLog failures, ILogger<AdminAuthentication> log)
@@ -34,9 +35,14 @@ internal sealed partial class AdminAuthentication(ProxyConfig config, PasswordVe
 
     public async Task InvokeAsync(HttpContext context, RequestDelegate next)
     {
-        if (config.General.AdminPassword is not { } hash || IsOpen(context.Request))
+        if (config.General.AdminPassword is not { } hash || IsOpen(context.Request) || MetricsEndpoint.HasToken(context.Request, config.General))
         {
             await next(context);
+            return;
+        }
+        if (MetricsEndpoint.HasBearer(context.Request))
+        {
+            await RefuseMetricsTokenAsync(context);
             return;
         }
         var password = BasicPassword(context.Request);
@@ -86,6 +92,21 @@ internal sealed partial class AdminAuthentication(ProxyConfig config, PasswordVe
         await context.Response.WriteAsync("The proxy's admin_password is needed (any user name).\n", context.RequestAborted);
     }
 
+    /// <summary>A scraper's wrong (or unset) <c>metrics_token</c>: 401, logged at a bounded rate per address, never the token.</summary>
+    private async Task RefuseMetricsTokenAsync(HttpContext context)
+    {
+        var address = context.Connection.RemoteIpAddress;
+        throttle.RecordFailure(null, address);
+        if (failures.Admit(address))
+        {
+            LogMetricsTokenWrong(log, address?.ToString() ?? "?", config.General.MetricsToken is not null);
+        }
+        context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+        context.Response.Headers.WWWAuthenticate = $"Bearer realm=\"{Realm}\"";
+        context.Response.Headers.CacheControl = "no-store";
+        await context.Response.WriteAsync("Wrong bearer token for /metrics: send [general] metrics_token, or the admin_password.\n", context.RequestAborted);
+    }
+
     private bool IsOpen(HttpRequest request)
     {
         // The control endpoints authorise themselves, more strictly: loopback and control.token's bearer token (ControlEndpoints).
@@ -124,4 +145,8 @@ internal sealed partial class AdminAuthentication(ProxyConfig config, PasswordVe
     [LoggerMessage(EventId = 6001, EventName = "AdminPasswordWrong", Level = LogLevel.Warning,
         Message = "A wrong admin_password from {ClientAddress} for {Path}")]
     private static partial void LogAdminPasswordWrong(ILogger logger, string clientAddress, string path);
+
+    [LoggerMessage(EventId = 6002, EventName = "MetricsTokenWrong", Level = LogLevel.Warning,
+        Message = "A wrong bearer token for /metrics from {ClientAddress} (metrics_token set: {TokenSet})")]
+    private static partial void LogMetricsTokenWrong(ILogger logger, string clientAddress, bool tokenSet);
 }

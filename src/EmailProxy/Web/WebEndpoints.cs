@@ -25,6 +25,7 @@ internal static class WebEndpoints
         ControlEndpoints.Map(app, config);
         var redirectPath = config.General.RedirectUri.AbsolutePath;
         app.MapGet(AdminAuthentication.HealthPath, () => Results.Text("ok\n"));
+        MetricsEndpoint.Map(app);
         app.MapGet("/accounts/{name}/signin", (HttpContext context, SignInManager signIns) =>
         {
             var name = AccountNameOf(context);

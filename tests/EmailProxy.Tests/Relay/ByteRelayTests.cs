@@ -41,6 +41,29 @@ public sealed class ByteRelayTests : IAsyncDisposable
         ByteRelay.RunAsync(new Duplex(_clientToProxy.Reader, _proxyToClient.Writer), _upstream, Notice, _stopping.Token);
 
     [Fact]
+    public async Task RunAsync_WithAByteCounter_CountsEachDirectionAsTheResultDoes()
+    {
+        using var meters = new TestMeterFactory();
+        var metrics = new EmailProxy.Diagnostics.ProxyMetrics(meters);
+        using var recorder = new MetricRecorder(metrics.Meter);
+        var relay = ByteRelay.RunAsync(new Duplex(_clientToProxy.Reader, _proxyToClient.Writer), _upstream, Notice, _stopping.Token, metrics.RelayBytes("IMAP"));
+        await Client.WriteAsync("a1 NOOP\r\n"u8.ToArray());
+        Assert.Equal("a1 NOOP\r\n", await ReadToEndAsync(ServerReceives, 9));
+        await Server.WriteAsync("a1 OK NOOP completed\r\n"u8.ToArray());
+        Assert.Equal("a1 OK NOOP completed\r\n", await ReadToEndAsync(ClientReceives, 22));
+
+        await Client.CompleteAsync();
+        Assert.Equal("", await ReadToEndAsync(ServerReceives));
+        await Server.CompleteAsync();
+        var result = await relay.Guarded();
+
+        Assert.Equal(result.BytesFromClient, recorder.Sum("relay.bytes", ("protocol", "IMAP"), ("direction", "to_upstream")));
+        Assert.Equal(result.BytesToClient, recorder.Sum("relay.bytes", ("protocol", "IMAP"), ("direction", "to_client")));
+        Assert.Equal(9, result.BytesFromClient);
+        Assert.Equal(22, result.BytesToClient);
+    }
+
+    [Fact]
     public async Task RunAsync_ClientCloses_EndsClientClosedAndPassesTheCloseOn()
     {
         var relay = Run();

@@ -3,6 +3,7 @@ using System.Text;
 using EmailProxy.Accounts;
 using EmailProxy.Configuration;
 using EmailProxy.Connections;
+using EmailProxy.Diagnostics;
 using EmailProxy.Imap;
 using EmailProxy.OAuth2;
 using EmailProxy.Pop3;
@@ -22,13 +23,14 @@ namespace EmailProxy.Tests.TestSupport;
 /// </summary>
 internal sealed class SessionHarness(string folder, TimeProvider time)
 {
-    public SessionEnvironment Environment()
+    /// <param name="metrics">Where the sessions count their sessions, logins and bytes; nowhere when null.</param>
+    public SessionEnvironment Environment(ProxyMetrics? metrics = null)
     {
         var config = new ProxyConfig(Path.Combine(folder, "emailproxy.config"), new GeneralOptions { LocalTls = LocalTlsMode.Off }, new Dictionary<string, ServerOptions>(), new Dictionary<string, AccountOptions>());
         var client = new OAuthClient(new HttpClient(), time);
         var tokens = new TokenService(client, new TokenFileStore(Path.Combine(folder, "tokens"), MasterKey.FromBytes(new byte[32]), time, NullLogger<TokenFileStore>.Instance), time, NullLogger<TokenService>.Instance);
         var logins = new LoginService(config, new PasswordVerifier(), new LoginThrottle(time), tokens, new SignInManager(config, client, tokens, time, NullLogger<SignInManager>.Instance));
-        return new SessionEnvironment(logins, new Lifetime(), time);
+        return new SessionEnvironment(logins, new Lifetime(), time, metrics: metrics);
     }
 
     /// <summary>The IMAP protocol with a real upstream client whose connector runs on <paramref name="time"/> (the system clock by default).</summary>

@@ -1,6 +1,7 @@
 using EmailProxy.Accounts;
 using EmailProxy.Configuration;
 using EmailProxy.Connections;
+using EmailProxy.Diagnostics;
 using EmailProxy.OAuth2;
 using EmailProxy.Tests.OAuth2;
 using EmailProxy.Tests.TestSupport;
@@ -23,6 +24,7 @@ internal sealed class WebEndpointsHost : IAsyncDisposable
 {
     private readonly OAuth2Fixture _oauth = new();
     private readonly WebApplication _app;
+    private readonly TestMeterFactory _meters = new();
 
     private WebEndpointsHost(GeneralOptions? general, IEnumerable<AccountOptions> accounts)
     {
@@ -50,12 +52,18 @@ internal sealed class WebEndpointsHost : IAsyncDisposable
         builder.Services.AddSingleton(ControlToken);
         builder.Services.AddSingleton(new ControlSignIns(_oauth.Time));
         builder.Services.AddSingleton<TimeProvider>(_oauth.Time);
+        Metrics = new ProxyMetrics(_meters);
+        builder.Services.AddSingleton(Metrics);
+        builder.Services.AddSingleton<PrometheusExport>();
         _app = builder.Build();
         WebEndpoints.Map(_app, Config);
         Http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false });
     }
 
     public ProxyConfig Config { get; }
+
+    /// <summary>The metrics /metrics serves (a meter of this host's own).</summary>
+    public ProxyMetrics Metrics { get; }
 
     /// <summary>The control endpoints' bearer token (not written to a file here).</summary>
     public ControlToken ControlToken { get; } = new(Path.Combine(Path.GetTempPath(), "unused-control.token"), "test-control-token-Qx9");
@@ -100,5 +108,6 @@ internal sealed class WebEndpointsHost : IAsyncDisposable
         await _app.DisposeAsync();
         Failures.Dispose();
         _oauth.Dispose();
+        _meters.Dispose();
     }
 }

@@ -1,0 +1,13 @@
+namespace EmailProxy.OAuth2;
+
+internal sealed partial class TokenService
+{
+    /// <summary>
+    /// The account's current snapshot for a metrics collection: no lock, no I/O, no load started; null
+    /// while its tokens have not been loaded (nothing asked for them yet). See the locking rules in the class remarks.
+    /// </summary>
+    public TokenSnapshot? Peek(string accountName) =>
+        _states.TryGetValue(accountName, out var state) && state.Loaded.IsValueCreated && state.Loaded.Value.IsCompletedSuccessfully
+            ? state.Current
+            : null;
+}
