@@ -36,7 +36,7 @@ internal static class AuthCommand
         {
             return Fail($"account {account.Name} is app-only (client credentials): it needs no sign-in; the proxy fetches its token at the next login");
         }
-        var method = deviceCode ? SignInMethod.DeviceCode : account.Flow == OAuthFlow.DeviceCode ? SignInMethod.DeviceCode : SignInMethod.Browser;
+        var method = deviceCode ? SignInMethod.DeviceCode : SignInManager.DefaultMethod(account);
         if (method == SignInMethod.Browser && account.AuthorizeUrl is null)
         {
             return Fail($"account {account.Name} has no authorize_url: it cannot sign in in a browser (try --device-code)");
@@ -60,7 +60,9 @@ internal static class AuthCommand
             {
                 return Fail(completion.Value.Message);
             }
-            await Console.Out.WriteLineAsync($"Signed in as {completion.Value.Identity ?? account.Username}");
+            await Console.Out.WriteLineAsync(completion.Value.Identity is { } identity
+                ? $"Signed in as {identity}"
+                : $"Signed in as {account.Username} (the provider's tokens did not say who signed in, so this is the account's username)");
             return ProxyCommandLine.ExitOk;
         }
         catch (ControlException e)

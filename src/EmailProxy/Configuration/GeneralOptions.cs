@@ -35,4 +35,8 @@ internal sealed record GeneralOptions
 
     /// <summary><c>metrics_token</c>: a bearer token that lets a scraper read <c>/metrics</c> without <see cref="AdminPassword"/> (see <see cref="Web.MetricsEndpoint"/>). A secret: never logged.</summary>
     public string? MetricsToken { get; init; }
+
+    /// <summary>Never the admin password's hash or the metrics token (a record would print every property).</summary>
+    public override string ToString() =>
+        $"GeneralOptions {{ RedirectUri = {RedirectUri}, LocalServerAuth = {LocalServerAuth}, AdminPassword = {(AdminPassword is null ? "none" : "set")}, MetricsToken = {(MetricsToken is null ? "none" : "set")} }}";
 }
