@@ -111,7 +111,7 @@ internal static class AuthCommand
     private static async Task<(bool Succeeded, string Message, string? Identity)?> OfflineAsync(
         string path, ProxyConfig config, AccountOptions account, SignInMethod method, CancellationToken cancellationToken)
     {
-        var tokenDirectory = Path.GetFullPath(config.General.TokenDirectory, config.ConfigDirectory);
+        var tokenDirectory = config.TokenDirectory;
         MasterKey key;
         try
         {

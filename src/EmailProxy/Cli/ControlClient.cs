@@ -55,7 +55,7 @@ internal sealed class ControlClient : IDisposable
     /// <summary>The client of the running proxy, or null when none runs (no control.token, or nothing answers on loopback).</summary>
     public static async Task<ControlClient?> TryConnectAsync(ProxyConfig config, CancellationToken cancellationToken)
     {
-        var tokenDirectory = Path.GetFullPath(config.General.TokenDirectory, config.ConfigDirectory);
+        var tokenDirectory = config.TokenDirectory;
         if (ControlToken.Read(ControlToken.PathFor(tokenDirectory)) is not { } token || LoopbackEndPointOf(config.General) is not { } endPoint)
         {
             return null;

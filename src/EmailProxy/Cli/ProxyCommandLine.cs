@@ -118,7 +118,7 @@ internal static class ProxyCommandLine
         {
             key = MasterKey.Load(
                 Path.GetFullPath(config.General.SecretFile, config.ConfigDirectory),
-                Path.GetFullPath(config.General.TokenDirectory, config.ConfigDirectory),
+                config.TokenDirectory,
                 Environment.GetEnvironmentVariable(MasterKey.EnvironmentVariable));
         }
         catch (MasterKeyException e)

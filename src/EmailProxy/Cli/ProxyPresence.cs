@@ -29,16 +29,12 @@ internal sealed class ProxyPresence : IDisposable
     {
         // The instance lock first: when it is free no proxy runs, and whatever listens on the proxy's port
         // (a stale control.token's port taken by another program) is never sent the token or trusted.
-        var tokenDirectory = Path.GetFullPath(config.General.TokenDirectory, config.ConfigDirectory);
+        var tokenDirectory = config.TokenDirectory;
         var lockPath = TokenFileStore.InstanceLockPathFor(tokenDirectory);
         FileLock? held;
         try
         {
-            if (Path.GetDirectoryName(lockPath) is { Length: > 0 } folder)
-            {
-                Directory.CreateDirectory(folder);
-            }
-            held = FileLock.TryAcquire(lockPath);
+            held = TokenFileStore.TryTakeInstanceLock(tokenDirectory);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

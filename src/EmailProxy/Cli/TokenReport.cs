@@ -31,7 +31,7 @@ internal static class TokenReport
     public static async Task<IReadOnlyList<TokenStatus>> ReadAsync(
         ProxyConfig config, IEnumerable<AccountOptions> accounts, string? environmentSecret, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var directory = Path.GetFullPath(config.General.TokenDirectory, config.ConfigDirectory);
+        var directory = config.TokenDirectory;
         var secretFile = Path.GetFullPath(config.General.SecretFile, config.ConfigDirectory);
         string? missing = null;
         TokenFileStore? store = null;

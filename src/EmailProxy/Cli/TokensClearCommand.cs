@@ -37,7 +37,7 @@ internal static class TokensClearCommand
                     : $"Account {account.Name} had no tokens: nothing to clear.");
                 return ProxyCommandLine.ExitOk;
             }
-            var tokenDirectory = Path.GetFullPath(config.General.TokenDirectory, config.ConfigDirectory);
+            var tokenDirectory = config.TokenDirectory;
             var removed = await TokenFileStore.DeleteAsync(tokenDirectory, account.Name, TokenFileStore.DefaultLockTimeout, TimeProvider.System, cancellationToken);
             await Console.Out.WriteLineAsync(removed
                 ? $"Account {account.Name}: its token file {Path.Combine(tokenDirectory, TokenFileName.For(account.Name))} was removed; its next login needs a sign-in."

@@ -9,6 +9,9 @@ internal sealed record ProxyConfig(
 {
     public string ConfigDirectory => Path.GetDirectoryName(Path.GetFullPath(ConfigPath)) ?? ".";
 
+    /// <summary>token_dir as a full path (relative to the configuration file's folder): the one place it is worked out.</summary>
+    public string TokenDirectory => Path.GetFullPath(General.TokenDirectory, ConfigDirectory);
+
     /// <summary>Finds the account a client logged in as; names are case-insensitive.</summary>
     public AccountOptions? FindAccount(string loginName) =>
         Accounts.TryGetValue(loginName, out var account) ? account : null;

@@ -47,14 +47,14 @@ internal static partial class ProxyHost
         builder.Services.AddSingleton<ProxyMetrics>();
         builder.Services.AddSingleton<PrometheusExport>();
         builder.Services.AddSingleton(s => TokenFileStore.Open(
-            Path.GetFullPath(config.General.TokenDirectory, config.ConfigDirectory), key,
+            config.TokenDirectory, key,
             s.GetRequiredService<TimeProvider>(), s.GetRequiredService<ILogger<TokenFileStore>>()));
         // The token client lives as long as the proxy: its connections are renewed, so DNS changes are seen.
         builder.Services.AddHttpClient<OAuthClient>(c => c.Timeout = OAuthClient.RequestTimeout)
             .ConfigurePrimaryHttpMessageHandler(() => new System.Net.Http.SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
         builder.Services.AddSingleton<TokenService>();
         builder.Services.AddSingleton<SignInManager>();
-        var tokenDirectory = Path.GetFullPath(config.General.TokenDirectory, config.ConfigDirectory);
+        var tokenDirectory = config.TokenDirectory;
         builder.Services.AddSingleton(new ControlToken(tokenDirectory));
         builder.Services.AddSingleton<ControlSignIns>();
         builder.Services.AddHostedService<TokenRefreshWorker>();

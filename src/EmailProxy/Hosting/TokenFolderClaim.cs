@@ -100,11 +100,7 @@ internal sealed partial class TokenFolderClaim(ControlToken token, string tokenD
             FileLock? held;
             try
             {
-                if (Path.GetDirectoryName(lockPath) is { Length: > 0 } folder)
-                {
-                    Directory.CreateDirectory(folder);
-                }
-                held = FileLock.TryAcquire(lockPath);
+                held = TokenFileStore.TryTakeInstanceLock(tokenDirectory);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {

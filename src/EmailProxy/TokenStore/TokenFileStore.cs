@@ -229,6 +229,22 @@ internal sealed partial class TokenFileStore
         Path.TrimEndingDirectorySeparator(Path.GetFullPath(tokenDirectory)) + ".instance.lock";
 
     /// <summary>
+    /// Takes the token folder's instance lock (<see cref="InstanceLockPathFor"/>) without waiting, making
+    /// the folder it lives in if needed: the lock, or null when another process holds it.
+    /// </summary>
+    /// <exception cref="IOException">The lock file cannot be made or opened.</exception>
+    /// <exception cref="UnauthorizedAccessException">The folder is not writable.</exception>
+    public static FileLock? TryTakeInstanceLock(string tokenDirectory)
+    {
+        var lockPath = InstanceLockPathFor(tokenDirectory);
+        if (Path.GetDirectoryName(lockPath) is { Length: > 0 } folder)
+        {
+            System.IO.Directory.CreateDirectory(folder);
+        }
+        return FileLock.TryAcquire(lockPath);
+    }
+
+    /// <summary>
     /// The first token file in <paramref name="directory"/> that holds secrets <paramref name="key"/>
     /// does not open, or null when every one opens (or there are none). Files that do not parse are
     /// passed over: they are damaged whatever the key.
