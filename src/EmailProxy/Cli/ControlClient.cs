@@ -111,11 +111,11 @@ internal sealed class ControlClient : IDisposable
         }
         catch (HttpRequestException e)
         {
-            throw new ControlException($"the running proxy at {BaseAddress} did not answer: {e.Message}");
+            throw new ControlException($"the running proxy at {BaseAddress} did not answer ({e.Message}): nothing was stored here; run the command again once it is back");
         }
         catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new ControlException($"the running proxy at {BaseAddress} did not answer within {_http.Timeout.TotalSeconds:0} s");
+            throw new ControlException($"the running proxy at {BaseAddress} did not answer within {_http.Timeout.TotalSeconds:0} s: run the command again once it answers");
         }
         using (response)
         {
