@@ -20,6 +20,7 @@ internal static class WebEndpoints
 {
     public static void Map(WebApplication app, ProxyConfig config)
     {
+        app.Use(SecurityHeaders.InvokeAsync);
         app.Use(app.Services.GetRequiredService<HostHeaderCheck>().InvokeAsync);
         app.Use(app.Services.GetRequiredService<AdminAuthentication>().InvokeAsync);
         ControlEndpoints.Map(app, config);
