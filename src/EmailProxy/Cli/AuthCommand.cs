@@ -69,10 +69,6 @@ internal static class AuthCommand
         {
             return Fail(e.Message);
         }
-        catch (NotSupportedException e)
-        {
-            return Fail(e.Message);
-        }
     }
 
     /// <summary>The running proxy signs in: started through <c>/signin</c>, a pasted address sent to <c>/paste</c>, the outcome read from <c>/signins/{id}</c>.</summary>

@@ -29,9 +29,6 @@ internal sealed class ClientCertificateAssertion : IDisposable
 
     private ClientCertificateAssertion(X509Certificate2 certificate) => _certificate = certificate;
 
-    /// <summary>The certificate (with its private key) that signs.</summary>
-    public X509Certificate2 Certificate => _certificate;
-
     /// <summary>
     /// Loads the certificate and its key; null when they cannot sign, with one line that says why and the
     /// key (<c>client_certificate</c> or <c>client_key</c>) whose file is at fault.

@@ -15,13 +15,7 @@ internal sealed class FileLock : IDisposable
 
     private readonly FileStream _stream;
 
-    private FileLock(FileStream stream, string path)
-    {
-        _stream = stream;
-        Path = path;
-    }
-
-    public string Path { get; }
+    private FileLock(FileStream stream) => _stream = stream;
 
     /// <summary>The lock, or null when another holder has it (now).</summary>
     /// <exception cref="IOException">The lock file cannot be created (folder missing or not writable).</exception>
@@ -35,7 +29,7 @@ internal sealed class FileLock : IDisposable
         }
         try
         {
-            return new FileLock(new FileStream(path, options), path);
+            return new FileLock(new FileStream(path, options));
         }
         catch (IOException e) when (e is not (FileNotFoundException or DirectoryNotFoundException or PathTooLongException) && File.Exists(path))
         {
