@@ -60,8 +60,7 @@ internal static partial class ProxyHost
         builder.Services.AddHostedService<TokenRefreshWorker>();
         builder.Services.AddSingleton(_ => PasswordVerifier.ForThisProcess());
         builder.Services.AddSingleton<LoginThrottle>();
-        builder.Services.AddSingleton<AdminAuthentication>();
-        builder.Services.AddSingleton<HostHeaderCheck>();
+        WebEndpoints.AddServices(builder.Services);
         builder.Services.AddSingleton<LoginService>();
         builder.Services.AddSingleton<UpstreamConnector>();
         builder.Services.AddSingleton<ImapUpstreamClient>();

@@ -1,9 +1,9 @@
 using System.Text;
-using System.Text.Encodings.Web;
 using EmailProxy.Configuration;
 using EmailProxy.Connections;
 using EmailProxy.OAuth2;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
@@ -18,6 +18,28 @@ namespace EmailProxy.Web;
 /// </summary>
 internal static class WebEndpoints
 {
+    /// <summary>
+    /// The services the HTTP side needs, for the proxy and for the tests' hosts alike. The anti-forgery
+    /// tokens are protected with keys held in memory only (nothing written to disk, no home folder
+    /// needed in a container): a restart makes open forms expire, and the operator reloads the page.
+    /// </summary>
+    public static void AddServices(IServiceCollection services)
+    {
+        services.AddSingleton<AdminAuthentication>();
+        services.AddSingleton<HostHeaderCheck>();
+        services.AddDataProtection().UseEphemeralDataProtectionProvider();
+        services.AddAntiforgery(options =>
+        {
+            options.FormFieldName = AntiforgeryCheck.FormFieldName;
+            options.Cookie.Name = AntiforgeryCheck.CookieName;
+            options.Cookie.SameSite = SameSiteMode.Strict;
+            options.Cookie.HttpOnly = true;
+            // The listener is plain HTTP on loopback by default: the cookie must travel there too.
+            options.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+            options.SuppressXFrameOptionsHeader = true;
+        });
+    }
+
     public static void Map(WebApplication app, ProxyConfig config)
     {
         app.Use(SecurityHeaders.InvokeAsync);
@@ -128,14 +150,10 @@ internal static class WebEndpoints
             html.Append("</td></tr>");
         }
         html.Append("</table>");
-        return Results.Content(Document("Email OAuth2 Proxy", html.ToString()), "text/html; charset=utf-8");
+        return HtmlPage.Content(StatusCodes.Status200OK, "Email OAuth2 Proxy", html.ToString());
     }
 
-    private static IResult Page(int status, string title, string message) =>
-        Results.Content(Document(title, $"<p>{Encode(message)}</p>"), "text/html; charset=utf-8", Encoding.UTF8, status);
+    private static IResult Page(int status, string title, string message) => HtmlPage.Message(status, title, message);
 
-    private static string Document(string title, string body) =>
-        $"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{Encode(title)}</title></head><body><h1>{Encode(title)}</h1>{body}</body></html>";
-
-    private static string Encode(string text) => HtmlEncoder.Default.Encode(text);
+    private static string Encode(string text) => HtmlPage.Encode(text);
 }

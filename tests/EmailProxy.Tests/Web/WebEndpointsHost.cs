@@ -47,8 +47,7 @@ internal sealed class WebEndpointsHost : IAsyncDisposable
         builder.Services.AddSingleton(Throttle);
         Failures = new FailedLoginLog(_oauth.Time, Log.CreateLogger<FailedLoginLog>());
         builder.Services.AddSingleton(Failures);
-        builder.Services.AddSingleton<AdminAuthentication>();
-        builder.Services.AddSingleton<HostHeaderCheck>();
+        WebEndpoints.AddServices(builder.Services);
         builder.Services.AddSingleton(ControlToken);
         builder.Services.AddSingleton(new ControlSignIns(_oauth.Time));
         builder.Services.AddSingleton<TimeProvider>(_oauth.Time);

@@ -1,0 +1,32 @@
+using System.Text;
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Http;
+
+namespace EmailProxy.Web;
+
+/// <summary>
+/// The frame of every HTML page the listener serves: one document shape, the one stylesheet
+/// (<see cref="StylesheetPath"/>), no inline script or style (the Content-Security-Policy of
+/// <see cref="SecurityHeaders"/> forbids both), every text HTML-encoded by the caller through <see cref="Encode"/>.
+/// </summary>
+internal static class HtmlPage
+{
+    /// <summary>The page's one stylesheet, served by the listener itself.</summary>
+    public const string StylesheetPath = "/static/status.css";
+
+    /// <summary>A whole page: <paramref name="bodyHtml"/> is already HTML (its texts encoded with <see cref="Encode"/>).</summary>
+    public static IResult Content(int status, string title, string bodyHtml, string? headHtml = null) =>
+        Results.Content(Document(title, bodyHtml, headHtml), "text/html; charset=utf-8", Encoding.UTF8, status);
+
+    /// <summary>A page that says one thing in words for a person (an error, a result).</summary>
+    public static IResult Message(int status, string title, string message) =>
+        Content(status, title, $"<p>{Encode(message)}</p><p><a href=\"/\">Back to the status page</a></p>");
+
+    public static string Document(string title, string bodyHtml, string? headHtml = null) =>
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+        + "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+        + $"<title>{Encode(title)} · Email OAuth2 Proxy</title><link rel=\"stylesheet\" href=\"{StylesheetPath}\">{headHtml}</head>"
+        + $"<body><main><h1>{Encode(title)}</h1>{bodyHtml}</main></body></html>";
+
+    public static string Encode(string? text) => HtmlEncoder.Default.Encode(text ?? "");
+}
