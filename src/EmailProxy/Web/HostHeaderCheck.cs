@@ -9,7 +9,7 @@ namespace EmailProxy.Web;
 /// <c>web_hosts</c>. Anything else gets 421 and nothing more. A web page that rebinds its own
 /// domain name to 127.0.0.1 (DNS rebinding) sends its own name as the Host: without this check its
 /// script could read the status page and the sign-in redirect (with the sign-in's state) as if it
-/// were the proxy's own page. <c>/healthz</c> answers any Host (it tells nothing), so a probe by
+/// were the proxy's own page. <c>/healthz</c> and <c>/readyz</c> answer any Host (they tell little), so a probe by
 /// whatever address still works.
 /// </summary>
 internal sealed class HostHeaderCheck
@@ -33,7 +33,7 @@ internal sealed class HostHeaderCheck
 
     public async Task InvokeAsync(HttpContext context, RequestDelegate next)
     {
-        if (context.Request.Path.Equals(AdminAuthentication.HealthPath, StringComparison.Ordinal) || IsOwn(context.Request.Host))
+        if (context.Request.Path.Equals(AdminAuthentication.HealthPath, StringComparison.Ordinal) || context.Request.Path.Equals(ReadinessEndpoint.Path, StringComparison.Ordinal) || IsOwn(context.Request.Host))
         {
             await next(context);
             return;

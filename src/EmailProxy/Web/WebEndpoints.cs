@@ -27,6 +27,7 @@ internal static class WebEndpoints
     {
         services.AddSingleton<AdminAuthentication>();
         services.AddSingleton<HostHeaderCheck>();
+        services.AddSingleton<ReadinessEndpoint>();
         services.AddDataProtection().UseEphemeralDataProtectionProvider();
         services.AddAntiforgery(options =>
         {
@@ -49,6 +50,7 @@ internal static class WebEndpoints
         var redirectPath = config.General.RedirectUri.AbsolutePath;
         app.MapGet(AdminAuthentication.HealthPath, () => Results.Text("ok\n"));
         MetricsEndpoint.Map(app);
+        ReadinessEndpoint.Map(app);
         app.MapGet("/accounts/{name}/signin", (HttpContext context, SignInManager signIns) =>
         {
             var name = AccountNameOf(context);
