@@ -71,11 +71,11 @@ internal sealed class ReadinessEndpoint(ProxyConfig config, MailListeners? liste
         {
             if (File.Exists(folder))
             {
-                return $"the token folder {tokenDirectory} cannot be made or written: {folder} is a file, not a folder";
+                return $"the token folder {tokenDirectory} cannot be made or written, so no sign-in or refresh can be saved: {folder} is a file, not a folder";
             }
             if (System.IO.Path.GetDirectoryName(folder) is not { } parent)
             {
-                return $"the token folder {tokenDirectory} cannot be made: no folder above it exists";
+                return $"the token folder {tokenDirectory} cannot be made, so no sign-in or refresh can be saved: no folder above it exists";
             }
             folder = parent;
         }

@@ -103,7 +103,8 @@ public sealed class ReadinessTests
     /// <summary>
     /// Makes <paramref name="folder"/> take no new file, and returns how to undo it. chmod 0500 does that for
     /// any user but root, for whom mode bits do not stop a write: then the folder is made immutable
-    /// (chattr +i, which root's writes obey, on filesystems that have it, as ext4 here).
+    /// (chattr +i, which root's writes obey, on filesystems that have it, as ext4 here), and where that is not
+    /// available the folder is moved aside and a file put in its place.
     /// </summary>
     [UnsupportedOSPlatform("windows")]
     private static async Task<Func<Task>> MakeReadOnlyAsync(string folder)
@@ -118,12 +119,25 @@ public sealed class ReadinessTests
         {
             return undo;
         }
-        Assert.Equal(0, await RunAsync("chattr", "+i", folder));
-        Assert.False(TakesAFile(folder), "chattr +i did not stop a write in the token folder");
-        return async () =>
+        if (await RunAsync("chattr", "+i", folder) == 0)
         {
-            Assert.Equal(0, await RunAsync("chattr", "-i", folder));
-            await undo();
+            Assert.False(TakesAFile(folder), "chattr +i did not stop a write in the token folder");
+            return async () =>
+            {
+                Assert.Equal(0, await RunAsync("chattr", "-i", folder));
+                await undo();
+            };
+        }
+        // No immutable flag on this filesystem (overlayfs in a container): a file in the folder's place takes no file either.
+        await undo();
+        var aside = folder + ".aside";
+        Directory.Move(folder, aside);
+        await File.WriteAllTextAsync(folder, "");
+        return () =>
+        {
+            File.Delete(folder);
+            Directory.Move(aside, folder);
+            return Task.CompletedTask;
         };
     }
 
@@ -146,10 +160,20 @@ public sealed class ReadinessTests
         }
     }
 
+    /// <returns>The exit code; -1 when the program is not installed.</returns>
     private static async Task<int> RunAsync(string program, params string[] arguments)
     {
-        using var process = Process.Start(new ProcessStartInfo(program, arguments) { UseShellExecute = false })
-            ?? throw new InvalidOperationException($"{program} did not start");
+        Process? started;
+        try
+        {
+            started = Process.Start(new ProcessStartInfo(program, arguments) { UseShellExecute = false, RedirectStandardError = true });
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return -1;
+        }
+        using var process = started ?? throw new InvalidOperationException($"{program} did not start");
+        await process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync().WaitAsync(ObservableLog.DefaultTimeout);
         return process.ExitCode;
     }

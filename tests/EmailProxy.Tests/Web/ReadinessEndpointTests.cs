@@ -77,7 +77,7 @@ public sealed class ReadinessEndpointTests : IDisposable
 
         var problem = ReadinessEndpoint.TokenFolderProblem(folder);
 
-        Assert.Equal($"the token folder {folder} cannot be made or written: {folder} is a file, not a folder", problem);
+        Assert.Equal($"the token folder {folder} cannot be made or written, so no sign-in or refresh can be saved: {folder} is a file, not a folder", problem);
     }
 
     [Fact]
@@ -86,7 +86,7 @@ public sealed class ReadinessEndpointTests : IDisposable
         _temp.WriteFile("blocker", "a file where a folder should be");
         var folder = _temp.Combine("blocker", "tokens");
 
-        Assert.StartsWith($"the token folder {folder} cannot be made or written: ", ReadinessEndpoint.TokenFolderProblem(folder), StringComparison.Ordinal);
+        Assert.StartsWith($"the token folder {folder} cannot be made or written, so no sign-in or refresh can be saved: ", ReadinessEndpoint.TokenFolderProblem(folder), StringComparison.Ordinal);
     }
 
     [Fact]
