@@ -28,6 +28,8 @@ internal static class WebEndpoints
         services.AddSingleton<AdminAuthentication>();
         services.AddSingleton<HostHeaderCheck>();
         services.AddSingleton<ReadinessEndpoint>();
+        AdminLogin.AddServices(services);
+        services.Configure<FormOptions>(ListenerLimits.Forms);
         services.AddDataProtection().UseEphemeralDataProtectionProvider();
         services.AddAntiforgery(options =>
         {
@@ -51,6 +53,7 @@ internal static class WebEndpoints
         app.MapGet(AdminAuthentication.HealthPath, () => Results.Text("ok\n"));
         MetricsEndpoint.Map(app);
         ReadinessEndpoint.Map(app);
+        AdminLogin.Map(app);
         app.MapGet("/accounts/{name}/signin", (HttpContext context, SignInManager signIns) =>
         {
             var name = AccountNameOf(context);
