@@ -6,7 +6,7 @@ namespace EmailProxy.Web;
 /// error with its fix, and which actions its flow allows. Built by <see cref="StatusReader"/>.
 /// </summary>
 /// <param name="Id">The HTML id of the account's heading, from its place on the page (<c>account-3</c>): never the name, which may hold anything.</param>
-/// <param name="State">One line for a person, starting with <c>Signed in</c>, <c>Needs a sign-in</c>, <c>Signing in</c> or <c>App-only</c>.</param>
+/// <param name="State">One line for a person, starting with <c>Signed in</c>, <c>Needs a sign-in</c>, <c>Signing in</c> (a device code waits to be entered) or <c>App-only</c>.</param>
 /// <param name="ErrorCode">The <c>AADSTS</c> code of <paramref name="LastError"/>, when it carries one.</param>
 internal sealed record AccountStatus(
     string Id,

@@ -99,7 +99,8 @@ internal static class StatusPage
 
     private static void Account(StringBuilder html, StatusModel model, AccountStatus account, string formField)
     {
-        var pending = account.UserCode is not null || account.State.StartsWith("Signing in", StringComparison.Ordinal);
+        // The script polls while a device code waits to be entered.
+        var pending = account.UserCode is not null;
         html.Append("<section class=\"account\" aria-labelledby=\"").Append(account.Id).Append("\" data-pending=\"").Append(pending ? "true" : "false").Append("\">")
             .Append("<h2 id=\"").Append(account.Id).Append("\">").Append(Encode(account.Name)).Append("</h2>");
         html.Append("<div class=\"live\" aria-live=\"polite\"><p class=\"state\" data-field=\"state\">").Append(Encode(account.State)).Append("</p>");
@@ -120,7 +121,8 @@ internal static class StatusPage
             : "none yet");
         if (account.RefreshTokenRenewedAt is { } renewed)
         {
-            Fact(html, "Refresh token", $"last renewed {StatusReader.Time(renewed)} ({Duration(model.Now - renewed)} ago); Microsoft drops one unused for 90 days");
+            Fact(html, "Refresh token", $"last renewed {StatusReader.Time(renewed)} ({Duration(model.Now - renewed)} ago)"
+                + (account.Provider == "Microsoft" ? "; Microsoft drops one unused for 90 days" : ""));
         }
         Fact(html, "Last logins", account.LastLogins.Count == 0
             ? "no mail client has logged in since the proxy started"

@@ -48,6 +48,8 @@ internal sealed class StatusReader(ProxyConfig config, TokenService tokens, Sign
     {
         var snapshot = await tokens.SnapshotAsync(account, cancellationToken);
         var signedIn = ProxyMetrics.IsSignedIn(snapshot);
+        // A browser sign-in under way changes nothing shown: a mail client's login starts one with nobody at a
+        // browser, so the account still needs a sign-in. A device code is shown: someone must enter it.
         var pending = signIns.Current(account);
         var device = pending?.Method == SignInMethod.DeviceCode && pending.UserCode is not null ? pending : null;
         var appOnly = account.Flow == OAuthFlow.ClientCredentials;
@@ -56,8 +58,7 @@ internal sealed class StatusReader(ProxyConfig config, TokenService tokens, Sign
             ? expiresAt is { } appExpiry
                 ? $"App-only (client credentials): access token expires {Time(appExpiry)}; the proxy fetches a new one itself"
                 : "App-only (client credentials): a token is fetched at the first login"
-            : device is not null ? $"Signing in with a device code: waiting until the code is entered at {device.VerificationUri!.AbsoluteUri}"
-            : pending is not null ? $"Signing in: waiting for the browser to come back from {account.ProviderDisplayName}"
+            : device is not null ? "Signing in with a device code: waiting until the code below is entered"
             : signedIn ? $"Signed in{(snapshot.Identity is { } who ? $" as {who}" : "")}{(expiresAt is { } e ? $"; access token valid until {Time(e)}" : "")}"
             : snapshot.SignInReason is { } reason ? $"Needs a sign-in: {reason}"
             : "Needs a sign-in: it has no token yet";

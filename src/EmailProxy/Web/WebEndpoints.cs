@@ -13,7 +13,9 @@ namespace EmailProxy.Web;
 
 /// <summary>
 /// The HTTP side on <c>web_listen</c> (by default redirect_uri's host:port, see <see cref="WebListenAddress"/>):
-/// the OAuth2 redirect, sign-in links, a status page, <c>/healthz</c>; only for its own Host names
+/// the OAuth2 redirect, the status page (<see cref="StatusPage"/>, its data also as <c>/status.json</c>) and its
+/// POST actions (<see cref="StatusActions"/>), the sign-in pages the mail clients' texts link to, <c>/ca.pem</c>,
+/// <c>/metrics</c>, <c>/healthz</c> and the command line's control endpoints; only for its own Host names
 /// (<see cref="HostHeaderCheck"/>), and all but the redirect and /healthz behind <c>admin_password</c>
 /// when it is set (<see cref="AdminAuthentication"/>).
 /// </summary>
@@ -74,7 +76,7 @@ internal static class WebEndpoints
                     // local_server_auth = false: only the pasted address completes a sign-in, never a request here.
                     var name = signIns.AccountOfState(query["state"])?.Name ?? "ACCOUNT";
                     return Page(StatusCodes.Status200OK, "Paste this address",
-                        $"This proxy does not take sign-ins here (local_server_auth = false): copy this page's whole address from the address bar into `emailproxy auth {name}`.");
+                        $"This proxy does not take sign-ins here (local_server_auth = false): copy this page's whole address from the address bar into the status page's \"Paste the address\" box of account {name}, or into `emailproxy auth {name}`.");
                 }
                 // Open without admin_password: an unknown state's warning is bounded per client address.
                 var result = await signIns.CompleteAsync(query["state"], query["code"], query["error"], query["error_description"],

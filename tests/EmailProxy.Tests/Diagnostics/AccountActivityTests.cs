@@ -1,6 +1,8 @@
 using EmailProxy.Accounts;
 using EmailProxy.Diagnostics;
+using EmailProxy.Imap;
 using EmailProxy.Tests.TestSupport;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 
 namespace EmailProxy.Tests.Diagnostics;
@@ -52,6 +54,29 @@ public sealed class AccountActivityTests
         activity.Login("IMAP", LoginOutcome.Fail(LoginFailure.UnknownAccount, "no such account"));
 
         Assert.Same(AccountActivityEntry.None, activity.Of("anyone@example.com"));
+    }
+
+    [Fact]
+    public async Task ImapSession_LoginOfAnAccountThatFails_IsRecordedWithItsProtocolAndText()
+    {
+        using var temp = new TempDirectory();
+        var account = TestAccounts.Create();
+        var activity = new AccountActivity(_time);
+        using var environment = new SessionHarness(temp.Path, _time).Environment(activity: activity, account: account);
+        var (connection, client) = SessionHarness.Connect();
+        var session = new ImapSession(connection, environment, SessionHarness.Imap(_time), NullLogger.Instance).RunAsync();
+        Assert.StartsWith("* OK", await SessionHarness.ReadLineAsync(client.Input).Guarded());
+
+        await SessionHarness.WriteAsync(client.Output, "a1 LOGIN sales@example.com secret\r\n");
+        Assert.StartsWith("a1 NO", await SessionHarness.ReadLineAsync(client.Input).Guarded());
+        await client.Output.CompleteAsync();
+        await session.Guarded();
+
+        var entry = activity.Of(account.Name);
+        Assert.Equal("IMAP", entry.LastErrorProtocol);
+        Assert.Equal(LoginFailure.Unavailable, entry.LastFailure);
+        Assert.Contains("has no imap_host", entry.LastError, StringComparison.Ordinal);
+        Assert.Equal(_time.GetUtcNow(), entry.LastErrorAt);
     }
 
     [Fact]

@@ -50,7 +50,7 @@
         return;
       }
       setText(field(section, "state"), account.state);
-      var pending = !!account.user_code || account.state.indexOf("Signing in") === 0;
+      var pending = !!account.user_code;
       section.setAttribute("data-pending", pending ? "true" : "false");
       var device = section.querySelector(".device");
       if (!device) {
