@@ -107,8 +107,8 @@ public sealed class AdminAuthenticationTests
 
         Assert.Equal(HttpStatusCode.OK, status.StatusCode);
         Assert.Contains("sales@example.com", await status.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-        Assert.Equal(HttpStatusCode.Redirect, signIn.StatusCode);
-        Assert.Equal(host.SignIns.StartOrJoin(account).AuthorizeUrl, signIn.Headers.Location);
+        Assert.Equal(HttpStatusCode.OK, signIn.StatusCode);
+        Assert.Contains("Sign in<span class=\"visually-hidden\"> sales@example.com</span>", await signIn.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.DoesNotContain(host.Log.Entries, e => e.EventId.Name == "AdminPasswordWrong");
     }
 
