@@ -206,27 +206,31 @@ internal sealed partial class SignInManager(ProxyConfig config, OAuthClient clie
     {
         var account = pending.Account;
         SignInCompletion completion;
+        Action logOutcome;
         var closeWindow = pending.Method == SignInMethod.Browser ? ". You can close this window;" : ";";
         var verdict = SignInIdentity.Check(account, result, log);
         if (!verdict.Accepted)
         {
-            LogSignInFailed(log, account.Name, verdict.Message!);
+            logOutcome = () => LogSignInFailed(log, account.Name, verdict.Message!);
             completion = new SignInCompletion(false, account, verdict.Message!, verdict.Identity);
         }
         // "Tokens saved" only once they are: a failed save was logged by the token service.
         else if (await tokens.AcceptSignInAsync(account, result, CancellationToken.None, verdict.Identity))
         {
-            LogSignedIn(log, account.Name, account.ProviderDisplayName);
+            logOutcome = () => LogSignedIn(log, account.Name, account.ProviderDisplayName);
             completion = new SignInCompletion(true, account,
                 $"Account {account.Name} is signed in with {account.ProviderDisplayName}{As(verdict.Identity)}{closeWindow} mail clients can log in now.", verdict.Identity);
         }
         else
         {
-            LogSignedInNotSaved(log, account.Name, account.ProviderDisplayName);
+            logOutcome = () => LogSignedInNotSaved(log, account.Name, account.ProviderDisplayName);
             completion = new SignInCompletion(true, account,
                 $"Account {account.Name} is signed in with {account.ProviderDisplayName}{As(verdict.Identity)}, and mail clients can log in now, but its tokens could not be saved (see the proxy's log): after a restart it will need a new sign-in.", verdict.Identity);
         }
+        // Completed before the outcome is logged: whoever acts on the log line (an operator, a test) finds the
+        // sign-in over, on the status page too, not still under way.
         pending.Complete(completion);
+        logOutcome();
         return completion;
     }
 

@@ -164,6 +164,40 @@ public sealed class SignInManagerTests : IDisposable
     }
 
     [Fact]
+    public async Task CompleteAsync_Succeeds_TheSignInIsOverBeforeItsSuccessIsLogged()
+    {
+        _fx.Endpoint.Respond = (_, _) => StubTokenEndpoint.Token("signed-in-access", "signed-in-refresh");
+        PendingSignIn? pending = null;
+        SignInManager? signIns = null;
+        var underWayWhenLogged = new List<bool>();
+        var logger = new CallbackLogger(eventName =>
+        {
+            if (eventName == "SignedIn")
+            {
+                // What the status page or a waiting login sees at the moment the log says "succeeded".
+                underWayWhenLogged.Add(!pending!.Completion.IsCompleted || signIns!.Current(_fx.Account) is not null);
+            }
+        });
+        signIns = new SignInManager(_fx.Config, _fx.Client, _tokens, _fx.Time, logger);
+        pending = signIns.StartOrJoin(_fx.Account);
+
+        await signIns.CompleteAsync(pending.State, "the-code", null, null).Guarded();
+
+        Assert.Equal([false], underWayWhenLogged);
+    }
+
+    /// <summary>A logger that runs a callback with each entry's event name as it is logged, on the logging thread.</summary>
+    private sealed class CallbackLogger(Action<string?> onLog) : Microsoft.Extensions.Logging.ILogger<SignInManager>
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            onLog(eventId.Name);
+    }
+
+    [Fact]
     public async Task CompleteAsync_ErrorWithLineBreaksInTheQuery_NoForgedLogLineOrPageLine()
     {
         using var log = new RecordingLoggerProvider();
