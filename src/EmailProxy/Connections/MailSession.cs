@@ -331,6 +331,7 @@ internal abstract class MailSession(ConnectionContext connection, SessionEnviron
     {
         var outcome = await Environment.Logins.LoginAsync(MailProtocol, credentials.Username, credentials.Password, ClientAddress, Stopping);
         Environment.Metrics?.Login(Protocol, outcome.Failure);
+        Environment.Activity?.Login(Protocol, outcome);
         if (!outcome.Succeeded)
         {
             _failedLogins++;

@@ -9,10 +9,13 @@ namespace EmailProxy.Connections;
 /// <summary>What every protocol's sessions share, built once.</summary>
 /// <param name="loggers">For <see cref="FailedLogins"/>' own lines; none when null (tests that do not look at them).</param>
 /// <param name="metrics">Where sessions, logins and relayed bytes are counted; none when null (tests that do not look at them).</param>
-internal sealed class SessionEnvironment(LoginService logins, IHostApplicationLifetime lifetime, TimeProvider time, ILoggerFactory? loggers = null, ProxyMetrics? metrics = null) : IDisposable
+/// <param name="activity">Where each account's last logins and last login error are kept for the status page; none when null (tests that do not look at them).</param>
+internal sealed class SessionEnvironment(LoginService logins, IHostApplicationLifetime lifetime, TimeProvider time, ILoggerFactory? loggers = null, ProxyMetrics? metrics = null,
+    AccountActivity? activity = null) : IDisposable
 {
     public LoginService Logins { get; } = logins;
     public ProxyMetrics? Metrics { get; } = metrics;
+    public AccountActivity? Activity { get; } = activity;
     public TimeProvider Time { get; } = time;
     public CancellationToken Stopping => lifetime.ApplicationStopping;
     public string Version { get; } = typeof(SessionEnvironment).Assembly.GetName().Version?.ToString(3) ?? "0";

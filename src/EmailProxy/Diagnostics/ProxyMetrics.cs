@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
+using System.Runtime.CompilerServices;
 using System.Text.RegularExpressions;
 using EmailProxy.Accounts;
 using EmailProxy.Configuration;
@@ -53,6 +55,9 @@ internal sealed partial class ProxyMetrics
     private readonly Histogram<double> _upstreamAuthDuration;
     private readonly Counter<long> _relayedBytes;
 
+    /// <summary>The sessions open now per protocol, readable (the status page's), kept beside <see cref="_sessionsOpen"/>: at most one entry per protocol.</summary>
+    private readonly ConcurrentDictionary<string, StrongBox<long>> _openNow = new(StringComparer.Ordinal);
+
     public ProxyMetrics(IMeterFactory meters)
     {
         Meter = meters.Create(MeterName);
@@ -81,6 +86,7 @@ internal sealed partial class ProxyMetrics
         var tag = Protocol(protocol);
         _sessionsOpened.Add(1, tag);
         _sessionsOpen.Add(1, tag);
+        Interlocked.Increment(ref _openNow.GetOrAdd(protocol, static _ => new StrongBox<long>()).Value);
     }
 
     /// <param name="outcome">One of <see cref="SessionOutcome"/>'s values.</param>
@@ -89,7 +95,12 @@ internal sealed partial class ProxyMetrics
         var tag = Protocol(protocol);
         _sessionsOpen.Add(-1, tag);
         _sessionsEnded.Add(1, tag, new("outcome", outcome));
+        Interlocked.Decrement(ref _openNow.GetOrAdd(protocol, static _ => new StrongBox<long>()).Value);
     }
+
+    /// <summary>The sessions open now, per protocol that has had one since the start (for the status page).</summary>
+    public IReadOnlyDictionary<string, long> OpenSessions() =>
+        _openNow.ToDictionary(pair => pair.Key, pair => Interlocked.Read(ref pair.Value.Value), StringComparer.Ordinal);
 
     public void Login(string protocol, LoginFailure failure) => _logins.Add(1, Protocol(protocol), new("outcome", LoginOutcomeOf(failure)));
 

@@ -140,9 +140,13 @@ internal static partial class ProxyHost
         return app;
     }
 
-    /// <summary>Binds the HTTP listener exactly where <see cref="WebListenAddress"/> says: never every interface unless web_listen names one.</summary>
+    /// <summary>
+    /// Binds the HTTP listener exactly where <see cref="WebListenAddress"/> says: never every interface unless web_listen names one;
+    /// with the small request sizes of <see cref="ListenerLimits"/> (Kestrel's limits are server-wide, and only HTTP reads them).
+    /// </summary>
     private static void ListenHttp(KestrelServerOptions kestrel, WebListenAddress web, Action<ListenOptions> record)
     {
+        ListenerLimits.Apply(kestrel.Limits);
         Action<ListenOptions> configure = listen =>
         {
             listen.Protocols = HttpProtocols.Http1;

@@ -1,3 +1,5 @@
+using EmailProxy.Configuration;
+
 namespace EmailProxy.OAuth2;
 
 internal sealed partial class TokenService
@@ -10,4 +12,11 @@ internal sealed partial class TokenService
         _states.TryGetValue(accountName, out var state) && state.Loaded.IsValueCreated && state.Loaded.Value.IsCompletedSuccessfully
             ? state.Current
             : null;
+
+    /// <summary>
+    /// The account's current snapshot for the status page, its tokens loaded from the store first if
+    /// nothing asked for them yet; nothing refreshed, nothing written. Never shown as is: it holds the tokens.
+    /// </summary>
+    public async Task<TokenSnapshot> SnapshotAsync(AccountOptions account, CancellationToken cancellationToken) =>
+        (await GetStateAsync(account, cancellationToken)).Current;
 }

@@ -1,7 +1,8 @@
-using System.Text;
 using EmailProxy.Configuration;
 using EmailProxy.Connections;
+using EmailProxy.Diagnostics;
 using EmailProxy.OAuth2;
+using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http;
@@ -12,7 +13,9 @@ namespace EmailProxy.Web;
 
 /// <summary>
 /// The HTTP side on <c>web_listen</c> (by default redirect_uri's host:port, see <see cref="WebListenAddress"/>):
-/// the OAuth2 redirect, sign-in links, a status page, <c>/healthz</c>; only for its own Host names
+/// the OAuth2 redirect, the status page (<see cref="StatusPage"/>, its data also as <c>/status.json</c>) and its
+/// POST actions (<see cref="StatusActions"/>), the sign-in pages the mail clients' texts link to, <c>/ca.pem</c>,
+/// <c>/metrics</c>, <c>/healthz</c> and the command line's control endpoints; only for its own Host names
 /// (<see cref="HostHeaderCheck"/>), and all but the redirect and /healthz behind <c>admin_password</c>
 /// when it is set (<see cref="AdminAuthentication"/>).
 /// </summary>
@@ -27,6 +30,10 @@ internal static class WebEndpoints
     {
         services.AddSingleton<AdminAuthentication>();
         services.AddSingleton<HostHeaderCheck>();
+        services.AddSingleton<AccountActivity>();
+        services.AddSingleton<StatusReader>();
+        AdminLogin.AddServices(services);
+        services.Configure<FormOptions>(ListenerLimits.Forms);
         services.AddDataProtection().UseEphemeralDataProtectionProvider();
         services.AddAntiforgery(options =>
         {
@@ -45,21 +52,24 @@ internal static class WebEndpoints
         app.Use(SecurityHeaders.InvokeAsync);
         app.Use(app.Services.GetRequiredService<HostHeaderCheck>().InvokeAsync);
         app.Use(app.Services.GetRequiredService<AdminAuthentication>().InvokeAsync);
+        // Made now, at the start: the page's uptime counts from here.
+        _ = app.Services.GetRequiredService<StatusReader>();
         ControlEndpoints.Map(app, config);
         var redirectPath = config.General.RedirectUri.AbsolutePath;
         app.MapGet(AdminAuthentication.HealthPath, () => Results.Text("ok\n"));
         MetricsEndpoint.Map(app);
-        app.MapGet("/accounts/{name}/signin", (HttpContext context, SignInManager signIns) =>
-        {
-            var name = AccountNameOf(context);
-            var account = name is null ? null : config.FindAccount(name);
-            return account is null
-                ? Page(StatusCodes.Status404NotFound, "Unknown account", $"There is no [account {ClientText.Sanitize(name)}] section in the proxy's configuration.")
-                : account.AuthorizeUrl is null
-                    ? Page(StatusCodes.Status404NotFound, "No browser sign-in", $"Account {account.Name} has no authorize_url: it does not sign in in a browser.")
-                    : Results.Redirect(signIns.StartOrJoin(account, SignInMethod.Browser).AuthorizeUrl!.AbsoluteUri);
-        });
-        app.MapGet(redirectPath, async (HttpRequest request, SignInManager signIns, TokenService tokens, FailedLoginLog failures, CancellationToken cancellationToken) =>
+        AdminLogin.Map(app);
+        StaticAssets.Map(app);
+        StatusActions.Map(app, config);
+        // What the mail clients' texts link to: a page with the button, never a sign-in started by a GET.
+        app.MapGet("/accounts/{name}/signin", (HttpContext context, StatusReader status, IAntiforgery antiforgery, CancellationToken cancellationToken) =>
+            SignInPageAsync(context, config, status, antiforgery, cancellationToken));
+        app.MapGet("/status.json", async (StatusReader status, CancellationToken cancellationToken) =>
+            Results.Json(await status.ReadAsync(cancellationToken), StatusJsonContext.Default.StatusModel));
+        app.MapGet("/ca.pem", (StatusReader status) => status.CaPath() is { } path
+            ? Results.File(path, "application/x-pem-file", "ca.pem")
+            : Page(StatusCodes.Status404NotFound, "No local CA", "The proxy has not made a CA of its own: local TLS is off, or it uses the certificate pair the configuration names."));
+        app.MapGet(redirectPath, async (HttpRequest request, SignInManager signIns, StatusReader status, IAntiforgery antiforgery, FailedLoginLog failures, CancellationToken cancellationToken) =>
         {
             var query = request.Query;
             if (query.ContainsKey("state") || query.ContainsKey("code") || query.ContainsKey("error"))
@@ -69,7 +79,7 @@ internal static class WebEndpoints
                     // local_server_auth = false: only the pasted address completes a sign-in, never a request here.
                     var name = signIns.AccountOfState(query["state"])?.Name ?? "ACCOUNT";
                     return Page(StatusCodes.Status200OK, "Paste this address",
-                        $"This proxy does not take sign-ins here (local_server_auth = false): copy this page's whole address from the address bar into `emailproxy auth {name}`.");
+                        $"This proxy does not take sign-ins here (local_server_auth = false): copy this page's whole address from the address bar into the status page's \"Paste the address\" box of account {name}, or into `emailproxy auth {name}`.");
                 }
                 // Open without admin_password: an unknown state's warning is bounded per client address.
                 var result = await signIns.CompleteAsync(query["state"], query["code"], query["error"], query["error_description"],
@@ -77,16 +87,18 @@ internal static class WebEndpoints
                 return Page(result.Succeeded ? StatusCodes.Status200OK : StatusCodes.Status400BadRequest,
                     result.Succeeded ? "Signed in" : "Sign-in failed", result.Message);
             }
-            return redirectPath == "/" ? await StatusAsync(config, tokens, cancellationToken) : Results.NotFound();
+            return redirectPath == "/" ? await StatusAsync(request.HttpContext, status, antiforgery, cancellationToken) : Results.NotFound();
         });
         if (redirectPath != "/")
         {
-            app.MapGet("/", (TokenService tokens, CancellationToken cancellationToken) => StatusAsync(config, tokens, cancellationToken));
+            app.MapGet("/", (HttpContext context, StatusReader status, IAntiforgery antiforgery, CancellationToken cancellationToken) =>
+                StatusAsync(context, status, antiforgery, cancellationToken));
         }
     }
 
     /// <summary>
-    /// The account name of <c>/accounts/{name}/signin</c> (and of the control endpoints' <c>/api/accounts/{name}/…</c>), decoded once from the request target as the
+    /// The account name of <c>/accounts/{name}/signin</c> and the status page's other actions (<c>/accounts/{name}/device</c>…;
+    /// also of the control endpoints' <c>/api/accounts/{name}/…</c>), decoded once from the request target as the
     /// client sent it (<see cref="SignInManager.SignInPageFor"/> escapes it with <see cref="Uri.EscapeDataString"/>).
     /// The route value is not used: Kestrel decodes the path except <c>%2F</c>, so a name holding <c>/</c>
     /// would arrive still escaped and a name holding a literal <c>%2F</c> would look the same.
@@ -96,7 +108,7 @@ internal static class WebEndpoints
         var target = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path.Value ?? "";
         var query = target.IndexOfAny(['?', '#']);
         var path = (query < 0 ? target : target[..query]).TrimEnd('/');
-        // The segment before the final "signin". A target with dot segments gives the segment the router
+        // The segment before the final one ("signin", "device"…). A target with dot segments gives the segment the router
         // matched after resolving them, or a name no account has (then 404): never another account.
         var end = path.LastIndexOf('/');
         var start = end <= 0 ? -1 : path.LastIndexOf('/', end - 1);
@@ -108,49 +120,33 @@ internal static class WebEndpoints
         return Uri.UnescapeDataString(path[(start + 1)..end]);
     }
 
-    /// <summary>
-    /// The status page: one row per account with its state and what its link does. An app-only account
-    /// (client credentials) has no person to sign in: its state is its app token's, and it has no link. A
-    /// device-code account's link is a browser sign-in in place of the code, and says so; an account
-    /// without an authorize URL cannot sign in in a browser, so its row names the command instead.
-    /// </summary>
-    private static async Task<IResult> StatusAsync(ProxyConfig config, TokenService tokens, CancellationToken cancellationToken)
+    /// <summary>The status page (<see cref="StatusPage"/>) of this moment, its forms carrying the anti-forgery field.</summary>
+    private static async Task<IResult> StatusAsync(HttpContext context, StatusReader status, IAntiforgery antiforgery, CancellationToken cancellationToken)
     {
-        var html = new StringBuilder();
-        html.Append("<table><tr><th>Account</th><th>Mailbox</th><th>State</th><th></th></tr>");
-        foreach (var account in config.Accounts.Values.OrderBy(a => a.Name, StringComparer.OrdinalIgnoreCase))
+        var model = await status.ReadAsync(cancellationToken);
+        // Never kept by a browser or proxy cache: it shows what is true now, and its forms' tokens.
+        context.Response.Headers.CacheControl = "no-store";
+        return StatusPage.Render(model, AntiforgeryCheck.HiddenField(antiforgery, context), context);
+    }
+
+    /// <summary>
+    /// <c>GET /accounts/{name}/signin</c>: the account's page with its sign-in button; an unknown account,
+    /// or one that no person signs in (app-only, no authorize_url and no device code), gets a 404 page.
+    /// </summary>
+    private static async Task<IResult> SignInPageAsync(HttpContext context, ProxyConfig config, StatusReader status, IAntiforgery antiforgery, CancellationToken cancellationToken)
+    {
+        if (StatusActions.Find(context, config) is not { } account)
         {
-            var (signedIn, expiresAt, problem) = await tokens.DescribeAsync(account, cancellationToken);
-            var state = account.Flow == OAuthFlow.ClientCredentials
-                ? expiresAt is { } appExpiry
-                    ? $"app-only (client credentials): access token expires {appExpiry:u}; the proxy fetches a new one itself"
-                    : "app-only (client credentials): a token is fetched at the first login"
-                : signedIn
-                    ? $"signed in{(expiresAt is { } e ? $"; access token valid until {e:u}" : "")}"
-                    : problem is null ? "needs a sign-in" : $"needs a sign-in: {problem}";
-            html.Append("<tr><td>").Append(Encode(account.Name)).Append("</td><td>").Append(Encode(account.Username))
-                .Append("</td><td>").Append(Encode(state)).Append("</td><td>");
-            // No person signs an app in: an app-only account gets no link.
-            if (account.Flow == OAuthFlow.ClientCredentials)
-            {
-                html.Append("</td></tr>");
-                continue;
-            }
-            if (account.AuthorizeUrl is null)
-            {
-                html.Append(Encode($"no browser sign-in: run emailproxy auth {account.Name}"));
-            }
-            else
-            {
-                var link = $"/accounts/{Uri.EscapeDataString(account.Name)}/signin";
-                html.Append("<a href=\"").Append(Encode(link)).Append("\">")
-                    .Append(account.Flow == OAuthFlow.DeviceCode ? "Sign in in this browser (instead of a device code)" : "Sign in")
-                    .Append("</a>");
-            }
-            html.Append("</td></tr>");
+            return StatusActions.UnknownAccount(context);
         }
-        html.Append("</table>");
-        return HtmlPage.Content(StatusCodes.Status200OK, "Email OAuth2 Proxy", html.ToString());
+        var model = await status.ReadAsync(cancellationToken);
+        var shown = model.Accounts.First(a => a.Id == status.IdOf(account));
+        if (!shown.CanSignIn && !shown.CanShowDeviceCode)
+        {
+            return StatusActions.NoBrowserSignIn(account);
+        }
+        context.Response.Headers.CacheControl = "no-store";
+        return StatusPage.SignIn(shown, AntiforgeryCheck.HiddenField(antiforgery, context));
     }
 
     private static IResult Page(int status, string title, string message) => HtmlPage.Message(status, title, message);

@@ -205,6 +205,28 @@ internal sealed partial class TestEnvironment : IAsyncDisposable
         return await response.Content.ReadAsStringAsync();
     }
 
+    /// <summary>
+    /// What a person does on the status page: opens it, presses "Sign in ACCOUNT" (a POST carrying the
+    /// page's anti-forgery field and cookie), goes through the fake provider's authorize page and back to
+    /// the proxy's redirect; returns the last page. A sign-in under way (one a login started) is joined.
+    /// </summary>
+    public async Task<string> SignInFromStatusPageAsync(string account = Account, TimeSpan? timeout = null)
+    {
+        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = true, UseProxy = false, CookieContainer = new CookieContainer() })
+        {
+            Timeout = timeout ?? SafetyTimeout,
+        };
+        var page = await http.GetStringAsync(new Uri(RedirectUri + "/"));
+        var token = FormTokenPattern().Match(page);
+        if (!token.Success)
+        {
+            throw new InvalidOperationException($"The status page has no anti-forgery field: {page}");
+        }
+        using var form = new FormUrlEncodedContent([new KeyValuePair<string, string>("__csrf", WebUtility.HtmlDecode(token.Groups[1].Value))]);
+        using var response = await http.PostAsync(new Uri($"{RedirectUri}/accounts/{Uri.EscapeDataString(account)}/signin"), form);
+        return await response.Content.ReadAsStringAsync();
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var proxy in _proxies)
@@ -232,4 +254,7 @@ internal sealed partial class TestEnvironment : IAsyncDisposable
 
     [GeneratedRegex(@"https?://\S+")]
     private static partial Regex UrlPattern();
+
+    [GeneratedRegex("name=\"__csrf\" value=\"([^\"]+)\"")]
+    private static partial Regex FormTokenPattern();
 }

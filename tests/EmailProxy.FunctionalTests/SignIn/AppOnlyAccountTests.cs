@@ -77,7 +77,7 @@ public sealed class AppOnlyAccountTests
         await env.StartProxyAsync();
         using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseProxy = false }) { Timeout = env.SafetyTimeout };
         var before = WebUtility.HtmlDecode(await http.GetStringAsync(new Uri(env.RedirectUri + "/")));
-        Assert.Contains("app-only (client credentials): a token is fetched at the first login", before, StringComparison.Ordinal);
+        Assert.Contains("App-only (client credentials): a token is fetched at the first login", before, StringComparison.Ordinal);
 
         await using (var session = await ImapProxyTests.LoginAsync(env, TestEnvironment.Account))
         {
@@ -101,8 +101,8 @@ public sealed class AppOnlyAccountTests
         }
 
         var after = WebUtility.HtmlDecode(await http.GetStringAsync(new Uri(env.RedirectUri + "/")));
-        Assert.Contains("app-only (client credentials): access token expires ", after, StringComparison.Ordinal);
-        Assert.DoesNotContain("needs a sign-in", after, StringComparison.Ordinal);
-        Assert.DoesNotContain("Sign in</a>", after, StringComparison.Ordinal);
+        Assert.Contains("App-only (client credentials): access token expires ", after, StringComparison.Ordinal);
+        Assert.DoesNotContain("Needs a sign-in", after, StringComparison.Ordinal);
+        Assert.DoesNotContain(">Sign in<", after, StringComparison.Ordinal);
     }
 }

@@ -101,12 +101,8 @@ public sealed class IdentityCheckTests
         return refused;
     }
 
-    /// <summary>The account's sign-in link of the status page (it joins the sign-in the last login started), through the provider, back to the proxy.</summary>
-    private static async Task<string> SignInFromStatusPageAsync(TestEnvironment env)
-    {
-        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = true, UseProxy = false }) { Timeout = env.SafetyTimeout };
-        return await http.GetStringAsync(new Uri($"{env.RedirectUri}/accounts/{Uri.EscapeDataString(TestEnvironment.Account)}/signin"));
-    }
+    /// <summary>The account's "Sign in" button on the status page (it joins the sign-in the last login started), through the provider, back to the proxy.</summary>
+    private static Task<string> SignInFromStatusPageAsync(TestEnvironment env) => env.SignInFromStatusPageAsync();
 
     private static string[] TokenFiles(TestEnvironment env) =>
         Directory.Exists(env.TokenDirectory) ? Directory.GetFiles(env.TokenDirectory, "*.json") : [];

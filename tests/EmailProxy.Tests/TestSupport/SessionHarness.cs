@@ -24,13 +24,17 @@ namespace EmailProxy.Tests.TestSupport;
 internal sealed class SessionHarness(string folder, TimeProvider time)
 {
     /// <param name="metrics">Where the sessions count their sessions, logins and bytes; nowhere when null.</param>
-    public SessionEnvironment Environment(ProxyMetrics? metrics = null)
+    /// <param name="activity">Where the sessions record each account's logins for the status page; nowhere when null.</param>
+    /// <param name="account">One account to configure, on a [server] with no host at all (its logins fail at once, without any network); none when null.</param>
+    public SessionEnvironment Environment(ProxyMetrics? metrics = null, AccountActivity? activity = null, AccountOptions? account = null)
     {
-        var config = new ProxyConfig(Path.Combine(folder, "emailproxy.config"), new GeneralOptions { LocalTls = LocalTlsMode.Off }, new Dictionary<string, ServerOptions>(), new Dictionary<string, AccountOptions>());
+        var servers = account is null ? new Dictionary<string, ServerOptions>() : new Dictionary<string, ServerOptions> { [account.ServerName] = new ServerOptions(account.ServerName) };
+        var accounts = account is null ? new Dictionary<string, AccountOptions>() : new Dictionary<string, AccountOptions>(StringComparer.OrdinalIgnoreCase) { [account.Name] = account };
+        var config = new ProxyConfig(Path.Combine(folder, "emailproxy.config"), new GeneralOptions { LocalTls = LocalTlsMode.Off }, servers, accounts);
         var client = new OAuthClient(new HttpClient(), time);
         var tokens = new TokenService(client, new TokenFileStore(Path.Combine(folder, "tokens"), MasterKey.FromBytes(new byte[32]), time, NullLogger<TokenFileStore>.Instance), time, NullLogger<TokenService>.Instance);
         var logins = new LoginService(config, new PasswordVerifier(), new LoginThrottle(time), tokens, new SignInManager(config, client, tokens, time, NullLogger<SignInManager>.Instance));
-        return new SessionEnvironment(logins, new Lifetime(), time, metrics: metrics);
+        return new SessionEnvironment(logins, new Lifetime(), time, metrics: metrics, activity: activity);
     }
 
     /// <summary>The IMAP protocol with a real upstream client whose connector runs on <paramref name="time"/> (the system clock by default).</summary>

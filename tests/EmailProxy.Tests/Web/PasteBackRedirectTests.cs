@@ -46,9 +46,9 @@ public sealed class PasteBackRedirectTests
         var account = TestAccounts.Create();
         await using var host = await WebEndpointsHost.StartAsync(PasteBack, account);
 
-        using var response = await host.Http.GetAsync(new Uri($"/accounts/{Uri.EscapeDataString(account.Name)}/signin", UriKind.Relative)).Guarded();
+        using var response = await PageForms.PostAsync(host, $"/accounts/{Uri.EscapeDataString(account.Name)}/signin", await PageForms.TokenAsync(host));
 
-        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        Assert.Equal(HttpStatusCode.SeeOther, response.StatusCode);
         Assert.Equal(host.SignIns.Current(account)!.AuthorizeUrl, response.Headers.Location);
     }
 }

@@ -56,10 +56,14 @@ internal sealed class WebEndpointsHost : IAsyncDisposable
         builder.Services.AddSingleton<PrometheusExport>();
         _app = builder.Build();
         WebEndpoints.Map(_app, Config);
+        Activity = _app.Services.GetRequiredService<AccountActivity>();
         Http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false });
     }
 
     public ProxyConfig Config { get; }
+
+    /// <summary>The mail-login activity the status page shows (the host's own; nothing records into it unless a test does).</summary>
+    public AccountActivity Activity { get; }
 
     /// <summary>The metrics /metrics serves (a meter of this host's own).</summary>
     public ProxyMetrics Metrics { get; }

@@ -33,24 +33,55 @@ public sealed class WebEndpointsTests
     }
 
     [Fact]
-    public async Task SignIn_KnownAccount_RedirectsToTheProviderWithItsState()
+    public async Task SignInPage_KnownAccount_ShowsTheButtonAndStartsNothing()
     {
         var account = TestAccounts.Create();
         await using var host = await WebEndpointsHost.StartAsync(account);
 
         using var response = await host.Http.GetAsync(new Uri($"/accounts/{Uri.EscapeDataString(account.Name)}/signin", UriKind.Relative)).Guarded();
+        var body = await response.Content.ReadAsStringAsync();
 
-        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("<h2 id=\"account-1\">sales@example.com</h2>", body, StringComparison.Ordinal);
+        Assert.Contains("<button type=\"submit\">Sign in<span class=\"visually-hidden\"> sales@example.com</span></button>", body, StringComparison.Ordinal);
+        Assert.Equal(["/accounts/sales%40example.com/signin"], PageForms.ActionsOf(body));
+        Assert.Null(host.SignIns.Current(account));
+        Assert.DoesNotContain(host.Log.Entries, e => e.EventId.Name == "SignInNeeded");
+    }
+
+    [Fact]
+    public async Task SignIn_PostFromThePage_RedirectsToTheProviderWithItsState()
+    {
+        var account = TestAccounts.Create();
+        await using var host = await WebEndpointsHost.StartAsync(account);
+        var page = await host.Http.GetStringAsync(new Uri($"/accounts/{Uri.EscapeDataString(account.Name)}/signin", UriKind.Relative)).Guarded();
+
+        using var response = await PageForms.PostAsync(host, PageForms.ActionsOf(page).Single(), PageForms.TokenOf(page));
+
+        Assert.Equal(HttpStatusCode.SeeOther, response.StatusCode);
         var location = Assert.IsType<Uri>(response.Headers.Location);
         Assert.Equal(account.AuthorizeUrl!.GetLeftPart(UriPartial.Path), location.GetLeftPart(UriPartial.Path));
         Assert.Equal(host.SignIns.StartOrJoin(account).AuthorizeUrl, location);
     }
 
     [Fact]
-    public async Task SignIn_AccountWithoutAuthorizeUrl_Returns404PageInsteadOfAServerError()
+    public async Task SignInPage_DeviceCodeAccountWithoutAuthorizeUrl_ShowsOnlyTheDeviceCodeButton()
     {
         var account = TestAccounts.Create() with { Flow = OAuthFlow.DeviceCode, AuthorizeUrl = null };
         await using var host = await WebEndpointsHost.StartAsync(account);
+
+        var page = await host.Http.GetStringAsync(new Uri($"/accounts/{Uri.EscapeDataString(account.Name)}/signin", UriKind.Relative)).Guarded();
+
+        Assert.Equal(["/accounts/sales%40example.com/device"], PageForms.ActionsOf(page));
+        Assert.Contains("Show device code<span class=\"visually-hidden\"> for sales@example.com</span>", page, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SignIn_AccountWithoutAuthorizeUrl_Returns404PageInsteadOfAServerError()
+    {
+        var account = TestAccounts.Create() with { AuthorizeUrl = null };
+        // The other account's button gives the page an anti-forgery field.
+        await using var host = await WebEndpointsHost.StartAsync(account, TestAccounts.Create("other@example.com"));
 
         using var response = await host.Http.GetAsync(new Uri($"/accounts/{Uri.EscapeDataString(account.Name)}/signin", UriKind.Relative)).Guarded();
         var body = await response.Content.ReadAsStringAsync();
@@ -58,6 +89,10 @@ public sealed class WebEndpointsTests
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         Assert.Contains("No browser sign-in", body, StringComparison.Ordinal);
         Assert.Contains("authorize_url", body, StringComparison.Ordinal);
+
+        using var posted = await PageForms.PostAsync(host, $"/accounts/{Uri.EscapeDataString(account.Name)}/signin", await PageForms.TokenAsync(host));
+        Assert.Equal(HttpStatusCode.NotFound, posted.StatusCode);
+        Assert.Null(host.SignIns.Current(account));
     }
 
     [Fact]
@@ -107,7 +142,7 @@ public sealed class WebEndpointsTests
         Assert.Contains("&lt;img src=x onerror=alert(1)&gt;@example.com", body, StringComparison.Ordinal);
         Assert.DoesNotContain("<img", body, StringComparison.Ordinal);
         Assert.Contains($"/accounts/{Uri.EscapeDataString(Name)}/signin", body, StringComparison.Ordinal);
-        Assert.Contains("needs a sign-in", body, StringComparison.Ordinal);
+        Assert.Contains("Needs a sign-in", body, StringComparison.Ordinal);
     }
 
     /// <summary>Account names the configuration allows that mean something in a URL, in HTML or to a router.</summary>
@@ -138,9 +173,14 @@ public sealed class WebEndpointsTests
         await using var host = await WebEndpointsHost.StartAsync(account, TestAccounts.Create("other@example.com"));
         var link = host.SignIns.SignInPageFor(account);
 
-        using var response = await host.Http.GetAsync(new Uri(link.PathAndQuery, UriKind.Relative)).Guarded();
+        using var page = await host.Http.GetAsync(new Uri(link.PathAndQuery, UriKind.Relative)).Guarded();
+        var body = await page.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        Assert.Contains($"<h2 id=\"account-", body, StringComparison.Ordinal);
+        Assert.Contains($">{System.Text.Encodings.Web.HtmlEncoder.Default.Encode(name)}</h2>", body, StringComparison.Ordinal);
+        using var response = await PageForms.PostAsync(host, PageForms.ActionsOf(body).Single(), PageForms.TokenOf(body));
 
-        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        Assert.Equal(HttpStatusCode.SeeOther, response.StatusCode);
         Assert.Equal(host.SignIns.StartOrJoin(account).AuthorizeUrl, response.Headers.Location);
         Assert.Equal("/signin", link.AbsolutePath[link.AbsolutePath.LastIndexOf('/')..]);
         Assert.Empty(link.Query);
@@ -153,14 +193,14 @@ public sealed class WebEndpointsTests
     {
         var account = TestAccounts.Create(name);
         await using var host = await WebEndpointsHost.StartAsync(account, TestAccounts.Create("other@example.com"));
-        var page = await host.Http.GetStringAsync(new Uri("/", UriKind.Relative)).Guarded();
-        var hrefs = System.Text.RegularExpressions.Regex.Matches(page, "href=\"(/accounts/[^\"]*)\"").Select(m => WebUtility.HtmlDecode(m.Groups[1].Value)).ToList();
-        Assert.Equal(2, hrefs.Count);
+        var page = await PageForms.StatusPageAsync(host);
+        var signIns = PageForms.ActionsOf(page).Where(a => a.EndsWith("/signin", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, signIns.Count);
 
-        foreach (var href in hrefs)
+        foreach (var action in signIns)
         {
-            using var response = await host.Http.GetAsync(new Uri(href, UriKind.Relative)).Guarded();
-            Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+            using var response = await PageForms.PostAsync(host, action, PageForms.TokenOf(page));
+            Assert.Equal(HttpStatusCode.SeeOther, response.StatusCode);
         }
 
         var started = host.Log.Entries.Where(e => e.EventId.Name == "SignInNeeded").Select(e => e.Message).ToList();
@@ -182,9 +222,12 @@ public sealed class WebEndpointsTests
         await using var host = await WebEndpointsHost.StartAsync(TestAccounts.Create("a+b@example.com"), TestAccounts.Create("a%b@example.com"));
 
         using var response = await host.Http.GetAsync(new Uri($"/accounts/{requested}/signin", UriKind.Relative)).Guarded();
+        using var posted = await PageForms.PostAsync(host, $"/accounts/{requested}/signin", await PageForms.TokenAsync(host));
 
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         Assert.Contains("Unknown account", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, posted.StatusCode);
+        Assert.Contains("Unknown account", await posted.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.DoesNotContain(host.Log.Entries, e => e.EventId.Name == "SignInNeeded");
     }
 }

@@ -1,0 +1,39 @@
+namespace EmailProxy.Web;
+
+/// <summary>
+/// One account as the status page shows it and <c>/status.json</c> serves it: what is configured, the
+/// tokens' state (times only, never a token), the sign-in under way, the last logins and the last
+/// error with its fix, and which actions its flow allows. Built by <see cref="StatusReader"/>.
+/// </summary>
+/// <param name="Id">The HTML id of the account's heading, from its place on the page (<c>account-3</c>): never the name, which may hold anything.</param>
+/// <param name="State">One line for a person, starting with <c>Signed in</c>, <c>Needs a sign-in</c>, <c>Signing in</c> (a device code waits to be entered) or <c>App-only</c>.</param>
+/// <param name="ErrorCode">The <c>AADSTS</c> code of <paramref name="LastError"/>, when it carries one.</param>
+internal sealed record AccountStatus(
+    string Id,
+    string Name,
+    string Provider,
+    string Flow,
+    string Tenant,
+    string Mailbox,
+    string State,
+    bool SignedIn,
+    string? Identity,
+    DateTimeOffset? AccessTokenExpiresAt,
+    DateTimeOffset? RefreshTokenRenewedAt,
+    string? UserCode,
+    string? VerificationUri,
+    DateTimeOffset? SignInExpiresAt,
+    IReadOnlyList<ProtocolLogin> LastLogins,
+    string? LastError,
+    DateTimeOffset? LastErrorAt,
+    string? ErrorCode,
+    string? Fix,
+    bool CanSignIn,
+    bool CanShowDeviceCode,
+    bool CanPaste,
+    bool CanForget,
+    bool AppOnly)
+{
+    /// <summary>The path of the account's actions (<c>/accounts/{escaped}/…</c>), read back with <see cref="WebEndpoints.AccountNameOf"/>.</summary>
+    public static string ActionPath(string name, string action) => $"/accounts/{Uri.EscapeDataString(name)}/{action}";
+}

@@ -1,0 +1,98 @@
+using EmailProxy.Configuration;
+using EmailProxy.Connections;
+using EmailProxy.OAuth2;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace EmailProxy.Web;
+
+/// <summary>
+/// The status page's actions, each a POST under <c>/accounts/{name}/…</c> behind <see cref="FormSizeLimit"/>
+/// and <see cref="AntiforgeryCheck"/> (a request without the page's token changes nothing): sign in
+/// (a browser sign-in started or joined, then 303 to the provider), show a device code (asked for from
+/// the provider, then 303 back to the account on the page, which shows it), paste the address the
+/// browser ended on (<c>local_server_auth = false</c>) and forget the tokens. The account's name is
+/// read from the request target as sent (<see cref="WebEndpoints.AccountNameOf"/>); a name no account
+/// has gets a 404 page and starts nothing.
+/// </summary>
+internal static class StatusActions
+{
+    public static void Map(WebApplication app, ProxyConfig config)
+    {
+        var actions = app.MapGroup("/accounts/{name}");
+        actions.AddEndpointFilter<FormSizeLimit>();
+        actions.AddEndpointFilter<AntiforgeryCheck>();
+
+        actions.MapPost("/signin", (HttpContext context, SignInManager signIns) =>
+            WithAccount(context, config, account => account.Flow == OAuthFlow.ClientCredentials || account.AuthorizeUrl is null
+                ? NoBrowserSignIn(account)
+                : SeeOther(context, signIns.StartOrJoin(account, SignInMethod.Browser).AuthorizeUrl!.AbsoluteUri)));
+
+        actions.MapPost("/device", async (HttpContext context, SignInManager signIns, StatusReader status, CancellationToken cancellationToken) =>
+        {
+            if (Find(context, config) is not { } account)
+            {
+                return UnknownAccount(context);
+            }
+            if (account.Flow != OAuthFlow.DeviceCode)
+            {
+                return HtmlPage.Message(StatusCodes.Status404NotFound, "No device code",
+                    $"Account {account.Name} does not sign in with a device code (its flow is {StatusReader.FlowName(account.Flow)}).");
+            }
+            // A code the provider refuses ends at once: its reason is the account's last error on the page.
+            await signIns.StartOrJoinAsync(account, SignInMethod.DeviceCode, cancellationToken);
+            return SeeOther(context, $"/#{status.IdOf(account)}");
+        });
+
+        actions.MapPost("/paste", async (HttpContext context, SignInManager signIns, CancellationToken cancellationToken) =>
+        {
+            if (Find(context, config) is not { } account)
+            {
+                return UnknownAccount(context);
+            }
+            var address = context.Request.HasFormContentType ? (context.Request.Form["address"].ToString()).Trim() : "";
+            if (address.Length == 0)
+            {
+                return HtmlPage.Message(StatusCodes.Status400BadRequest, "Nothing pasted",
+                    $"Paste the whole address the browser ended on after signing in as {account.Username}, then press the button again.");
+            }
+            var result = await signIns.CompletePastedAsync(account, address, cancellationToken);
+            return HtmlPage.Message(result.Succeeded ? StatusCodes.Status200OK : StatusCodes.Status400BadRequest,
+                result.Succeeded ? "Signed in" : "Sign-in failed", result.Message);
+        });
+
+        actions.MapPost("/forget", async (HttpContext context, TokenService tokens, StatusReader status, CancellationToken cancellationToken) =>
+        {
+            if (Find(context, config) is not { } account)
+            {
+                return UnknownAccount(context);
+            }
+            await tokens.ForgetAsync(account, cancellationToken);
+            return SeeOther(context, $"/#{status.IdOf(account)}");
+        });
+    }
+
+    /// <summary>The configured account the request's target names, or null.</summary>
+    public static AccountOptions? Find(HttpContext context, ProxyConfig config) =>
+        WebEndpoints.AccountNameOf(context) is { } name ? config.FindAccount(name) : null;
+
+    public static IResult UnknownAccount(HttpContext context) =>
+        HtmlPage.Message(StatusCodes.Status404NotFound, "Unknown account",
+            $"There is no [account {ClientText.Sanitize(WebEndpoints.AccountNameOf(context))}] section in the proxy's configuration.");
+
+    public static IResult NoBrowserSignIn(AccountOptions account) =>
+        HtmlPage.Message(StatusCodes.Status404NotFound, "No browser sign-in", account.Flow == OAuthFlow.ClientCredentials
+            ? $"Account {account.Name} is app-only (client credentials): no person signs it in, the proxy fetches its token itself."
+            : $"Account {account.Name} has no authorize_url: it does not sign in in a browser. Run emailproxy auth {account.Name} instead.");
+
+    private static IResult WithAccount(HttpContext context, ProxyConfig config, Func<AccountOptions, IResult> action) =>
+        Find(context, config) is { } account ? action(account) : UnknownAccount(context);
+
+    /// <summary>303 See Other: the browser follows with a GET, so a reload does not post the form again.</summary>
+    private static IResult SeeOther(HttpContext context, string location)
+    {
+        context.Response.Headers.Location = location;
+        return Results.StatusCode(StatusCodes.Status303SeeOther);
+    }
+}
