@@ -128,6 +128,7 @@ internal sealed partial class FakeIdentityServer : IAsyncDisposable
         app.MapPost("/{tenant}/oauth2/v2.0/token", (string tenant, HttpContext context) => TokenAsync(tenant, context));
         app.MapPost("/{tenant}/oauth2/v2.0/devicecode", (string tenant, HttpContext context) => DeviceCodeAsync(tenant, context));
         app.MapPost("/introspect", IntrospectAsync);
+        MapBrowserPages(app);
         await app.StartAsync();
         _app = app;
 
@@ -316,7 +317,7 @@ internal sealed partial class FakeIdentityServer : IAsyncDisposable
             parameters["state"] = request.State;
         }
 
-        return Results.Redirect(QueryHelpers.AddQueryString(request.RedirectUri, parameters));
+        return AnswerAuthorize(request, QueryHelpers.AddQueryString(request.RedirectUri, parameters));
     }
 
     private async Task IntrospectAsync(HttpContext context)
