@@ -111,10 +111,11 @@ internal static class StatusPage
         Fact(html, "Flow", account.Flow);
         Fact(html, "Tenant", account.Tenant);
         Fact(html, "Mailbox", account.Mailbox);
-        Fact(html, "Signed in as", account.AppOnly ? "no person: the app itself (client credentials)" : account.Identity ?? (account.SignedIn ? "(not recorded)" : "nobody yet"));
+        // These two change when a sign-in completes while the page is open: status.js rewrites them (data-field).
+        Fact(html, "Signed in as", account.AppOnly ? "no person: the app itself (client credentials)" : account.Identity ?? (account.SignedIn ? "(not recorded)" : "nobody yet"), "identity");
         Fact(html, "Access token", account.AccessTokenExpiresAt is { } expires
             ? expires > model.Now ? $"valid until {StatusReader.Time(expires)} (for {Duration(expires - model.Now)})" : $"expired {StatusReader.Time(expires)}; renewed at the next login"
-            : "none yet");
+            : account.RefreshTokenRenewedAt is null ? "none yet" : "none now; a new one is fetched at the next login", "access-token");
         if (account.RefreshTokenRenewedAt is { } renewed)
         {
             Fact(html, "Refresh token", $"last renewed {StatusReader.Time(renewed)} ({Duration(model.Now - renewed)} ago)"
@@ -208,8 +209,8 @@ internal static class StatusPage
             .Append("EspoCRM's PHP uses that system store (or the file named by <code>openssl.cafile</code> in php.ini): restart PHP-FPM or the web server afterwards.</p></div>");
     }
 
-    private static void Fact(StringBuilder html, string term, string? value) =>
-        html.Append("<dt>").Append(Encode(term)).Append("</dt><dd>").Append(Encode(value)).Append("</dd>");
+    private static void Fact(StringBuilder html, string term, string? value, string? field = null) =>
+        html.Append("<dt>").Append(Encode(term)).Append(field is null ? "</dt><dd>" : $"</dt><dd data-field=\"{field}\">").Append(Encode(value)).Append("</dd>");
 
     /// <summary>Text a screen reader reads as part of the element's name and the screen does not show.</summary>
     private static string Hidden(string text) => $"<span class=\"visually-hidden\">{Encode(text)}</span>";

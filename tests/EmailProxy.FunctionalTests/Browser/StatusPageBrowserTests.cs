@@ -79,6 +79,9 @@ public sealed partial class StatusPageBrowserTests(BrowserFixture fixture)
         await proxy.WaitForLineAsync(l => l.Contains($"OAuth2 sign-in of account {Account} with Microsoft succeeded", StringComparison.Ordinal));
 
         await Expect(Field(account, "state")).ToHaveTextAsync(StartsWith("Signed in"));
+        // The facts that changed with it too, not only the state line.
+        await Expect(Field(account, "identity")).ToHaveTextAsync(Account);
+        await Expect(Field(account, "access-token")).ToHaveTextAsync(StartsWith("valid until "));
         Assert.Equal("not reloaded", await page.EvaluateAsync<string>("() => window.emailproxyTestMark"));
         Assert.Equal(0, Volatile.Read(ref navigations));
         Assert.Empty(browser.ScriptErrors);

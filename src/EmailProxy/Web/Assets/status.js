@@ -43,6 +43,12 @@
     }
   }
 
+  // The server's "2026-12-06 11:40 UTC" form of an ISO time.
+  function utc(iso) {
+    var at = new Date(iso);
+    return isNaN(at.getTime()) ? iso : at.toISOString().slice(0, 16).replace("T", " ") + " UTC";
+  }
+
   function apply(status) {
     (status.accounts || []).forEach(function (account) {
       var section = sectionOf(account.id);
@@ -50,6 +56,12 @@
         return;
       }
       setText(field(section, "state"), account.state);
+      if (account.signed_in && account.identity) {
+        setText(field(section, "identity"), account.identity);
+      }
+      if (account.signed_in && account.access_token_expires_at) {
+        setText(field(section, "access-token"), "valid until " + utc(account.access_token_expires_at));
+      }
       var pending = !!account.user_code;
       section.setAttribute("data-pending", pending ? "true" : "false");
       var device = section.querySelector(".device");
