@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.Text;
-using EmailProxy.FunctionalTests.Container;
 using EmailProxy.FunctionalTests.Imap;
 using EmailProxy.FunctionalTests.Infrastructure;
 using Xunit;
@@ -14,8 +12,6 @@ namespace EmailProxy.FunctionalTests.Cli;
 /// </summary>
 public sealed class TestOAuth2FlowScriptTests
 {
-    private static string Script => Path.Combine(DockerEngine.RepositoryRoot, "test-oauth2-flow.sh");
-
     [Fact]
     public async Task Script_AccountNeedsSignIn_PrintsTheUrlWaitsForTheSignInThenPassesEveryStep()
     {
@@ -23,7 +19,7 @@ public sealed class TestOAuth2FlowScriptTests
         await env.StartProxyAsync();
         var output = new StringBuilder();
         var urlShown = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var script = StartScript(["--config", env.ConfigPath, "--timeout", "120"], output, urlShown);
+        using var script = FlowScript.Start(["--config", env.ConfigPath, "--timeout", "120"], output, urlShown);
         try
         {
             await urlShown.Task.WaitAsync(TimeSpan.FromSeconds(60));
@@ -33,10 +29,10 @@ public sealed class TestOAuth2FlowScriptTests
         }
         finally
         {
-            StopIfRunning(script);
+            FlowScript.StopIfRunning(script);
         }
 
-        var text = Text(output);
+        var text = FlowScript.Text(output);
         Assert.True(script.ExitCode == 0, text);
         Assert.Contains($"Open {env.RedirectUri}/accounts/{Uri.EscapeDataString(TestEnvironment.Account)}/signin", text, StringComparison.Ordinal);
         Assert.Contains("ok: IMAP LOGIN + LIST", text, StringComparison.Ordinal);
@@ -51,7 +47,7 @@ public sealed class TestOAuth2FlowScriptTests
         await using var env = await TestEnvironment.CreateAsync();
         env.WriteConfig();
         var output = new StringBuilder();
-        using var script = StartScript(["--config", env.ConfigPath], output, new TaskCompletionSource());
+        using var script = FlowScript.Start(["--config", env.ConfigPath], output, new TaskCompletionSource());
         try
         {
             using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(60));
@@ -59,60 +55,10 @@ public sealed class TestOAuth2FlowScriptTests
         }
         finally
         {
-            StopIfRunning(script);
+            FlowScript.StopIfRunning(script);
         }
 
         Assert.Equal(3, script.ExitCode);
-        Assert.Contains($"FAILED: no IMAP greeting from 127.0.0.1:{env.ImapPort}", Text(output), StringComparison.Ordinal);
-    }
-
-    /// <summary>A script the test gave up on is killed with its children (it may be in a sleep or a read).</summary>
-    private static void StopIfRunning(Process script)
-    {
-        if (!script.HasExited)
-        {
-            script.Kill(entireProcessTree: true);
-            script.WaitForExit();
-        }
-    }
-
-    private static string Text(StringBuilder output)
-    {
-        lock (output)
-        {
-            return output.ToString();
-        }
-    }
-
-    private static Process StartScript(string[] arguments, StringBuilder output, TaskCompletionSource urlShown)
-    {
-        var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(Script);
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-        var process = new Process { StartInfo = start };
-        void OnLine(string? line)
-        {
-            if (line is null)
-            {
-                return;
-            }
-            lock (output)
-            {
-                output.AppendLine(line);
-            }
-            if (line.StartsWith("Open ", StringComparison.Ordinal))
-            {
-                urlShown.TrySetResult();
-            }
-        }
-        process.OutputDataReceived += (_, e) => OnLine(e.Data);
-        process.ErrorDataReceived += (_, e) => OnLine(e.Data);
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
+        Assert.Contains($"FAILED: no IMAP greeting from 127.0.0.1:{env.ImapPort}", FlowScript.Text(output), StringComparison.Ordinal);
     }
 }

@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Text;
+using EmailProxy.FunctionalTests.Cli;
 using EmailProxy.FunctionalTests.Dovecot;
 using EmailProxy.FunctionalTests.Imap;
 using EmailProxy.FunctionalTests.Infrastructure;
@@ -38,7 +40,25 @@ public sealed class ContainerImageTests(DockerEngine docker, DovecotFixture dove
 
             await Compose(compose, "up", "-d", "--no-build");
             await WaitHealthyAsync();
-            await ImapProxyTests.SignInFromStatusPageAsync(env);
+            // The operator's script against the container: it shows what to open, the test signs in, the script checks every protocol.
+            var output = new StringBuilder();
+            var urlShown = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            using (var script = FlowScript.Start(["--container", ContainerName, "--password", Password, "--timeout", "120"], output, urlShown, docker.Environment))
+            {
+                try
+                {
+                    await urlShown.Task.WaitAsync(TimeSpan.FromSeconds(60));
+                    await ImapProxyTests.SignInFromStatusPageAsync(env);
+                    using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+                    await script.WaitForExitAsync(limit.Token);
+                }
+                finally
+                {
+                    FlowScript.StopIfRunning(script);
+                }
+                Assert.True(script.ExitCode == 0, FlowScript.Text(output));
+                Assert.Contains("All steps passed.", FlowScript.Text(output), StringComparison.Ordinal);
+            }
             await LoginAndOpenInboxAsync(env);
 
             var tokenFiles = Directory.GetFiles(Path.Combine(config, "tokens"), "*.json");
