@@ -21,7 +21,10 @@ using Microsoft.Extensions.Logging;
 
 namespace EmailProxy.Hosting;
 
-/// <summary>The composition root: one WebApplication whose Kestrel serves every mail port and the HTTP port.</summary>
+/// <summary>
+/// The composition root: one WebApplication whose Kestrel serves the HTTP port (a failure to bind it stops
+/// the start), and one Kestrel per mail port under <see cref="MailListeners"/> (a taken port is retried).
+/// </summary>
 internal static partial class ProxyHost
 {
     /// <summary>How many connects may wait to be accepted; a burst of hundreds must not stall (PROTOCOL-NOTES.md).</summary>
@@ -76,28 +79,16 @@ internal static partial class ProxyHost
         // One per-address limiter of log lines for the whole process: the mail sessions', the admin page's and the sign-in return's.
         builder.Services.AddSingleton(s => s.GetRequiredService<SessionEnvironment>().FailedLogins);
 
+        // Each mail port on its own Kestrel, bound and retried by MailListeners: one taken port does not stop the proxy.
+        builder.Services.AddSingleton(s => new MailListeners(
+            [.. new[] { MailListenerOf<ImapProtocol>(s, config.General), MailListenerOf<SmtpProtocol>(s, config.General), MailListenerOf<Pop3Protocol>(s, config.General) }.OfType<MailListener>()],
+            s.GetRequiredService<TimeProvider>(), s.GetRequiredService<ILogger<MailListeners>>()));
+        builder.Services.AddHostedService(s => s.GetRequiredService<MailListeners>());
+
         var listeners = new List<(string Name, ListenOptions Options)>();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            void Mail<TProtocol>() where TProtocol : MailProtocol
-            {
-                var protocol = kestrel.ApplicationServices.GetRequiredService<TProtocol>();
-                if (protocol.ListenOf(config.General) is not { } endPoint)
-                {
-                    return;
-                }
-                kestrel.Listen(endPoint, listen =>
-                {
-                    listen.UseLocalTls(sniffImplicitTls: protocol.SniffsImplicitTls);
-                    listen.UseConnectionHandler<MailConnectionHandler<TProtocol>>();
-                    listeners.Add((protocol.Name, listen));
-                });
-            }
-            // IMAP and POP serve implicit TLS and plaintext on one port; SMTP offers STARTTLS.
-            Mail<ImapProtocol>();
-            Mail<SmtpProtocol>();
-            Mail<Pop3Protocol>();
             ListenHttp(kestrel, WebListenAddress.Of(config.General), listen => listeners.Add(("HTTP", listen)));
         });
 
@@ -113,7 +104,7 @@ internal static partial class ProxyHost
         {
             LogConfigWarning(log, warning.ToString());
         }
-        // Only once the ports are bound: an instance that will fail to start must not touch the files of a running one.
+        // Only once the HTTP port is bound (the mail ports may still be retrying): an instance that will fail to start must not touch the files of a running one.
         app.Lifetime.ApplicationStarted.Register(() => app.Services.GetRequiredService<TokenFileStore>()
             .RemoveStaleTemporaryFiles(Path.GetFullPath(config.General.SecretFile, config.ConfigDirectory)));
         app.Lifetime.ApplicationStarted.Register(() =>
@@ -129,7 +120,7 @@ internal static partial class ProxyHost
                 LogPasswordChecksGated(log, FileGatedKeyDerivation.Variable, gate);
             }
         });
-        // Also only once the ports are bound: the instance lock on the token folder, then control.token,
+        // Also only once the HTTP port is bound: the instance lock on the token folder, then control.token,
         // so that a second instance never replaces the token of the one that is running. Registered last,
         // so that it runs first (callbacks run in reverse order): once "started" is logged, control.token is there.
         var claim = new TokenFolderClaim(app.Services.GetRequiredService<ControlToken>(), tokenDirectory, app.Services.GetRequiredService<TimeProvider>(),
@@ -140,9 +131,32 @@ internal static partial class ProxyHost
         return app;
     }
 
-    /// <summary>Binds the HTTP listener exactly where <see cref="WebListenAddress"/> says: never every interface unless web_listen names one.</summary>
+    /// <summary>
+    /// The mail listener of <typeparamref name="TProtocol"/>, or null when its <c>*_listen</c> is empty. IMAP and
+    /// POP serve implicit TLS and plaintext on one port; SMTP offers STARTTLS.
+    /// </summary>
+    private static MailListener? MailListenerOf<TProtocol>(IServiceProvider services, GeneralOptions general) where TProtocol : MailProtocol
+    {
+        var protocol = services.GetRequiredService<TProtocol>();
+        if (protocol.ListenOf(general) is not { } endPoint)
+        {
+            return null;
+        }
+        return new MailListener(protocol.Name, endPoint, listen =>
+            {
+                listen.UseLocalTls(sniffImplicitTls: protocol.SniffsImplicitTls);
+                listen.UseConnectionHandler<MailConnectionHandler<TProtocol>>();
+            },
+            services, services.GetRequiredService<IConnectionListenerFactory>(), services.GetRequiredService<ILoggerFactory>());
+    }
+
+    /// <summary>
+    /// Binds the HTTP listener exactly where <see cref="WebListenAddress"/> says: never every interface unless web_listen names one;
+    /// with the small request sizes of <see cref="ListenerLimits"/> (Kestrel's limits are server-wide, and only HTTP reads them).
+    /// </summary>
     private static void ListenHttp(KestrelServerOptions kestrel, WebListenAddress web, Action<ListenOptions> record)
     {
+        ListenerLimits.Apply(kestrel.Limits);
         Action<ListenOptions> configure = listen =>
         {
             listen.Protocols = HttpProtocols.Http1;

@@ -3,29 +3,49 @@ using System.Text;
 using EmailProxy.Accounts;
 using EmailProxy.Configuration;
 using EmailProxy.Connections;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Extensions;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 
 namespace EmailProxy.Web;
 
 /// <summary>
-/// <c>[general] admin_password</c> in front of the HTTP listener: HTTP Basic authentication, any
-/// user name, the password checked against the hash with <see cref="PasswordVerifier"/>. Everything
-/// needs it except <c>/healthz</c> and the provider's return to the redirect path (a request with
-/// <c>code</c>, <c>state</c> or <c>error</c>), which the browser makes without the proxy's password
-/// and which the sign-in's random state and PKCE verifier protect, and the control endpoints under
-/// <c>/api</c>, which answer only loopback connections with control.token's bearer token
-/// (<see cref="ControlEndpoints"/>: they run right after this and refuse everything else). Without admin_password (allowed
-/// only while the listener is on loopback) nothing is asked. <c>/metrics</c> also opens to <c>[general] metrics_token</c>
-/// as a bearer token (<see cref="MetricsEndpoint"/>); a wrong one is refused and logged, never the token.
-/// Issue 13 replaces Basic authentication by a sign-in form and a session cookie.
+/// <c>[general] admin_password</c> in front of the HTTP listener. A person logs in once on the form of
+/// <see cref="AdminLogin"/> and is then recognised by its session cookie; a script or a scraper may instead
+/// send the password with HTTP Basic (any user name, e.g. <c>curl -u :PASSWORD</c>), and <c>/metrics</c>
+/// also opens to <c>[general] metrics_token</c> as a bearer token (<see cref="MetricsEndpoint"/>). Every
+/// password is checked against the hash with <see cref="PasswordVerifier"/>, in the client address's turn of
+/// the mail logins' <see cref="LoginThrottle"/>, and a wrong one is logged at a bounded rate, never its value.
+/// <para>
+/// Without any of these a browser's page request (a GET that accepts <c>text/html</c>) is sent to the login
+/// form, and everything else (a POST, <c>/status.json</c>, <c>/metrics</c>, curl) gets 401. No 401 carries a
+/// <c>WWW-Authenticate: Basic</c> challenge: it would make a browser ask for the password itself and then
+/// send it, cached, with every request until it is closed, with no way to log out.
+/// </para>
+/// <para>
+/// Open without the password: <c>/healthz</c> and <c>/readyz</c> (a container's health check), <c>/static/</c>
+/// (the stylesheet and script, so that the login form is styled), the login form itself, the provider's
+/// return to the redirect path (a request with <c>code</c>, <c>state</c> or <c>error</c>), which the browser
+/// makes without the proxy's password and which the sign-in's random state and PKCE verifier protect, and the
+/// control endpoints under <c>/api</c>, which answer only loopback connections with control.token's bearer token
+/// (<see cref="ControlEndpoints"/>: they run right after this and refuse everything else). Without admin_password
+/// (allowed only while the listener is on loopback, <see cref="GeneralSectionReader"/>) nothing is asked.
+/// </para>
 /// </summary>
 internal sealed partial class AdminAuthentication(ProxyConfig config, PasswordVerifier verifier, LoginThrottle throttle, FailedLoginLog failures, ILogger<AdminAuthentication> log)
 {
-    /// <summary>The realm the browser shows in its password prompt.</summary>
+    /// <summary>The realm of the bearer challenge for <c>/metrics</c>.</summary>
     public const string Realm = "Email OAuth2 Proxy";
 
     public const string HealthPath = "/healthz";
+
+    /// <summary>The readiness check: open like <see cref="HealthPath"/>, so that a container's health check needs no password.</summary>
+    public const string ReadyPath = ReadinessEndpoint.Path;
+
+    /// <summary>The listener's own files (stylesheet, script): nothing secret, and the login form needs them.</summary>
+    public const string StaticPath = "/static";
 
     /// <summary>
     /// The name the admin password's verified digest is remembered under in <see cref="PasswordVerifier"/>:
@@ -35,62 +55,126 @@ internal sealed partial class AdminAuthentication(ProxyConfig config, PasswordVe
 
     public async Task InvokeAsync(HttpContext context, RequestDelegate next)
     {
-        if (config.General.AdminPassword is not { } hash || IsOpen(context.Request) || MetricsEndpoint.HasToken(context.Request, config.General))
+        if (config.General.AdminPassword is null)
         {
             await next(context);
             return;
         }
-        if (MetricsEndpoint.HasBearer(context.Request))
+        var request = context.Request;
+        // The session cookie is read on every request, open ones included, so that the login form and the
+        // anti-forgery tokens of every page see the same user (the tokens are bound to it).
+        if (request.Cookies.ContainsKey(AdminLogin.CookieName)
+            && await context.AuthenticateAsync(AdminLogin.Scheme) is { Succeeded: true } session)
+        {
+            context.User = session.Principal;
+        }
+        if (IsOpen(request) || AdminLogin.IsLoggedIn(context) || MetricsEndpoint.HasToken(request, config.General))
+        {
+            await next(context);
+            return;
+        }
+        if (MetricsEndpoint.HasBearer(request))
         {
             await RefuseMetricsTokenAsync(context);
             return;
         }
-        var password = BasicPassword(context.Request);
-        var address = context.Connection.RemoteIpAddress;
-        // Each check runs in the mail logins' derivation pool and waits the address's turn there, as
-        // a mail login's does (after recent failures, one check per growing delay).
-        var check = password is null ? PasswordCheck.Mismatch
-            : await verifier.VerifyAsync(VerifierKey, hash, password, address, context.RequestAborted, ct => throttle.WaitTurnAsync(null, address, ct),
-                result =>
-                {
-                    if (result == PasswordCheck.Mismatch)
-                    {
-                        throttle.RecordFailure(null, address);
-                    }
-                });
-        if (check == PasswordCheck.TooManyFailures)
+        if (BasicPassword(request) is not { } password)
         {
-            context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
-            context.Response.Headers.RetryAfter = "60";
-            await context.Response.WriteAsync("Too many wrong passwords from this address: try again in a minute.\n", context.RequestAborted);
+            await AskToLogInAsync(context);
             return;
         }
+        var check = await CheckPasswordAsync(context, password);
         if (check == PasswordCheck.Match)
         {
             await next(context);
             return;
         }
-        if (check == PasswordCheck.Busy)
+        context.Response.Headers.CacheControl = "no-store";
+        switch (check)
         {
-            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
-            context.Response.Headers.RetryAfter = "5";
-            await context.Response.WriteAsync("The proxy is busy checking other passwords: try again in a moment.\n", context.RequestAborted);
+            case PasswordCheck.TooManyFailures:
+                context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+                context.Response.Headers.RetryAfter = "60";
+                await context.Response.WriteAsync(TooManyFailuresText + "\n", context.RequestAborted);
+                break;
+            case PasswordCheck.Busy:
+                context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+                context.Response.Headers.RetryAfter = "5";
+                await context.Response.WriteAsync(BusyText + "\n", context.RequestAborted);
+                break;
+            default:
+                context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+                await context.Response.WriteAsync("Wrong admin_password.\n", context.RequestAborted);
+                break;
+        }
+    }
+
+    /// <summary>What the 429 says: the client address's turn is too far off after its wrong passwords.</summary>
+    public const string TooManyFailuresText = "Too many wrong passwords from this address: try again in a minute.";
+
+    /// <summary>What the 503 says: every password-check slot is taken.</summary>
+    public const string BusyText = "The proxy is busy checking other passwords: try again in a moment.";
+
+    /// <summary>
+    /// Checks <paramref name="password"/> against admin_password as every way in does (HTTP Basic and the login
+    /// form): in the mail logins' derivation pool, after the client address's turn (after recent failures, one
+    /// check per growing delay), a mismatch counted against the address and logged at a bounded rate per
+    /// address with the path only, never the password nor a user name typed with it.
+    /// </summary>
+    public async Task<PasswordCheck> CheckPasswordAsync(HttpContext context, string password)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var hash = config.General.AdminPassword ?? throw new InvalidOperationException("admin_password is not set.");
+        var address = context.Connection.RemoteIpAddress;
+        var check = await verifier.VerifyAsync(VerifierKey, hash, password, address, context.RequestAborted, ct => throttle.WaitTurnAsync(null, address, ct),
+            result =>
+            {
+                if (result == PasswordCheck.Mismatch)
+                {
+                    throttle.RecordFailure(null, address);
+                }
+            });
+        // Counted with the mail fronts' failed logins.
+        if (check == PasswordCheck.Mismatch && failures.Admit(address))
+        {
+            LogAdminPasswordWrong(log, address?.ToString() ?? "?", ClientText.Sanitize(context.Request.Path.Value));
+        }
+        return check;
+    }
+
+    /// <summary>
+    /// No credentials: a browser's page request goes to the login form (303, to come back here after it); anything
+    /// else gets 401 (no Basic challenge, see the class), in HTML for a browser, in one line for a script.
+    /// </summary>
+    private static async Task AskToLogInAsync(HttpContext context)
+    {
+        var request = context.Request;
+        context.Response.Headers.CacheControl = "no-store";
+        var browser = AcceptsHtml(request);
+        if (browser && (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method)))
+        {
+            context.Response.StatusCode = StatusCodes.Status303SeeOther;
+            // The target as the browser sent it (still escaped as it was: an account name may hold an escaped "/").
+            var target = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? request.GetEncodedPathAndQuery();
+            context.Response.Headers.Location = AdminLogin.LoginPathFor(AdminLogin.LocalReturnPath(target));
             return;
         }
-        if (password is not null)
+        if (browser)
         {
-            // The address and the path only: never the password, nor the user name typed with it.
-            // At a bounded rate per address, counted with the mail fronts' failed logins.
-            if (failures.Admit(context.Connection.RemoteIpAddress))
-            {
-                LogAdminPasswordWrong(log, context.Connection.RemoteIpAddress?.ToString() ?? "?", ClientText.Sanitize(context.Request.Path.Value));
-            }
+            await HtmlPage.Content(StatusCodes.Status401Unauthorized, "Log in first",
+                    $"<p>This needs the proxy's admin password, and this browser is not logged in (or its login has expired, or the proxy restarted). Nothing was changed.</p><p><a href=\"{HtmlPage.Encode(AdminLogin.LoginPath)}\">Log in</a></p>")
+                .ExecuteAsync(context);
+            return;
         }
         context.Response.StatusCode = StatusCodes.Status401Unauthorized;
-        context.Response.Headers.WWWAuthenticate = $"Basic realm=\"{Realm}\", charset=\"UTF-8\"";
-        context.Response.Headers.CacheControl = "no-store";
-        await context.Response.WriteAsync("The proxy's admin_password is needed (any user name).\n", context.RequestAborted);
+        await context.Response.WriteAsync(
+            "The proxy's admin_password is needed: log in at /login in a browser, or send it with HTTP Basic (any user name, e.g. curl -u :PASSWORD).\n",
+            context.RequestAborted);
     }
+
+    /// <summary>Whether the client takes HTML: a browser's page request or form post says so in its Accept header; curl, a scraper and fetch() for JSON do not.</summary>
+    internal static bool AcceptsHtml(HttpRequest request) =>
+        request.Headers.Accept.ToString().Contains("text/html", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>A scraper's wrong (or unset) <c>metrics_token</c>: 401, logged at a bounded rate per address, never the token.</summary>
     private async Task RefuseMetricsTokenAsync(HttpContext context)
@@ -109,13 +193,16 @@ internal sealed partial class AdminAuthentication(ProxyConfig config, PasswordVe
 
     private bool IsOpen(HttpRequest request)
     {
+        var path = request.Path;
         // The control endpoints authorise themselves, more strictly: loopback and control.token's bearer token (ControlEndpoints).
-        if (request.Path.Equals(HealthPath, StringComparison.Ordinal) || ControlEndpoints.IsControlPath(request.Path))
+        if (path.Equals(HealthPath, StringComparison.Ordinal) || path.Equals(ReadyPath, StringComparison.Ordinal)
+            || path.StartsWithSegments(StaticPath, StringComparison.Ordinal) || AdminLogin.IsLoginPath(path)
+            || ControlEndpoints.IsControlPath(path))
         {
             return true;
         }
         var query = request.Query;
-        return request.Path.Equals(config.General.RedirectUri.AbsolutePath, StringComparison.Ordinal)
+        return path.Equals(config.General.RedirectUri.AbsolutePath, StringComparison.Ordinal)
             && (query.ContainsKey("code") || query.ContainsKey("state") || query.ContainsKey("error"));
     }
 

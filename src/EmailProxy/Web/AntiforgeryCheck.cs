@@ -5,9 +5,10 @@ namespace EmailProxy.Web;
 
 /// <summary>
 /// The endpoint filter on every state-changing request of the listener (a POST from the status page's
-/// forms): the request must carry the anti-forgery token of <see cref="IAntiforgery"/> (a hidden field
-/// <see cref="FormFieldName"/> matching its cookie), so that a page on another site cannot make the
-/// operator's browser start a sign-in or forget tokens. Anything else gets a 400 page and changes nothing.
+/// forms, the login and the logout): the request must carry the anti-forgery token of <see cref="IAntiforgery"/>
+/// (a hidden field <see cref="FormFieldName"/> matching its cookie), so that a page on another site cannot make the
+/// operator's browser start a sign-in, forget tokens or log in or out. Anything else gets a 400 page and changes
+/// nothing. The form is read here, first: one too large for <see cref="ListenerLimits"/> gets a 413 page instead.
 /// </summary>
 internal sealed class AntiforgeryCheck(IAntiforgery antiforgery) : IEndpointFilter
 {
@@ -21,10 +22,28 @@ internal sealed class AntiforgeryCheck(IAntiforgery antiforgery) : IEndpointFilt
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(next);
-        if (!await antiforgery.IsRequestValidAsync(context.HttpContext))
+        bool valid;
+        try
         {
-            return HtmlPage.Message(StatusCodes.Status400BadRequest, "Form expired",
-                "This form did not come from the proxy's own page, or it has expired (the proxy restarted since it was loaded). Go back to the status page, reload it and press the button again.");
+            valid = await antiforgery.IsRequestValidAsync(context.HttpContext);
+        }
+        catch (AntiforgeryValidationException e) when (Unreadable(e.InnerException) is { } refusal)
+        {
+            // The form could not be read (the token is in it): a refusal of its size or its arrival, not a wrong token.
+            return refusal;
+        }
+        catch (AntiforgeryValidationException)
+        {
+            valid = false;
+        }
+        catch (Exception e) when (Unreadable(e) is { } refusal)
+        {
+            return refusal;
+        }
+        if (!valid)
+        {
+            return HtmlPage.Message(StatusCodes.Status400BadRequest, "This form has expired",
+                "The proxy did not recognise this form: it was loaded before the proxy restarted, or before you logged in or out, or it comes from another site. Nothing was changed. Go back to the page, reload it and press the button again.");
         }
         return await next(context);
     }
@@ -36,4 +55,19 @@ internal sealed class AntiforgeryCheck(IAntiforgery antiforgery) : IEndpointFilt
         var tokens = antiforgery.GetAndStoreTokens(context);
         return $"<input type=\"hidden\" name=\"{HtmlPage.Encode(tokens.FormFieldName)}\" value=\"{HtmlPage.Encode(tokens.RequestToken)}\">";
     }
+
+    /// <summary>The page for a form that could not be read, or null when <paramref name="e"/> is not such a failure.</summary>
+    private static IResult? Unreadable(Exception? e) => e switch
+    {
+        // Kestrel's refusal of the body while it is read: past MaxRequestBodySize (413), or cut short or too slow.
+        BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } => TooLarge(),
+        BadHttpRequestException bad => HtmlPage.Message(bad.StatusCode, "Bad request",
+            "The browser's request could not be read to its end. Nothing was changed. Go back to the page, reload it and try again."),
+        // The form reader's limits (ListenerLimits.Forms): a field too long, or too many.
+        InvalidDataException => TooLarge(),
+        _ => null,
+    };
+
+    private static IResult TooLarge() => HtmlPage.Message(StatusCodes.Status413PayloadTooLarge, "Too large",
+        $"The form sent was larger than the proxy takes ({ListenerLimits.MaxRequestBodyBytes / 1024} KiB). Nothing was changed.");
 }

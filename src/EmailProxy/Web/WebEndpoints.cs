@@ -27,6 +27,9 @@ internal static class WebEndpoints
     {
         services.AddSingleton<AdminAuthentication>();
         services.AddSingleton<HostHeaderCheck>();
+        services.AddSingleton<ReadinessEndpoint>();
+        AdminLogin.AddServices(services);
+        services.Configure<FormOptions>(ListenerLimits.Forms);
         services.AddDataProtection().UseEphemeralDataProtectionProvider();
         services.AddAntiforgery(options =>
         {
@@ -49,6 +52,8 @@ internal static class WebEndpoints
         var redirectPath = config.General.RedirectUri.AbsolutePath;
         app.MapGet(AdminAuthentication.HealthPath, () => Results.Text("ok\n"));
         MetricsEndpoint.Map(app);
+        ReadinessEndpoint.Map(app);
+        AdminLogin.Map(app);
         app.MapGet("/accounts/{name}/signin", (HttpContext context, SignInManager signIns) =>
         {
             var name = AccountNameOf(context);

@@ -48,8 +48,9 @@ public sealed class CommandLineTests
         }
     }
 
+    /// <summary>The HTTP port still stops the start (a mail port in use is retried instead: MailListenerTests).</summary>
     [Fact]
-    public async Task Run_PortInUse_ExitsOneWithOneLineAndNoStackTrace()
+    public async Task Run_HttpPortInUse_ExitsOneWithOneLineAndNoStackTrace()
     {
         var folder = Path.Combine(Path.GetTempPath(), $"port-in-use-{Guid.NewGuid():N}");
         Directory.CreateDirectory(folder);
@@ -61,9 +62,9 @@ public sealed class CommandLineTests
             var path = Path.Combine(folder, "emailproxy.config");
             await File.WriteAllTextAsync(path, $"""
                 [general]
-                redirect_uri = http://127.0.0.1:{TestEnvironment.GetFreePort()}
+                redirect_uri = http://127.0.0.1:{port}
                 imap_listen = 127.0.0.1:{TestEnvironment.GetFreePort()}
-                smtp_listen = 127.0.0.1:{port}
+                smtp_listen = 127.0.0.1:{TestEnvironment.GetFreePort()}
                 local_tls = off
 
                 [server s]

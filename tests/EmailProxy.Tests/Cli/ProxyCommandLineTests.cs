@@ -108,6 +108,24 @@ public sealed class ProxyCommandLineTests : IDisposable
     }
 
     [Fact]
+    public async Task Check_WebListenOffLoopbackWithoutAdminPassword_SaysAdminPasswordIsRequiredAndExitsFailure()
+    {
+        var path = _temp.WriteFile("emailproxy.config",
+            "[general]\nweb_listen = 0.0.0.0:18089\n[server s]\nimap_host = imap.example.com\n[account a@example.com]\nclient_id = x\npassword_hash = " + PasswordVerifier.Hash("p") + "\n");
+        using var console = new ConsoleCapture();
+
+        var exit = await ProxyCommandLine.InvokeAsync(["check", "--config", path]).Guarded();
+
+        Assert.Equal(ProxyCommandLine.ExitFailure, exit);
+        var error = Assert.Single(console.Output.Split('\n'), line => line.StartsWith("error: ", StringComparison.Ordinal));
+        Assert.Equal(
+            "error: [general] web_listen = '0.0.0.0:18089': the HTTP listener on 0.0.0.0:18089 is reachable from other machines, so admin_password is required: "
+            + "set admin_password = <the output of 'emailproxy hash-password'>, or listen on loopback (web_listen = 127.0.0.1:18089)",
+            error.TrimEnd('\r'));
+        Assert.Contains($"{path}: 1 error(s)", console.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Check_MailListenerOffLoopbackWithAllowOpenRelay_WarnsAndExitsOk()
     {
         var path = _temp.WriteFile("emailproxy.config", OpenImapConfig.Replace("[general]\n", "[general]\nallow_open_relay = true\n", StringComparison.Ordinal));
