@@ -15,7 +15,8 @@ namespace EmailProxy.FunctionalTests.Container;
 /// The image, run the way the README runs it: the repository's docker-compose.yml (container
 /// <c>espocrm-mail-proxy</c>, <c>./config</c> at <c>/config</c>) with an override that puts it on the host's
 /// network (the test identity server and the real Dovecot listen on 127.0.0.1 only) and checks its health
-/// every 2 s instead of 30 (so that the test waits less). It must become healthy by its own HEALTHCHECK
+/// every 2 s instead of 30 (so that the test waits less). Compose v1 refuses published ports with the host's
+/// network and an override cannot remove a list, so the test's copy of the file drops its <c>ports:</c>. It must become healthy by its own HEALTHCHECK
 /// (the binary probing itself), sign in, relay to Dovecot, keep its tokens on the mounted folder as uid
 /// 1654 with mode 0600, stop cleanly on SIGTERM, and log in again after a restart with no new sign-in.
 /// </summary>
@@ -155,7 +156,14 @@ public sealed class ContainerImageTests(DockerEngine docker, DovecotFixture dove
                   timeout: 5s
                   retries: 3
             """);
-        return ["-f", Path.Combine(DockerEngine.RepositoryRoot, "docker-compose.yml"), "-f", overridePath,
+        var composePath = Path.Combine(project, "docker-compose.yml");
+        var lines = File.ReadAllLines(Path.Combine(DockerEngine.RepositoryRoot, "docker-compose.yml"));
+        var portsAt = Array.FindIndex(lines, l => l.Trim() == "ports:");
+        Assert.True(portsAt > 0, "docker-compose.yml publishes the ports");
+        var published = lines.Skip(portsAt + 1).TakeWhile(l => l.TrimStart().StartsWith("- ", StringComparison.Ordinal)).ToList();
+        Assert.All(published, l => Assert.Contains("\"127.0.0.1:", l, StringComparison.Ordinal));
+        File.WriteAllLines(composePath, [.. lines.Take(portsAt), .. lines.Skip(portsAt + 1 + published.Count)]);
+        return ["-f", composePath, "-f", overridePath,
             "--project-directory", project, "--project-name", "emailproxytest"];
     }
 
