@@ -63,6 +63,9 @@ internal static class ProxyCommandLine
         };
         auth.SetAction((result, cancellationToken) => AuthCommand.RunAsync(result.GetValue(configOption), result.GetValue(authAccount)!, result.GetValue(deviceCodeOption), cancellationToken));
 
+        var health = new Command("health", "Ask the running proxy whether it is ready (its /readyz); exit 0 when it is: the container's HEALTHCHECK");
+        health.SetAction((result, cancellationToken) => HealthCommand.RunAsync(result.GetValue(configOption), cancellationToken));
+
         var root = new RootCommand("Email OAuth2 Proxy: plain IMAP logins in, OAuth2 (XOAUTH2) logins out")
         {
             configOption,
@@ -72,6 +75,7 @@ internal static class ProxyCommandLine
             espocrm,
             tokens,
             auth,
+            health,
         };
         root.SetAction((result, _) => RunAsync(result.GetValue(configOption)));
 
@@ -111,6 +115,11 @@ internal static class ProxyCommandLine
         var (path, read) = ReadConfig(configPath);
         if (!read.IsValid || read.Config is not { } config)
         {
+            return ExitBadConfig;
+        }
+        if (StateFolders.FirstProblem(config) is { } unwritable)
+        {
+            await Console.Error.WriteLineAsync($"emailproxy: {path}: {unwritable}");
             return ExitBadConfig;
         }
         MasterKey key;
