@@ -15,9 +15,9 @@ ARG BASE_IMAGE=mcr.microsoft.com/dotnet/runtime-deps:10.0
 FROM ${SDK_IMAGE} AS build
 WORKDIR /src
 # Restore first, from the project files alone, so that a source change keeps the restored layer.
-COPY global.json Directory.Build.props Directory.Packages.props ./
+COPY global.json Directory.Build.props Directory.Packages.props .editorconfig ./
 COPY src/EmailProxy/EmailProxy.csproj src/EmailProxy/
-RUN dotnet restore src/EmailProxy/EmailProxy.csproj -r linux-x64
+RUN dotnet restore src/EmailProxy/EmailProxy.csproj -r linux-x64 -p:SelfContained=true
 COPY src/ src/
 ARG VERSION_COMMIT=unknown
 RUN dotnet publish src/EmailProxy/EmailProxy.csproj --no-restore -c Release -r linux-x64 --self-contained \
@@ -36,12 +36,15 @@ LABEL org.opencontainers.image.title="Email OAuth2 Proxy" \
 # /config holds the configuration file, the token folder, the key and tls/: the proxy's only state.
 ENV EMAILPROXY_CONFIG=/config/emailproxy.config \
     DOTNET_RUNNING_IN_CONTAINER=true
+# Owned by the proxy's user, so that a named volume (docker run -v data:/config) starts writable; a bind
+# mount brings its own owner (install -d -o 1654 -g 1654 config on the host).
+RUN install -d -o 1654 -g 1654 -m 0700 /config
 VOLUME /config
 WORKDIR /config
 EXPOSE 1993 1587 1995 18089
 # The binary probes itself: no curl in the image.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 CMD ["/usr/local/bin/emailproxy", "health"]
-# SIGTERM stops it cleanly: open sessions are ended within ten seconds (compose waits ten).
+# SIGTERM stops it cleanly: open sessions are ended within ten seconds (compose waits fifteen).
 STOPSIGNAL SIGTERM
 USER 1654:1654
 ENTRYPOINT ["/usr/local/bin/emailproxy"]

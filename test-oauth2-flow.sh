@@ -11,8 +11,9 @@
 #                         [--host HOST] [--timeout SECONDS]
 # --container NAME reads the configuration inside that container (docker exec) and connects to its
 #   published ports on --host (default 127.0.0.1); its log's last lines are shown when a step fails.
-# The password is what the mail client types (the account's password_hash's password, or anything);
-# also from $EMAILPROXY_TEST_PASSWORD. Plaintext on the proxy's ports: run it where the proxy is.
+# The password is what the mail client types (the account's password_hash's password, or anything):
+# give it in $EMAILPROXY_TEST_PASSWORD (--password puts it where `ps` shows it to every local user).
+# Plaintext on the proxy's ports: run it where the proxy is.
 set -uo pipefail
 
 config="" container="" account="" password="${EMAILPROXY_TEST_PASSWORD:-any-password}" host="127.0.0.1" timeout=600
@@ -28,6 +29,10 @@ while [ $# -gt 0 ]; do
     *) echo "test-oauth2-flow: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
+
+[[ "$timeout" =~ ^[0-9]+$ ]] || { echo "test-oauth2-flow: --timeout takes whole seconds, not '$timeout'" >&2; exit 2; }
+# A connection the proxy closed must end in a FAILED line, not in a silent death by SIGPIPE.
+trap '' PIPE
 
 fail() { # STEP-CODE MESSAGE
   echo "FAILED: $2" >&2
@@ -59,25 +64,37 @@ general() {
       if (k == key) { v = substr(line, index(line, "=") + 1); gsub(/^[ \t]+|[ \t]+$/, "", v); print v; exit }
     }'
 }
-port_of() { # a listen value (host:port, [v6]:port) or its default; empty when turned off
-  local value="$1"
-  [ -z "$value" ] && { echo "$2"; return; }
-  echo "${value##*:}"
+# A listen value (host:port, [v6]:port): "host port", the host being --host when it listens on every
+# address (or on loopback), else its own; empty when the protocol is off (a key present but empty), and
+# the default when the key is absent.
+listener() { # KEY DEFAULT-PORT
+  local value
+  if ! printf '%s\n' "$text" | grep -qiE "^[[:space:]]*$1[[:space:]]*="; then
+    echo "$host $2"; return
+  fi
+  value=$(general "$1")
+  [ -z "$value" ] && return
+  local address=${value%:*} port=${value##*:}
+  address=${address#[}; address=${address%]}
+  case "$address" in
+    ""|"*"|0.0.0.0|::|localhost|127.*|::1) echo "$host $port" ;;
+    *) echo "$address $port" ;;
+  esac
 }
-imap_port=$(port_of "$(general imap_listen)" 1993)
-smtp_port=$(port_of "$(general smtp_listen)" 1587)
-pop_listen=$(general pop_listen)
-pop_port=$( [ -n "$pop_listen" ] && echo "${pop_listen##*:}" )
+read -r imap_host imap_port <<<"$(listener imap_listen 1993)"
+read -r smtp_host smtp_port <<<"$(listener smtp_listen 1587)"
+read -r pop_host pop_port <<<"$(listener pop_listen "")"
+[ -n "$imap_port" ] || fail 2 "imap_listen is empty: the proxy serves no IMAP, which this script needs"
 if [ -z "$account" ]; then
   account=$(printf '%s\n' "$text" | sed -n 's/^[ \t]*\[[ \t]*[Aa][Cc][Cc][Oo][Uu][Nn][Tt][ \t]\+\(.*[^ \t]\)[ \t]*\][ \t]*$/\1/p' | head -n 1)
 fi
 [ -n "$account" ] || fail 2 "the configuration has no [account NAME] section (or name one with --account)"
-ok "configuration: account $account; IMAP $host:$imap_port, SMTP $host:$smtp_port${pop_port:+, POP3 $host:$pop_port}"
+ok "configuration: account $account; IMAP $imap_host:$imap_port${smtp_port:+, SMTP $smtp_host:$smtp_port}${pop_port:+, POP3 $pop_host:$pop_port}"
 
-# A session on HOST:PORT over bash's /dev/tcp, on file descriptor 3; each answer read with a time limit.
-open() { exec 3<>"/dev/tcp/$host/$1" 2>/dev/null; }
+# A session on HOST PORT over bash's /dev/tcp, on file descriptor 3; each answer read with a time limit.
+open() { exec 3<>"/dev/tcp/$1/$2" 2>/dev/null; }
 close() { exec 3>&- 3<&- 2>/dev/null; true; }
-say() { printf '%s\r\n' "$1" >&3; }
+say() { printf '%s\r\n' "$1" >&3 2>/dev/null; }
 # Reads lines until one matches the pattern; prints the lines read; fails after 30 s without one.
 until_line() {
   local line
@@ -92,7 +109,7 @@ quote() { local v=${1//\\/\\\\}; printf '"%s"' "${v//\"/\\\"}"; }
 
 # IMAP LOGIN; prints the tagged answer.
 imap_login() {
-  open "$imap_port" || return 3
+  open "$imap_host" "$imap_port" || return 3
   until_line '^\* (OK|PREAUTH|BYE)' >/dev/null || { close; return 3; }
   say "a1 LOGIN $(quote "$account") $(quote "$password")"
   until_line '^a1 ' | tail -n 1
@@ -100,7 +117,7 @@ imap_login() {
 }
 
 # 2. The sign-in.
-answer=$(imap_login) || fail 3 "no IMAP greeting from $host:$imap_port: is the proxy running and listening there?"
+answer=$(imap_login) || fail 3 "no IMAP greeting from $imap_host:$imap_port: is the proxy running and listening there?"
 if [[ "$answer" != "a1 OK"* ]]; then
   case "$answer" in
     *"needs an OAuth2 sign-in"*) ;;
@@ -125,7 +142,7 @@ fi
 ok "signed in: IMAP LOGIN accepted"
 
 # 3. IMAP LOGIN + LIST.
-open "$imap_port" || fail 5 "cannot connect to IMAP $host:$imap_port"
+open "$imap_host" "$imap_port" || fail 5 "cannot connect to IMAP $imap_host:$imap_port"
 until_line '^\* OK' >/dev/null || fail 5 "no IMAP greeting"
 say "a1 LOGIN $(quote "$account") $(quote "$password")"
 login=$(until_line '^a1 ' | tail -n 1)
@@ -137,8 +154,9 @@ folders=$(printf '%s\n' "$list" | grep -c '^\* LIST')
 say "a3 LOGOUT"; until_line '^a3 ' >/dev/null; close
 ok "IMAP LOGIN + LIST ($folders folders)"
 
-# SMTP EHLO + AUTH PLAIN.
-open "$smtp_port" || fail 6 "cannot connect to SMTP $host:$smtp_port"
+# SMTP EHLO + AUTH PLAIN, when listened.
+if [ -n "$smtp_port" ]; then
+open "$smtp_host" "$smtp_port" || fail 6 "cannot connect to SMTP $smtp_host:$smtp_port"
 until_line '^220 ' >/dev/null || fail 6 "no SMTP greeting"
 say "EHLO test-oauth2-flow"
 ehlo=$(until_line '^250 ') || fail 6 "EHLO: no answer"
@@ -148,10 +166,11 @@ auth=$(until_line '^[0-9]{3} ' | tail -n 1)
 [[ "$auth" == 235* ]] || fail 6 "SMTP AUTH: $auth"
 say "QUIT"; until_line '^221' >/dev/null; close
 ok "SMTP EHLO + AUTH"
+fi
 
 # POP3 USER/PASS + STAT, when listened.
 if [ -n "$pop_port" ]; then
-  open "$pop_port" || fail 7 "cannot connect to POP3 $host:$pop_port"
+  open "$pop_host" "$pop_port" || fail 7 "cannot connect to POP3 $pop_host:$pop_port"
   until_line '^\+OK' >/dev/null || fail 7 "no POP3 greeting"
   say "USER $account"; until_line '^[+-]' >/dev/null
   say "PASS $password"

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using EmailProxy.Configuration;
+using EmailProxy.Web;
 
 namespace EmailProxy.Cli;
 
@@ -15,8 +16,6 @@ internal static class HealthCommand
     /// <summary>The probe's whole budget; docker's HEALTHCHECK timeout is longer.</summary>
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(4);
 
-    public const string ReadyPath = "/readyz";
-
     private const int MaxLines = 10;
 
     public static async Task<int> RunAsync(string? configPath, CancellationToken cancellationToken)
@@ -28,7 +27,7 @@ internal static class HealthCommand
         }
         var endPoint = ProbeEndPointOf(config.General);
         var host = endPoint.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{endPoint.Address}]" : endPoint.Address.ToString();
-        var url = new Uri($"http://{host}:{endPoint.Port}{ReadyPath}");
+        var url = new Uri($"http://{host}:{endPoint.Port}{ReadinessEndpoint.Path}");
         using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false }) { Timeout = Timeout };
         try
         {

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.Extensions.Configuration;
 
 namespace EmailProxy.Configuration;
@@ -26,11 +27,36 @@ internal static class ConfigReader
         {
             root = new ConfigurationBuilder().AddIniFile(path, optional: false, reloadOnChange: false).Build();
         }
-        catch (Exception e) when (e is FormatException or IOException or UnauthorizedAccessException or InvalidDataException)
+        catch (Exception e) when (e is FormatException || e.InnerException is FormatException)
+        {
+            // The INI reader's own message quotes the whole line, which may be a secret with its '=' left out:
+            // only its number is said (this text reaches /readyz, the log and the terminal).
+            var line = FirstUnreadableLine(path);
+            return Fail(new ConfigProblem("file", null, null,
+                $"'{path}' cannot be read as an INI file: line {(line > 0 ? line.ToString(CultureInfo.InvariantCulture) : "?")} is neither a [section], a key = value, nor a comment (its text is not shown: it may hold a secret)"));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
         {
             return Fail(new ConfigProblem("file", null, null, $"'{path}' cannot be read as an INI file: {e.InnerException?.Message ?? e.Message}"));
         }
         return Read(root, path);
+    }
+
+    /// <summary>The 1-based number of the first line the INI format does not allow (as the INI reader judges it), or 0.</summary>
+    private static int FirstUnreadableLine(string path)
+    {
+        var number = 0;
+        foreach (var raw in File.ReadLines(path))
+        {
+            number++;
+            var line = raw.Trim();
+            if (line.Length == 0 || line[0] is ';' or '#' or '/' || (line[0] == '[' && line[^1] == ']') || line.Contains('=', StringComparison.Ordinal))
+            {
+                continue;
+            }
+            return number;
+        }
+        return 0;
     }
 
     public static ConfigReadResult Read(IConfiguration configuration, string path)

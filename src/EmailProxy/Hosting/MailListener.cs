@@ -94,6 +94,12 @@ internal sealed class MailListener(string protocol, IPEndPoint endPoint, Action<
         {
             await server.StartAsync(MailListenerApplication.Instance, cancellationToken);
         }
+        catch (Exception e) when (e is not (IOException or SocketException))
+        {
+            // Cancelled while starting (the proxy stops), or anything unforeseen: never leave a server holding the port.
+            server.Dispose();
+            throw;
+        }
         catch (Exception e) when (e is IOException or SocketException)
         {
             server.Dispose();

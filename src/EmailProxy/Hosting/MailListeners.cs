@@ -97,6 +97,12 @@ internal sealed partial class MailListeners(IReadOnlyList<MailListener> listener
         {
             // The proxy stops.
         }
+#pragma warning disable CA1031 // A retry that fails in an unforeseen way must not keep the others from being stopped and disposed.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            LogCannotListen(log, listener.Protocol, listener.EndPoint, $"{e.GetType().Name}: {e.Message}; not tried again", RetryInterval.TotalSeconds);
+        }
     }
 
     /// <summary>The same words as the HTTP listener's line (ProxyHost), which tests and operators look for.</summary>

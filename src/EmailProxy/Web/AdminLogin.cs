@@ -80,7 +80,7 @@ internal static partial class AdminLogin
                 await context.SignOutAsync(Scheme);
                 LogLoggedOut(log, context.Connection.RemoteIpAddress);
             }
-            return SeeOther(context, LoginPath);
+            return HtmlPage.SeeOther(context, LoginPath);
         }).AddEndpointFilter<AntiforgeryCheck>();
     }
 
@@ -146,7 +146,7 @@ internal static partial class AdminLogin
                 await context.SignInAsync(Scheme, new ClaimsPrincipal(identity), new AuthenticationProperties { IsPersistent = false });
                 // The anti-forgery tokens are bound to the user: the page after this one makes new ones for it.
                 LogLoggedIn(log, context.Connection.RemoteIpAddress);
-                return SeeOther(context, returnPath);
+                return HtmlPage.SeeOther(context, returnPath);
             case PasswordCheck.TooManyFailures:
                 context.Response.Headers.RetryAfter = "60";
                 return LoginPage(context, StatusCodes.Status429TooManyRequests, returnPath, AdminAuthentication.TooManyFailuresText);
@@ -185,12 +185,6 @@ internal static partial class AdminLogin
     private static IResult NoAdminPassword() => HtmlPage.Message(StatusCodes.Status404NotFound, "No login here",
         "This proxy has no admin_password, so its page asks for none (it is then reachable from this machine only).");
 
-    /// <summary>303 See Other: after a form's POST the browser GETs <paramref name="location"/> (a path on this listener, ASCII).</summary>
-    private static IResult SeeOther(HttpContext context, string location)
-    {
-        context.Response.Headers.Location = location;
-        return Results.StatusCode(StatusCodes.Status303SeeOther);
-    }
 
     [LoggerMessage(EventId = 6010, EventName = "AdminLoggedIn", Level = LogLevel.Information,
         Message = "The admin logged in from {ClientAddress}")]

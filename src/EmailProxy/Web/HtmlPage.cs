@@ -29,4 +29,15 @@ internal static class HtmlPage
         + $"<body><main><h1>{Encode(title)}</h1>{bodyHtml}</main></body></html>";
 
     public static string Encode(string? text) => HtmlEncoder.Default.Encode(text ?? "");
+
+    /// <summary>
+    /// 303 See Other, the answer to a form's POST: the browser follows with a GET, so a reload does not post
+    /// the form again. <paramref name="location"/> is a path on this listener or the provider's authorize URL.
+    /// </summary>
+    public static IResult SeeOther(HttpContext context, string location)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        context.Response.Headers.Location = location;
+        return Results.StatusCode(StatusCodes.Status303SeeOther);
+    }
 }

@@ -26,7 +26,7 @@ internal static class StatusActions
         actions.MapPost("/signin", (HttpContext context, SignInManager signIns) =>
             WithAccount(context, config, account => account.Flow == OAuthFlow.ClientCredentials || account.AuthorizeUrl is null
                 ? NoBrowserSignIn(account)
-                : SeeOther(context, signIns.StartOrJoin(account, SignInMethod.Browser).AuthorizeUrl!.AbsoluteUri)));
+                : HtmlPage.SeeOther(context, signIns.StartOrJoin(account, SignInMethod.Browser).AuthorizeUrl!.AbsoluteUri)));
 
         actions.MapPost("/device", async (HttpContext context, SignInManager signIns, StatusReader status, CancellationToken cancellationToken) =>
         {
@@ -41,7 +41,7 @@ internal static class StatusActions
             }
             // A code the provider refuses ends at once: its reason is the account's last error on the page.
             await signIns.StartOrJoinAsync(account, SignInMethod.DeviceCode, cancellationToken);
-            return SeeOther(context, $"/#{status.IdOf(account)}");
+            return HtmlPage.SeeOther(context, $"/#{status.IdOf(account)}");
         });
 
         actions.MapPost("/paste", async (HttpContext context, SignInManager signIns, CancellationToken cancellationToken) =>
@@ -68,7 +68,7 @@ internal static class StatusActions
                 return UnknownAccount(context);
             }
             await tokens.ForgetAsync(account, cancellationToken);
-            return SeeOther(context, $"/#{status.IdOf(account)}");
+            return HtmlPage.SeeOther(context, $"/#{status.IdOf(account)}");
         });
     }
 
@@ -88,10 +88,4 @@ internal static class StatusActions
     private static IResult WithAccount(HttpContext context, ProxyConfig config, Func<AccountOptions, IResult> action) =>
         Find(context, config) is { } account ? action(account) : UnknownAccount(context);
 
-    /// <summary>303 See Other: the browser follows with a GET, so a reload does not post the form again.</summary>
-    private static IResult SeeOther(HttpContext context, string location)
-    {
-        context.Response.Headers.Location = location;
-        return Results.StatusCode(StatusCodes.Status303SeeOther);
-    }
 }

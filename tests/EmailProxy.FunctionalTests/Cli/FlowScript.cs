@@ -9,6 +9,29 @@ internal static class FlowScript
 {
     public static string Path => System.IO.Path.Combine(DockerEngine.RepositoryRoot, "test-oauth2-flow.sh");
 
+    /// <summary>
+    /// Runs the script to its end: once it shows what to open, <paramref name="signIn"/> does what the person
+    /// would; at most two minutes for the rest. The script is killed if the test gives up on it.
+    /// </summary>
+    internal static async Task<(int ExitCode, string Output)> RunSigningInAsync(string[] arguments, Func<Task> signIn, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var output = new StringBuilder();
+        var urlShown = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var script = Start(arguments, output, urlShown, environment);
+        try
+        {
+            await urlShown.Task.WaitAsync(TimeSpan.FromSeconds(60));
+            await signIn();
+            using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+            await script.WaitForExitAsync(limit.Token);
+        }
+        finally
+        {
+            StopIfRunning(script);
+        }
+        return (script.ExitCode, Text(output));
+    }
+
     /// <summary>A script the test gave up on is killed with its children (it may be in a sleep or a read).</summary>
     internal static void StopIfRunning(Process script)
     {

@@ -17,23 +17,10 @@ public sealed class TestOAuth2FlowScriptTests
     {
         await using var env = await TestEnvironment.CreateAsync();
         await env.StartProxyAsync();
-        var output = new StringBuilder();
-        var urlShown = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var script = FlowScript.Start(["--config", env.ConfigPath, "--timeout", "120"], output, urlShown);
-        try
-        {
-            await urlShown.Task.WaitAsync(TimeSpan.FromSeconds(60));
-            await ImapProxyTests.SignInFromStatusPageAsync(env);
-            using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(120));
-            await script.WaitForExitAsync(limit.Token);
-        }
-        finally
-        {
-            FlowScript.StopIfRunning(script);
-        }
+        var (exitCode, text) = await FlowScript.RunSigningInAsync(["--config", env.ConfigPath, "--timeout", "120"],
+            () => ImapProxyTests.SignInFromStatusPageAsync(env));
 
-        var text = FlowScript.Text(output);
-        Assert.True(script.ExitCode == 0, text);
+        Assert.True(exitCode == 0, text);
         Assert.Contains($"Open {env.RedirectUri}/accounts/{Uri.EscapeDataString(TestEnvironment.Account)}/signin", text, StringComparison.Ordinal);
         Assert.Contains("ok: IMAP LOGIN + LIST", text, StringComparison.Ordinal);
         Assert.Contains("ok: SMTP EHLO + AUTH", text, StringComparison.Ordinal);
@@ -60,5 +47,15 @@ public sealed class TestOAuth2FlowScriptTests
 
         Assert.Equal(3, script.ExitCode);
         Assert.Contains($"FAILED: no IMAP greeting from 127.0.0.1:{env.ImapPort}", FlowScript.Text(output), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Script_TimeoutNotInSeconds_ExitsTwoAtOnce()
+    {
+        // "10m" once made the wait endless: the comparison failed and the loop never gave up.
+        var result = await EmailProxy.FunctionalTests.Container.Command.RunAsync("bash", [FlowScript.Path, "--timeout", "10m"], TimeSpan.FromSeconds(30));
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("--timeout takes whole seconds, not '10m'", result.Error, StringComparison.Ordinal);
     }
 }

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using EmailProxy.FunctionalTests.Cli;
 using EmailProxy.FunctionalTests.Dovecot;
 using EmailProxy.FunctionalTests.Imap;
@@ -42,24 +41,10 @@ public sealed class ContainerImageTests(DockerEngine docker, DovecotFixture dove
             await Compose(compose, "up", "-d", "--no-build");
             await WaitHealthyAsync();
             // The operator's script against the container: it shows what to open, the test signs in, the script checks every protocol.
-            var output = new StringBuilder();
-            var urlShown = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            using (var script = FlowScript.Start(["--container", ContainerName, "--password", Password, "--timeout", "120"], output, urlShown, docker.Environment))
-            {
-                try
-                {
-                    await urlShown.Task.WaitAsync(TimeSpan.FromSeconds(60));
-                    await ImapProxyTests.SignInFromStatusPageAsync(env);
-                    using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(120));
-                    await script.WaitForExitAsync(limit.Token);
-                }
-                finally
-                {
-                    FlowScript.StopIfRunning(script);
-                }
-                Assert.True(script.ExitCode == 0, FlowScript.Text(output));
-                Assert.Contains("All steps passed.", FlowScript.Text(output), StringComparison.Ordinal);
-            }
+            var (exitCode, output) = await FlowScript.RunSigningInAsync(["--container", ContainerName, "--timeout", "120"],
+                () => ImapProxyTests.SignInFromStatusPageAsync(env), new Dictionary<string, string>(docker.Environment) { ["EMAILPROXY_TEST_PASSWORD"] = Password });
+            Assert.True(exitCode == 0, output);
+            Assert.Contains("All steps passed.", output, StringComparison.Ordinal);
             await LoginAndOpenInboxAsync(env);
 
             var tokenFiles = Directory.GetFiles(Path.Combine(config, "tokens"), "*.json");
@@ -71,8 +56,8 @@ public sealed class ContainerImageTests(DockerEngine docker, DovecotFixture dove
                 Assert.Equal(ContainerUid.ToString(CultureInfo.InvariantCulture), owner.Output.Trim());
             }
 
-            // SIGTERM, and SIGKILL after 10 s: a clean stop exits 0 by itself, a killed one 137.
-            Assert.Equal(0, (await docker.DockerAsync("stop", "--time", "10", ContainerName)).ExitCode);
+            // SIGTERM, and SIGKILL after compose's 15 s: a clean stop exits 0 by itself, a killed one 137.
+            Assert.Equal(0, (await docker.DockerAsync("stop", "--time", "15", ContainerName)).ExitCode);
             Assert.Equal("0", (await docker.DockerAsync("inspect", "--format", "{{.State.ExitCode}}", ContainerName)).Output.Trim());
 
             var authorizeRequests = env.Identity.AuthorizationCodeRequests;
@@ -83,9 +68,24 @@ public sealed class ContainerImageTests(DockerEngine docker, DovecotFixture dove
         }
         finally
         {
-            await Compose(ComposeArguments(project), "down", "--timeout", "10");
+            await Compose(ComposeArguments(project), "down", "--timeout", "15");
             await Command.RunAsync("rm", ["-rf", project], TimeSpan.FromSeconds(30));
         }
+    }
+
+    [SkippableFact]
+    public async Task Image_LabelsAndVersion_NameTheCommitItWasBuiltFrom()
+    {
+        Skip.If(docker.Unavailable is not null, docker.Unavailable);
+
+        var revision = await docker.DockerAsync("image", "inspect", "--format", "{{ index .Config.Labels \"org.opencontainers.image.revision\" }}", docker.Image);
+        var version = await docker.DockerAsync("run", "--rm", "--network", "none", docker.Image, "--version");
+        var user = await docker.DockerAsync("image", "inspect", "--format", "{{ .Config.User }} {{ json .Config.Healthcheck.Test }}", docker.Image);
+
+        Assert.Equal(docker.Commit, revision.Output.Trim());
+        Assert.Equal(0, version.ExitCode);
+        Assert.Contains(docker.Commit, version.Output, StringComparison.Ordinal);
+        Assert.Equal("1654:1654 [\"CMD\",\"/usr/local/bin/emailproxy\",\"health\"]", user.Output.Trim());
     }
 
     [SkippableFact]

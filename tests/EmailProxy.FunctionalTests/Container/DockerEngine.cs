@@ -41,6 +41,9 @@ public sealed class DockerEngine : IAsyncLifetime, IDisposable
     /// <summary>Debian's docker client (its BuildKit needs no buildx plugin), else whatever docker is on PATH.</summary>
     public static string Docker => File.Exists("/usr/bin/docker") ? "/usr/bin/docker" : "docker";
 
+    /// <summary>The commit the image is built from (its OCI revision label).</summary>
+    public string Commit { get; private set; } = "";
+
     /// <summary>The checkout's root (the Dockerfile, docker-compose.yml, .ci/).</summary>
     public static string RepositoryRoot => Path.GetFullPath(typeof(DockerEngine).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
         .First(attribute => attribute.Key == "RepositoryRoot").Value!);
@@ -68,8 +71,9 @@ public sealed class DockerEngine : IAsyncLifetime, IDisposable
             ["publish", Path.Combine(RepositoryRoot, "src", "EmailProxy", "EmailProxy.csproj"), "-c", "Release", "-r", "linux-x64", "--self-contained",
              "-p:PublishSingleFile=true", "-o", Path.Combine(_context, "publish"), "--nologo"],
             BuildTimeout);
+        Commit = (await Command.CheckedAsync("git", ["-C", RepositoryRoot, "rev-parse", "HEAD"], TimeSpan.FromSeconds(30))).Output.Trim();
         await Command.CheckedAsync(Docker,
-            ["build", "--network", "host", "--target", "prebuilt", "--build-arg", $"BASE_IMAGE={BaseImage}",
+            ["build", "--network", "host", "--target", "prebuilt", "--build-arg", $"BASE_IMAGE={BaseImage}", "--build-arg", $"VERSION_COMMIT={Commit}",
              "-f", Path.Combine(RepositoryRoot, "Dockerfile"), "-t", Image, _context],
             BuildTimeout, Environment);
     }

@@ -136,6 +136,22 @@ public sealed class ReadinessEndpointTests : IDisposable
     }
 
     [Fact]
+    public void Problems_ConfigLineWithoutEquals_NamesTheLineNumberNotItsText()
+    {
+        var config = WriteAndRead();
+        var readiness = new ReadinessEndpoint(config);
+        Assert.Empty(readiness.Problems());
+
+        // An edit that left out the '=' of a secret: the INI reader's own message would quote the line.
+        File.WriteAllText(config.ConfigPath, "client_secret Abc~SeCrEt-Line-Zq9\n" + ValidConfig);
+        File.SetLastWriteTimeUtc(config.ConfigPath, DateTime.UtcNow.AddSeconds(5));
+        var problem = Assert.Single(readiness.Problems());
+
+        Assert.Contains("cannot be read as an INI file: line 1 is neither a [section], a key = value, nor a comment", problem, StringComparison.Ordinal);
+        Assert.DoesNotContain("SeCrEt", problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Problems_ConfigFileGone_NamesIt()
     {
         var config = WriteAndRead();

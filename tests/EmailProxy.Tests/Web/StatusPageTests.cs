@@ -89,8 +89,8 @@ public sealed class StatusPageTests
         var section = WebUtility.HtmlDecode(PageForms.SectionOf(page, account.Name));
 
         Assert.Contains("data-field=\"state\">Signed in as sales@example.com; access token valid until 2025-03-01 13:00 UTC</p>", section, StringComparison.Ordinal);
-        Assert.Contains("<dt>Signed in as</dt><dd>sales@example.com</dd>", section, StringComparison.Ordinal);
-        Assert.Contains("<dt>Access token</dt><dd>valid until 2025-03-01 13:00 UTC (for 57 min 0 s)</dd>", section, StringComparison.Ordinal);
+        Assert.Contains("<dt>Signed in as</dt><dd data-field=\"identity\">sales@example.com</dd>", section, StringComparison.Ordinal);
+        Assert.Contains("<dt>Access token</dt><dd data-field=\"access-token\">valid until 2025-03-01 13:00 UTC (for 57 min 0 s)</dd>", section, StringComparison.Ordinal);
         Assert.Contains("<dt>Refresh token</dt><dd>last renewed 2025-03-01 12:00 UTC (3 min 0 s ago)", section, StringComparison.Ordinal);
         Assert.Contains("<dt>Provider</dt><dd>Microsoft</dd><dt>Flow</dt><dd>authorization code (browser)</dd><dt>Tenant</dt><dd>contoso.example</dd><dt>Mailbox</dt><dd>sales@example.com</dd>",
             section, StringComparison.Ordinal);
