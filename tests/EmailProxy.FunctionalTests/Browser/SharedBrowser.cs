@@ -3,10 +3,11 @@ using Xunit;
 namespace EmailProxy.FunctionalTests.Browser;
 
 /// <summary>
-/// The browser tests share one <see cref="BrowserFixture"/> and run one after another: one chromium at a time
-/// beside the other functional tests on the CI's two cores.
+/// The browser tests share one <see cref="BrowserFixture"/> and run one after another, and after the other
+/// functional tests, alone: chromium's load on the CI's two cores must not delay the timing-sensitive tests
+/// (a TLS client's hello arriving after the listener's sniffing wait, say).
 /// </summary>
-[CollectionDefinition(Name)]
+[CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class SharedBrowser : ICollectionFixture<BrowserFixture>
 {
     public const string Name = "Browser";

@@ -20,6 +20,7 @@ namespace EmailProxy.FunctionalTests.Container;
 /// 1654 with mode 0600, stop cleanly on SIGTERM, and log in again after a restart with no new sign-in.
 /// </summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+[Collection(ContainerTestsRunAlone.Name)]
 public sealed class ContainerImageTests(DockerEngine docker, DovecotFixture dovecot) : IClassFixture<DockerEngine>, IClassFixture<DovecotFixture>
 {
     private const string ContainerName = "espocrm-mail-proxy";
