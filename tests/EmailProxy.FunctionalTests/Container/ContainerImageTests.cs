@@ -90,6 +90,20 @@ public sealed class ContainerImageTests(DockerEngine docker, DovecotFixture dove
     }
 
     [SkippableFact]
+    public async Task PrebuiltTarget_HostPublishedBinary_RunsAsTheSameImage()
+    {
+        Skip.If(docker.Unavailable is not null, docker.Unavailable);
+
+        var image = await docker.BuildPrebuiltAsync();
+        var version = await docker.DockerAsync("run", "--rm", "--network", "none", image, "--version");
+        var user = await docker.DockerAsync("image", "inspect", "--format", "{{ .Config.User }} {{ json .Config.Healthcheck.Test }}", image);
+
+        Assert.Equal(0, version.ExitCode);
+        Assert.Contains(docker.Commit, version.Output, StringComparison.Ordinal);
+        Assert.Equal("1654:1654 [\"CMD\",\"/usr/local/bin/emailproxy\",\"health\"]", user.Output.Trim());
+    }
+
+    [SkippableFact]
     public async Task Run_ConfigFolderOwnedByRoot_StopsAtOnceNamingTheChown()
     {
         Skip.If(docker.Unavailable is not null, docker.Unavailable);

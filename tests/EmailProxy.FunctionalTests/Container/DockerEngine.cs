@@ -10,8 +10,9 @@ namespace EmailProxy.FunctionalTests.Container;
 /// with its own data root (kept between runs: it caches the base image by its tag), exec root, socket and
 /// pidfile, without a bridge or iptables (containers use the host's network); it is stopped by its PID
 /// when the tests end, and its network namespace mount is removed. The image is built the way a machine
-/// without Microsoft's registry builds it: the base from Debian (<c>.ci/docker-base-image</c>), the binary
-/// published on the host, the Dockerfile's <c>prebuilt</c> target. Where the engine cannot run (not root,
+/// without Microsoft's registry builds it: the runtime-deps base from Debian (<c>.ci/docker-base-image</c>) and an
+/// SDK stand-in with this machine's SDK (<c>.ci/docker-sdk-image</c>), passed as the Dockerfile's arguments to its
+/// default target; the <c>prebuilt</c> target on demand. Where the engine cannot run (not root,
 /// no dockerd), <see cref="Unavailable"/> says why and the tests are reported as skipped, never passed.
 /// </summary>
 public sealed class DockerEngine : IAsyncLifetime, IDisposable
@@ -41,6 +42,9 @@ public sealed class DockerEngine : IAsyncLifetime, IDisposable
     /// <summary>Debian's docker client (its BuildKit needs no buildx plugin), else whatever docker is on PATH.</summary>
     public static string Docker => File.Exists("/usr/bin/docker") ? "/usr/bin/docker" : "docker";
 
+    /// <summary>The <c>prebuilt</c> target's image (<see cref="BuildPrebuiltAsync"/>).</summary>
+    public string PrebuiltImage { get; } = $"emailproxy-test-prebuilt:{Guid.NewGuid():N}";
+
     /// <summary>The commit the image is built from (its OCI revision label).</summary>
     public string Commit { get; private set; } = "";
 
@@ -66,16 +70,32 @@ public sealed class DockerEngine : IAsyncLifetime, IDisposable
         StartDaemon();
         await Command.CheckedAsync("bash", [Path.Combine(RepositoryRoot, ".ci", "docker-base-image"), BaseImage], BuildTimeout, Environment);
 
-        _context = Directory.CreateTempSubdirectory("emailproxy-image-").FullName;
+        Commit = (await Command.CheckedAsync("git", ["-C", RepositoryRoot, "rev-parse", "HEAD"], TimeSpan.FromSeconds(30))).Output.Trim();
+        // The Dockerfile's default target, as `docker build .` and compose's `build: .` make it: built from source in
+        // the SDK stage (a stand-in made from this machine's SDK), run on the runtime-deps base.
+        var sdkImage = (await Command.CheckedAsync("bash", [Path.Combine(RepositoryRoot, ".ci", "docker-sdk-image"), BaseImage], BuildTimeout, Environment)).Output.Trim();
+        await Command.CheckedAsync(Docker,
+            ["build", "--network", "host", "--build-arg", $"SDK_IMAGE={sdkImage}", "--build-arg", $"BASE_IMAGE={BaseImage}", "--build-arg", $"VERSION_COMMIT={Commit}",
+             "-t", Image, RepositoryRoot],
+            BuildTimeout, Environment);
+    }
+
+    /// <summary>
+    /// The Dockerfile's <c>prebuilt</c> target, for machines whose build stage cannot reach NuGet: the single file
+    /// published on this machine, copied onto the base. Removed with the engine's images.
+    /// </summary>
+    internal async Task<string> BuildPrebuiltAsync()
+    {
+        _context ??= Directory.CreateTempSubdirectory("emailproxy-image-").FullName;
         await Command.CheckedAsync("dotnet",
             ["publish", Path.Combine(RepositoryRoot, "src", "EmailProxy", "EmailProxy.csproj"), "-c", "Release", "-r", "linux-x64", "--self-contained",
              "-p:PublishSingleFile=true", "-o", Path.Combine(_context, "publish"), "--nologo"],
             BuildTimeout);
-        Commit = (await Command.CheckedAsync("git", ["-C", RepositoryRoot, "rev-parse", "HEAD"], TimeSpan.FromSeconds(30))).Output.Trim();
         await Command.CheckedAsync(Docker,
             ["build", "--network", "host", "--target", "prebuilt", "--build-arg", $"BASE_IMAGE={BaseImage}", "--build-arg", $"VERSION_COMMIT={Commit}",
-             "-f", Path.Combine(RepositoryRoot, "Dockerfile"), "-t", Image, _context],
+             "-f", Path.Combine(RepositoryRoot, "Dockerfile"), "-t", PrebuiltImage, _context],
             BuildTimeout, Environment);
+        return PrebuiltImage;
     }
 
     /// <summary>Runs docker against this engine.</summary>
@@ -85,7 +105,7 @@ public sealed class DockerEngine : IAsyncLifetime, IDisposable
     {
         if (_daemon is { } daemon)
         {
-            await Command.RunAsync(Docker, ["rmi", "--force", Image], TimeSpan.FromMinutes(1), Environment);
+            await Command.RunAsync(Docker, ["rmi", "--force", Image, PrebuiltImage], TimeSpan.FromMinutes(1), Environment);
             await StopDaemonAsync(daemon);
         }
         if (_context is not null)
