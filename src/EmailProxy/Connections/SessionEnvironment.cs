@@ -18,7 +18,8 @@ internal sealed class SessionEnvironment(LoginService logins, IHostApplicationLi
     public AccountActivity? Activity { get; } = activity;
     public TimeProvider Time { get; } = time;
     public CancellationToken Stopping => lifetime.ApplicationStopping;
-    public string Version { get; } = typeof(SessionEnvironment).Assembly.GetName().Version?.ToString(3) ?? "0";
+    /// <summary>The proxy's version (major.minor.patch), as IMAP's ID answer and the status page give it.</summary>
+    public static string Version { get; } = typeof(SessionEnvironment).Assembly.GetName().Version?.ToString(3) ?? "0";
 
     /// <summary>Bounds the connections one client address holds open before login (shared by every protocol's sessions).</summary>
     public PreLoginConnections PreLogin { get; } = new();

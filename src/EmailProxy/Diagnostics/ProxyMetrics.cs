@@ -147,15 +147,11 @@ internal sealed partial class ProxyMetrics
         }
         Meter.CreateObservableGauge("access_token.expires_in.seconds", () => Each<double>((s, now) => s.AccessToken is null ? null : (s.ExpiresAt - now).TotalSeconds),
             "s", "Seconds until each account's access token expires (negative once it has)");
-        Meter.CreateObservableGauge("account.signed_in", () => Each<int>((s, _) => IsSignedIn(s) ? 1 : 0),
+        Meter.CreateObservableGauge("account.signed_in", () => Each<int>((s, _) => s.SignedIn ? 1 : 0),
             "{account}", "1 when the account is signed in (has tokens and needs no new sign-in), else 0");
         Meter.CreateObservableGauge("refresh_token.age.seconds", () => Each<double>((s, now) => s.RefreshToken is null || s.RotatedAt is not { } rotated ? null : (now - rotated).TotalSeconds),
             "s", "Seconds since each account's refresh token was issued or rotated");
     }
-
-    /// <summary>Signed in as the status page says it: tokens, and no need for a new sign-in.</summary>
-    public static bool IsSignedIn(TokenSnapshot snapshot) =>
-        snapshot.SignInReason is null && (snapshot.RefreshToken is not null || snapshot.AccessToken is not null);
 
     /// <summary>
     /// The <c>outcome</c> label of a login. A login name that is no account counts as <c>bad_password</c>:

@@ -68,7 +68,7 @@ internal sealed class ImapSession(ConnectionContext connection, SessionEnvironme
                     await WriteAsync($"{command.Tag} OK NOOP completed", loginWindow);
                     continue;
                 case "ID":
-                    await WriteAsync($"* ID (\"name\" \"Email OAuth2 Proxy\" \"version\" \"{Environment.Version}\")\r\n{command.Tag} OK ID completed", loginWindow);
+                    await WriteAsync($"* ID (\"name\" \"Email OAuth2 Proxy\" \"version\" \"{SessionEnvironment.Version}\")\r\n{command.Tag} OK ID completed", loginWindow);
                     continue;
                 case "STARTTLS" when CanStartTls:
                     if (!await StartTlsAsync($"{command.Tag} OK Begin TLS negotiation now", loginWindow))

@@ -173,14 +173,6 @@ internal sealed partial class TokenService(OAuthClient client, TokenFileStore st
     /// </summary>
     public void ReloadAll() => _states.Clear();
 
-    /// <summary>For the status page: whether the account has a usable token, and until when.</summary>
-    public async Task<(bool SignedIn, DateTimeOffset? ExpiresAt, string? Problem)> DescribeAsync(AccountOptions account, CancellationToken cancellationToken)
-    {
-        var current = (await GetStateAsync(account, cancellationToken)).Current;
-        var signedIn = current.SignInReason is null && (current.RefreshToken is not null || current.AccessToken is not null);
-        return (signedIn, current.AccessToken is null ? null : current.ExpiresAt, current.SignInReason);
-    }
-
     /// <summary>
     /// What a caller gets from <paramref name="current"/> without a refresh: a token with more than
     /// <paramref name="margin"/> left, or the need for a sign-in; null when a refresh is due. An app-only

@@ -12,6 +12,9 @@ internal sealed record TokenSnapshot(string? AccessToken, DateTimeOffset Expires
     /// <summary>No token at all: the account needs a sign-in.</summary>
     public static TokenSnapshot None { get; } = new(null, DateTimeOffset.MinValue, null, null, null);
 
+    /// <summary>Signed in, as the status page and the <c>account.signed_in</c> metric say it: tokens, and no need for a new sign-in.</summary>
+    public bool SignedIn => SignInReason is null && (RefreshToken is not null || AccessToken is not null);
+
     public static TokenSnapshot From(StoredTokens tokens) =>
         new(tokens.AccessToken, tokens.AccessTokenExpiresAt ?? DateTimeOffset.MinValue, tokens.RefreshToken, tokens.RefreshTokenRotatedAt, null, tokens.Identity);
 

@@ -1,5 +1,6 @@
 using EmailProxy.Accounts;
 using EmailProxy.Configuration;
+using EmailProxy.Connections;
 using EmailProxy.Diagnostics;
 using EmailProxy.LocalTls;
 using EmailProxy.OAuth2;
@@ -17,8 +18,6 @@ namespace EmailProxy.Web;
 /// </summary>
 internal sealed class StatusReader(ProxyConfig config, TokenService tokens, SignInManager signIns, AccountActivity activity, TimeProvider time, IServiceProvider services)
 {
-    public static readonly string Version = typeof(StatusReader).Assembly.GetName().Version?.ToString(3) ?? "0";
-
     private readonly DateTimeOffset _startedAt = time.GetUtcNow();
 
     /// <summary>The configured accounts in the page's order (by name), each with its place: the order gives the HTML ids.</summary>
@@ -41,13 +40,17 @@ internal sealed class StatusReader(ProxyConfig config, TokenService tokens, Sign
         }
         var open = services.GetService<ProxyMetrics>()?.OpenSessions() ?? new Dictionary<string, long>();
         var sessions = open.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => new ProtocolSessions(p.Key, p.Value)).ToList();
-        return new StatusModel(Version, time.GetUtcNow(), _startedAt, Path.GetFullPath(config.ConfigPath), CaPath(), config.General.LocalServerAuth, sessions, accounts);
+        return new StatusModel(SessionEnvironment.Version, time.GetUtcNow(), _startedAt, Path.GetFullPath(config.ConfigPath), CaPath(), config.General.LocalServerAuth, sessions, accounts);
     }
+
+    /// <summary>One configured account as the page shows it (its sign-in page needs no other).</summary>
+    public Task<AccountStatus> ReadAsync(AccountOptions account, CancellationToken cancellationToken) =>
+        ReadAsync(account, IdOf(account) ?? throw new ArgumentException($"{account.Name} is not a configured account", nameof(account)), cancellationToken);
 
     private async Task<AccountStatus> ReadAsync(AccountOptions account, string id, CancellationToken cancellationToken)
     {
         var snapshot = await tokens.SnapshotAsync(account, cancellationToken);
-        var signedIn = ProxyMetrics.IsSignedIn(snapshot);
+        var signedIn = snapshot.SignedIn;
         // A browser sign-in under way changes nothing shown: a mail client's login starts one with nobody at a
         // browser, so the account still needs a sign-in. A device code is shown: someone must enter it.
         var pending = signIns.Current(account);

@@ -141,8 +141,7 @@ internal static class WebEndpoints
         {
             return StatusActions.UnknownAccount(context);
         }
-        var model = await status.ReadAsync(cancellationToken);
-        var shown = model.Accounts.First(a => a.Id == status.IdOf(account));
+        var shown = await status.ReadAsync(account, cancellationToken);
         if (!shown.CanSignIn && !shown.CanShowDeviceCode)
         {
             return StatusActions.NoBrowserSignIn(account);
@@ -152,6 +151,4 @@ internal static class WebEndpoints
     }
 
     private static IResult Page(int status, string title, string message) => HtmlPage.Message(status, title, message);
-
-    private static string Encode(string text) => HtmlPage.Encode(text);
 }

@@ -121,8 +121,8 @@ public sealed class ClientCredentialsTokenTests : IDisposable
         Assert.Contains("secret's Value", outcome.Message, StringComparison.Ordinal);
         Assert.Contains("not its Secret ID", outcome.Message, StringComparison.Ordinal);
         Assert.DoesNotContain(Secret, outcome.Message, StringComparison.Ordinal);
-        var described = await service.DescribeAsync(_app, CancellationToken.None).Guarded();
-        Assert.Null(described.Problem);
+        var described = await service.SnapshotAsync(_app, CancellationToken.None).Guarded();
+        Assert.Null(described.SignInReason);
     }
 
     [Fact]

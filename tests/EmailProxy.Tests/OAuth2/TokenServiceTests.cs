@@ -58,7 +58,7 @@ public sealed class TokenServiceTests : IDisposable
     {
         await _fx.SeedAsync("old-access", TimeSpan.FromMinutes(-1));
         var service = _fx.NewService();
-        await service.DescribeAsync(_fx.Account, CancellationToken.None).Guarded();
+        await service.SnapshotAsync(_fx.Account, CancellationToken.None).Guarded();
         _fx.Endpoint.Hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
         var calls = Enumerable.Range(0, 100).Select(_ => service.GetAccessTokenAsync(_fx.Account, CancellationToken.None)).ToArray();
@@ -143,9 +143,9 @@ public sealed class TokenServiceTests : IDisposable
         var outcome = await GetAsync(service);
 
         Assert.Equal(TokenOutcomeKind.SignInRequired, outcome.Kind);
-        var described = await service.DescribeAsync(_fx.Account, CancellationToken.None).Guarded();
+        var described = await service.SnapshotAsync(_fx.Account, CancellationToken.None).Guarded();
         Assert.False(described.SignedIn);
-        Assert.Contains("AADSTS70008", described.Problem, StringComparison.Ordinal);
+        Assert.Contains("AADSTS70008", described.SignInReason, StringComparison.Ordinal);
     }
 
     [Fact]

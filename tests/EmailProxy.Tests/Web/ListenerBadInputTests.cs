@@ -57,7 +57,7 @@ public sealed class ListenerBadInputTests
         Assert.Contains("<h1>Sign-in failed</h1>", page, StringComparison.Ordinal);
         Assert.Equal(1, host.Endpoint.RequestCount);
         Assert.Equal("first-code", host.Endpoint.Forms.Single()["code"]);
-        Assert.True((await host.Tokens.DescribeAsync(account, CancellationToken.None).Guarded()).SignedIn);
+        Assert.True((await host.Tokens.SnapshotAsync(account, CancellationToken.None).Guarded()).SignedIn);
     }
 
     [Fact]
@@ -72,6 +72,6 @@ public sealed class ListenerBadInputTests
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Contains("<h1>Sign-in failed</h1>", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Equal(0, host.Endpoint.RequestCount);
-        Assert.False((await host.Tokens.DescribeAsync(account, CancellationToken.None).Guarded()).SignedIn);
+        Assert.False((await host.Tokens.SnapshotAsync(account, CancellationToken.None).Guarded()).SignedIn);
     }
 }

@@ -96,7 +96,7 @@ public sealed class StatusActionsTests
 
         Assert.Equal(HttpStatusCode.SeeOther, response.StatusCode);
         Assert.Equal("/#account-1", response.Headers.Location?.OriginalString);
-        Assert.False((await host.Tokens.DescribeAsync(account, CancellationToken.None).Guarded()).SignedIn);
+        Assert.False((await host.Tokens.SnapshotAsync(account, CancellationToken.None).Guarded()).SignedIn);
         Assert.StartsWith("Needs a sign-in", WebUtility.HtmlDecode(PageForms.SectionOf(await PageForms.StatusPageAsync(host), account.Name))
             .Split("data-field=\"state\">")[1], StringComparison.Ordinal);
     }
@@ -116,7 +116,7 @@ public sealed class StatusActionsTests
         Assert.Equal(HttpStatusCode.OK, pasted.StatusCode);
         Assert.Contains("<h1>Signed in</h1>", body, StringComparison.Ordinal);
         Assert.Equal("the-code", Assert.Single(host.Endpoint.Forms)["code"]);
-        Assert.True((await host.Tokens.DescribeAsync(account, CancellationToken.None).Guarded()).SignedIn);
+        Assert.True((await host.Tokens.SnapshotAsync(account, CancellationToken.None).Guarded()).SignedIn);
     }
 
     [Fact]
@@ -175,7 +175,7 @@ public sealed class StatusActionsTests
         Assert.Contains("<h1>This form has expired</h1>", body, StringComparison.Ordinal);
         Assert.Null(host.SignIns.Current(account));
         Assert.Equal(0, host.Endpoint.RequestCount);
-        Assert.True((await host.Tokens.DescribeAsync(account, CancellationToken.None).Guarded()).SignedIn);
+        Assert.True((await host.Tokens.SnapshotAsync(account, CancellationToken.None).Guarded()).SignedIn);
         Assert.DoesNotContain(host.Log.Entries, e => e.EventId.Name is "SignInNeeded" or "DeviceCodeSignInNeeded" or "TokensForgotten");
     }
 
@@ -225,7 +225,7 @@ public sealed class StatusActionsTests
         Assert.NotEqual(HttpStatusCode.Redirect, response.StatusCode);
         Assert.Null(host.SignIns.Current(account));
         Assert.Equal(0, host.Endpoint.RequestCount);
-        Assert.True((await host.Tokens.DescribeAsync(account, CancellationToken.None).Guarded()).SignedIn);
+        Assert.True((await host.Tokens.SnapshotAsync(account, CancellationToken.None).Guarded()).SignedIn);
     }
 
     [Fact]
@@ -239,7 +239,7 @@ public sealed class StatusActionsTests
 
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
         Assert.Contains("<h1>Too large</h1>", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-        Assert.True((await host.Tokens.DescribeAsync(account, CancellationToken.None).Guarded()).SignedIn);
+        Assert.True((await host.Tokens.SnapshotAsync(account, CancellationToken.None).Guarded()).SignedIn);
     }
 
     [Fact]
@@ -257,7 +257,7 @@ public sealed class StatusActionsTests
         using var response = await host.Http.SendAsync(request).Guarded();
 
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
-        Assert.True((await host.Tokens.DescribeAsync(account, CancellationToken.None).Guarded()).SignedIn);
+        Assert.True((await host.Tokens.SnapshotAsync(account, CancellationToken.None).Guarded()).SignedIn);
     }
 
     public static TheoryData<string> ActionNames => [.. Actions];
