@@ -111,7 +111,7 @@ internal static class EspoCrmSettings
             }
             else
             {
-                var caPath = Path.Combine(config.ConfigDirectory, LocalCertificateStore.FolderName, LocalCertificateStore.CaCertificateFile);
+                var caPath = Path.Combine(config.TlsDirectory, LocalCertificateStore.CaCertificateFile);
                 text.AppendLine(CultureInfo.InvariantCulture,
                     $"Local TLS is on (local_tls = auto): for SSL/TLS or STARTTLS, EspoCRM must trust the proxy's CA, {caPath} (made at the proxy's first start). In EspoCRM's container:");
                 text.AppendLine(CultureInfo.InvariantCulture, $"  docker cp {caPath} ESPOCRM_CONTAINER:{ContainerCaPath}");

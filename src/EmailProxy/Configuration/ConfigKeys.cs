@@ -28,6 +28,10 @@ internal static class ConfigKeys
         public const string TokenDir = "token_dir";
         public const string SecretFile = "secret_file";
         public const string LocalTls = "local_tls";
+        public const string ImapTls = "imap_tls";
+        public const string SmtpTls = "smtp_tls";
+        public const string PopTls = "pop_tls";
+        public const string TlsDir = "tls_dir";
         public const string LocalCertificate = "local_certificate";
         public const string LocalKey = "local_key";
         public const string LocalTlsNames = "local_tls_names";

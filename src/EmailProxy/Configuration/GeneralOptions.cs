@@ -16,6 +16,18 @@ internal sealed record GeneralOptions
     public string TokenDirectory { get; init; } = "tokens";
     public string SecretFile { get; init; } = "emailproxy.key";
     public LocalTlsMode LocalTls { get; init; } = LocalTlsMode.Auto;
+
+    /// <summary><c>imap_tls</c>; null: <see cref="LocalTls"/>. Read through <see cref="TlsOf"/>.</summary>
+    public LocalTlsMode? ImapTls { get; init; }
+
+    /// <summary><c>smtp_tls</c>; null: <see cref="LocalTls"/>. Read through <see cref="TlsOf"/>.</summary>
+    public LocalTlsMode? SmtpTls { get; init; }
+
+    /// <summary><c>pop_tls</c>; null: <see cref="LocalTls"/>. Read through <see cref="TlsOf"/>.</summary>
+    public LocalTlsMode? PopTls { get; init; }
+
+    /// <summary><c>tls_dir</c> as written: where the generated CA and server certificate live, relative to the config file's folder.</summary>
+    public string TlsDirectory { get; init; } = "tls";
     public string? LocalCertificate { get; init; }
     public string? LocalKey { get; init; }
     public IReadOnlyList<string> LocalTlsNames { get; init; } = [];
@@ -35,6 +47,21 @@ internal sealed record GeneralOptions
 
     /// <summary><c>metrics_token</c>: a bearer token that lets a scraper read <c>/metrics</c> without <see cref="AdminPassword"/> (see <see cref="Web.MetricsEndpoint"/>). A secret: never logged.</summary>
     public string? MetricsToken { get; init; }
+
+    /// <summary>The local TLS of one mail listener: its own key, else <c>local_tls</c>.</summary>
+    public LocalTlsMode TlsOf(MailListenerKind listener) => listener switch
+    {
+        MailListenerKind.Imap => ImapTls ?? LocalTls,
+        MailListenerKind.Smtp => SmtpTls ?? LocalTls,
+        MailListenerKind.Pop => PopTls ?? LocalTls,
+        _ => throw new ArgumentOutOfRangeException(nameof(listener)),
+    };
+
+    /// <summary>Whether any mail listener that is on uses local TLS (then a certificate is needed).</summary>
+    public bool AnyLocalTls =>
+        (ImapListen is not null && TlsOf(MailListenerKind.Imap) != LocalTlsMode.Off)
+        || (SmtpListen is not null && TlsOf(MailListenerKind.Smtp) != LocalTlsMode.Off)
+        || (PopListen is not null && TlsOf(MailListenerKind.Pop) != LocalTlsMode.Off);
 
     /// <summary>Never the admin password's hash or the metrics token (a record would print every property).</summary>
     public override string ToString() =>

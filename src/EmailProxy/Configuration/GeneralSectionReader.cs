@@ -15,7 +15,10 @@ internal static class GeneralSectionReader
         // Keys are read, and so their problems listed, in the order they always were.
         var redirectUri = ReadRedirectUri(section);
         var logFormat = section.Choice(Keys.LogFormat, ("text", LogFormat.Text), ("json", LogFormat.Json));
-        var localTls = section.Choice(Keys.LocalTls, ("auto", LocalTlsMode.Auto), ("off", LocalTlsMode.Off));
+        var localTls = ReadTlsMode(section, Keys.LocalTls);
+        var imapTls = ReadTlsMode(section, Keys.ImapTls);
+        var smtpTls = ReadTlsMode(section, Keys.SmtpTls);
+        var popTls = ReadTlsMode(section, Keys.PopTls);
         var wait = section.Integer(Keys.WaitForAuthorization, 0, 600);
         var certificate = section.Text(Keys.LocalCertificate);
         var key = section.Text(Keys.LocalKey);
@@ -43,6 +46,10 @@ internal static class GeneralSectionReader
             TokenDirectory = section.Text(Keys.TokenDir) ?? defaults.TokenDirectory,
             SecretFile = section.Text(Keys.SecretFile) ?? defaults.SecretFile,
             LocalTls = localTls ?? defaults.LocalTls,
+            ImapTls = imapTls,
+            SmtpTls = smtpTls,
+            PopTls = popTls,
+            TlsDirectory = section.Text(Keys.TlsDir) ?? defaults.TlsDirectory,
             LocalCertificate = certificate,
             LocalKey = key,
             LocalTlsNames = section.Text(Keys.LocalTlsNames)?.Split([',', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
@@ -63,6 +70,9 @@ internal static class GeneralSectionReader
         }
         return general;
     }
+
+    private static LocalTlsMode? ReadTlsMode(SectionReader section, string key) =>
+        section.Choice(key, ("auto", LocalTlsMode.Auto), ("starttls", LocalTlsMode.StartTls), ("implicit", LocalTlsMode.Implicit), ("off", LocalTlsMode.Off));
 
     private static IPEndPoint? ReadWebListen(SectionReader section)
     {

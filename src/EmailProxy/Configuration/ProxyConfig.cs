@@ -12,6 +12,9 @@ internal sealed record ProxyConfig(
     /// <summary>token_dir as a full path (relative to the configuration file's folder): the one place it is worked out.</summary>
     public string TokenDirectory => Path.GetFullPath(General.TokenDirectory, ConfigDirectory);
 
+    /// <summary>tls_dir as a full path (relative to the configuration file's folder): the generated CA and server certificate.</summary>
+    public string TlsDirectory => Path.GetFullPath(General.TlsDirectory, ConfigDirectory);
+
     /// <summary>Finds the account a client logged in as; names are case-insensitive.</summary>
     public AccountOptions? FindAccount(string loginName) =>
         Accounts.TryGetValue(loginName, out var account) ? account : null;

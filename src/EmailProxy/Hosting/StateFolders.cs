@@ -28,8 +28,8 @@ internal static class StateFolders
         {
             folders.Add(Path.GetDirectoryName(key)!);
         }
-        var tls = Path.Combine(config.ConfigDirectory, LocalCertificateStore.FolderName);
-        if (config.General.LocalTls != LocalTlsMode.Off && config.General.LocalCertificate is null
+        var tls = config.TlsDirectory;
+        if (config.General.AnyLocalTls && config.General.LocalCertificate is null
             && !File.Exists(Path.Combine(tls, LocalCertificateStore.CaCertificateFile)))
         {
             folders.Add(tls);

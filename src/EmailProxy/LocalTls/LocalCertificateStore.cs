@@ -21,7 +21,6 @@ namespace EmailProxy.LocalTls;
 /// </summary>
 internal sealed partial class LocalCertificateStore
 {
-    public const string FolderName = "tls";
     public const string CaCertificateFile = "ca.pem";
     public const string CaKeyFile = "ca.key";
     public const string ServerCertificateFile = "server.pem";
@@ -42,7 +41,7 @@ internal sealed partial class LocalCertificateStore
         _time = time;
         _log = log;
         var general = config.General;
-        _folder = Path.Combine(config.ConfigDirectory, FolderName);
+        _folder = config.TlsDirectory;
         _names = Names(general.LocalTlsNames);
         if (general.LocalCertificate is not null && general.LocalKey is not null)
         {

@@ -17,7 +17,7 @@ internal sealed partial class LocalTlsService(ProxyConfig config, LocalCertifica
 {
     public static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(10);
 
-    public bool Enabled { get; } = config.General.LocalTls != LocalTlsMode.Off;
+    public bool Enabled { get; } = config.General.AnyLocalTls;
 
     /// <summary>Makes (or loads) the certificate now, so that a problem shows at start and the CA's path is logged.</summary>
     public void Prepare()

@@ -477,8 +477,42 @@ public sealed class ConfigReaderTests : IDisposable
         Assert.Equal(Enum.Parse<LogFormat>(format), result.Config.General.LogFormat);
     }
 
+    [Fact]
+    public void ReadFile_ListenerTlsKeys_OverrideLocalTlsPerListener()
+    {
+        var result = Read("[general]\nlocal_tls = starttls\nimap_tls = implicit\npop_listen = 127.0.0.1:1995\npop_tls = OFF\n" + Minimal);
+
+        Assert.True(result.IsValid, string.Join("; ", result.Errors));
+        var general = result.Config!.General;
+        Assert.Equal(LocalTlsMode.Implicit, general.TlsOf(MailListenerKind.Imap));
+        Assert.Equal(LocalTlsMode.StartTls, general.TlsOf(MailListenerKind.Smtp));
+        Assert.Equal(LocalTlsMode.Off, general.TlsOf(MailListenerKind.Pop));
+        Assert.True(general.AnyLocalTls);
+    }
+
+    [Fact]
+    public void ReadFile_EveryListenerOff_NeedsNoLocalTls()
+    {
+        var result = Read("[general]\nimap_tls = off\nsmtp_tls = off\npop_tls = implicit\n" + Minimal);
+
+        Assert.True(result.IsValid, string.Join("; ", result.Errors));
+        // pop_tls names TLS, but POP is not listened on (pop_listen is off by default): no certificate is needed.
+        Assert.False(result.Config!.General.AnyLocalTls);
+    }
+
+    [Fact]
+    public void ReadFile_TlsDir_IsRelativeToTheConfigFilesFolder()
+    {
+        var result = Read("[general]\ntls_dir = state/tls\n" + Minimal);
+
+        Assert.True(result.IsValid, string.Join("; ", result.Errors));
+        Assert.Equal(Path.Combine(result.Config!.ConfigDirectory, "state", "tls"), result.Config.TlsDirectory);
+        Assert.Equal(Path.Combine(result.Config.ConfigDirectory, "tls"), Read(Minimal).Config!.TlsDirectory);
+    }
+
     [Theory]
-    [InlineData("local_tls = maybe", "[general] local_tls = 'maybe': must be one of auto, off")]
+    [InlineData("local_tls = maybe", "[general] local_tls = 'maybe': must be one of auto, starttls, implicit, off")]
+    [InlineData("smtp_tls = yes", "[general] smtp_tls = 'yes': must be one of auto, starttls, implicit, off")]
     [InlineData("log_format = xml", "[general] log_format = 'xml': must be one of text, json")]
     public void ReadFile_UnknownEnumValue_ErrorListsTheValues(string line, string expected)
     {

@@ -26,10 +26,10 @@ public sealed class LocalCertificateSelectorTests : IDisposable
     public void Current_Generated_IsMadeAtTheFirstUseOnlyAndThenKept()
     {
         var selector = Selector(Config());
-        Assert.False(Directory.Exists(_temp.Combine(LocalCertificateStore.FolderName)), "nothing is made before the first handshake (or Prepare)");
+        Assert.False(Directory.Exists(_temp.Combine("tls")), "nothing is made before the first handshake (or Prepare)");
 
         var first = selector.Current;
-        Assert.True(File.Exists(_temp.Combine(LocalCertificateStore.FolderName, LocalCertificateStore.CaCertificateFile)));
+        Assert.True(File.Exists(_temp.Combine("tls", LocalCertificateStore.CaCertificateFile)));
         Assert.Same(first, selector.Current);
     }
 
@@ -44,7 +44,7 @@ public sealed class LocalCertificateSelectorTests : IDisposable
         var secondThumbprint = MakePair("two", TimeSpan.FromMinutes(1));
         Assert.NotEqual(firstThumbprint, secondThumbprint);
         Assert.Equal(secondThumbprint, selector.Current.TargetCertificate.Thumbprint);
-        Assert.False(Directory.Exists(_temp.Combine(LocalCertificateStore.FolderName)), "a configured pair is never generated");
+        Assert.False(Directory.Exists(_temp.Combine("tls")), "a configured pair is never generated");
     }
 
     [Fact]

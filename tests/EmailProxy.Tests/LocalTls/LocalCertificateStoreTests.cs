@@ -18,8 +18,8 @@ public sealed class LocalCertificateStoreTests : IDisposable
     private readonly TempDirectory _temp = new();
     private readonly FakeTimeProvider _time = new(DateTimeOffset.UtcNow);
 
-    private string CaFile => _temp.Combine(LocalCertificateStore.FolderName, LocalCertificateStore.CaCertificateFile);
-    private string ServerFile => _temp.Combine(LocalCertificateStore.FolderName, LocalCertificateStore.ServerCertificateFile);
+    private string CaFile => _temp.Combine("tls", LocalCertificateStore.CaCertificateFile);
+    private string ServerFile => _temp.Combine("tls", LocalCertificateStore.ServerCertificateFile);
 
     [Fact]
     public void LoadGenerated_FirstStart_MakesACaAndAServerCertificateForEveryNameWithPrivateKeys()
@@ -38,8 +38,8 @@ public sealed class LocalCertificateStoreTests : IDisposable
         Assert.Equal(ca.Subject, server.Issuer);
         if (!OperatingSystem.IsWindows())
         {
-            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(_temp.Combine(LocalCertificateStore.FolderName, LocalCertificateStore.CaKeyFile)));
-            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(_temp.Combine(LocalCertificateStore.FolderName, LocalCertificateStore.ServerKeyFile)));
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(_temp.Combine("tls", LocalCertificateStore.CaKeyFile)));
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(_temp.Combine("tls", LocalCertificateStore.ServerKeyFile)));
         }
     }
 
@@ -50,7 +50,7 @@ public sealed class LocalCertificateStoreTests : IDisposable
         {
             return;
         }
-        var folder = _temp.Combine(LocalCertificateStore.FolderName);
+        var folder = _temp.Combine("tls");
         Store().LoadGenerated();
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(folder));
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead, File.GetUnixFileMode(CaFile));
@@ -78,7 +78,7 @@ public sealed class LocalCertificateStoreTests : IDisposable
     {
         Store().LoadGenerated();
         var ca = File.ReadAllBytes(CaFile);
-        var stale = _temp.Combine(LocalCertificateStore.FolderName, LocalCertificateStore.ServerKeyFile + ".0123456789abcdef.tmp");
+        var stale = _temp.Combine("tls", LocalCertificateStore.ServerKeyFile + ".0123456789abcdef.tmp");
         File.WriteAllText(stale, "half a key");
         File.SetLastWriteTimeUtc(stale, DateTime.UtcNow.AddHours(-1));
 
@@ -127,7 +127,7 @@ public sealed class LocalCertificateStoreTests : IDisposable
     public void LoadGenerated_LeafForANameOutsideTheConstraints_FailsChainValidationWhileLocalhostPasses()
     {
         Store().LoadGenerated();
-        using var ca = X509Certificate2.CreateFromPemFile(CaFile, _temp.Combine(LocalCertificateStore.FolderName, LocalCertificateStore.CaKeyFile));
+        using var ca = X509Certificate2.CreateFromPemFile(CaFile, _temp.Combine("tls", LocalCertificateStore.CaKeyFile));
 
         Assert.True(ChainBuilds(ca, "localhost"));
         Assert.True(ChainBuilds(ca, "10.20.30.40"));
@@ -153,7 +153,7 @@ public sealed class LocalCertificateStoreTests : IDisposable
         var warning = Assert.Single(log.Entries, e => e.EventId.Name == "LocalTlsNameOutsideCa");
         Assert.Equal(LogLevel.Warning, warning.Level);
         Assert.Contains("mail.example.com", warning.Message, StringComparison.Ordinal);
-        Assert.Contains($"move the folder {_temp.Combine(LocalCertificateStore.FolderName)} aside and restart", warning.Message, StringComparison.Ordinal);
+        Assert.Contains($"move the folder {_temp.Combine("tls")} aside and restart", warning.Message, StringComparison.Ordinal);
 
         // The certificate made for the names inside serves the next start as it is.
         var server1 = File.ReadAllBytes(ServerFile);
@@ -164,7 +164,7 @@ public sealed class LocalCertificateStoreTests : IDisposable
     [Fact]
     public void LoadGenerated_CaOfAnOlderVersionWithoutConstraints_IsKeptAndSaidAtStart()
     {
-        var folder = _temp.Combine(LocalCertificateStore.FolderName);
+        var folder = _temp.Combine("tls");
         Directory.CreateDirectory(folder);
         using (var key = ECDsa.Create(ECCurve.NamedCurves.nistP256))
         {
@@ -174,7 +174,7 @@ public sealed class LocalCertificateStoreTests : IDisposable
             request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
             using var old = request.CreateSelfSigned(_time.GetUtcNow().AddDays(-1), _time.GetUtcNow().AddYears(10));
             File.WriteAllText(CaFile, old.ExportCertificatePem() + "\n");
-            File.WriteAllText(_temp.Combine(LocalCertificateStore.FolderName, LocalCertificateStore.CaKeyFile), key.ExportPkcs8PrivateKeyPem() + "\n");
+            File.WriteAllText(_temp.Combine("tls", LocalCertificateStore.CaKeyFile), key.ExportPkcs8PrivateKeyPem() + "\n");
         }
         var ca = File.ReadAllBytes(CaFile);
         var log = new RecordingLoggerProvider();
@@ -226,7 +226,7 @@ public sealed class LocalCertificateStoreTests : IDisposable
     public void LoadGenerated_UnusableCa_IsRefusedAndNeverReplaced()
     {
         Store().LoadGenerated();
-        File.WriteAllText(_temp.Combine(LocalCertificateStore.FolderName, LocalCertificateStore.CaKeyFile), "not a key\n");
+        File.WriteAllText(_temp.Combine("tls", LocalCertificateStore.CaKeyFile), "not a key\n");
         var ca = File.ReadAllBytes(CaFile);
 
         var e = Assert.Throws<CryptographicException>(() => Store().LoadGenerated());
@@ -248,7 +248,7 @@ public sealed class LocalCertificateStoreTests : IDisposable
         using var certificate = store.LoadConfigured().TargetCertificate;
         using var expected = X509CertificateLoader.LoadCertificateFromFile(made.CertificatePath);
         Assert.Equal(expected.Thumbprint, certificate.Thumbprint);
-        Assert.False(Directory.Exists(_temp.Combine("other", LocalCertificateStore.FolderName)));
+        Assert.False(Directory.Exists(_temp.Combine("other", "tls")));
     }
 
     public void Dispose() => _temp.Dispose();

@@ -151,7 +151,7 @@ public sealed class LocalTlsMiddlewareTests : IDisposable
         var run = Middleware(c => { feature.SetResult(c.Features.Get<LocalTlsFeature>()); return Task.CompletedTask; }, localTlsOn: false).OnConnectionAsync(connection);
         Assert.Null(await feature.Task.Guarded());
         await run.Guarded();
-        Assert.False(Directory.Exists(_temp.Combine(LocalCertificateStore.FolderName)));
+        Assert.False(Directory.Exists(_temp.Combine("tls")));
     }
 
     public void Dispose() => _temp.Dispose();
@@ -168,7 +168,7 @@ public sealed class LocalTlsMiddlewareTests : IDisposable
     /// <summary>A client that checks the name and trusts only the proxy's generated CA.</summary>
     private SslClientAuthenticationOptions ClientOptions()
     {
-        var ca = X509CertificateLoader.LoadCertificateFromFile(_temp.Combine(LocalCertificateStore.FolderName, LocalCertificateStore.CaCertificateFile));
+        var ca = X509CertificateLoader.LoadCertificateFromFile(_temp.Combine("tls", LocalCertificateStore.CaCertificateFile));
         return new SslClientAuthenticationOptions
         {
             TargetHost = "localhost",

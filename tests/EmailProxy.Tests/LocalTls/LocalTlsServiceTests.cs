@@ -31,7 +31,7 @@ public sealed class LocalTlsServiceTests : IDisposable
         var tls = Service(localTlsOn: true);
         Assert.True(tls.Enabled);
         tls.Prepare();
-        Assert.True(File.Exists(_temp.Combine(LocalCertificateStore.FolderName, LocalCertificateStore.CaCertificateFile)));
+        Assert.True(File.Exists(_temp.Combine("tls", LocalCertificateStore.CaCertificateFile)));
     }
 
     [Fact]
@@ -40,7 +40,7 @@ public sealed class LocalTlsServiceTests : IDisposable
         var tls = Service(localTlsOn: false);
         Assert.False(tls.Enabled);
         tls.Prepare();
-        Assert.False(Directory.Exists(_temp.Combine(LocalCertificateStore.FolderName)));
+        Assert.False(Directory.Exists(_temp.Combine("tls")));
     }
 
     public void Dispose() => _temp.Dispose();
