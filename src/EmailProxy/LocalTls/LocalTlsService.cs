@@ -124,7 +124,7 @@ internal sealed partial class LocalTlsService(ProxyConfig config, LocalCertifica
             var meaning = name switch
             {
                 "unknown ca" or "bad certificate" or "certificate unknown" or "unsupported certificate" or "certificate expired" =>
-                    ": the client does not trust the proxy's certificate; install the CA that issued it (the generated tls/ca.pem, or local_certificate's CA) as a trusted CA in the client, or use plaintext",
+                    $": the client does not trust the proxy's certificate{TrustFix}",
                 "protocol version" => ": the client offers no TLS version the proxy accepts (TLS 1.2 or later)",
                 "handshake failure" or "insufficient security" => ": the client and the proxy share no cipher suite or key exchange",
                 "decrypt error" or "bad record mac" => ": the handshake was corrupted on its way",
@@ -141,10 +141,15 @@ internal sealed partial class LocalTlsService(ProxyConfig config, LocalCertifica
         if (e is IOException or AuthenticationException && (message.Contains("EOF", StringComparison.OrdinalIgnoreCase)
             || message.Contains("0 bytes", StringComparison.Ordinal) || message.Contains("reset", StringComparison.OrdinalIgnoreCase)))
         {
-            return $"the client closed the connection during the handshake without a TLS alert (often: it rejected the certificate): {message}";
+            // A client that rejects the certificate sends its alert and closes; when part of the proxy's
+            // handshake was still on its way, its socket answers with a reset, and the alert is lost with it.
+            return $"the client closed the connection during the handshake without a TLS alert the proxy could read ({message}); "
+                + $"usually it does not trust the proxy's certificate{TrustFix}";
         }
         return message;
     }
+
+    private const string TrustFix = "; install the CA that issued it (the generated tls/ca.pem, or local_certificate's CA) as a trusted CA in the client, or use plaintext";
 
     [GeneratedRegex(@"alert ([a-z ]+)", RegexOptions.IgnoreCase)]
     private static partial Regex AlertPattern();

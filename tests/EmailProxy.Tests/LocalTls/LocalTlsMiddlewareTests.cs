@@ -280,7 +280,9 @@ public sealed class LocalTlsMiddlewareTests : IDisposable
     public void DescribeFailure_ClientClosedWithoutAnAlert_SaysSo()
     {
         var failure = new IOException("Received an unexpected EOF or 0 bytes from the transport stream.");
-        Assert.StartsWith("the client closed the connection during the handshake without a TLS alert", LocalTlsService.DescribeFailure(failure), StringComparison.Ordinal);
+        var reason = LocalTlsService.DescribeFailure(failure);
+        Assert.StartsWith("the client closed the connection during the handshake without a TLS alert the proxy could read (Received an unexpected EOF", reason, StringComparison.Ordinal);
+        Assert.Contains("usually it does not trust the proxy's certificate; install the CA that issued it", reason, StringComparison.Ordinal);
     }
 
     public void Dispose() => _temp.Dispose();
