@@ -132,6 +132,12 @@ internal sealed partial class LocalTlsService(ProxyConfig config, LocalCertifica
             };
             return $"the client sent the TLS alert '{name}'{meaning}";
         }
+        if (message.Contains("unsupported protocol", StringComparison.OrdinalIgnoreCase))
+        {
+            // Measured: PHP's imap_open takes STARTTLS whenever it is offered, even with no flags, and its c-client speaks TLS 1.0.
+            return $"the client offers only TLS versions older than 1.2, which the proxy refuses ({message}); PHP's imap_open (c-client, TLS 1.0) is one: "
+                + "it takes STARTTLS whenever it is offered, so give such a client a listener in auto or off mode, where it stays in plaintext";
+        }
         if (message.Contains("wrong version number", StringComparison.OrdinalIgnoreCase)
             || message.Contains("http request", StringComparison.OrdinalIgnoreCase)
             || message.Contains("packet length too long", StringComparison.OrdinalIgnoreCase))

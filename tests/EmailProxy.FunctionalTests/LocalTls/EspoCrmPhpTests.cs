@@ -49,6 +49,23 @@ public sealed class EspoCrmPhpTests
         Assert.Contains("PHP-SYMFONY-none-MARKER", Encoding.UTF8.GetString(Assert.Single(env.Smtp.Messages).Data), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Php_ImapOpenWithNoFlagsOnAStartTlsListener_TakesStartTlsFailsAndTheLogSaysWhy()
+    {
+        await using var env = await TestEnvironment.CreateAsync();
+        env.WriteConfig(transform: TestEnvironment.WithLocalTls("local_tls = off\nimap_tls = starttls"));
+        var proxy = await env.StartProxyAsync();
+
+        // Why auto does not offer STARTTLS: c-client upgrades whenever it is offered, and speaks TLS 1.0 only.
+        var (exit, output) = await RunPhpAsync(env, "imap_open", null);
+
+        Assert.True(exit != 0, output);
+        Assert.Contains("imap_open failed: TLS/SSL failure", output, StringComparison.Ordinal);
+        var line = await proxy.WaitForLineAsync(l => l.Contains("TLS handshake with client 127.0.0.1:", StringComparison.Ordinal));
+        Assert.Contains("the client offers only TLS versions older than 1.2", line, StringComparison.Ordinal);
+        Assert.Contains("PHP's imap_open", line, StringComparison.Ordinal);
+    }
+
     /// <summary>Runs the PHP script, bounded by <c>timeout</c> and by the test's own wait.</summary>
     private static async Task<(int ExitCode, string Output)> RunPhpAsync(TestEnvironment env, string way, string? caFile)
     {

@@ -4,6 +4,7 @@
 // WAY seed: IMAP "SSL/TLS" as a verifying ssl:// stream (cafile = CA_FILE), SMTP "STARTTLS" with Symfony Mailer trusting CA_FILE.
 // WAY none: security "None" on both with no CA anywhere: imap_open with no flags, Symfony Mailer with tls off (it
 //           would still take STARTTLS if the proxy offered it, and then verify against the system's CAs).
+// WAY imap_open: only imap_open with no flags (it takes STARTTLS whenever it is offered).
 // Prints one line per step; exits non-zero on the first failure.
 require_once '/usr/share/php/Symfony/Component/Mailer/autoload.php';
 require_once '/usr/share/php/Symfony/Component/Mime/autoload.php';
@@ -31,6 +32,15 @@ function imap_command($stream, string $tag, string $command): string
         }
     }
     fail("IMAP $command", 'the connection closed');
+}
+
+if ($way === 'imap_open') {
+    $mailbox = @imap_open("{127.0.0.1:$imapPort}INBOX", $user, $password, 0, 0);
+    if ($mailbox === false) {
+        fail('imap_open', implode('; ', imap_errors() ?: []));
+    }
+    echo "imap_open: OK\n";
+    exit(0);
 }
 
 if ($way === 'seed') {

@@ -267,6 +267,7 @@ public sealed class LocalTlsMiddlewareTests : IDisposable
     [InlineData("error:0A000418:SSL routines::tlsv1 alert unknown ca", "the client sent the TLS alert 'unknown ca': the client does not trust the proxy's certificate; install the CA")]
     [InlineData("error:0A000412:SSL routines::sslv3 alert bad certificate", "the client sent the TLS alert 'bad certificate': the client does not trust")]
     [InlineData("error:0A00042E:SSL routines::tlsv1 alert protocol version", "the client sent the TLS alert 'protocol version': the client offers no TLS version the proxy accepts (TLS 1.2 or later)")]
+    [InlineData("error:0A000102:SSL routines::unsupported protocol", "the client offers only TLS versions older than 1.2, which the proxy refuses (error:0A000102:SSL routines::unsupported protocol); PHP's imap_open")]
     [InlineData("error:0A00010B:SSL routines::wrong version number", "the client did not start a TLS handshake (plaintext to a port where TLS starts at once?)")]
     [InlineData("error:0A0000C1:SSL routines::no shared cipher", "error:0A0000C1:SSL routines::no shared cipher")]
     public void DescribeFailure_OpenSslReason_NamesTheAlertAndTheFix(string openSsl, string expected)
