@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using System.Net;
 using System.Text;
 using EmailProxy.Accounts;
+using EmailProxy.Configuration;
 using EmailProxy.Diagnostics;
 using EmailProxy.LocalTls;
 using EmailProxy.Relay;
@@ -261,7 +262,7 @@ internal abstract class MailSession(ConnectionContext connection, SessionEnviron
         {
             var feature = Connection.Features.Get<LocalTlsFeature>();
             feature?.ReportLateClientHello(Protocol, MailProtocol.TlsKey);
-            throw new ProtocolLimitException(feature?.Mode == Configuration.LocalTlsMode.Auto
+            throw new ProtocolLimitException(feature?.Mode == LocalTlsMode.Auto
                 ? "TLS handshake refused: it came after the plaintext greeting"
                 : "TLS handshake refused: this port starts in plaintext");
         }
