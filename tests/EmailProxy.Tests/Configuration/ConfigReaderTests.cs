@@ -72,6 +72,23 @@ public sealed class ConfigReaderTests : IDisposable
         Assert.Empty(result.Warnings);
     }
 
+    /// <summary>deploy/container's file, once its two blanks are filled as docs/container.md says: the seed's EspoCRM settings (IMAP SSL/TLS or None on auto, SMTP STARTTLS).</summary>
+    [Fact]
+    public void ReadFile_ContainerExampleFileFilledIn_IsValidWithTheSeedsTlsModes()
+    {
+        var hash = EmailProxy.Accounts.PasswordVerifier.Hash("correct horse");
+        var text = File.ReadAllText(Path.Combine(RepositoryRoot.Find(), "deploy", "container", "emailproxy.config"))
+            .Replace("admin_password    =\n", $"admin_password    = {hash}\n", StringComparison.Ordinal)
+            .Replace("password_hash =\n", $"password_hash = {hash}\n", StringComparison.Ordinal);
+        Assert.Equal(2, text.Split(hash).Length - 1);
+
+        var result = Read(text);
+
+        Assert.True(result.IsValid, string.Join("; ", result.Errors));
+        Assert.Equal(LocalTlsMode.Auto, result.Config!.General.TlsOf(MailListenerKind.Imap));
+        Assert.Equal(LocalTlsMode.StartTls, result.Config.General.TlsOf(MailListenerKind.Smtp));
+    }
+
     [Fact]
     public void ReadFile_MinimalFile_AppliesDefaults()
     {
