@@ -5,6 +5,7 @@ using EmailProxy.OAuth2;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.DataProtection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
@@ -46,6 +47,16 @@ internal static class WebEndpoints
             options.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
             options.SuppressXFrameOptionsHeader = true;
         });
+        // AddDataProtection (AddAntiforgery calls it too) registers a hosted service that warms up the default key ring
+        // at start: it makes a key under $HOME/.aspnet (warning that it is stored unencrypted) although the ephemeral
+        // provider never uses it. Removed last, so that nothing is written outside the proxy's own folders (a container's
+        // home is not a volume; under systemd only the state folder is writable). Found by name: the type is internal.
+        var warmUp = services.FirstOrDefault(service => service.ServiceType == typeof(IHostedService)
+            && service.ImplementationType?.Name == "DataProtectionHostedService");
+        if (warmUp is not null)
+        {
+            services.Remove(warmUp);
+        }
     }
 
     public static void Map(WebApplication app, ProxyConfig config)
