@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using EmailProxy.Configuration;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Logging;
@@ -13,7 +14,8 @@ namespace EmailProxy.Hosting;
 /// Kestrel still does the accepting and the shutdown; <paramref name="configure"/> builds the same
 /// connection pipeline as before (local TLS, then the protocol's connection handler). A failed bind
 /// leaves the listener unbound with the reason in <see cref="Problem"/>; <see cref="MailListeners"/>
-/// tries it again.
+/// tries it again. A reload that moves the listener retires it (<see cref="StopAcceptingAsync"/>):
+/// its port is freed at once, its open sessions run on until they end.
 /// </summary>
 /// <param name="protocol">The protocol's name for logs and /readyz ("IMAP").</param>
 /// <param name="applicationServices">The proxy's services, which the pipeline's middleware and handler come from.</param>
@@ -24,11 +26,18 @@ internal sealed class MailListener(string protocol, IPEndPoint endPoint, Action<
     private readonly TaskCompletionSource _bound = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TaskCompletionSource _nextAttempt = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private KestrelServer? _server;
+    private IConnectionListener? _socket;
     private string? _problem = "not bound yet";
 
     public string Protocol { get; } = protocol;
 
     public IPEndPoint EndPoint { get; } = endPoint;
+
+    /// <summary>Which of the configured listeners this is (null: one the configuration does not name, in tests); a reload rebinds by it.</summary>
+    public MailListenerKind? Kind { get; init; }
+
+    /// <summary>The local TLS mode its pipeline was built with; a reload that changes it rebinds the listener.</summary>
+    public LocalTlsMode Tls { get; init; }
 
     /// <summary>Why the listener is not bound (the last bind's failure), or null while it is bound.</summary>
     public string? Problem
@@ -89,7 +98,7 @@ internal sealed class MailListener(string protocol, IPEndPoint endPoint, Action<
         }
         var options = new KestrelServerOptions { ApplicationServices = applicationServices, AddServerHeader = false };
         options.Listen(EndPoint, configure);
-        var server = new KestrelServer(Options.Create(options), transport, loggers);
+        var server = new KestrelServer(Options.Create(options), new RecordingListenerFactory(transport, RecordSocket), loggers);
         try
         {
             await server.StartAsync(MailListenerApplication.Instance, cancellationToken);
@@ -129,12 +138,62 @@ internal sealed class MailListener(string protocol, IPEndPoint endPoint, Action<
         {
             server = _server;
             _server = null;
+            _socket = null;
             _problem = "stopped";
         }
         if (server is not null)
         {
             await server.StopAsync(cancellationToken);
             server.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Stops accepting at once (the port is free when this returns), and gives back the wait for the
+    /// sessions already open here: they run on until they end, or until <paramref name="abort"/> fires
+    /// (the proxy's shutdown timeout), when Kestrel aborts the rest.
+    /// </summary>
+    public async Task<Task> StopAcceptingAsync(CancellationToken abort)
+    {
+        KestrelServer? server;
+        IConnectionListener? socket;
+        lock (_gate)
+        {
+            server = _server;
+            socket = _socket;
+            _server = null;
+            _socket = null;
+            _problem = "stopped";
+        }
+        if (server is null)
+        {
+            return Task.CompletedTask;
+        }
+        if (socket is not null)
+        {
+            // Kestrel's accept loop ends when its listener is unbound; its own stop unbinds again, which does nothing.
+            await socket.UnbindAsync(CancellationToken.None);
+        }
+        return DrainAsync(server, abort);
+    }
+
+    private static async Task DrainAsync(KestrelServer server, CancellationToken abort)
+    {
+        try
+        {
+            await server.StopAsync(abort);
+        }
+        finally
+        {
+            server.Dispose();
+        }
+    }
+
+    private void RecordSocket(IConnectionListener socket)
+    {
+        lock (_gate)
+        {
+            _socket = socket;
         }
     }
 

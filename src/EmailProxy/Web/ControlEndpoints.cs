@@ -38,7 +38,7 @@ internal static class ControlEndpoints
     /// <summary>Case-insensitive, as routing matches literal segments: <c>/API/…</c> reaches the same endpoints and must meet the same check.</summary>
     public static bool IsControlPath(PathString path) => path.StartsWithSegments(Prefix, StringComparison.OrdinalIgnoreCase);
 
-    public static void Map(WebApplication app, ProxyConfig config)
+    public static void Map(WebApplication app, LiveConfig config)
     {
         var token = app.Services.GetService<ControlToken>();
         app.Use(async (context, next) =>
@@ -178,8 +178,8 @@ internal static class ControlEndpoints
             : new(ControlSignInState.Pending, $"Waiting for the sign-in of account {pending.Account.Name}.", pending.ExpiresAt);
     }
 
-    private static AccountOptions? FindAccount(HttpContext context, ProxyConfig config) =>
-        WebEndpoints.AccountNameOf(context) is { } name ? config.FindAccount(name) : null;
+    private static AccountOptions? FindAccount(HttpContext context, LiveConfig config) =>
+        WebEndpoints.AccountNameOf(context) is { } name ? config.Current.FindAccount(name) : null;
 
     private static IResult UnknownAccount(HttpContext context) =>
         Error(StatusCodes.Status404NotFound, $"there is no [account {ClientText.Sanitize(WebEndpoints.AccountNameOf(context))}] in the proxy's configuration");
