@@ -39,6 +39,7 @@ internal sealed partial class ConfigReloader(
     private FileSystemWatcher? _watcher;
     private ITimer? _quiet;
     private byte[] _lastRead = [];
+    private HashSet<string> _warned = [];
 
     private string ConfigPath => Path.GetFullPath(live.Current.ConfigPath);
 
@@ -50,6 +51,8 @@ internal sealed partial class ConfigReloader(
     public Task StartedAsync(CancellationToken cancellationToken)
     {
         _lastRead = HashOfFile();
+        // The start logged these already; a reload logs only the ones that are new.
+        _warned = [.. ConfigReader.ReadFile(live.Current.ConfigPath).Warnings.Select(warning => warning.ToString())];
         _loop = Task.Run(() => RunAsync(_stopping.Token), CancellationToken.None);
         if (!OperatingSystem.IsWindows())
         {
@@ -205,10 +208,12 @@ internal sealed partial class ConfigReloader(
         }
 
         var changes = ConfigChanges.Of(running, next, needRestart);
-        foreach (var warning in read.Warnings)
+        var warnings = read.Warnings.Select(warning => warning.ToString()).ToHashSet();
+        foreach (var warning in warnings.Where(warning => !_warned.Contains(warning)))
         {
-            LogConfigWarning(log, warning.ToString());
+            LogConfigWarning(log, warning);
         }
+        _warned = warnings;
         live.Swap(next);
         foreach (var name in changes.OAuthChanged)
         {
