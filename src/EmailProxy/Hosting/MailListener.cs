@@ -14,8 +14,8 @@ namespace EmailProxy.Hosting;
 /// Kestrel still does the accepting and the shutdown; <paramref name="configure"/> builds the same
 /// connection pipeline as before (local TLS, then the protocol's connection handler). A failed bind
 /// leaves the listener unbound with the reason in <see cref="Problem"/>; <see cref="MailListeners"/>
-/// tries it again. A reload that moves the listener retires it (<see cref="StopAcceptingAsync"/>):
-/// its port is freed at once, its open sessions run on until they end.
+/// tries it again. A reload that moves the listener retires it (<see cref="StopAccepting"/>):
+/// its port is freed, its open sessions run on until they end.
 /// </summary>
 /// <param name="protocol">The protocol's name for logs and /readyz ("IMAP").</param>
 /// <param name="applicationServices">The proxy's services, which the pipeline's middleware and handler come from.</param>
@@ -26,7 +26,6 @@ internal sealed class MailListener(string protocol, IPEndPoint endPoint, Action<
     private readonly TaskCompletionSource _bound = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TaskCompletionSource _nextAttempt = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private KestrelServer? _server;
-    private IConnectionListener? _socket;
     private string? _problem = "not bound yet";
 
     public string Protocol { get; } = protocol;
@@ -98,7 +97,7 @@ internal sealed class MailListener(string protocol, IPEndPoint endPoint, Action<
         }
         var options = new KestrelServerOptions { ApplicationServices = applicationServices, AddServerHeader = false };
         options.Listen(EndPoint, configure);
-        var server = new KestrelServer(Options.Create(options), new RecordingListenerFactory(transport, RecordSocket), loggers);
+        var server = new KestrelServer(Options.Create(options), transport, loggers);
         try
         {
             await server.StartAsync(MailListenerApplication.Instance, cancellationToken);
@@ -138,7 +137,6 @@ internal sealed class MailListener(string protocol, IPEndPoint endPoint, Action<
         {
             server = _server;
             _server = null;
-            _socket = null;
             _problem = "stopped";
         }
         if (server is not null)
@@ -149,32 +147,22 @@ internal sealed class MailListener(string protocol, IPEndPoint endPoint, Action<
     }
 
     /// <summary>
-    /// Stops accepting at once (the port is free when this returns), and gives back the wait for the
-    /// sessions already open here: they run on until they end, or until <paramref name="abort"/> fires
-    /// (the proxy's shutdown timeout), when Kestrel aborts the rest.
+    /// Stops accepting, and gives back the wait for the sessions already open here: they run on until
+    /// they end (the proxy's sessions end only on its stopping signal, never on Kestrel's request to
+    /// close), or until <paramref name="abort"/> fires (the proxy's shutdown timeout), when Kestrel
+    /// aborts the rest. Kestrel's stop unbinds the port first, before it waits for the connections; a
+    /// listener bound to the same port right after is retried like any other if it is not free yet.
     /// </summary>
-    public async Task<Task> StopAcceptingAsync(CancellationToken abort)
+    public Task StopAccepting(CancellationToken abort)
     {
         KestrelServer? server;
-        IConnectionListener? socket;
         lock (_gate)
         {
             server = _server;
-            socket = _socket;
             _server = null;
-            _socket = null;
             _problem = "stopped";
         }
-        if (server is null)
-        {
-            return Task.CompletedTask;
-        }
-        if (socket is not null)
-        {
-            // Kestrel's accept loop ends when its listener is unbound; its own stop unbinds again, which does nothing.
-            await socket.UnbindAsync(CancellationToken.None);
-        }
-        return DrainAsync(server, abort);
+        return server is null ? Task.CompletedTask : DrainAsync(server, abort);
     }
 
     private static async Task DrainAsync(KestrelServer server, CancellationToken abort)
@@ -186,14 +174,6 @@ internal sealed class MailListener(string protocol, IPEndPoint endPoint, Action<
         finally
         {
             server.Dispose();
-        }
-    }
-
-    private void RecordSocket(IConnectionListener socket)
-    {
-        lock (_gate)
-        {
-            _socket = socket;
         }
     }
 

@@ -234,7 +234,7 @@ internal sealed partial class MailListeners : IHostedLifecycleService, IAsyncDis
             await retry.Loop;
             retry.Stop.Dispose();
         }
-        var draining = await listener.StopAcceptingAsync(_abort.Token);
+        var draining = listener.StopAccepting(_abort.Token);
         lock (_gate)
         {
             _draining.RemoveAll(task => task.IsCompleted);
