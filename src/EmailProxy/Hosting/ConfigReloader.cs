@@ -30,6 +30,7 @@ internal sealed partial class ConfigReloader(
 
     public const string SignalTrigger = "SIGHUP";
     public const string FileTrigger = "file change";
+    public const string RequestTrigger = "emailproxy reload";
 
     private readonly Channel<(string Trigger, TaskCompletionSource<ReloadOutcome>? Done)> _requests =
         Channel.CreateUnbounded<(string, TaskCompletionSource<ReloadOutcome>?)>(new UnboundedChannelOptions { SingleReader = true });

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using EmailProxy.Configuration;
 using EmailProxy.Connections;
+using EmailProxy.Hosting;
 using EmailProxy.OAuth2;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -21,6 +22,8 @@ namespace EmailProxy.Web;
 /// <item><c>GET /api/signins/{id}</c>: <c>pending</c>, <c>succeeded</c> or <c>failed</c>, with the message and identity.</item>
 /// <item><c>POST /api/signins/{id}/paste</c> <c>{"address": "…"}</c>: completes a browser sign-in from the pasted address.</item>
 /// <item><c>POST /api/accounts/{name}/forget</c>: forgets the account's tokens (file and memory).</item>
+/// <item><c>POST /api/reload</c>: reads the configuration file again (<see cref="ConfigReloader"/>, as SIGHUP does); 200 with
+/// the summary of what changed, or 422 with the errors of a file that was refused (the configuration in effect stays).</item>
 /// </list>
 /// Every request under the prefix must come over a loopback connection (else 403) and carry
 /// <c>Authorization: Bearer &lt;control.token&gt;</c> (else 401), with no detail either way. They need
@@ -133,6 +136,18 @@ internal static class ControlEndpoints
             return Results.Json(
                 new ControlSignInState(completion.Succeeded ? ControlSignInState.Succeeded : ControlSignInState.Failed, completion.Message, pending.ExpiresAt, completion.Identity),
                 ControlJsonContext.Default.ControlSignInState);
+        });
+
+        api.MapPost("/reload", async (HttpContext context) =>
+        {
+            if (context.RequestServices.GetService<ConfigReloader>() is not { } reloader)
+            {
+                return Error(StatusCodes.Status503ServiceUnavailable, "this proxy cannot reload its configuration");
+            }
+            var outcome = await reloader.ReloadAsync(ConfigReloader.RequestTrigger, context.RequestAborted);
+            return outcome.Applied
+                ? Results.Json(new ControlReloadResult(outcome.Text), ControlJsonContext.Default.ControlReloadResult)
+                : Error(StatusCodes.Status422UnprocessableEntity, $"the configuration was not reloaded: {outcome.Text}");
         });
 
         api.MapPost("/accounts/{name}/forget", async (HttpContext context, [FromServices] TokenService tokens) =>

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net.Sockets;
 using EmailProxy.FunctionalTests.Infrastructure;
 using Xunit;
@@ -167,6 +168,55 @@ public sealed class ReloadTests
         await proxy.SendSignalAsync("HUP");
         Assert.Contains("no changes", await proxy.WaitForLineAsync(Reloaded("SIGHUP")), StringComparison.Ordinal);
         Assert.Equal(1, proxy.Output.Count(Reloaded("file change")));
+    }
+
+    /// <summary>Runs <c>emailproxy ARGUMENTS</c> as an operator does; its exit code and output.</summary>
+    private static async Task<(int ExitCode, string Output)> RunCommandAsync(params string[] arguments)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(ProxyProcess.DllPath);
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(ObservableLog.DefaultTimeout);
+        return (process.ExitCode, await stdout + await stderr);
+    }
+
+    [Fact]
+    public async Task ReloadCommand_RunningProxy_PrintsTheSummaryOrTheErrors()
+    {
+        await using var env = await TestEnvironment.CreateAsync();
+        string Config(string general) => env.BuildConfig().Replace("[general]\n", $"[general]\n{general}\n", StringComparison.Ordinal);
+        File.WriteAllText(env.ConfigPath, Config("local_tls = off"));
+        var (before, beforeOutput) = await RunCommandAsync("reload", "--config", env.ConfigPath);
+        Assert.True(before == 1, beforeOutput);
+        Assert.Contains("no running proxy answers", beforeOutput, StringComparison.Ordinal);
+        var proxy = await env.StartProxyAsync();
+
+        // The file's own reload comes first; the command's reads it again, and still names the key that needs a restart.
+        Replace(env, Config("local_tls = off\nlog_format = json"));
+        await proxy.WaitForLineAsync(Reloaded("file change"));
+        var (applied, appliedOutput) = await RunCommandAsync("reload", "--config", env.ConfigPath);
+        Assert.True(applied == 0, appliedOutput);
+        Assert.Contains("Configuration reloaded: needs a restart: log_format", appliedOutput, StringComparison.Ordinal);
+        await proxy.WaitForLineAsync(Reloaded("emailproxy reload"));
+
+        // A file that reads well but that the running proxy refuses (local TLS off at start: no certificate was made).
+        Replace(env, Config("local_tls = auto"));
+        await proxy.WaitForLineAsync(l => l.Contains("Configuration not reloaded (file change)", StringComparison.Ordinal));
+        var (refused, refusedOutput) = await RunCommandAsync("reload", "--config", env.ConfigPath);
+        Assert.True(refused == 1, refusedOutput);
+        Assert.Contains("the configuration was not reloaded: [general] local_tls: local TLS was off on every listener at start", refusedOutput, StringComparison.Ordinal);
+
+        // A file that does not read: said here, as check says it; the proxy is not asked.
+        Replace(env, env.BuildConfig() + AccountSection(env, Second).Replace($"server = {TestEnvironment.ServerName}", "server = nowhere", StringComparison.Ordinal));
+        var (unreadable, unreadableOutput) = await RunCommandAsync("reload", "--config", env.ConfigPath);
+        Assert.True(unreadable == 2, unreadableOutput);
+        Assert.Contains("nowhere", unreadableOutput, StringComparison.Ordinal);
     }
 
     [Fact]
