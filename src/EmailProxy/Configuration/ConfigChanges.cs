@@ -22,7 +22,7 @@ internal sealed record ConfigChanges(
     /// The <c>[general]</c> keys a running proxy cannot take: the folders and files it opened or made at
     /// start (token_dir, secret_file, tls_dir, the local certificate), the HTTP listener and what its
     /// pages and endpoints were built with (web_listen, redirect_uri, local_server_auth, web_hosts,
-    /// admin_password, metrics_token), and the logging set up before anything else (log_level, log_format).
+    /// admin_password, metrics_token), and the log's format, set up before anything else (log_format; log_level is live).
     /// </summary>
     private static readonly (string Key, Func<GeneralOptions, GeneralOptions, bool> Same)[] RestartKeys =
     [
@@ -38,7 +38,6 @@ internal sealed record ConfigChanges(
         (ConfigKeys.General.WebHosts, (a, b) => a.WebHosts.SequenceEqual(b.WebHosts, StringComparer.Ordinal)),
         (ConfigKeys.General.AdminPassword, (a, b) => a.AdminPassword == b.AdminPassword),
         (ConfigKeys.General.MetricsToken, (a, b) => a.MetricsToken == b.MetricsToken),
-        (ConfigKeys.General.LogLevel, (a, b) => a.LogLevel == b.LogLevel),
         (ConfigKeys.General.LogFormat, (a, b) => a.LogFormat == b.LogFormat),
     ];
 
@@ -47,6 +46,7 @@ internal sealed record ConfigChanges(
     [
         (ConfigKeys.General.WaitForAuthorization, (a, b) => a.WaitForAuthorization == b.WaitForAuthorization),
         (ConfigKeys.General.AllowOpenRelay, (a, b) => a.AllowOpenRelay == b.AllowOpenRelay),
+        (ConfigKeys.General.LogLevel, (a, b) => a.LogLevel == b.LogLevel),
     ];
 
     private static readonly MailListenerKind[] Kinds = [MailListenerKind.Imap, MailListenerKind.Smtp, MailListenerKind.Pop];
@@ -79,7 +79,6 @@ internal sealed record ConfigChanges(
                 WebHosts = was.WebHosts,
                 AdminPassword = was.AdminPassword,
                 MetricsToken = was.MetricsToken,
-                LogLevel = was.LogLevel,
                 LogFormat = was.LogFormat,
             },
         };

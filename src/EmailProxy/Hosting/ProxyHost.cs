@@ -40,12 +40,12 @@ internal static partial class ProxyHost
             EnvironmentName = Environments.Production,
         });
 
-        ProxyLogging.Configure(builder.Logging, config.General);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = ShutdownTimeout);
         builder.Services.Configure<SocketTransportOptions>(o => o.Backlog = ListenBacklog);
         // The configuration at start, for the services that read only keys a reload cannot change (token_dir, tls_dir,
         // redirect_uri, the HTTP listener's); everything a reload changes is read from LiveConfig.Current at each use.
         var live = new LiveConfig(config);
+        ProxyLogging.Configure(builder.Logging, config.General, () => live.Current.General.LogLevel);
         builder.Services.AddSingleton(config);
         builder.Services.AddSingleton(live);
         builder.Services.AddSingleton(key);

@@ -173,10 +173,10 @@ public sealed class ConfigChangesTests
 
         var (pinned, restart) = ConfigChanges.Pin(running, file);
 
-        Assert.Equal(["token_dir", "secret_file", "tls_dir", "local_tls_names", "web_listen", "redirect_uri", "log_level", "log_format"], restart);
-        Assert.Equal(running.General with { WaitForAuthorization = TimeSpan.FromSeconds(30) }, pinned.General);
+        Assert.Equal(["token_dir", "secret_file", "tls_dir", "local_tls_names", "web_listen", "redirect_uri", "log_format"], restart);
+        Assert.Equal(running.General with { WaitForAuthorization = TimeSpan.FromSeconds(30), LogLevel = LogLevel.Debug }, pinned.General);
         Assert.Equal(running.TokenDirectory, pinned.TokenDirectory);
-        Assert.Equal("changed wait_for_authorization; needs a restart: token_dir, secret_file, tls_dir, local_tls_names, web_listen, redirect_uri, log_level, log_format",
+        Assert.Equal("changed wait_for_authorization, log_level; needs a restart: token_dir, secret_file, tls_dir, local_tls_names, web_listen, redirect_uri, log_format",
             ConfigChanges.Of(running, pinned, restart).ToString());
     }
 
