@@ -46,7 +46,19 @@ internal sealed partial class ConfigReloader(
 
     public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    /// <summary>From here SIGHUP no longer ends the process (its default action): one that comes while the proxy starts is taken once it has.</summary>
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (!OperatingSystem.IsWindows())
+        {
+            _signal = PosixSignalRegistration.Create(PosixSignal.SIGHUP, signal =>
+            {
+                signal.Cancel = true;
+                Request(SignalTrigger, null);
+            });
+        }
+        return Task.CompletedTask;
+    }
 
     /// <summary>Once the listeners have had their first try: a reload never races the start.</summary>
     public Task StartedAsync(CancellationToken cancellationToken)
@@ -55,15 +67,6 @@ internal sealed partial class ConfigReloader(
         // The start logged these already; a reload logs only the ones that are new.
         _warned = [.. ConfigReader.ReadFile(live.Current.ConfigPath).Warnings.Select(warning => warning.ToString())];
         _loop = Task.Run(() => RunAsync(_stopping.Token), CancellationToken.None);
-        if (!OperatingSystem.IsWindows())
-        {
-            // Without this, SIGHUP ends the process (its default action).
-            _signal = PosixSignalRegistration.Create(PosixSignal.SIGHUP, signal =>
-            {
-                signal.Cancel = true;
-                Request(SignalTrigger, null);
-            });
-        }
         _quiet = time.CreateTimer(_ => Request(FileTrigger, null), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         Watch();
         return Task.CompletedTask;
