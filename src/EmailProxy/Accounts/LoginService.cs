@@ -22,7 +22,7 @@ namespace EmailProxy.Accounts;
 /// failure (<see cref="Busy"/>). Where no account has a hash, the proxy trusts
 /// its clients (loopback) and an unknown name is told which section to add.
 /// </remarks>
-internal sealed class LoginService(ProxyConfig config, PasswordVerifier passwords, LoginThrottle throttle, TokenService tokens, SignInManager signIns)
+internal sealed class LoginService(LiveConfig live, PasswordVerifier passwords, LoginThrottle throttle, TokenService tokens, SignInManager signIns)
 {
     /// <summary>What the client hears for an unknown login name or a wrong password, where passwords are checked.</summary>
     public const string WrongCredentials = "Wrong login name or password (the proxy checks the password against the account's password_hash)";
@@ -40,23 +40,36 @@ internal sealed class LoginService(ProxyConfig config, PasswordVerifier password
     /// and against a weaker one an unknown name would answer faster than a known one, which tells
     /// a guesser which names exist.
     /// </summary>
-    private readonly string? _decoyHash = config.Accounts.Values
-        .Select(a => a.PasswordHash).OfType<string>()
-        .MaxBy(PasswordVerifier.IterationsOf);
+    /// <remarks>Worked out again for each configuration a reload puts in effect, and kept with it.</remarks>
+    private Tuple<ProxyConfig, string?>? _decoy;
+
+    private string? DecoyHashOf(ProxyConfig config)
+    {
+        if (Volatile.Read(ref _decoy) is { } known && known.Item1 == config)
+        {
+            return known.Item2;
+        }
+        var hash = config.Accounts.Values.Select(a => a.PasswordHash).OfType<string>().MaxBy(PasswordVerifier.IterationsOf);
+        Volatile.Write(ref _decoy, Tuple.Create(config, hash));
+        return hash;
+    }
 
     /// <param name="clientAddress">The client's address (null when unknown), for throttling password guesses.</param>
     public async Task<LoginOutcome> LoginAsync(MailProtocol protocol, string loginName, string password, IPAddress? clientAddress, CancellationToken cancellationToken)
     {
         var shownName = ClientText.Sanitize(loginName);
+        // One configuration for the whole login, whatever a reload puts in effect meanwhile.
+        var config = live.Current;
         var account = config.FindAccount(loginName);
+        var decoyHash = account is null ? DecoyHashOf(config) : null;
         if (account is null)
         {
-            if (_decoyHash is null)
+            if (decoyHash is null)
             {
                 return LoginOutcome.Fail(LoginFailure.UnknownAccount,
                     $"There is no account '{shownName}' in the proxy's configuration: add an [account {shownName}] section to {Path.GetFileName(config.ConfigPath)} and restart the proxy");
             }
-            var decoy = await passwords.VerifyAsync(null, _decoyHash, password, clientAddress, cancellationToken, Turn(loginName, clientAddress),
+            var decoy = await passwords.VerifyAsync(null, decoyHash, password, clientAddress, cancellationToken, Turn(loginName, clientAddress),
                 check => RecordFailure(check is PasswordCheck.Match or PasswordCheck.Mismatch, loginName, clientAddress));
             if (decoy is PasswordCheck.Busy or PasswordCheck.TooManyFailures)
             {
@@ -87,7 +100,7 @@ internal sealed class LoginService(ProxyConfig config, PasswordVerifier password
                 $"Account {account.Name}: [server {server.Name}] has no {protocol.HostKey}, so {protocol.Name} cannot be used with it", account);
         }
 
-        var (token, waited) = await GetTokenAsync(account, cancellationToken);
+        var (token, waited) = await GetTokenAsync(account, config.General.WaitForAuthorization, cancellationToken);
         if (token.Kind != TokenOutcomeKind.Token)
         {
             return token.Kind == TokenOutcomeKind.SignInRequired
@@ -149,17 +162,17 @@ internal sealed class LoginService(ProxyConfig config, PasswordVerifier password
     /// that long for the sign-in it starts or joins (browser or device code) and returns it as
     /// <c>Waited</c> when it did not end with tokens.
     /// </summary>
-    private async Task<(TokenOutcome Token, PendingSignIn? Waited)> GetTokenAsync(AccountOptions account, CancellationToken cancellationToken)
+    private async Task<(TokenOutcome Token, PendingSignIn? Waited)> GetTokenAsync(AccountOptions account, TimeSpan waitForAuthorization, CancellationToken cancellationToken)
     {
         var token = await tokens.GetAccessTokenAsync(account, cancellationToken);
-        if (token.Kind != TokenOutcomeKind.SignInRequired || config.General.WaitForAuthorization <= TimeSpan.Zero)
+        if (token.Kind != TokenOutcomeKind.SignInRequired || waitForAuthorization <= TimeSpan.Zero)
         {
             return (token, null);
         }
         var pending = await signIns.StartOrJoinAsync(account, cancellationToken: cancellationToken);
         try
         {
-            if ((await pending.Completion.WaitAsync(config.General.WaitForAuthorization, cancellationToken)).Succeeded)
+            if ((await pending.Completion.WaitAsync(waitForAuthorization, cancellationToken)).Succeeded)
             {
                 return (await tokens.GetAccessTokenAsync(account, cancellationToken), null);
             }
@@ -199,7 +212,7 @@ internal sealed class LoginService(ProxyConfig config, PasswordVerifier password
                 ? $"{needs}: open {verification.AbsoluteUri} and enter {code} (sign in as {account.Username}), then log in again{lastFailure}"
                 : $"{needs}, but no device code could be had: {(pending.Completion.IsCompletedSuccessfully ? pending.Completion.Result.Message : "see the proxy's log")}; the next login asks again";
         }
-        if (!config.General.LocalServerAuth && pending.AuthorizeUrl is { } authorize)
+        if (!live.Current.General.LocalServerAuth && pending.AuthorizeUrl is { } authorize)
         {
             return $"{needs}: open {authorize.AbsoluteUri} in a browser, sign in as {account.Username}, then copy the address the browser ends on (even an error page) into `emailproxy auth {account.Name}` and log in again{lastFailure}";
         }

@@ -98,6 +98,11 @@ internal sealed class ControlClient : IDisposable
         (await SendAsync(HttpMethod.Post, $"api/accounts/{Uri.EscapeDataString(accountName)}/forget", null,
             ControlJsonContext.Default.ControlForgetResult, cancellationToken)).Forgotten;
 
+    /// <summary>Reloads the configuration (<c>POST /api/reload</c>); the summary of what changed.</summary>
+    /// <exception cref="ControlException">The file was refused (the message names its errors), or the request failed.</exception>
+    public async Task<string> ReloadAsync(CancellationToken cancellationToken) =>
+        (await SendAsync(HttpMethod.Post, "api/reload", null, ControlJsonContext.Default.ControlReloadResult, cancellationToken)).Summary;
+
     public void Dispose() => _http.Dispose();
 
     /// <exception cref="ControlException">The proxy refused or failed the request; the message says why in one line.</exception>

@@ -12,7 +12,7 @@ namespace EmailProxy.Cli;
 /// <summary>
 /// <c>emailproxy [run]</c>, <c>check</c>, <c>hash-password</c>, <c>espocrm [ACCOUNT]</c>,
 /// <c>tokens list</c>, <c>tokens show ACCOUNT</c> (<c>--json</c>), <c>tokens clear ACCOUNT</c>,
-/// <c>auth ACCOUNT [--device-code]</c>, with <c>--config PATH</c> and
+/// <c>auth ACCOUNT [--device-code]</c>, <c>health</c>, <c>reload</c>, with <c>--config PATH</c> and
 /// <c>--version</c>. Exit codes: 0 fine, 1 failure at run time (or problems found by check),
 /// 2 the configuration cannot be used.
 /// </summary>
@@ -66,6 +66,9 @@ internal static class ProxyCommandLine
         var health = new Command("health", "Ask the running proxy whether it is ready (its /readyz); exit 0 when it is: the container's HEALTHCHECK");
         health.SetAction((result, cancellationToken) => HealthCommand.RunAsync(result.GetValue(configOption), cancellationToken));
 
+        var reload = new Command("reload", "Make the running proxy read its configuration file again (as SIGHUP does) and print what changed; open sessions are kept");
+        reload.SetAction((result, cancellationToken) => ReloadCommand.RunAsync(result.GetValue(configOption), cancellationToken));
+
         var root = new RootCommand("Email OAuth2 Proxy: plain IMAP logins in, OAuth2 (XOAUTH2) logins out")
         {
             configOption,
@@ -76,6 +79,7 @@ internal static class ProxyCommandLine
             tokens,
             auth,
             health,
+            reload,
         };
         root.SetAction((result, _) => RunAsync(result.GetValue(configOption)));
 

@@ -124,20 +124,19 @@ internal sealed partial class ProxyMetrics
     public RelayByteCounter RelayBytes(string protocol) => new(_relayedBytes, protocol);
 
     /// <summary>
-    /// Observable gauges for each configured account, read from <paramref name="snapshot"/> when an
+    /// Observable gauges for each account configured at the time (a reload changes the list), read from <paramref name="snapshot"/> when an
     /// exporter collects: seconds until the access token expires (negative once it has), whether the
     /// account is signed in (1 or 0), and the refresh token's age in seconds (since it was issued or
     /// last rotated; what to alert on well before Microsoft's 90-day inactivity limit). An account whose
     /// tokens are not loaded yet (null snapshot), or that has no such token, gives no value.
     /// <paramref name="snapshot"/> must be cheap: no lock, no I/O (<see cref="TokenService.Peek"/>).
     /// </summary>
-    public void ObserveAccounts(IEnumerable<AccountOptions> accounts, Func<AccountOptions, TokenSnapshot?> snapshot, TimeProvider time)
+    public void ObserveAccounts(Func<IEnumerable<AccountOptions>> accounts, Func<AccountOptions, TokenSnapshot?> snapshot, TimeProvider time)
     {
-        var list = accounts.ToArray();
         IEnumerable<Measurement<T>> Each<T>(Func<TokenSnapshot, DateTimeOffset, T?> value) where T : struct
         {
             var now = time.GetUtcNow();
-            foreach (var account in list)
+            foreach (var account in accounts())
             {
                 if (snapshot(account) is { } current && value(current, now) is { } measured)
                 {

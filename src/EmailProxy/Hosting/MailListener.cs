@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using EmailProxy.Configuration;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Logging;
@@ -13,7 +14,8 @@ namespace EmailProxy.Hosting;
 /// Kestrel still does the accepting and the shutdown; <paramref name="configure"/> builds the same
 /// connection pipeline as before (local TLS, then the protocol's connection handler). A failed bind
 /// leaves the listener unbound with the reason in <see cref="Problem"/>; <see cref="MailListeners"/>
-/// tries it again.
+/// tries it again. A reload that moves the listener retires it (<see cref="StopAccepting"/>):
+/// its port is freed, its open sessions run on until they end.
 /// </summary>
 /// <param name="protocol">The protocol's name for logs and /readyz ("IMAP").</param>
 /// <param name="applicationServices">The proxy's services, which the pipeline's middleware and handler come from.</param>
@@ -29,6 +31,12 @@ internal sealed class MailListener(string protocol, IPEndPoint endPoint, Action<
     public string Protocol { get; } = protocol;
 
     public IPEndPoint EndPoint { get; } = endPoint;
+
+    /// <summary>Which of the configured listeners this is (null: one the configuration does not name, in tests); a reload rebinds by it.</summary>
+    public MailListenerKind? Kind { get; init; }
+
+    /// <summary>The local TLS mode its pipeline was built with; a reload that changes it rebinds the listener.</summary>
+    public LocalTlsMode Tls { get; init; }
 
     /// <summary>Why the listener is not bound (the last bind's failure), or null while it is bound.</summary>
     public string? Problem
@@ -134,6 +142,37 @@ internal sealed class MailListener(string protocol, IPEndPoint endPoint, Action<
         if (server is not null)
         {
             await server.StopAsync(cancellationToken);
+            server.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Stops accepting, and gives back the wait for the sessions already open here: they run on until
+    /// they end (the proxy's sessions end only on its stopping signal, never on Kestrel's request to
+    /// close), or until <paramref name="abort"/> fires (the proxy's shutdown timeout), when Kestrel
+    /// aborts the rest. Kestrel's stop unbinds the port first, before it waits for the connections; a
+    /// listener bound to the same port right after is retried like any other if it is not free yet.
+    /// </summary>
+    public Task StopAccepting(CancellationToken abort)
+    {
+        KestrelServer? server;
+        lock (_gate)
+        {
+            server = _server;
+            _server = null;
+            _problem = "stopped";
+        }
+        return server is null ? Task.CompletedTask : DrainAsync(server, abort);
+    }
+
+    private static async Task DrainAsync(KestrelServer server, CancellationToken abort)
+    {
+        try
+        {
+            await server.StopAsync(abort);
+        }
+        finally
+        {
             server.Dispose();
         }
     }

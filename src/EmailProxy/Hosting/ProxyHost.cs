@@ -40,10 +40,14 @@ internal static partial class ProxyHost
             EnvironmentName = Environments.Production,
         });
 
-        ProxyLogging.Configure(builder.Logging, config.General);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = ShutdownTimeout);
         builder.Services.Configure<SocketTransportOptions>(o => o.Backlog = ListenBacklog);
+        // The configuration at start, for the services that read only keys a reload cannot change (token_dir, tls_dir,
+        // redirect_uri, the HTTP listener's); everything a reload changes is read from LiveConfig.Current at each use.
+        var live = new LiveConfig(config);
+        ProxyLogging.Configure(builder.Logging, config.General, () => live.Current.General.LogLevel);
         builder.Services.AddSingleton(config);
+        builder.Services.AddSingleton(live);
         builder.Services.AddSingleton(key);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddMetrics();
@@ -80,10 +84,18 @@ internal static partial class ProxyHost
         builder.Services.AddSingleton(s => s.GetRequiredService<SessionEnvironment>().FailedLogins);
 
         // Each mail port on its own Kestrel, bound and retried by MailListeners: one taken port does not stop the proxy.
-        builder.Services.AddSingleton(s => new MailListeners(
-            [.. new[] { MailListenerOf<ImapProtocol>(s, config.General), MailListenerOf<SmtpProtocol>(s, config.General), MailListenerOf<Pop3Protocol>(s, config.General) }.OfType<MailListener>()],
+        // A reload rebinds the ones whose address or TLS mode changed (ConfigReloader).
+        builder.Services.AddSingleton(s => new MailListeners(config.General, (kind, general) => kind switch
+            {
+                MailListenerKind.Imap => MailListenerOf<ImapProtocol>(s, general, kind),
+                MailListenerKind.Smtp => MailListenerOf<SmtpProtocol>(s, general, kind),
+                _ => MailListenerOf<Pop3Protocol>(s, general, kind),
+            },
             s.GetRequiredService<TimeProvider>(), s.GetRequiredService<ILogger<MailListeners>>()));
         builder.Services.AddHostedService(s => s.GetRequiredService<MailListeners>());
+        // After the listeners: a reload may rebind them. SIGHUP and the file's changes are taken once the proxy has started.
+        builder.Services.AddSingleton<ConfigReloader>();
+        builder.Services.AddHostedService(s => s.GetRequiredService<ConfigReloader>());
 
         var listeners = new List<(string Name, ListenOptions Options)>();
         builder.WebHost.ConfigureKestrel(kestrel =>
@@ -94,8 +106,8 @@ internal static partial class ProxyHost
 
         var app = builder.Build();
         var tokens = app.Services.GetRequiredService<TokenService>();
-        app.Services.GetRequiredService<ProxyMetrics>().ObserveAccounts(config.Accounts.Values, account => tokens.Peek(account.Name), app.Services.GetRequiredService<TimeProvider>());
-        WebEndpoints.Map(app, config);
+        app.Services.GetRequiredService<ProxyMetrics>().ObserveAccounts(() => live.Current.Accounts.Values, account => tokens.Peek(account.Name), app.Services.GetRequiredService<TimeProvider>());
+        WebEndpoints.Map(app, live);
         // The certificate is made or loaded now: a problem stops the start, and the CA's path is logged.
         app.Services.GetRequiredService<LocalTlsService>().Prepare();
 
@@ -132,10 +144,11 @@ internal static partial class ProxyHost
     }
 
     /// <summary>
-    /// The mail listener of <typeparamref name="TProtocol"/>, or null when its <c>*_listen</c> is empty; its
-    /// connections get the listener's local TLS mode (<see cref="GeneralOptions.TlsOf"/>), fixed while it is bound.
+    /// The mail listener of <typeparamref name="TProtocol"/> (the <paramref name="kind"/> of listener), or null when its
+    /// <c>*_listen</c> is empty; its connections get the listener's local TLS mode (<see cref="GeneralOptions.TlsOf"/>),
+    /// fixed while it is bound (a reload that changes it binds a new listener).
     /// </summary>
-    private static MailListener? MailListenerOf<TProtocol>(IServiceProvider services, GeneralOptions general) where TProtocol : MailProtocol
+    private static MailListener? MailListenerOf<TProtocol>(IServiceProvider services, GeneralOptions general, MailListenerKind kind) where TProtocol : MailProtocol
     {
         var protocol = services.GetRequiredService<TProtocol>();
         if (protocol.ListenOf(general) is not { } endPoint)
@@ -144,10 +157,14 @@ internal static partial class ProxyHost
         }
         return new MailListener(protocol.Name, endPoint, listen =>
             {
-                listen.UseLocalTls(general.TlsOf(protocol.Kind));
+                listen.UseLocalTls(general.TlsOf(kind));
                 listen.UseConnectionHandler<MailConnectionHandler<TProtocol>>();
             },
-            services, services.GetRequiredService<IConnectionListenerFactory>(), services.GetRequiredService<ILoggerFactory>());
+            services, services.GetRequiredService<IConnectionListenerFactory>(), services.GetRequiredService<ILoggerFactory>())
+        {
+            Kind = kind,
+            Tls = general.TlsOf(kind),
+        };
     }
 
     /// <summary>

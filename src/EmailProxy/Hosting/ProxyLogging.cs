@@ -9,10 +9,19 @@ namespace EmailProxy.Hosting;
 /// <summary>The proxy's logging: the console in the configured format and level, the framework kept quiet.</summary>
 internal static class ProxyLogging
 {
-    public static void Configure(ILoggingBuilder logging, GeneralOptions general)
+    /// <param name="level">When given, log_level is read from it at each check instead of fixed from <paramref name="general"/>: a reload changes it (<see cref="LiveConfig"/>).</param>
+    public static void Configure(ILoggingBuilder logging, GeneralOptions general, Func<LogLevel>? level = null)
     {
         logging.ClearProviders();
-        logging.SetMinimumLevel(general.LogLevel);
+        if (level is null)
+        {
+            logging.SetMinimumLevel(general.LogLevel);
+        }
+        else
+        {
+            logging.SetMinimumLevel(LogLevel.Trace);
+            logging.AddFilter((_, at) => at >= level());
+        }
         // The framework's own request logs would print the redirect's query string, which holds
         // the authorization code: they stay at Warning whatever log_level says.
         logging.AddFilter("Microsoft", LogLevel.Warning);

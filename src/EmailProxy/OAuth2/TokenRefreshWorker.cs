@@ -12,7 +12,7 @@ namespace EmailProxy.OAuth2;
 /// (and rotated) at least every hour or so, far from Microsoft's 90-day inactivity limit.
 /// Failures are logged; the next login or round tries again, and none stops the proxy.
 /// </summary>
-internal sealed partial class TokenRefreshWorker(ProxyConfig config, TokenService tokens, TimeProvider time, ILogger<TokenRefreshWorker> log) : BackgroundService
+internal sealed partial class TokenRefreshWorker(LiveConfig config, TokenService tokens, TimeProvider time, ILogger<TokenRefreshWorker> log) : BackgroundService
 {
     public static readonly TimeSpan Interval = TimeSpan.FromMinutes(5);
 
@@ -29,7 +29,7 @@ internal sealed partial class TokenRefreshWorker(ProxyConfig config, TokenServic
     internal async Task RunOnceAsync(CancellationToken cancellationToken)
     {
         // Every flow: browser and device-code sign-ins leave refresh tokens, app-only accounts get a new token.
-        foreach (var account in config.Accounts.Values)
+        foreach (var account in config.Current.Accounts.Values)
         {
             try
             {

@@ -167,6 +167,28 @@ internal sealed partial class TokenService(OAuthClient client, TokenFileStore st
     }
 
     /// <summary>
+    /// The account's OAuth settings changed (a reload): the access token in memory was issued under the
+    /// old ones and is not handed out again, and a need for a sign-in decided under them is dropped, so
+    /// that the next login refreshes with the new settings (the refresh token is kept: it may still work;
+    /// if not, the usual sign-in follows). An answer on its way for the old settings is not taken.
+    /// </summary>
+    public async Task ForgetAccessTokenAsync(AccountOptions account, CancellationToken cancellationToken)
+    {
+        // Loaded first: a token file read after this would bring the old access token back.
+        var state = await GetStateAsync(account, cancellationToken);
+        await state.Gate.WaitAsync(cancellationToken);
+        try
+        {
+            state.Current = state.Current with { AccessToken = null, SignInReason = null };
+            state.Generation++;
+        }
+        finally
+        {
+            state.Gate.Release();
+        }
+    }
+
+    /// <summary>
     /// Forgets what is known of every account, so that each is read again from the store at its next use:
     /// for when another process (an offline <c>emailproxy auth</c>) held the token folder and may have
     /// written tokens meanwhile. A refresh under way finishes on the state it started with.
@@ -207,7 +229,8 @@ internal sealed partial class TokenService(OAuthClient client, TokenFileStore st
             return state.Refreshing ??= Task.Run(() => RequestAppTokenAsync(account, state, generation), CancellationToken.None);
         }
         var refreshToken = state.Current.RefreshToken!;
-        return state.Refreshing ??= Task.Run(() => RefreshAsync(account, state, refreshToken), CancellationToken.None);
+        var started = state.Generation;
+        return state.Refreshing ??= Task.Run(() => RefreshAsync(account, state, refreshToken, started), CancellationToken.None);
     }
 
     private async Task<AccountState> GetStateAsync(AccountOptions account, CancellationToken cancellationToken)
@@ -247,7 +270,9 @@ internal sealed partial class TokenService(OAuthClient client, TokenFileStore st
         LogLoaded(log, account.Name, stored.AccessTokenExpiresAt);
     }
 
-    private async Task<TokenOutcome> RefreshAsync(AccountOptions account, AccountState state, string refreshToken)
+    /// <param name="generation">The account's <see cref="AccountState.Generation"/> when the refresh started: its settings
+    /// changed since then (a reload) drops the answer, which was asked for with the old ones.</param>
+    private async Task<TokenOutcome> RefreshAsync(AccountOptions account, AccountState state, string refreshToken, int generation)
     {
         LogRefreshing(log, account.Name);
         TokenEndpointResult result;
@@ -270,6 +295,10 @@ internal sealed partial class TokenService(OAuthClient client, TokenFileStore st
             if (current.RefreshToken != refreshToken)
             {
                 return current.AccessToken is { } newer ? TokenOutcome.Token(newer) : TokenOutcome.SignIn("a newer sign-in replaced the tokens");
+            }
+            if (state.Generation != generation)
+            {
+                return TokenOutcome.Failed("its settings changed while its token was being refreshed; the next login refreshes with the new ones");
             }
             if (result.IsInvalidGrant)
             {
@@ -386,7 +415,7 @@ internal sealed partial class TokenService(OAuthClient client, TokenFileStore st
         /// <summary>The running refresh; set and cleared under <see cref="Gate"/>.</summary>
         public Task<TokenOutcome>? Refreshing { get; set; }
 
-        /// <summary>Counts forgets (under <see cref="Gate"/>): an answer requested before one is not saved after it.</summary>
+        /// <summary>Counts forgets and changed settings (under <see cref="Gate"/>): an answer requested before one is not saved after it.</summary>
         public int Generation { get; set; }
     }
 

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using EmailProxy.Configuration;
 using EmailProxy.Connections;
+using EmailProxy.Hosting;
 using EmailProxy.OAuth2;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -21,6 +22,8 @@ namespace EmailProxy.Web;
 /// <item><c>GET /api/signins/{id}</c>: <c>pending</c>, <c>succeeded</c> or <c>failed</c>, with the message and identity.</item>
 /// <item><c>POST /api/signins/{id}/paste</c> <c>{"address": "…"}</c>: completes a browser sign-in from the pasted address.</item>
 /// <item><c>POST /api/accounts/{name}/forget</c>: forgets the account's tokens (file and memory).</item>
+/// <item><c>POST /api/reload</c>: reads the configuration file again (<see cref="ConfigReloader"/>, as SIGHUP does); 200 with
+/// the summary of what changed, or 422 with the errors of a file that was refused (the configuration in effect stays).</item>
 /// </list>
 /// Every request under the prefix must come over a loopback connection (else 403) and carry
 /// <c>Authorization: Bearer &lt;control.token&gt;</c> (else 401), with no detail either way. They need
@@ -38,7 +41,7 @@ internal static class ControlEndpoints
     /// <summary>Case-insensitive, as routing matches literal segments: <c>/API/…</c> reaches the same endpoints and must meet the same check.</summary>
     public static bool IsControlPath(PathString path) => path.StartsWithSegments(Prefix, StringComparison.OrdinalIgnoreCase);
 
-    public static void Map(WebApplication app, ProxyConfig config)
+    public static void Map(WebApplication app, LiveConfig config)
     {
         var token = app.Services.GetService<ControlToken>();
         app.Use(async (context, next) =>
@@ -135,6 +138,18 @@ internal static class ControlEndpoints
                 ControlJsonContext.Default.ControlSignInState);
         });
 
+        api.MapPost("/reload", async (HttpContext context) =>
+        {
+            if (context.RequestServices.GetService<ConfigReloader>() is not { } reloader)
+            {
+                return Error(StatusCodes.Status503ServiceUnavailable, "this proxy cannot reload its configuration");
+            }
+            var outcome = await reloader.ReloadAsync(ConfigReloader.RequestTrigger, context.RequestAborted);
+            return outcome.Applied
+                ? Results.Json(new ControlReloadResult(outcome.Text), ControlJsonContext.Default.ControlReloadResult)
+                : Error(StatusCodes.Status422UnprocessableEntity, $"the configuration was not reloaded: {outcome.Text}");
+        });
+
         api.MapPost("/accounts/{name}/forget", async (HttpContext context, [FromServices] TokenService tokens) =>
         {
             if (FindAccount(context, config) is not { } account)
@@ -178,8 +193,8 @@ internal static class ControlEndpoints
             : new(ControlSignInState.Pending, $"Waiting for the sign-in of account {pending.Account.Name}.", pending.ExpiresAt);
     }
 
-    private static AccountOptions? FindAccount(HttpContext context, ProxyConfig config) =>
-        WebEndpoints.AccountNameOf(context) is { } name ? config.FindAccount(name) : null;
+    private static AccountOptions? FindAccount(HttpContext context, LiveConfig config) =>
+        WebEndpoints.AccountNameOf(context) is { } name ? config.Current.FindAccount(name) : null;
 
     private static IResult UnknownAccount(HttpContext context) =>
         Error(StatusCodes.Status404NotFound, $"there is no [account {ClientText.Sanitize(WebEndpoints.AccountNameOf(context))}] in the proxy's configuration");

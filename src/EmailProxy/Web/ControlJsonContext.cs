@@ -9,5 +9,6 @@ namespace EmailProxy.Web;
 [JsonSerializable(typeof(ControlSignInState))]
 [JsonSerializable(typeof(ControlPasteRequest))]
 [JsonSerializable(typeof(ControlForgetResult))]
+[JsonSerializable(typeof(ControlReloadResult))]
 [JsonSerializable(typeof(ControlError))]
 internal sealed partial class ControlJsonContext : JsonSerializerContext;

@@ -18,7 +18,7 @@ namespace EmailProxy.Web;
 /// </summary>
 internal static class StatusActions
 {
-    public static void Map(WebApplication app, ProxyConfig config)
+    public static void Map(WebApplication app, LiveConfig config)
     {
         var actions = app.MapGroup("/accounts/{name}");
         actions.AddEndpointFilter<AntiforgeryCheck>();
@@ -73,8 +73,8 @@ internal static class StatusActions
     }
 
     /// <summary>The configured account the request's target names, or null.</summary>
-    public static AccountOptions? Find(HttpContext context, ProxyConfig config) =>
-        WebEndpoints.AccountNameOf(context) is { } name ? config.FindAccount(name) : null;
+    public static AccountOptions? Find(HttpContext context, LiveConfig config) =>
+        WebEndpoints.AccountNameOf(context) is { } name ? config.Current.FindAccount(name) : null;
 
     public static IResult UnknownAccount(HttpContext context) =>
         HtmlPage.Message(StatusCodes.Status404NotFound, "Unknown account",
@@ -85,7 +85,7 @@ internal static class StatusActions
             ? $"Account {account.Name} is app-only (client credentials): no person signs it in, the proxy fetches its token itself."
             : $"Account {account.Name} has no authorize_url: it does not sign in in a browser. Run emailproxy auth {account.Name} instead.");
 
-    private static IResult WithAccount(HttpContext context, ProxyConfig config, Func<AccountOptions, IResult> action) =>
+    private static IResult WithAccount(HttpContext context, LiveConfig config, Func<AccountOptions, IResult> action) =>
         Find(context, config) is { } account ? action(account) : UnknownAccount(context);
 
 }

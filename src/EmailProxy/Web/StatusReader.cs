@@ -16,17 +16,17 @@ namespace EmailProxy.Web;
 /// local CA (<see cref="LocalCertificateStore"/>). Reading changes nothing. Made when the listener's
 /// endpoints are mapped, which is when the proxy starts: the uptime counts from then.
 /// </summary>
-internal sealed class StatusReader(ProxyConfig config, TokenService tokens, SignInManager signIns, AccountActivity activity, TimeProvider time, IServiceProvider services)
+internal sealed class StatusReader(LiveConfig live, TokenService tokens, SignInManager signIns, AccountActivity activity, TimeProvider time, IServiceProvider services)
 {
     private readonly DateTimeOffset _startedAt = time.GetUtcNow();
 
     /// <summary>The configured accounts in the page's order (by name), each with its place: the order gives the HTML ids.</summary>
     public IEnumerable<(AccountOptions Account, string Id)> Accounts() =>
-        config.Accounts.Values.OrderBy(a => a.Name, StringComparer.OrdinalIgnoreCase).ThenBy(a => a.Name, StringComparer.Ordinal)
+        live.Current.Accounts.Values.OrderBy(a => a.Name, StringComparer.OrdinalIgnoreCase).ThenBy(a => a.Name, StringComparer.Ordinal)
             .Select((account, index) => (account, $"account-{index + 1}"));
 
     /// <summary>The HTML id of the account's section (<c>account-3</c>), or null when it is not configured.</summary>
-    public string? IdOf(AccountOptions account) => Accounts().FirstOrDefault(a => a.Account == account).Id;
+    public string? IdOf(AccountOptions account) => Accounts().FirstOrDefault(a => a.Account.Name.Equals(account.Name, StringComparison.OrdinalIgnoreCase)).Id;
 
     /// <summary>The local CA's certificate when local TLS made one and it is on disk; else null.</summary>
     public string? CaPath() => services.GetService<LocalCertificateStore>()?.CaPath is { } path && File.Exists(path) ? path : null;
@@ -40,7 +40,7 @@ internal sealed class StatusReader(ProxyConfig config, TokenService tokens, Sign
         }
         var open = services.GetService<ProxyMetrics>()?.OpenSessions() ?? new Dictionary<string, long>();
         var sessions = open.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => new ProtocolSessions(p.Key, p.Value)).ToList();
-        return new StatusModel(SessionEnvironment.Version, time.GetUtcNow(), _startedAt, Path.GetFullPath(config.ConfigPath), CaPath(), config.General.LocalServerAuth, sessions, accounts);
+        return new StatusModel(SessionEnvironment.Version, time.GetUtcNow(), _startedAt, Path.GetFullPath(live.Current.ConfigPath), CaPath(), live.Current.General.LocalServerAuth, sessions, accounts);
     }
 
     /// <summary>One configured account as the page shows it (its sign-in page needs no other).</summary>
@@ -90,7 +90,7 @@ internal sealed class StatusReader(ProxyConfig config, TokenService tokens, Sign
             error, errorAt, error is null ? null : AadstsOrNull(error), fix,
             CanSignIn: browser,
             CanShowDeviceCode: account.Flow == OAuthFlow.DeviceCode,
-            CanPaste: browser && !config.General.LocalServerAuth,
+            CanPaste: browser && !live.Current.General.LocalServerAuth,
             CanForget: snapshot.AccessToken is not null || snapshot.RefreshToken is not null,
             AppOnly: appOnly);
     }

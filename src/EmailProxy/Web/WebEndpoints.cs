@@ -59,7 +59,7 @@ internal static class WebEndpoints
         }
     }
 
-    public static void Map(WebApplication app, ProxyConfig config)
+    public static void Map(WebApplication app, LiveConfig config)
     {
         app.Use(SecurityHeaders.InvokeAsync);
         app.Use(app.Services.GetRequiredService<HostHeaderCheck>().InvokeAsync);
@@ -67,7 +67,7 @@ internal static class WebEndpoints
         // Made now, at the start: the page's uptime counts from here.
         _ = app.Services.GetRequiredService<StatusReader>();
         ControlEndpoints.Map(app, config);
-        var redirectPath = config.General.RedirectUri.AbsolutePath;
+        var redirectPath = config.Current.General.RedirectUri.AbsolutePath;
         app.MapGet(AdminAuthentication.HealthPath, () => Results.Text("ok\n"));
         MetricsEndpoint.Map(app);
         ReadinessEndpoint.Map(app);
@@ -87,7 +87,7 @@ internal static class WebEndpoints
             var query = request.Query;
             if (query.ContainsKey("state") || query.ContainsKey("code") || query.ContainsKey("error"))
             {
-                if (!config.General.LocalServerAuth)
+                if (!config.Current.General.LocalServerAuth)
                 {
                     // local_server_auth = false: only the pasted address completes a sign-in, never a request here.
                     var name = signIns.AccountOfState(query["state"])?.Name ?? "ACCOUNT";
@@ -146,7 +146,7 @@ internal static class WebEndpoints
     /// <c>GET /accounts/{name}/signin</c>: the account's page with its sign-in button; an unknown account,
     /// or one that no person signs in (app-only, no authorize_url and no device code), gets a 404 page.
     /// </summary>
-    private static async Task<IResult> SignInPageAsync(HttpContext context, ProxyConfig config, StatusReader status, IAntiforgery antiforgery, CancellationToken cancellationToken)
+    private static async Task<IResult> SignInPageAsync(HttpContext context, LiveConfig config, StatusReader status, IAntiforgery antiforgery, CancellationToken cancellationToken)
     {
         if (StatusActions.Find(context, config) is not { } account)
         {

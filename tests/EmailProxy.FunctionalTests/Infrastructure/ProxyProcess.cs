@@ -153,12 +153,7 @@ internal sealed class ProxyProcess : IAsyncDisposable
 
         if (!_process.HasExited)
         {
-            using var kill = Process.Start(new ProcessStartInfo("kill")
-            {
-                ArgumentList = { "-TERM", _process.Id.ToString(CultureInfo.InvariantCulture) },
-                UseShellExecute = false,
-            }) ?? throw new InvalidOperationException("Could not run kill.");
-            await kill.WaitForExitAsync();
+            await SendSignalAsync("TERM");
         }
 
         try
@@ -173,6 +168,26 @@ internal sealed class ProxyProcess : IAsyncDisposable
         }
 
         return _process.ExitCode;
+    }
+
+    /// <summary>Sends a signal by name (<c>HUP</c>, <c>TERM</c>) with <c>kill</c>, as an operator or systemd's <c>ExecReload</c> does.</summary>
+    public async Task SendSignalAsync(string signal)
+    {
+        if (!_started)
+        {
+            throw new InvalidOperationException("The proxy was not started.");
+        }
+
+        using var kill = Process.Start(new ProcessStartInfo("kill")
+        {
+            ArgumentList = { "-" + signal, _process.Id.ToString(CultureInfo.InvariantCulture) },
+            UseShellExecute = false,
+        }) ?? throw new InvalidOperationException("Could not run kill.");
+        await kill.WaitForExitAsync();
+        if (kill.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"kill -{signal} {_process.Id} exited with {kill.ExitCode}.");
+        }
     }
 
     /// <summary>Runs <c>emailproxy hash-password</c> with the password on standard input, as an operator does, and returns the hash it prints.</summary>

@@ -254,7 +254,7 @@ public sealed class LoginServiceTests : IDisposable
         var time = TimeProvider.System;
         var client = new OAuthClient(new HttpClient(), time);
         var tokens = new TokenService(client, new TokenFileStore(_temp.Combine("tokens"), MasterKey.FromBytes(new byte[32]), time, NullLogger<TokenFileStore>.Instance), time, NullLogger<TokenService>.Instance);
-        return new LoginService(config, passwords ?? new PasswordVerifier(_derivation, new KeyDerivationPool()), throttle ?? new LoginThrottle(_time), tokens,
+        return new LoginService(new LiveConfig(config), passwords ?? new PasswordVerifier(_derivation, new KeyDerivationPool()), throttle ?? new LoginThrottle(_time), tokens,
             new SignInManager(config, client, tokens, time, NullLogger<SignInManager>.Instance));
     }
 

@@ -80,7 +80,7 @@ public sealed class PasswordGuessingSessionTests : IDisposable
         var time = TimeProvider.System;
         var client = new OAuthClient(new HttpClient(), time);
         var tokens = new TokenService(client, new TokenFileStore(_temp.Combine("tokens"), MasterKey.FromBytes(new byte[32]), time, NullLogger<TokenFileStore>.Instance), time, NullLogger<TokenService>.Instance);
-        var logins = new LoginService(config, new PasswordVerifier(_derivation, pool), new LoginThrottle(_throttleTime), tokens,
+        var logins = new LoginService(new LiveConfig(config), new PasswordVerifier(_derivation, pool), new LoginThrottle(_throttleTime), tokens,
             new SignInManager(config, client, tokens, time, NullLogger<SignInManager>.Instance));
         return new SessionEnvironment(logins, new ApplicationLifetime(NullLogger<ApplicationLifetime>.Instance), time);
     }

@@ -16,7 +16,7 @@ public sealed class SignInTextTests : IDisposable
     private LoginService Logins(GeneralOptions? general = null, OAuthFlow flow = OAuthFlow.DeviceCode)
     {
         _fx = new DeviceCodeFixture(general, flow);
-        return new LoginService(_fx.Config, new PasswordVerifier(), new LoginThrottle(_fx.Time), _fx.Tokens, _fx.SignIns);
+        return new LoginService(new LiveConfig(_fx.Config), new PasswordVerifier(), new LoginThrottle(_fx.Time), _fx.Tokens, _fx.SignIns);
     }
 
     private static Task<LoginOutcome> LoginAsync(LoginService logins) =>

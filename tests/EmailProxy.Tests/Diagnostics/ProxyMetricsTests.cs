@@ -115,7 +115,7 @@ public sealed class ProxyMetricsTests : IDisposable
         var other = TestAccounts.Create("other@example.com");
         await fx.SeedAsync("access", TimeSpan.FromMinutes(50));
         var tokens = fx.NewService();
-        _metrics.ObserveAccounts([fx.Account, other], account => tokens.Peek(account.Name), fx.Time);
+        _metrics.ObserveAccounts(() => [fx.Account, other], account => tokens.Peek(account.Name), fx.Time);
 
         _recorder.CollectObservables();
         Assert.Empty(_recorder.Measurements);
@@ -139,7 +139,7 @@ public sealed class ProxyMetricsTests : IDisposable
         await fx.SeedAsync("access", TimeSpan.FromMinutes(1));
         fx.Endpoint.Respond = (_, _) => StubTokenEndpoint.InvalidGrant();
         var tokens = fx.NewService();
-        _metrics.ObserveAccounts([fx.Account], account => tokens.Peek(account.Name), fx.Time);
+        _metrics.ObserveAccounts(() => [fx.Account], account => tokens.Peek(account.Name), fx.Time);
 
         await tokens.GetAccessTokenAsync(fx.Account, CancellationToken.None).Guarded();
         _recorder.CollectObservables();

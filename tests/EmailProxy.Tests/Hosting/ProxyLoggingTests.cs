@@ -30,6 +30,25 @@ public sealed class ProxyLoggingTests
         Assert.Equal(FaultingService.Failure, logged.Exception.Message);
     }
 
+    [Fact]
+    public void Configure_LiveLevel_ChangedLevelTakesEffectForLoggersAlreadyMade()
+    {
+        var level = LogLevel.Information;
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        ProxyLogging.Configure(builder.Logging, new GeneralOptions { LogLevel = LogLevel.Warning }, () => level);
+        using var host = builder.Build();
+        var log = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("EmailProxy.Accounts.LoginService");
+        var framework = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Microsoft.AspNetCore.Hosting.Diagnostics");
+        Assert.True(log.IsEnabled(LogLevel.Information));
+        Assert.False(log.IsEnabled(LogLevel.Debug));
+
+        level = LogLevel.Debug;
+
+        Assert.True(log.IsEnabled(LogLevel.Debug));
+        Assert.False(log.IsEnabled(LogLevel.Trace));
+        Assert.False(framework.IsEnabled(LogLevel.Information));
+    }
+
     private sealed class FaultingService : BackgroundService
     {
         public const string Failure = "the background service failed";

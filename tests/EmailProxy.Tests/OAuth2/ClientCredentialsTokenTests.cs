@@ -174,7 +174,7 @@ public sealed class ClientCredentialsTokenTests : IDisposable
     {
         _fx.Endpoint.Respond = (n, _) => StubTokenEndpoint.Token($"app-{n}", null);
         var service = _fx.NewService();
-        var worker = new TokenRefreshWorker(_fx.ConfigWith([_app]), service, _fx.Time, NullLogger<TokenRefreshWorker>.Instance);
+        var worker = new TokenRefreshWorker(new LiveConfig(_fx.ConfigWith([_app])), service, _fx.Time, NullLogger<TokenRefreshWorker>.Instance);
         await GetAsync(service);
 
         _fx.Time.Advance(TimeSpan.FromMinutes(45));
@@ -191,7 +191,7 @@ public sealed class ClientCredentialsTokenTests : IDisposable
     [Fact]
     public async Task RunOnceAsync_AppAccountWithoutAToken_NoRequestUntilALogin()
     {
-        var worker = new TokenRefreshWorker(_fx.ConfigWith([_app]), _fx.NewService(), _fx.Time, NullLogger<TokenRefreshWorker>.Instance);
+        var worker = new TokenRefreshWorker(new LiveConfig(_fx.ConfigWith([_app])), _fx.NewService(), _fx.Time, NullLogger<TokenRefreshWorker>.Instance);
 
         await worker.RunOnceAsync(CancellationToken.None).Guarded();
 

@@ -16,7 +16,7 @@ public sealed class TokenRefreshWorkerTests : IDisposable
     public TokenRefreshWorkerTests()
     {
         _tokens = _fx.NewService();
-        _worker = new TokenRefreshWorker(_fx.Config, _tokens, _fx.Time, NullLogger<TokenRefreshWorker>.Instance);
+        _worker = new TokenRefreshWorker(new LiveConfig(_fx.Config), _tokens, _fx.Time, NullLogger<TokenRefreshWorker>.Instance);
     }
 
     [Fact]
@@ -46,7 +46,7 @@ public sealed class TokenRefreshWorkerTests : IDisposable
         // A device-code sign-in leaves a refresh token as a browser one does: it is kept fresh the same way.
         var device = _fx.Account with { Flow = OAuthFlow.DeviceCode };
         await _fx.NewStore().SaveAsync(device, new StoredTokens("old-access", _fx.Time.GetUtcNow() + TimeSpan.FromMinutes(9), "old-refresh", null), CancellationToken.None);
-        using var worker = new TokenRefreshWorker(_fx.ConfigWith([device]), _tokens, _fx.Time, NullLogger<TokenRefreshWorker>.Instance);
+        using var worker = new TokenRefreshWorker(new LiveConfig(_fx.ConfigWith([device])), _tokens, _fx.Time, NullLogger<TokenRefreshWorker>.Instance);
 
         await worker.RunOnceAsync(CancellationToken.None).Guarded();
 

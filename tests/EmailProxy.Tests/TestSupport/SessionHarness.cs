@@ -33,7 +33,7 @@ internal sealed class SessionHarness(string folder, TimeProvider time)
         var config = new ProxyConfig(Path.Combine(folder, "emailproxy.config"), new GeneralOptions { LocalTls = LocalTlsMode.Off }, servers, accounts);
         var client = new OAuthClient(new HttpClient(), time);
         var tokens = new TokenService(client, new TokenFileStore(Path.Combine(folder, "tokens"), MasterKey.FromBytes(new byte[32]), time, NullLogger<TokenFileStore>.Instance), time, NullLogger<TokenService>.Instance);
-        var logins = new LoginService(config, new PasswordVerifier(), new LoginThrottle(time), tokens, new SignInManager(config, client, tokens, time, NullLogger<SignInManager>.Instance));
+        var logins = new LoginService(new LiveConfig(config), new PasswordVerifier(), new LoginThrottle(time), tokens, new SignInManager(config, client, tokens, time, NullLogger<SignInManager>.Instance));
         return new SessionEnvironment(logins, new Lifetime(), time, metrics: metrics, activity: activity);
     }
 

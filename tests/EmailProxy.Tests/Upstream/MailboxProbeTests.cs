@@ -182,7 +182,7 @@ public sealed class MailboxProbeTests : IDisposable
         await store.SaveAsync(account, stored, CancellationToken.None);
         var client = new OAuthClient(new HttpClient(), time);
         var tokens = new TokenService(client, store, time, NullLogger<TokenService>.Instance);
-        return new LoginService(config, new PasswordVerifier(), new LoginThrottle(time), tokens,
+        return new LoginService(new LiveConfig(config), new PasswordVerifier(), new LoginThrottle(time), tokens,
             new SignInManager(config, client, tokens, time, NullLogger<SignInManager>.Instance));
     }
 

@@ -43,6 +43,7 @@ internal sealed class WebEndpointsHost : IAsyncDisposable
         builder.Services.AddSingleton(Tokens);
         builder.Services.AddSingleton(SignIns);
         builder.Services.AddSingleton(Config);
+        builder.Services.AddSingleton(new LiveConfig(Config));
         builder.Services.AddSingleton<PasswordVerifier>();
         builder.Services.AddSingleton(Throttle);
         Failures = new FailedLoginLog(_oauth.Time, Log.CreateLogger<FailedLoginLog>());
@@ -55,7 +56,7 @@ internal sealed class WebEndpointsHost : IAsyncDisposable
         builder.Services.AddSingleton(Metrics);
         builder.Services.AddSingleton<PrometheusExport>();
         _app = builder.Build();
-        WebEndpoints.Map(_app, Config);
+        WebEndpoints.Map(_app, _app.Services.GetRequiredService<LiveConfig>());
         Activity = _app.Services.GetRequiredService<AccountActivity>();
         Http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false });
     }
