@@ -17,7 +17,9 @@ namespace EmailProxy.LocalTls;
 /// a server certificate it signs (names: localhost, 127.0.0.1, ::1, the host name,
 /// <c>local_tls_names</c>, those the CA may vouch for) under <c>&lt;config dir&gt;/tls/</c>, and
 /// keeps them across restarts; the server certificate is made anew when a name is missing or it
-/// nears expiry. Nothing is read or written before <see cref="LoadConfigured"/> or <see cref="LoadGenerated"/>.
+/// nears expiry. An IPv4 address is named twice, as an IP entry and as a DNS entry equal to it
+/// (<see cref="LocalCaNameConstraints.DnsTwinOf"/>: clients that compare the host only with DNS names
+/// then work by 127.0.0.1 too), and the common name is 127.0.0.1 (<see cref="CommonName"/>). Nothing is read or written before <see cref="LoadConfigured"/> or <see cref="LoadGenerated"/>.
 /// </summary>
 internal sealed partial class LocalCertificateStore
 {
@@ -30,6 +32,15 @@ internal sealed partial class LocalCertificateStore
     private const UnixFileMode CertificateMode = PrivateFile.OwnerReadWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
     private static readonly TimeSpan ServerLifetime = TimeSpan.FromDays(825);
     private static readonly TimeSpan RenewBefore = TimeSpan.FromDays(30);
+
+    /// <summary>
+    /// The server certificate's common name. The clients that compare the host only with DNS names
+    /// (<see cref="LocalCaNameConstraints.DnsTwinOf"/>) all fall back to the common name, and a
+    /// verifier checks the common name against the CA's name constraints only when the certificate
+    /// has no DNS entry (it always has localhost): so this makes them work by 127.0.0.1 even under a CA
+    /// made before DNS twins, whose constraints refuse the DNS name 127.0.0.1, without a new CA.
+    /// </summary>
+    private const string CommonName = "127.0.0.1";
 
     private readonly string _folder;
     private readonly List<string> _names;
@@ -116,11 +127,12 @@ internal sealed partial class LocalCertificateStore
         using (ca)
         {
             var names = NamesTheCaPermits(ca);
+            var twins = DnsTwinsTheCaPermits(ca, names);
             var server = LoadPair(CertificatePath, KeyPath);
-            if (server is null || !Serves(server, ca, names, now))
+            if (server is null || !Serves(server, ca, names, twins, now))
             {
                 server?.Dispose();
-                server = CreateServer(ca, names, now);
+                server = CreateServer(ca, names, twins, now);
                 Save(server, CertificatePath, KeyPath);
                 var list = string.Join(", ", names);
                 LogServerCreated(_log, CertificatePath, list);
@@ -157,6 +169,20 @@ internal sealed partial class LocalCertificateStore
             }
         }
         return inside;
+    }
+
+    /// <summary>
+    /// The DNS twins of the IPv4 names that the server certificate carries: those the CA permits as DNS
+    /// names. A CA made before twins permits none (only its IP ranges), and gets none: its certificate
+    /// still works by 127.0.0.1 through <see cref="CommonName"/>.
+    /// </summary>
+    private static List<string> DnsTwinsTheCaPermits(X509Certificate2 ca, List<string> names)
+    {
+        var constraints = LocalCaNameConstraints.Of(ca);
+        return [.. names
+            .Select(LocalCaNameConstraints.DnsTwinOf)
+            .OfType<string>()
+            .Where(twin => constraints is null || constraints.PermitsDnsName(twin))];
     }
 
     /// <exception cref="CryptographicException">The pair cannot be used.</exception>
@@ -202,8 +228,12 @@ internal sealed partial class LocalCertificateStore
         }
     }
 
-    /// <summary>The kept server certificate is good while the CA signed it, it covers every name, and it is not near its end.</summary>
-    private static bool Serves(X509Certificate2 server, X509Certificate2 ca, List<string> names, DateTimeOffset now)
+    /// <summary>
+    /// The kept server certificate is good while the CA signed it, it covers every name (and carries
+    /// every DNS twin and the common name: one made before them is made anew under the same CA), and it
+    /// is not near its end.
+    /// </summary>
+    private static bool Serves(X509Certificate2 server, X509Certificate2 ca, List<string> names, List<string> twins, DateTimeOffset now)
     {
         if (server.Issuer != ca.Subject || server.NotAfter.ToUniversalTime() < now.UtcDateTime + RenewBefore)
         {
@@ -214,7 +244,13 @@ internal sealed partial class LocalCertificateStore
         chain.ChainPolicy.CustomTrustStore.Add(ca);
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
         chain.ChainPolicy.VerificationTime = now.UtcDateTime;
-        return chain.Build(server) && names.All(name => server.MatchesHostname(name));
+        if (!chain.Build(server) || !names.All(name => server.MatchesHostname(name))
+            || server.GetNameInfo(X509NameType.SimpleName, forIssuer: false) != CommonName)
+        {
+            return false;
+        }
+        var dnsNames = server.Extensions.OfType<X509SubjectAlternativeNameExtension>().SelectMany(e => e.EnumerateDnsNames()).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        return twins.All(dnsNames.Contains);
     }
 
     /// <summary>
@@ -235,16 +271,20 @@ internal sealed partial class LocalCertificateStore
         return request.CreateSelfSigned(now.AddDays(-1), now.AddYears(10));
     }
 
-    private static X509Certificate2 CreateServer(X509Certificate2 ca, List<string> names, DateTimeOffset now)
+    private static X509Certificate2 CreateServer(X509Certificate2 ca, List<string> names, List<string> twins, DateTimeOffset now)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest("CN=localhost, O=Email OAuth2 Proxy", key, HashAlgorithmName.SHA256);
+        var request = new CertificateRequest($"CN={CommonName}, O=Email OAuth2 Proxy", key, HashAlgorithmName.SHA256);
         var alternativeNames = new SubjectAlternativeNameBuilder();
         foreach (var name in names)
         {
             if (IPAddress.TryParse(name, out var address))
             {
                 alternativeNames.AddIpAddress(address);
+                if (twins.Contains(name, StringComparer.Ordinal))
+                {
+                    alternativeNames.AddDnsName(name);
+                }
             }
             else
             {
