@@ -299,9 +299,18 @@ internal sealed partial class LocalCertificateStore
         request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
         var serial = RandomNumberGenerator.GetBytes(16);
         serial[0] &= 0x7f;
-        using var signed = request.Create(ca, now.AddDays(-1), now + ServerLifetime, serial);
+        // Within the CA's own validity, which a certificate it signs can neither predate nor outlive: a CA made less
+        // than a day ago (by openssl in an operator's tls/ folder, or before the clock was set back), and one with
+        // fewer days left than ServerLifetime (its last ~2 years of 10), would otherwise fail the start.
+        var notBefore = Later(now.AddDays(-1), new DateTimeOffset(ca.NotBefore.ToUniversalTime()));
+        var notAfter = Earlier(now + ServerLifetime, new DateTimeOffset(ca.NotAfter.ToUniversalTime()));
+        using var signed = request.Create(ca, notBefore, notAfter, serial);
         return signed.CopyWithPrivateKey(key);
     }
+
+    private static DateTimeOffset Later(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
+
+    private static DateTimeOffset Earlier(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
 
     private static void Save(X509Certificate2 certificate, string certificatePath, string keyPath)
     {

@@ -271,6 +271,37 @@ public sealed class LocalCertificateStoreTests : IDisposable
     }
 
     [Fact]
+    public void LoadGenerated_CaMadeLessThanADayAgoElsewhere_ServerCertificateStartsNoEarlierThanTheCa()
+    {
+        // An operator's tls/ folder with a CA made a minute ago by openssl (or a clock set back): the proxy's own
+        // server certificates start a day early, which a CA cannot sign for before its own start.
+        var made = WriteCa(_time.GetUtcNow().AddMinutes(-1), _time.GetUtcNow().AddYears(10));
+
+        Store().LoadGenerated();
+
+        using var server = X509CertificateLoader.LoadCertificateFromFile(ServerFile);
+        Assert.True(server.NotBefore.ToUniversalTime() >= made.UtcDateTime.AddSeconds(-1), $"{server.NotBefore:O} starts before the CA");
+        using var ca = X509CertificateLoader.LoadCertificateFromFile(CaFile);
+        Assert.True(ChainBuilds(ca, server));
+    }
+
+    [Fact]
+    public void LoadGenerated_CaWithFewerDaysLeftThanAServerCertificateLives_ServerCertificateEndsWithTheCa()
+    {
+        var caEnd = _time.GetUtcNow().AddDays(400);
+        WriteCa(_time.GetUtcNow().AddYears(-9), caEnd);
+
+        Store().LoadGenerated();
+
+        using var server = X509CertificateLoader.LoadCertificateFromFile(ServerFile);
+        Assert.True(server.NotAfter.ToUniversalTime() <= caEnd.UtcDateTime, $"{server.NotAfter:O} outlives the CA");
+        Assert.True(server.NotAfter.ToUniversalTime() > caEnd.UtcDateTime.AddDays(-1));
+        var kept = File.ReadAllBytes(ServerFile);
+        Store().LoadGenerated();
+        Assert.Equal(kept, File.ReadAllBytes(ServerFile));
+    }
+
+    [Fact]
     public void LoadGenerated_CaNearItsEnd_IsReplacedWithAWarning()
     {
         Store().LoadGenerated();
@@ -377,6 +408,22 @@ public sealed class LocalCertificateStoreTests : IDisposable
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
         chain.ChainPolicy.VerificationTime = _time.GetUtcNow().UtcDateTime;
         return chain.Build(leaf);
+    }
+
+    /// <summary>Writes ca.pem and ca.key: a constrained CA valid from <paramref name="notBefore"/> to <paramref name="notAfter"/>; returns its start as written (whole seconds).</summary>
+    private DateTimeOffset WriteCa(DateTimeOffset notBefore, DateTimeOffset notAfter)
+    {
+        Directory.CreateDirectory(_temp.Combine("tls"));
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=Email OAuth2 Proxy local CA (elsewhere), O=Email OAuth2 Proxy", key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, true, 0, true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
+        request.CertificateExtensions.Add(OldNameConstraints("localhost", "127.0.0.1", HostIdentity.Name.ToLowerInvariant()));
+        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
+        using var ca = request.CreateSelfSigned(notBefore, notAfter);
+        File.WriteAllText(CaFile, ca.ExportCertificatePem() + "\n");
+        File.WriteAllText(_temp.Combine("tls", LocalCertificateStore.CaKeyFile), key.ExportPkcs8PrivateKeyPem() + "\n");
+        return new DateTimeOffset(ca.NotBefore.ToUniversalTime());
     }
 
     private static List<string> DnsNames(X509Certificate2 certificate) =>
