@@ -34,11 +34,12 @@ internal sealed partial class LocalCertificateStore
     private static readonly TimeSpan RenewBefore = TimeSpan.FromDays(30);
 
     /// <summary>
-    /// The server certificate's common name. The clients that compare the host only with DNS names
-    /// (<see cref="LocalCaNameConstraints.DnsTwinOf"/>) all fall back to the common name, and a
-    /// verifier checks the common name against the CA's name constraints only when the certificate
-    /// has no DNS entry (it always has localhost): so this makes them work by 127.0.0.1 even under a CA
-    /// made before DNS twins, whose constraints refuse the DNS name 127.0.0.1, without a new CA.
+    /// The server certificate's common name. mbsync and offlineimap fall back to the common name when no
+    /// DNS entry matches, and a verifier checks the common name against the CA's name constraints only
+    /// when the certificate has no DNS entry (it always has localhost): so these two work by 127.0.0.1
+    /// even under a CA made before DNS twins, whose constraints refuse the DNS name 127.0.0.1, without a
+    /// new CA. (fetchmail and PHP's c-client match with X509_check_host, which ignores the common name
+    /// once there is a DNS entry: under such a CA they need localhost.)
     /// </summary>
     private const string CommonName = "127.0.0.1";
 
@@ -174,15 +175,21 @@ internal sealed partial class LocalCertificateStore
     /// <summary>
     /// The DNS twins of the IPv4 names that the server certificate carries: those the CA permits as DNS
     /// names. A CA made before twins permits none (only its IP ranges), and gets none: its certificate
-    /// still works by 127.0.0.1 through <see cref="CommonName"/>.
+    /// names 127.0.0.1 by <see cref="CommonName"/> only, which mbsync and offlineimap accept, but not the
+    /// clients that match names with OpenSSL's X509_check_host (fetchmail, PHP's c-client): said at start.
     /// </summary>
-    private static List<string> DnsTwinsTheCaPermits(X509Certificate2 ca, List<string> names)
+    private List<string> DnsTwinsTheCaPermits(X509Certificate2 ca, List<string> names)
     {
         var constraints = LocalCaNameConstraints.Of(ca);
-        return [.. names
-            .Select(LocalCaNameConstraints.DnsTwinOf)
-            .OfType<string>()
-            .Where(twin => constraints is null || constraints.PermitsDnsName(twin))];
+        var twins = names.Select(LocalCaNameConstraints.DnsTwinOf).OfType<string>().ToList();
+        var permitted = twins.Where(twin => constraints is null || constraints.PermitsDnsName(twin)).ToList();
+        if (permitted.Count < twins.Count)
+        {
+            var missing = string.Join(", ", twins.Except(permitted));
+            var folder = Path.GetFullPath(_folder);
+            LogCaWithoutDnsTwins(_log, CaPath!, missing, folder);
+        }
+        return permitted;
     }
 
     /// <exception cref="CryptographicException">The pair cannot be used.</exception>
@@ -339,6 +346,10 @@ internal sealed partial class LocalCertificateStore
     [LoggerMessage(EventId = 4008, EventName = "LocalTlsNameOutsideCa", Level = LogLevel.Warning,
         Message = "The name {Name} is left out of the local TLS server certificate: the local CA {CaPath} can vouch only for {Permitted} (the names known when it was made). For a CA that covers it, move the folder {Folder} aside and restart (the new CA takes the host name and local_tls_names of that start), then make every client trust the new ca.pem")]
     private static partial void LogNameOutsideCa(ILogger logger, string name, string caPath, string permitted, string folder);
+
+    [LoggerMessage(EventId = 4019, EventName = "LocalCaWithoutDnsTwins", Level = LogLevel.Information,
+        Message = "The local CA {CaPath} was made before the server certificate named IPv4 addresses as DNS names too, and its name constraints do not permit {Addresses} as DNS names: mbsync and offlineimap accept 127.0.0.1 by the certificate's common name, but fetchmail, PHP's imap /ssl and other clients that compare the host only with DNS names must connect by localhost. For a CA that permits it, move the folder {Folder} aside and restart, then make every client trust the new ca.pem")]
+    private static partial void LogCaWithoutDnsTwins(ILogger logger, string caPath, string addresses, string folder);
 
     [LoggerMessage(EventId = 4006, EventName = "LocalServerCertificateCreated", Level = LogLevel.Information,
         Message = "Created the local TLS server certificate {Path} for {Names}")]

@@ -11,4 +11,10 @@ public enum ClientMode
 
     /// <summary>STARTTLS/STLS on the <c>starttls</c> listener, verifying the proxy's CA.</summary>
     StartTls,
+
+    /// <summary>
+    /// Implicit TLS on an <c>auto</c> listener of a proxy whose CA an earlier version made (its name constraints permit
+    /// no DNS name 127.0.0.1, so the server certificate names 127.0.0.1 by its common name only), verifying that CA.
+    /// </summary>
+    EarlierCa,
 }

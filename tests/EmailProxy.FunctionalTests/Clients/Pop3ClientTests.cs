@@ -15,7 +15,7 @@ public sealed class Pop3ClientTests(ClientSuiteFixture suite)
     private const string Password = ClientSuiteFixture.Password;
 
     [Theory]
-    [MemberData(nameof(ImapClientTests.EveryMode), MemberType = typeof(ImapClientTests))]
+    [MemberData(nameof(ImapClientTests.EveryModeAndAnEarlierCaByLocalhost), MemberType = typeof(ImapClientTests))]
     public async Task Fetchmail_FetchesAndDeletes_EveryMessageAsDovecotKeptIt(ClientMode mode, string host)
     {
         var expected = FillInbox("fetchmail");
@@ -25,8 +25,8 @@ public sealed class Pop3ClientTests(ClientSuiteFixture suite)
         {
             // fetchmail upgrades with STLS whenever it is offered unless told not to.
             ClientMode.Plain => "sslproto ''",
-            ClientMode.Implicit => $"ssl sslcertck sslcertfile \"{suite.CaFile}\"",
-            _ => $"sslproto tls1.2+ sslcertck sslcertfile \"{suite.CaFile}\"",
+            ClientMode.StartTls => $"sslproto tls1.2+ sslcertck sslcertfile \"{suite.CaFile}\"",
+            _ => $"ssl sslcertck sslcertfile \"{suite.CaFor(mode)}\"",
         };
         var rc = Path.Combine(home, "fetchmailrc");
         File.WriteAllText(rc, $"""

@@ -105,7 +105,10 @@ public sealed class LocalCertificateStoreTests : IDisposable
     [Fact]
     public void LoadGenerated_FirstStart_EachIPv4AddressIsADnsNameTooAndTheCommonNameIs127001()
     {
-        Store("10.0.0.7").LoadGenerated();
+        var log = new RecordingLoggerProvider();
+        Store(log, "10.0.0.7").LoadGenerated();
+
+        Assert.DoesNotContain(log.Entries, e => e.EventId.Name == "LocalCaWithoutDnsTwins");
 
         using var server = X509CertificateLoader.LoadCertificateFromFile(ServerFile);
         // What mbsync, fetchmail, c-client, s-nail and offlineimap compare a host with: DNS entries and the common name.
@@ -154,10 +157,15 @@ public sealed class LocalCertificateStoreTests : IDisposable
             File.WriteAllText(_temp.Combine("tls", LocalCertificateStore.CaKeyFile), key.ExportPkcs8PrivateKeyPem() + "\n");
         }
         var caBytes = File.ReadAllBytes(CaFile);
+        var log = new RecordingLoggerProvider();
 
-        Store().LoadGenerated();
+        Store(log).LoadGenerated();
 
         Assert.Equal(caBytes, File.ReadAllBytes(CaFile));
+        var said = Assert.Single(log.Entries, e => e.EventId.Name == "LocalCaWithoutDnsTwins");
+        Assert.Equal(LogLevel.Information, said.Level);
+        Assert.Contains("must connect by localhost", said.Message, StringComparison.Ordinal);
+        Assert.Contains($"move the folder {folder} aside and restart", said.Message, StringComparison.Ordinal);
         using var server = X509CertificateLoader.LoadCertificateFromFile(ServerFile);
         Assert.DoesNotContain("127.0.0.1", DnsNames(server));
         Assert.Equal("127.0.0.1", server.GetNameInfo(X509NameType.SimpleName, forIssuer: false));
