@@ -103,41 +103,29 @@ public sealed class ImapClientTests(ClientSuiteFixture suite)
     {
         var folder = NewFolder();
         var home = suite.NewHome("offlineimap");
-        var rc = Path.Combine(home, "offlineimaprc");
-        File.WriteAllText(rc, $"""
-            [general]
-            accounts = proxy
-            metadata = {home}/metadata
-
-            [Account proxy]
-            localrepository = local
-            remoterepository = remote
-
-            [Repository local]
-            type = Maildir
-            localfolders = {home}/mail
-
-            [Repository remote]
-            type = IMAP
-            remotehost = {host}
-            remoteport = {suite.Ports(mode).Imap}
-            remoteuser = {User}
-            remotepass = {Password}
-            ssl = {(mode is ClientMode.Implicit or ClientMode.EarlierCa ? "yes" : "no")}
-            starttls = {(mode == ClientMode.StartTls ? "yes" : "no")}
-            sslcacertfile = {suite.CaFor(mode)}
-            auth_mechanisms = LOGIN
-            folderfilter = lambda folder: folder == '{folder}'
-            readonly = True
-
-            """);
         var mark = suite.LogMark();
 
-        var run = await ClientRun.RunAsync(home, "offlineimap", ["-c", rc, "-o", "-u", "basic"]);
+        var run = await OfflineImapAsync(home, mode, host, folder, suite.CaFor(mode));
 
         Assert.True(run.ExitCode == 0, run.ToString());
         Assert.Equal(suite.DovecotDigests(folder, lineFeeds: true), MailFiles.Digests(Path.Combine(home, "mail", folder)));
         suite.AssertLogCleanSince(mark);
+    }
+
+    /// <summary>
+    /// offlineimap3's STARTTLS verifies nothing (it calls imaplib2's starttls() without its CA file): given a CA that
+    /// did not sign the proxy's certificate it still syncs. Documented: use ssl = yes with offlineimap3.
+    /// </summary>
+    [Fact]
+    public async Task OfflineImap_StartTlsGivenAnUnrelatedCa_StillSyncsAsItVerifiesNothing()
+    {
+        var folder = NewFolder();
+        var home = suite.NewHome("offlineimap-unverified");
+
+        var run = await OfflineImapAsync(home, ClientMode.StartTls, "127.0.0.1", folder, suite.Env.CaFile);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Equal(suite.DovecotDigests(folder, lineFeeds: true), MailFiles.Digests(Path.Combine(home, "mail", folder)));
     }
 
     [Theory]
@@ -254,6 +242,39 @@ public sealed class ImapClientTests(ClientSuiteFixture suite)
         Assert.True(run.ExitCode == 0, run.ToString());
         Assert.Equal(suite.DovecotDigests(folder, lineFeeds: false), Digests(run.StandardOutput));
         suite.AssertLogCleanSince(mark);
+    }
+
+    private Task<ClientRunResult> OfflineImapAsync(string home, ClientMode mode, string host, string folder, string caFile)
+    {
+        var rc = Path.Combine(home, "offlineimaprc");
+        File.WriteAllText(rc, $"""
+            [general]
+            accounts = proxy
+            metadata = {home}/metadata
+
+            [Account proxy]
+            localrepository = local
+            remoterepository = remote
+
+            [Repository local]
+            type = Maildir
+            localfolders = {home}/mail
+
+            [Repository remote]
+            type = IMAP
+            remotehost = {host}
+            remoteport = {suite.Ports(mode).Imap}
+            remoteuser = {User}
+            remotepass = {Password}
+            ssl = {(mode is ClientMode.Implicit or ClientMode.EarlierCa ? "yes" : "no")}
+            starttls = {(mode == ClientMode.StartTls ? "yes" : "no")}
+            sslcacertfile = {caFile}
+            auth_mechanisms = LOGIN
+            folderfilter = lambda folder: folder == '{folder}'
+            readonly = True
+
+            """);
+        return ClientRun.RunAsync(home, "offlineimap", ["-c", rc, "-o", "-u", "basic"]);
     }
 
     private static Task<ClientRunResult> PhpImapAsync(string home, string mailbox, string caFile) =>
