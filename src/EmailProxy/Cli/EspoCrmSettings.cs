@@ -10,11 +10,12 @@ namespace EmailProxy.Cli;
 /// The text of <c>emailproxy espocrm</c>: what to type into EspoCRM's personal and group email
 /// account screens for each account, the <c>emailServerAllowedAddressList</c> line for its
 /// <c>data/config.php</c> (9.3.2 and later refuse internal mail hosts unless listed), and how to make
-/// its container trust the proxy's CA when local TLS is on. The advice follows what EspoCRM does
-/// (PROTOCOL-NOTES.md): it always verifies certificates, so TLS needs the CA installed; its IMAP
-/// speaks plaintext when Security is None; its SMTP (Symfony Mailer) upgrades with STARTTLS whenever
-/// the server offers it, whatever Security says. Nothing secret is printed: the password line only
-/// says which password is wanted.
+/// its container trust the proxy's CA when a listener it uses has local TLS. The advice follows each
+/// listener's mode (<see cref="GeneralOptions.TlsOf"/>) and what EspoCRM does (PROTOCOL-NOTES.md): it
+/// always verifies certificates, so TLS needs the CA installed; its IMAP speaks plaintext when
+/// Security is None; its SMTP (Symfony Mailer) upgrades with STARTTLS whenever the server offers it
+/// (<c>starttls</c> mode), whatever Security says, and stays in plaintext where it is not offered
+/// (<c>auto</c>, <c>off</c>). Nothing secret is printed: the password line only says which password is wanted.
 /// </summary>
 internal static class EspoCrmSettings
 {
@@ -30,7 +31,9 @@ internal static class EspoCrmSettings
     public static string Describe(ProxyConfig config, IEnumerable<AccountOptions> accounts)
     {
         var general = config.General;
-        var tlsOn = general.LocalTls != LocalTlsMode.Off;
+        var imapTls = general.TlsOf(MailListenerKind.Imap);
+        var smtpTls = general.TlsOf(MailListenerKind.Smtp);
+        var tlsOn = (general.ImapListen is not null && imapTls != LocalTlsMode.Off) || (general.SmtpListen is not null && smtpTls != LocalTlsMode.Off);
         var text = new StringBuilder();
         text.AppendLine(CultureInfo.InvariantCulture, $"EspoCRM settings for {config.ConfigPath}");
         foreach (var account in accounts)
@@ -46,11 +49,7 @@ internal static class EspoCrmSettings
             {
                 Field(text, "Host", Host(imap.Address));
                 Field(text, "Port", imap.Port.ToString(CultureInfo.InvariantCulture));
-                Field(text, "Security", !tlsOn
-                    ? "None (local_tls = off: plaintext only)"
-                    : ListenAddress.IsLoopback(imap.Address)
-                        ? "None (plaintext, works without any CA; SSL/TLS works on the same port once EspoCRM trusts the CA below)"
-                        : "None works without any CA, but this port is reachable from other machines: SSL/TLS (same port) keeps the password and mail off the wire once EspoCRM trusts the CA below");
+                Field(text, "Security", ImapSecurity(imapTls, general.ImapTls is null ? ConfigKeys.General.LocalTls : ConfigKeys.General.ImapTls, ListenAddress.IsLoopback(imap.Address)));
                 Field(text, "Username", account.Name);
                 Field(text, "Password", password);
             }
@@ -63,11 +62,7 @@ internal static class EspoCrmSettings
             {
                 Field(text, "SMTP Host", Host(smtp.Address));
                 Field(text, "SMTP Port", smtp.Port.ToString(CultureInfo.InvariantCulture));
-                // With local TLS on, SmtpSession offers STARTTLS to every connection not yet under TLS,
-                // and EspoCRM's Symfony Mailer takes it whatever its Security field says.
-                Field(text, "SMTP Security", !tlsOn
-                    ? "None (local_tls = off: plaintext only)"
-                    : "STARTTLS (the proxy offers STARTTLS and EspoCRM takes it whatever this field says, so EspoCRM must trust the CA below; for plaintext without it, set local_tls = off)");
+                Field(text, "SMTP Security", SmtpSecurity(smtpTls, general.SmtpTls is null ? ConfigKeys.General.LocalTls : ConfigKeys.General.SmtpTls));
                 Field(text, "SMTP Auth", "yes");
                 Field(text, "Auth Mechanism", "LOGIN (EspoCRM's default) or PLAIN; not CRAM-MD5");
                 Field(text, "SMTP Username", account.Name);
@@ -113,11 +108,11 @@ internal static class EspoCrmSettings
             {
                 var caPath = Path.Combine(config.TlsDirectory, LocalCertificateStore.CaCertificateFile);
                 text.AppendLine(CultureInfo.InvariantCulture,
-                    $"Local TLS is on (local_tls = auto): for SSL/TLS or STARTTLS, EspoCRM must trust the proxy's CA, {caPath} (made at the proxy's first start). In EspoCRM's container:");
+                    $"Local TLS is on ({(general.ImapTls is null && general.SmtpTls is null ? $"local_tls = {ModeName(general.LocalTls)}" : $"imap_tls = {ModeName(imapTls)}, smtp_tls = {ModeName(smtpTls)}")}): for SSL/TLS or STARTTLS, EspoCRM must trust the proxy's CA, {caPath} (made at the proxy's first start). In EspoCRM's container:");
                 text.AppendLine(CultureInfo.InvariantCulture, $"  docker cp {caPath} ESPOCRM_CONTAINER:{ContainerCaPath}");
                 text.AppendLine("  docker exec -u root ESPOCRM_CONTAINER update-ca-certificates");
                 text.AppendLine(CultureInfo.InvariantCulture,
-                    $"  (without Docker: copy it to {ContainerCaPath} on EspoCRM's machine and run update-ca-certificates as root). Plaintext everywhere without a CA: local_tls = off.");
+                    $"  (without Docker: copy it to {ContainerCaPath} on EspoCRM's machine and run update-ca-certificates as root). Plaintext without a CA: Security None with local_tls = auto (or off).");
             }
         }
         else
@@ -126,6 +121,33 @@ internal static class EspoCrmSettings
         }
         return text.ToString();
     }
+
+    /// <summary>EspoCRM's IMAP Security for the listener's mode.</summary>
+    private static string ImapSecurity(LocalTlsMode mode, string key, bool loopback) => mode switch
+    {
+        LocalTlsMode.Off => $"None ({key} = off: plaintext only)",
+        LocalTlsMode.Implicit => $"SSL/TLS ({key} = implicit: TLS only, so EspoCRM must trust the CA below)",
+        LocalTlsMode.StartTls => $"STARTTLS ({key} = starttls: EspoCRM must trust the CA below; for plaintext without a CA, set imap_tls = auto)",
+        _ when loopback => "None (plaintext, works without any CA; SSL/TLS works on the same port once EspoCRM trusts the CA below)",
+        _ => "None works without any CA, but this port is reachable from other machines: SSL/TLS (same port) keeps the password and mail off the wire once EspoCRM trusts the CA below",
+    };
+
+    /// <summary>EspoCRM's SMTP Security for the listener's mode: Symfony Mailer takes STARTTLS whenever it is offered.</summary>
+    private static string SmtpSecurity(LocalTlsMode mode, string key) => mode switch
+    {
+        LocalTlsMode.Off => $"None ({key} = off: plaintext only)",
+        LocalTlsMode.Implicit => $"SSL/TLS ({key} = implicit: TLS only, so EspoCRM must trust the CA below)",
+        LocalTlsMode.StartTls => $"STARTTLS ({key} = starttls: the proxy offers STARTTLS and EspoCRM takes it whatever this field says, so EspoCRM must trust the CA below; for plaintext without a CA, set smtp_tls = auto)",
+        _ => "None (plaintext, works without any CA: the proxy does not offer STARTTLS; SSL/TLS works on the same port once EspoCRM trusts the CA below)",
+    };
+
+    private static string ModeName(LocalTlsMode mode) => mode switch
+    {
+        LocalTlsMode.Off => "off",
+        LocalTlsMode.StartTls => "starttls",
+        LocalTlsMode.Implicit => "implicit",
+        _ => "auto",
+    };
 
     private static void Field(StringBuilder text, string name, string value) =>
         text.AppendLine(CultureInfo.InvariantCulture, $"    {name + ":",-17}{value}");

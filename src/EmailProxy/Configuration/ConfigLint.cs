@@ -111,6 +111,44 @@ internal static class ConfigLint
             + $"register exactly {uri.OriginalString} in the app registration, or use and register http://127.0.0.1:{uri.Port} (the proxy's default)");
     }
 
+    /// <summary>
+    /// A listener in <c>starttls</c> mode while its clients could not trust the certificate yet:
+    /// clients that verify (EspoCRM's Symfony Mailer, PHP's imap) upgrade whenever STARTTLS is
+    /// offered, whatever their security setting says, so they must trust the CA; the EspoCRM recipe
+    /// mounts <c>./config/tls/ca.pem</c>, which is there only once the proxy has made it, and a
+    /// <c>local_certificate</c> has a CA of its own. One warning per key that sets the mode.
+    /// </summary>
+    /// <param name="general">The <c>[general]</c> section as read.</param>
+    /// <param name="configDirectory">The configuration file's folder (<c>tls_dir</c> is relative to it).</param>
+    /// <param name="problems">Where the warnings go.</param>
+    public static void CheckLocalTls(GeneralOptions general, string configDirectory, ConfigProblems problems)
+    {
+        var offering = new[]
+            {
+                (Listen: general.ImapListen, Kind: MailListenerKind.Imap, Own: general.ImapTls, OwnKey: GeneralKeys.ImapTls, Name: "IMAP"),
+                (Listen: general.SmtpListen, Kind: MailListenerKind.Smtp, Own: general.SmtpTls, OwnKey: GeneralKeys.SmtpTls, Name: "SMTP"),
+                (Listen: general.PopListen, Kind: MailListenerKind.Pop, Own: general.PopTls, OwnKey: GeneralKeys.PopTls, Name: "POP3"),
+            }
+            .Where(l => l.Listen is not null && general.TlsOf(l.Kind) == LocalTlsMode.StartTls)
+            .GroupBy(l => l.Own is null ? GeneralKeys.LocalTls : l.OwnKey);
+        var ca = Path.Combine(Path.GetFullPath(general.TlsDirectory, configDirectory), LocalTls.LocalCertificateStore.CaCertificateFile);
+        foreach (var group in offering)
+        {
+            var listeners = string.Join(" and ", group.Select(l => l.Name));
+            var plaintext = group.Key == GeneralKeys.LocalTls ? "set local_tls = auto" : $"set {group.Key} = auto";
+            if (general.LocalCertificate is { } certificate)
+            {
+                problems.Warn(ConfigKeys.GeneralSection, group.Key, "starttls",
+                    $"{listeners} offer{(group.Count() == 1 ? "s" : "")} STARTTLS, which clients that verify (EspoCRM's Symfony Mailer, PHP's imap) take whenever it is offered, so they must trust the CA that issued local_certificate = {certificate}: install that CA in them (for EspoCRM: mount it into its container and run update-ca-certificates), or {plaintext} so that they stay in plaintext");
+            }
+            else if (!File.Exists(ca))
+            {
+                problems.Warn(ConfigKeys.GeneralSection, group.Key, "starttls",
+                    $"{listeners} offer{(group.Count() == 1 ? "s" : "")} STARTTLS, which clients that verify (EspoCRM's Symfony Mailer, PHP's imap) take whenever it is offered, so they must trust the proxy's CA, but {ca} does not exist yet (the proxy makes it when it starts): install it in them once it is there (the EspoCRM recipe mounts ./config/tls/ca.pem), or {plaintext} so that they stay in plaintext");
+            }
+        }
+    }
+
     /// <summary>The resource a scope belongs to (its scheme and host), or null for an OpenID Connect scope or a bare name; outlook.office.com and outlook.office365.com are both Exchange Online.</summary>
     private static string? Resource(string scope)
     {

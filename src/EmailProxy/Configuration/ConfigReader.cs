@@ -119,6 +119,7 @@ internal static class ConfigReader
             }
         }
         ConfigLint.CheckRedirectUri(general, accounts.Values, problems);
+        ConfigLint.CheckLocalTls(general, Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".", problems);
         ListenerExposure.Check(general, accounts.Values, problems);
         if (accounts.Count == 0)
         {

@@ -8,26 +8,32 @@ namespace EmailProxy.Connections;
 
 /// <summary>
 /// What the login road needs to know about one mail protocol (IMAP, SMTP, POP3): its name, its
-/// configuration keys, which host and port of a <c>[server]</c> it uses, whether its local port
-/// sniffs implicit TLS, how it logs in upstream, and the session that speaks it to a client.
+/// configuration keys, which host and port of a <c>[server]</c> it uses, which listener it is (its
+/// local TLS mode is <see cref="GeneralOptions.TlsOf"/> of it), how it logs in upstream, and the
+/// session that speaks it to a client.
 /// One instance per protocol, built once.
 /// </summary>
 /// <param name="name">The display name, in log lines and texts: <c>IMAP</c>, <c>SMTP</c>, <c>POP3</c>.</param>
 /// <param name="hostKey">The <c>[server]</c> key of the upstream host (<c>imap_host</c>…).</param>
 /// <param name="portKey">The <c>[server]</c> key of the upstream port (<c>imap_port</c>…).</param>
 /// <param name="listenKey">The <c>[general]</c> key of the local listener (<c>imap_listen</c>…).</param>
-/// <param name="sniffsImplicitTls">
-/// The local port serves implicit TLS and plaintext at once, told apart by the first bytes (IMAP,
-/// POP3); otherwise it speaks plaintext and offers STARTTLS (SMTP).
-/// </param>
+/// <param name="kind">Which mail listener this is: its <c>*_tls</c> key and mode.</param>
 /// <param name="upstream">The protocol's upstream login.</param>
-internal abstract class MailProtocol(string name, string hostKey, string portKey, string listenKey, bool sniffsImplicitTls, UpstreamClient upstream)
+internal abstract class MailProtocol(string name, string hostKey, string portKey, string listenKey, MailListenerKind kind, UpstreamClient upstream)
 {
     public string Name { get; } = name;
     public string HostKey { get; } = hostKey;
     public string PortKey { get; } = portKey;
     public string ListenKey { get; } = listenKey;
-    public bool SniffsImplicitTls { get; } = sniffsImplicitTls;
+    public MailListenerKind Kind { get; } = kind;
+
+    /// <summary>The <c>[general]</c> key of the listener's own local TLS mode (<c>imap_tls</c>…).</summary>
+    public string TlsKey { get; } = kind switch
+    {
+        MailListenerKind.Imap => ConfigKeys.General.ImapTls,
+        MailListenerKind.Smtp => ConfigKeys.General.SmtpTls,
+        _ => ConfigKeys.General.PopTls,
+    };
 
     /// <summary>The upstream host this protocol uses in a <c>[server]</c>; null when the section has none.</summary>
     public abstract string? HostOf(ServerOptions server);

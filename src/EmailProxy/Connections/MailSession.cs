@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using System.Net;
 using System.Text;
 using EmailProxy.Accounts;
+using EmailProxy.Configuration;
 using EmailProxy.Diagnostics;
 using EmailProxy.LocalTls;
 using EmailProxy.Relay;
@@ -80,7 +81,7 @@ internal abstract class MailSession(ConnectionContext connection, SessionEnviron
     protected string Client { get; } = connection.RemoteEndPoint?.ToString() ?? "unknown";
     protected IPAddress? ClientAddress { get; } = (connection.RemoteEndPoint as IPEndPoint)?.Address;
 
-    /// <summary>TLS is on for this port and the connection is not under it yet: STARTTLS/STLS may be offered.</summary>
+    /// <summary>The listener is in <c>starttls</c> mode and the connection is not under TLS yet: STARTTLS/STLS is offered.</summary>
     protected bool CanStartTls => Connection.Features.Get<LocalTlsFeature>()?.CanStartTls ?? false;
 
     protected bool IsTls => Connection.Features.Get<LocalTlsFeature>()?.IsTls ?? false;
@@ -246,9 +247,11 @@ internal abstract class MailSession(ConnectionContext connection, SessionEnviron
 
     /// <summary>
     /// Before the first command, once the greeting is out: a client whose first byte opens a TLS
-    /// record (0x16, a ClientHello) speaks TLS to a port that speaks plaintext here, and would
-    /// otherwise have its handshake read as lines of garbage until the login window ends. It is
-    /// told so and closed at once. Nothing is consumed.
+    /// record (0x16, a ClientHello) speaks TLS where the listener greeted in plaintext (its mode is
+    /// <c>starttls</c> or <c>off</c>, or <c>auto</c> saw no ClientHello in time), and would otherwise
+    /// have its handshake read as lines of garbage until the login window ends. It is closed at
+    /// once, and the log says why and what to change (<see cref="LocalTlsFeature.ReportLateClientHello"/>).
+    /// Nothing is consumed.
     /// </summary>
     protected async ValueTask RefuseTlsHandshakeAsync(CancellationToken cancellationToken)
     {
@@ -257,7 +260,11 @@ internal abstract class MailSession(ConnectionContext connection, SessionEnviron
         Input.AdvanceTo(result.Buffer.Start);
         if (handshake)
         {
-            throw new ProtocolLimitException("TLS handshake refused: this port starts in plaintext");
+            var feature = Connection.Features.Get<LocalTlsFeature>();
+            feature?.ReportLateClientHello(Protocol, MailProtocol.TlsKey);
+            throw new ProtocolLimitException(feature?.Mode == LocalTlsMode.Auto
+                ? "TLS handshake refused: it came after the plaintext greeting"
+                : "TLS handshake refused: this port starts in plaintext");
         }
     }
 

@@ -132,8 +132,8 @@ internal static partial class ProxyHost
     }
 
     /// <summary>
-    /// The mail listener of <typeparamref name="TProtocol"/>, or null when its <c>*_listen</c> is empty. IMAP and
-    /// POP serve implicit TLS and plaintext on one port; SMTP offers STARTTLS.
+    /// The mail listener of <typeparamref name="TProtocol"/>, or null when its <c>*_listen</c> is empty; its
+    /// connections get the listener's local TLS mode (<see cref="GeneralOptions.TlsOf"/>), fixed while it is bound.
     /// </summary>
     private static MailListener? MailListenerOf<TProtocol>(IServiceProvider services, GeneralOptions general) where TProtocol : MailProtocol
     {
@@ -144,7 +144,7 @@ internal static partial class ProxyHost
         }
         return new MailListener(protocol.Name, endPoint, listen =>
             {
-                listen.UseLocalTls(sniffImplicitTls: protocol.SniffsImplicitTls);
+                listen.UseLocalTls(general.TlsOf(protocol.Kind));
                 listen.UseConnectionHandler<MailConnectionHandler<TProtocol>>();
             },
             services, services.GetRequiredService<IConnectionListenerFactory>(), services.GetRequiredService<ILoggerFactory>());

@@ -6,9 +6,9 @@ using Microsoft.Extensions.Logging;
 
 namespace EmailProxy.Imap;
 
-/// <summary>IMAP: <c>imap_host</c>/<c>imap_port</c> upstream, <c>imap_listen</c> locally, implicit TLS sniffed on the local port.</summary>
+/// <summary>IMAP: <c>imap_host</c>/<c>imap_port</c> upstream, <c>imap_listen</c> locally, its local TLS by <c>imap_tls</c> or <c>local_tls</c>.</summary>
 internal sealed class ImapProtocol(ImapUpstreamClient upstream)
-    : MailProtocol("IMAP", ConfigKeys.Server.ImapHost, ConfigKeys.Server.ImapPort, ConfigKeys.General.ImapListen, sniffsImplicitTls: true, upstream)
+    : MailProtocol("IMAP", ConfigKeys.Server.ImapHost, ConfigKeys.Server.ImapPort, ConfigKeys.General.ImapListen, MailListenerKind.Imap, upstream)
 {
     public override string? HostOf(ServerOptions server) => server.ImapHost;
 

@@ -1,19 +1,26 @@
+using EmailProxy.Configuration;
 using Microsoft.AspNetCore.Connections;
 
 namespace EmailProxy.LocalTls;
 
 /// <summary>
-/// A mail connection's local TLS, put on the connection by <see cref="LocalTlsMiddleware"/> when
-/// local TLS is on: whether the connection runs under TLS, and the one way to start it (implicit
+/// A mail connection's local TLS, put on every connection by <see cref="LocalTlsMiddleware"/>: the
+/// listener's <see cref="LocalTlsMode"/>, whether the connection runs under TLS, whether STARTTLS/STLS
+/// may be offered (only in <c>starttls</c> mode, before TLS), and the one way to start TLS (implicit
 /// TLS, STARTTLS, STLS). The TLS transport it installs is the middleware's to take off and
 /// dispose; a session never restores a transport.
 /// </summary>
-internal sealed class LocalTlsFeature(ConnectionContext connection, LocalTlsService tls)
+internal sealed class LocalTlsFeature(ConnectionContext connection, LocalTlsService tls, LocalTlsMode mode, TimeProvider time)
 {
+    private readonly long _connected = time.GetTimestamp();
+
+    /// <summary>The listener's mode (<c>imap_tls</c>… or <c>local_tls</c>).</summary>
+    public LocalTlsMode Mode { get; } = mode;
+
     public bool IsTls => Transport is not null;
 
-    /// <summary>TLS may still be started: STARTTLS/STLS may be offered.</summary>
-    public bool CanStartTls => !IsTls;
+    /// <summary>STARTTLS/STLS is offered and may be taken: the listener is in <c>starttls</c> mode and the connection is not under TLS yet.</summary>
+    public bool CanStartTls => Mode == LocalTlsMode.StartTls && !IsTls;
 
     /// <summary>The TLS transport installed on the connection, if any.</summary>
     public TlsTransport? Transport { get; private set; }
@@ -24,12 +31,11 @@ internal sealed class LocalTlsFeature(ConnectionContext connection, LocalTlsServ
     /// </summary>
     public async Task<bool> StartTlsAsync(CancellationToken cancellationToken)
     {
-        if (IsTls)
+        if (IsTls || Mode == LocalTlsMode.Off)
         {
-            throw new InvalidOperationException("The connection runs under TLS already.");
+            throw new InvalidOperationException(IsTls ? "The connection runs under TLS already." : "Local TLS is off on this listener.");
         }
-        var client = connection.RemoteEndPoint?.ToString() ?? "unknown";
-        var transport = await tls.HandshakeAsync(connection.Transport, client, cancellationToken);
+        var transport = await tls.HandshakeAsync(connection.Transport, connection.RemoteEndPoint, cancellationToken);
         if (transport is null)
         {
             return false;
@@ -38,4 +44,8 @@ internal sealed class LocalTlsFeature(ConnectionContext connection, LocalTlsServ
         connection.Transport = transport;
         return true;
     }
+
+    /// <summary>The client started a TLS handshake after the plaintext greeting: logged with the cause and the fix (<see cref="LocalTlsService.ReportLateClientHello"/>).</summary>
+    public void ReportLateClientHello(string protocol, string tlsKey) =>
+        tls.ReportLateClientHello(connection.RemoteEndPoint, protocol, tlsKey, Mode, time.GetElapsedTime(_connected));
 }

@@ -6,9 +6,9 @@ using Microsoft.Extensions.Logging;
 
 namespace EmailProxy.Pop3;
 
-/// <summary>POP3: <c>pop_host</c>/<c>pop_port</c> upstream, <c>pop_listen</c> locally, implicit TLS sniffed on the local port.</summary>
+/// <summary>POP3: <c>pop_host</c>/<c>pop_port</c> upstream, <c>pop_listen</c> locally, its local TLS by <c>pop_tls</c> or <c>local_tls</c>.</summary>
 internal sealed class Pop3Protocol(Pop3UpstreamClient upstream)
-    : MailProtocol("POP3", ConfigKeys.Server.PopHost, ConfigKeys.Server.PopPort, ConfigKeys.General.PopListen, sniffsImplicitTls: true, upstream)
+    : MailProtocol("POP3", ConfigKeys.Server.PopHost, ConfigKeys.Server.PopPort, ConfigKeys.General.PopListen, MailListenerKind.Pop, upstream)
 {
     public override string? HostOf(ServerOptions server) => server.PopHost;
 

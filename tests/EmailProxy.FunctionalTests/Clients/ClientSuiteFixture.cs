@@ -18,6 +18,9 @@ public sealed class ClientSuiteFixture : IAsyncLifetime, IAsyncDisposable
     /// <summary>The password every client types: any is accepted (no password_hash); it must never reach the log.</summary>
     public const string Password = "Real-Cl1ent-Pa55";
 
+    /// <summary>The first proxy's local TLS: every listener <c>auto</c>.</summary>
+    private const string AutoTls = "local_tls = auto";
+
     private readonly DovecotFixture _dovecot = new();
     private readonly List<ProxyProcess> _others = [];
     private TestEnvironment? _env;
@@ -49,10 +52,10 @@ public sealed class ClientSuiteFixture : IAsyncLifetime, IAsyncDisposable
     {
         await _dovecot.InitializeAsync();
         _env = await TestEnvironment.CreateAsync();
-        _auto = await _dovecot.StartSignedInProxyAsync(_env, startTls: false);
+        _auto = await _dovecot.StartSignedInProxyAsync(_env, startTls: false, localTls: AutoTls);
         _startTls = await StartAnotherProxyAsync("starttls", StartTlsPorts, "local_tls = starttls");
         WriteEarlierCa(EarlierCaFolder);
-        _earlierCa = await StartAnotherProxyAsync("earlier-ca", EarlierCaPorts, $"tls_dir = {EarlierCaFolder}");
+        _earlierCa = await StartAnotherProxyAsync("earlier-ca", EarlierCaPorts, $"{AutoTls}\ntls_dir = {EarlierCaFolder}");
     }
 
     public async Task DisposeAsync()
@@ -156,9 +159,9 @@ public sealed class ClientSuiteFixture : IAsyncLifetime, IAsyncDisposable
     /// Another proxy on the same account, with its own listeners, its own copy of the signed-in account's token files
     /// (two proxies on one token folder would overwrite each other's tokens, and the second says so; none refreshes
     /// during the suite: the test identity server's access tokens live an hour), the same master key, and
-    /// <paramref name="general"/> added to [general].
+    /// <paramref name="localTls"/> in place of the first proxy's <c>local_tls = auto</c>.
     /// </summary>
-    private async Task<ProxyProcess> StartAnotherProxyAsync(string name, ListenerPorts ports, string general)
+    private async Task<ProxyProcess> StartAnotherProxyAsync(string name, ListenerPorts ports, string localTls)
     {
         var env = Env;
         var tokens = Path.Combine(env.Directory, "tokens-" + name);
@@ -174,7 +177,8 @@ public sealed class ClientSuiteFixture : IAsyncLifetime, IAsyncDisposable
         var config = File.ReadAllText(env.ConfigPath)
             .Replace($"imap_listen = 127.0.0.1:{env.ImapPort}", $"imap_listen = 127.0.0.1:{ports.Imap}", StringComparison.Ordinal)
             .Replace($"smtp_listen = 127.0.0.1:{env.SmtpPort}", $"smtp_listen = 127.0.0.1:{ports.Smtp}", StringComparison.Ordinal)
-            .Replace($"pop_listen = 127.0.0.1:{env.PopPort}", $"pop_listen = 127.0.0.1:{ports.Pop}\n{general}", StringComparison.Ordinal)
+            .Replace($"pop_listen = 127.0.0.1:{env.PopPort}", $"pop_listen = 127.0.0.1:{ports.Pop}", StringComparison.Ordinal)
+            .Replace(AutoTls, localTls, StringComparison.Ordinal)
             .Replace($"redirect_uri = {env.RedirectUri}", $"redirect_uri = http://127.0.0.1:{ports.Http}", StringComparison.Ordinal)
             .Replace($"token_dir = {env.TokenDirectory}", $"token_dir = {tokens}", StringComparison.Ordinal);
         var path = Path.Combine(env.Directory, name + ".ini");

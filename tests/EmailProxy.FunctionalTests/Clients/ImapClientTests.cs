@@ -170,9 +170,14 @@ public sealed class ImapClientTests(ClientSuiteFixture suite)
         suite.AssertLogCleanSince(mark);
     }
 
-    /// <summary>PHP's imap_open: <c>/notls</c> plaintext, <c>/ssl</c> implicit TLS verifying the proxy's CA (no <c>/novalidate-cert</c>).</summary>
+    /// <summary>
+    /// PHP's imap_open: <c>/notls</c> plaintext; no flags, which stays plaintext because the auto listener offers no
+    /// STARTTLS (c-client would take it, in TLS 1.0); <c>/ssl</c> implicit TLS verifying the proxy's CA (no
+    /// <c>/novalidate-cert</c>).
+    /// </summary>
     [Theory]
     [InlineData(ClientMode.Plain, "127.0.0.1", "/imap/notls")]
+    [InlineData(ClientMode.Plain, "127.0.0.1", "/imap")]
     [InlineData(ClientMode.Implicit, "127.0.0.1", "/imap/ssl")]
     [InlineData(ClientMode.Implicit, "localhost", "/imap/ssl")]
     [InlineData(ClientMode.EarlierCa, "localhost", "/imap/ssl")]

@@ -16,16 +16,13 @@ public sealed class SmtpClientTests(ClientSuiteFixture suite)
     private const string Password = ClientSuiteFixture.Password;
     private const string Recipient = "customer@example.org";
 
-    /// <summary>Plaintext, and STARTTLS by address and by name.</summary>
-    public static TheoryData<ClientMode, string> PlainAndStartTls => new()
-    {
-        { ClientMode.Plain, "127.0.0.1" },
-        { ClientMode.StartTls, "127.0.0.1" },
-        { ClientMode.StartTls, "localhost" },
-    };
+    /// <summary>Plaintext, implicit TLS (smtps://) and STARTTLS; the TLS modes by address and by name.</summary>
+    public static TheoryData<ClientMode, string> EveryMode => ImapClientTests.EveryMode;
 
     [Theory]
     [InlineData(ClientMode.Plain, "127.0.0.1", "plain")]
+    [InlineData(ClientMode.Implicit, "127.0.0.1", "login")]
+    [InlineData(ClientMode.Implicit, "localhost", "plain")]
     [InlineData(ClientMode.StartTls, "127.0.0.1", "login")]
     [InlineData(ClientMode.StartTls, "localhost", "plain")]
     public async Task Msmtp_SendsAMessageFile_ArrivesByteExact(ClientMode mode, string host, string auth)
@@ -64,6 +61,8 @@ public sealed class SmtpClientTests(ClientSuiteFixture suite)
     [Theory]
     [InlineData(ClientMode.Plain, "127.0.0.1", "LOGIN", false)]
     [InlineData(ClientMode.Plain, "127.0.0.1", "PLAIN", true)]
+    [InlineData(ClientMode.Implicit, "127.0.0.1", "PLAIN", true)]
+    [InlineData(ClientMode.Implicit, "localhost", "LOGIN", false)]
     [InlineData(ClientMode.StartTls, "127.0.0.1", "LOGIN", true)]
     [InlineData(ClientMode.StartTls, "localhost", "PLAIN", false)]
     public async Task Swaks_SendsAMessageFile_ArrivesByteExact(ClientMode mode, string host, string auth, bool pipelining)
@@ -99,7 +98,7 @@ public sealed class SmtpClientTests(ClientSuiteFixture suite)
 
     /// <summary>s-nail composes the message itself (its headers, its Date and Message-ID): the body must arrive as typed.</summary>
     [Theory]
-    [MemberData(nameof(PlainAndStartTls))]
+    [MemberData(nameof(EveryMode))]
     public async Task SNail_SendsATypedMessage_BodyArrivesAsTyped(ClientMode mode, string host)
     {
         var subject = "s-nail " + Guid.NewGuid().ToString("N")[..8];
@@ -107,12 +106,16 @@ public sealed class SmtpClientTests(ClientSuiteFixture suite)
         List<string> arguments =
         [
             "-:/", "-Sv15-compat", "-Sexpandaddr", "-Sttycharset=utf-8", "-Ssendcharsets=utf-8",
-            $"-Smta=smtp://{Uri.EscapeDataString(User)}:{Uri.EscapeDataString(Password)}@{host}:{suite.Ports(mode).Smtp}",
+            $"-Smta={(mode == ClientMode.Implicit ? "smtps" : "smtp")}://{Uri.EscapeDataString(User)}:{Uri.EscapeDataString(Password)}@{host}:{suite.Ports(mode).Smtp}",
             "-Ssmtp-auth=login", $"-Sfrom={User}",
         ];
         if (mode == ClientMode.StartTls)
         {
-            arguments.AddRange(["-Ssmtp-use-starttls", $"-Stls-ca-file={suite.CaFile}", "-Stls-ca-no-defaults", "-Stls-verify=strict"]);
+            arguments.Add("-Ssmtp-use-starttls");
+        }
+        if (mode != ClientMode.Plain)
+        {
+            arguments.AddRange([$"-Stls-ca-file={suite.CaFile}", "-Stls-ca-no-defaults", "-Stls-verify=strict"]);
         }
         arguments.AddRange(["-s", subject, Recipient]);
         var mark = suite.LogMark();
@@ -127,7 +130,7 @@ public sealed class SmtpClientTests(ClientSuiteFixture suite)
 
     /// <summary>NeoMutt's batch mode sends with its own SMTP client (GnuTLS).</summary>
     [Theory]
-    [MemberData(nameof(PlainAndStartTls))]
+    [MemberData(nameof(EveryMode))]
     public async Task NeoMutt_SendsInBatchMode_BodyArrivesAsTyped(ClientMode mode, string host)
     {
         var subject = "neomutt " + Guid.NewGuid().ToString("N")[..8];
@@ -136,7 +139,7 @@ public sealed class SmtpClientTests(ClientSuiteFixture suite)
         File.WriteAllText(rc, $"""
             set ssl_ca_certificates_file = "{suite.CaFile}"
             set certificate_file = "{home}/certificates"
-            set smtp_url = "smtp://{User}@{host}:{suite.Ports(mode).Smtp}/"
+            set smtp_url = "{(mode == ClientMode.Implicit ? "smtps" : "smtp")}://{User}@{host}:{suite.Ports(mode).Smtp}/"
             set smtp_pass = "{Password}"
             set smtp_authenticators = "login"
             set ssl_starttls = {(mode == ClientMode.StartTls ? "yes" : "no")}
@@ -172,6 +175,41 @@ public sealed class SmtpClientTests(ClientSuiteFixture suite)
 
         Assert.True(run.ExitCode == 0, run.ToString());
         // Symfony ends DATA with CRLF "." CRLF even after the message's own final line end: one empty line more.
+        AssertRelayedByteExact(subject, [.. message, .. "\r\n"u8]);
+        suite.AssertLogCleanSince(mark);
+    }
+
+    /// <summary>EspoCRM's security "SSL/TLS" for SMTP: Symfony's smtps:// on the auto listener, trusting the CA.</summary>
+    [Theory]
+    [InlineData("127.0.0.1")]
+    [InlineData("localhost")]
+    public async Task SymfonyMailer_ImplicitTlsTrustingTheCa_ArrivesByteExact(string host)
+    {
+        var (subject, message) = NewMessage("symfony-smtps");
+        var home = suite.NewHome("symfony-smtps");
+        var mark = suite.LogMark();
+
+        var run = await SymfonyAsync(home, host, suite.AutoPorts.Smtp, "implicit", suite.CaFile, message);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        AssertRelayedByteExact(subject, [.. message, .. "\r\n"u8]);
+        suite.AssertLogCleanSince(mark);
+    }
+
+    /// <summary>
+    /// EspoCRM's security "None" with no CA installed anywhere: the auto listener offers no STARTTLS, so Symfony Mailer
+    /// (which upgrades whenever STARTTLS is offered) stays in plaintext and sends.
+    /// </summary>
+    [Fact]
+    public async Task SymfonyMailer_NoneOnTheAutoListenerWithoutTheCa_StaysPlaintextAndArrivesByteExact()
+    {
+        var (subject, message) = NewMessage("symfony-none");
+        var home = suite.NewHome("symfony-none");
+        var mark = suite.LogMark();
+
+        var run = await SymfonyAsync(home, "127.0.0.1", suite.AutoPorts.Smtp, "auto", "none", message);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
         AssertRelayedByteExact(subject, [.. message, .. "\r\n"u8]);
         suite.AssertLogCleanSince(mark);
     }

@@ -22,7 +22,8 @@ public sealed partial class CurlTests(DovecotFixture dovecot) : IClassFixture<Do
         await using var env = await TestEnvironment.CreateAsync();
         var message = DovecotMessages.Large(200 * 1024, "curl IMAP " + Guid.NewGuid().ToString("N")[..8], seed: 13);
         var name = EspoCrmSetup.DeliverAsOnlyInboxMessage(dovecot, message);
-        await dovecot.StartSignedInProxyAsync(env, startTls: false);
+        // auto: plaintext and implicit TLS on the one port.
+        await dovecot.StartSignedInProxyAsync(env, startTls: false, "local_tls = auto");
 
         // The UID, as curl reports it for a custom command on the selected mailbox.
         var search = await RunCurlAsync("--user", User, $"imap://127.0.0.1:{env.ImapPort}/INBOX", "-X", "UID SEARCH ALL");
@@ -47,7 +48,7 @@ public sealed partial class CurlTests(DovecotFixture dovecot) : IClassFixture<Do
         await using var env = await TestEnvironment.CreateAsync();
         var message = DovecotMessages.Large(200 * 1024, "curl POP3 " + Guid.NewGuid().ToString("N")[..8], seed: 17);
         var name = EspoCrmSetup.DeliverAsOnlyInboxMessage(dovecot, message);
-        await dovecot.StartSignedInProxyAsync(env, startTls: true);
+        await dovecot.StartSignedInProxyAsync(env, startTls: true, "local_tls = auto");
         var stored = await File.ReadAllBytesAsync(EspoCrmSetup.MessageFile(dovecot, name));
 
         // curl undoes the dot-stuffing of RETR's answer and leaves out the final dot line.
@@ -66,7 +67,8 @@ public sealed partial class CurlTests(DovecotFixture dovecot) : IClassFixture<Do
         await using var env = await TestEnvironment.CreateAsync();
         var subject = "curl SMTP " + Guid.NewGuid().ToString("N")[..8];
         var message = EspoCrmSetup.Utf8Message(subject);
-        await dovecot.StartSignedInProxyAsync(env, startTls: true);
+        // --ssl-reqd: curl needs STARTTLS offered.
+        await dovecot.StartSignedInProxyAsync(env, startTls: true, "local_tls = off\nsmtp_tls = starttls");
         var file = Path.Combine(env.Directory, "mail.eml");
         await File.WriteAllBytesAsync(file, message);
 

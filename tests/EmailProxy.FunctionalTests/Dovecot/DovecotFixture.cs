@@ -212,13 +212,14 @@ public sealed class DovecotFixture : IAsyncLifetime
     /// <c>ca_file</c>), starts it and signs the account in: the relay asks the test's identity server from now on.
     /// </summary>
     /// <param name="startTls">IMAP and POP3 upstream in plaintext with STARTTLS/STLS (<c>ssl = false</c>); else implicit TLS.</param>
-    internal async Task<ProxyProcess> StartSignedInProxyAsync(TestEnvironment env, bool startTls, bool localTls = true)
+    /// <param name="localTls">The proxy's local TLS lines (<c>local_tls = off</c> by default, as <see cref="TestEnvironment.BuildConfig"/> has it).</param>
+    internal async Task<ProxyProcess> StartSignedInProxyAsync(TestEnvironment env, bool startTls, string localTls = TestEnvironment.LocalTlsOff)
     {
         ArgumentNullException.ThrowIfNull(env);
         Introspection.RefuseAll = false;
         Introspection.Use(env.Identity);
         env.WriteConfig(transform: text => text
-            .Replace("log_level = trace", localTls ? "log_level = trace" : "log_level = trace\nlocal_tls = off", StringComparison.Ordinal)
+            .Replace(TestEnvironment.LocalTlsOff, localTls, StringComparison.Ordinal)
             .Replace($"imap_port = {env.Imap.Port}", $"imap_port = {(startTls ? ImapPort : ImapsPort)}", StringComparison.Ordinal)
             .Replace($"pop_port = {env.Pop.Port}", $"pop_port = {(startTls ? PopPort : PopsPort)}", StringComparison.Ordinal)
             .Replace($"smtp_port = {env.Smtp.Port}", $"smtp_port = {SubmissionPort}", StringComparison.Ordinal)

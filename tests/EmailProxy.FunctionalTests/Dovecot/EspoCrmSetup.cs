@@ -11,10 +11,10 @@ internal static class EspoCrmSetup
     public const string Password = "any-Pa55word";
 
     /// <summary>
-    /// <see cref="DovecotFixture.StartSignedInProxyAsync"/>, with <c>local_tls = off</c> when <paramref name="localTls"/>
-    /// is false.
+    /// <see cref="DovecotFixture.StartSignedInProxyAsync"/> with the local TLS lines <paramref name="localTls"/>
+    /// (e.g. <c>local_tls = auto</c>, EspoCRM's way with security None).
     /// </summary>
-    public static Task<ProxyProcess> StartSignedInProxyAsync(DovecotFixture dovecot, TestEnvironment env, bool startTls, bool localTls) =>
+    public static Task<ProxyProcess> StartSignedInProxyAsync(DovecotFixture dovecot, TestEnvironment env, bool startTls, string localTls) =>
         dovecot.StartSignedInProxyAsync(env, startTls, localTls);
 
     /// <summary>

@@ -8,7 +8,7 @@ namespace EmailProxy.FunctionalTests.Dovecot;
 
 /// <summary>
 /// EspoCRM's own conversations (PROTOCOL-NOTES.md, "EspoCRM as a client") replayed byte for byte on the proxy's
-/// plaintext loopback ports, with the real Dovecot behind the proxy: 9.3+ reading mail with directorytree/imapengine
+/// plaintext loopback ports (local_tls = auto, as EspoCRM with security None meets them), with the real Dovecot behind the proxy: 9.3+ reading mail with directorytree/imapengine
 /// (UIDs, BODY.PEEK, APPEND), up to 9.2 with laminas-mail (sequence numbers, RFC822.TEXT), and 9.1+ sending with
 /// Symfony Mailer (EHLO, STARTTLS only when offered, AUTH LOGIN). Every reply must be the success EspoCRM waits for,
 /// and mail must match Dovecot's maildir and its relay sink byte for byte.
@@ -28,7 +28,8 @@ public sealed partial class EspoCrmTranscriptTests(DovecotFixture dovecot) : ICl
         var name = EspoCrmSetup.DeliverAsOnlyInboxMessage(dovecot, message);
         var appended = EspoCrmSetup.Utf8Message("EspoCRM sent copy " + Guid.NewGuid().ToString("N")[..8]);
         // Both upstream modes: implicit TLS to Dovecot for one variant, STARTTLS for the other.
-        await EspoCrmSetup.StartSignedInProxyAsync(dovecot, env, startTls: passwordAsUnwaitedLiteral, localTls: true);
+        // EspoCRM's IMAP with security None on the default local_tls = auto.
+        await EspoCrmSetup.StartSignedInProxyAsync(dovecot, env, startTls: passwordAsUnwaitedLiteral, "local_tls = auto");
         var mark = dovecot.LogMark();
 
         await using (var client = await ImapWireClient.ConnectAsync(env.ImapPort))
@@ -114,7 +115,7 @@ public sealed partial class EspoCrmTranscriptTests(DovecotFixture dovecot) : ICl
         await using var env = await TestEnvironment.CreateAsync();
         var message = DovecotMessages.Large(128 * 1024, "EspoCRM laminas " + Guid.NewGuid().ToString("N")[..8], seed: 11);
         var name = EspoCrmSetup.DeliverAsOnlyInboxMessage(dovecot, message);
-        await EspoCrmSetup.StartSignedInProxyAsync(dovecot, env, startTls: true, localTls: true);
+        await EspoCrmSetup.StartSignedInProxyAsync(dovecot, env, startTls: true, "local_tls = auto");
 
         await using (var client = await ImapWireClient.ConnectAsync(env.ImapPort))
         {
@@ -153,10 +154,12 @@ public sealed partial class EspoCrmTranscriptTests(DovecotFixture dovecot) : ICl
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public async Task SymfonyMailer_EhloAuthLoginMailRcptData_MessageArrivesAtTheSinkByteExact(bool localTls)
+    [InlineData("local_tls = off")]
+    [InlineData("local_tls = auto")]
+    [InlineData("local_tls = off\nsmtp_tls = starttls")]
+    public async Task SymfonyMailer_EhloAuthLoginMailRcptData_MessageArrivesAtTheSinkByteExact(string localTls)
     {
+        var startTlsOffered = localTls.EndsWith("starttls", StringComparison.Ordinal);
         await using var env = await TestEnvironment.CreateAsync();
         var subject = "EspoCRM Symfony " + Guid.NewGuid().ToString("N")[..8];
         var message = EspoCrmSetup.Utf8Message(subject);
@@ -169,9 +172,9 @@ public sealed partial class EspoCrmTranscriptTests(DovecotFixture dovecot) : ICl
             await client.WriteAsync("EHLO [127.0.0.1]\r\n");
             var ehlo = await client.ReadSmtpReplyAsync();
             Assert.StartsWith("250", ehlo, StringComparison.Ordinal);
-            // Symfony upgrades only when STARTTLS is offered; with local_tls = off it goes on in plaintext.
-            Assert.Equal(localTls, ehlo.Contains("STARTTLS", StringComparison.Ordinal));
-            if (localTls)
+            // Symfony upgrades only when STARTTLS is offered (starttls mode); with auto or off it goes on in plaintext.
+            Assert.Equal(startTlsOffered, ehlo.Contains("STARTTLS", StringComparison.Ordinal));
+            if (startTlsOffered)
             {
                 await client.WriteAsync("STARTTLS\r\n");
                 Assert.StartsWith("220 ", await client.ReadSmtpReplyAsync(), StringComparison.Ordinal);

@@ -120,7 +120,11 @@ internal sealed partial class TestEnvironment : IAsyncDisposable
     private const int TestPortCount = 12000;
     private static int _nextPort = Random.Shared.Next(TestPortCount);
 
-    /// <summary>The default configuration text (see the class documentation of the test plan).</summary>
+    /// <summary>
+    /// The default configuration text (see the class documentation of the test plan). Local TLS is off: on
+    /// <c>auto</c> every plaintext connection would wait for a ClientHello first; a test about TLS sets its modes
+    /// with <see cref="WithLocalTls"/>.
+    /// </summary>
     public string BuildConfig() =>
         $"""
         [general]
@@ -131,6 +135,7 @@ internal sealed partial class TestEnvironment : IAsyncDisposable
         pop_listen = 127.0.0.1:{PopPort}
         token_dir = {TokenDirectory}
         secret_file = {SecretFile}
+        {LocalTlsOff}
 
         [server {ServerName}]
         imap_host = 127.0.0.1
@@ -149,6 +154,12 @@ internal sealed partial class TestEnvironment : IAsyncDisposable
         scope = https://outlook.office.com/IMAP.AccessAsUser.All https://outlook.office.com/POP.AccessAsUser.All https://outlook.office.com/SMTP.Send offline_access
 
         """;
+
+    /// <summary>The default configuration's local TLS line.</summary>
+    public const string LocalTlsOff = "local_tls = off";
+
+    /// <summary>A <see cref="WriteConfig"/> transform that puts <paramref name="lines"/> (e.g. <c>local_tls = auto</c>, or <c>smtp_tls = starttls</c> lines) in place of <see cref="LocalTlsOff"/>.</summary>
+    public static Func<string, string> WithLocalTls(string lines) => text => text.Replace(LocalTlsOff, lines, StringComparison.Ordinal);
 
     /// <summary>Writes the configuration file and returns its path.</summary>
     /// <param name="append">Text appended after the default configuration (e.g. more sections).</param>

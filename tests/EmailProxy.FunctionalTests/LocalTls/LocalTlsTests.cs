@@ -13,82 +13,92 @@ using Xunit;
 namespace EmailProxy.FunctionalTests.LocalTls;
 
 /// <summary>
-/// TLS towards the proxy's clients: implicit (sniffed), STARTTLS/STLS and plaintext on the same
-/// ports, checked by clients that verify the certificate against the proxy's generated CA.
+/// TLS towards the proxy's clients, per listener mode: <c>auto</c> (implicit TLS sniffed, and plaintext, on the same
+/// port; no STARTTLS), <c>starttls</c>, <c>implicit</c> and <c>off</c>, checked by clients that verify the certificate
+/// against the proxy's generated CA; and what the log says when a client's TLS does not fit the mode.
 /// </summary>
 public sealed class LocalTlsTests
 {
-    public static TheoryData<string, SecureSocketOptions> PortsAndModes => new()
+    public static TheoryData<string, string, SecureSocketOptions> ProtocolsModesAndClients()
     {
-        { "IMAP", SecureSocketOptions.SslOnConnect },
-        { "IMAP", SecureSocketOptions.StartTls },
-        { "IMAP", SecureSocketOptions.None },
-        { "POP3", SecureSocketOptions.SslOnConnect },
-        { "POP3", SecureSocketOptions.StartTls },
-        { "POP3", SecureSocketOptions.None },
-        { "SMTP", SecureSocketOptions.StartTls },
-        { "SMTP", SecureSocketOptions.None },
-    };
+        var data = new TheoryData<string, string, SecureSocketOptions>();
+        foreach (var protocol in new[] { "IMAP", "POP3", "SMTP" })
+        {
+            data.Add(protocol, "auto", SecureSocketOptions.SslOnConnect);
+            data.Add(protocol, "auto", SecureSocketOptions.None);
+            data.Add(protocol, "starttls", SecureSocketOptions.StartTls);
+            data.Add(protocol, "starttls", SecureSocketOptions.None);
+            data.Add(protocol, "implicit", SecureSocketOptions.SslOnConnect);
+        }
+        return data;
+    }
 
     [Theory]
-    [MemberData(nameof(PortsAndModes))]
-    public async Task MailKit_EachPortAndMode_WorksWithTheCertificateVerifiedAgainstTheGeneratedCa(string protocol, SecureSocketOptions mode)
+    [MemberData(nameof(ProtocolsModesAndClients))]
+    public async Task MailKit_EachProtocolModeAndClientSecurity_WorksWithTheCertificateVerifiedAgainstTheGeneratedCa(string protocol, string mode, SecureSocketOptions security)
     {
         await using var env = await TestEnvironment.CreateAsync();
         env.Imap.AddMessage(TestMessages.Large(64 * 1024));
         env.Pop.AddMessage(TestMessages.Large(64 * 1024));
+        env.WriteConfig(transform: TestEnvironment.WithLocalTls($"local_tls = {mode}"));
         await env.StartProxyAsync();
         await ImapProxyTests.SignInFromStatusPageAsync(env);
         var validate = TrustedCa.From(env.LocalCaFile);
 
-        switch (protocol)
+        using var client = NewClient(protocol, validate);
+        await client.ConnectAsync("127.0.0.1", PortOf(env, protocol), security);
+        Assert.Equal(security != SecureSocketOptions.None, client.IsSecure);
+        await client.AuthenticateAsync(TestEnvironment.Account, "pw");
+        switch (client)
         {
-            case "IMAP":
-            {
-                using var client = new ImapClient { ServerCertificateValidationCallback = validate, CheckCertificateRevocation = false };
-                await client.ConnectAsync("127.0.0.1", env.ImapPort, mode);
-                Assert.Equal(mode != SecureSocketOptions.None, client.IsSecure);
-                await client.AuthenticateAsync(TestEnvironment.Account, "pw");
-                await client.Inbox.OpenAsync(FolderAccess.ReadOnly);
-                Assert.Equal(1, client.Inbox.Count);
-                await client.DisconnectAsync(quit: true);
+            case ImapClient imap:
+                await imap.Inbox.OpenAsync(FolderAccess.ReadOnly);
+                Assert.Equal(1, imap.Inbox.Count);
                 break;
-            }
-            case "POP3":
-            {
-                using var client = new Pop3Client { ServerCertificateValidationCallback = validate, CheckCertificateRevocation = false };
-                await client.ConnectAsync("127.0.0.1", env.PopPort, mode);
-                Assert.Equal(mode != SecureSocketOptions.None, client.IsSecure);
-                await client.AuthenticateAsync(TestEnvironment.Account, "pw");
-                Assert.Equal(1, client.Count);
-                await client.DisconnectAsync(quit: true);
+            case Pop3Client pop:
+                Assert.Equal(1, pop.Count);
                 break;
-            }
-            default:
-            {
-                using var client = new SmtpClient { ServerCertificateValidationCallback = validate, CheckCertificateRevocation = false };
-                await client.ConnectAsync("127.0.0.1", env.SmtpPort, mode);
-                Assert.Equal(mode != SecureSocketOptions.None, client.IsSecure);
-                await client.AuthenticateAsync(TestEnvironment.Account, "pw");
+            case SmtpClient smtp:
                 var message = new MimeMessage();
                 message.From.Add(MailboxAddress.Parse(TestEnvironment.Account));
                 message.To.Add(MailboxAddress.Parse("customer@example.org"));
-                message.Subject = "over local TLS";
+                message.Subject = $"over local TLS ({mode})";
                 message.Body = new TextPart("plain") { Text = "hello" };
-                await client.SendAsync(message);
-                await client.DisconnectAsync(quit: true);
-                Assert.Single(env.Smtp.Messages);
+                await smtp.SendAsync(message);
                 break;
-            }
+        }
+        await client.DisconnectAsync(quit: true);
+        if (protocol == "SMTP")
+        {
+            Assert.Single(env.Smtp.Messages);
         }
     }
 
+    [Theory]
+    [InlineData("IMAP")]
+    [InlineData("POP3")]
+    [InlineData("SMTP")]
+    public async Task MailKit_StartTlsOnAnAutoListener_IsNotOfferedSoAClientThatInsistsFails(string protocol)
+    {
+        await using var env = await TestEnvironment.CreateAsync();
+        env.WriteConfig(transform: TestEnvironment.WithLocalTls("local_tls = auto"));
+        await env.StartProxyAsync();
+
+        using var client = NewClient(protocol, TrustedCa.From(env.LocalCaFile));
+        await Assert.ThrowsAsync<NotSupportedException>(() => client.ConnectAsync("127.0.0.1", PortOf(env, protocol), SecureSocketOptions.StartTls));
+        // A client that upgrades only when offered (Symfony Mailer, PHP's imap) stays in plaintext.
+        using var optional = NewClient(protocol, TrustedCa.From(env.LocalCaFile));
+        await optional.ConnectAsync("127.0.0.1", PortOf(env, protocol), SecureSocketOptions.StartTlsWhenAvailable);
+        Assert.False(optional.IsSecure);
+    }
+
     [Fact]
-    public async Task Curl_ImapsPop3sAndSmtpWithSslReqd_VerifyAgainstTheCaFile()
+    public async Task Curl_ImapsPop3sAndSmtpsOnAutoListeners_VerifyAgainstTheCaFile()
     {
         await using var env = await TestEnvironment.CreateAsync();
         env.Imap.AddMessage("Subject: imap over tls\r\n\r\nIMAP-MARKER\r\n"u8.ToArray());
         env.Pop.AddMessage("Subject: pop over tls\r\n\r\nPOP-MARKER\r\n"u8.ToArray());
+        env.WriteConfig(transform: TestEnvironment.WithLocalTls("local_tls = auto"));
         await env.StartProxyAsync();
         await ImapProxyTests.SignInFromStatusPageAsync(env);
         var user = $"{TestEnvironment.Account}:pw";
@@ -101,10 +111,11 @@ public sealed class LocalTlsTests
         Assert.True(pop.ExitCode == 0, pop.Output);
         Assert.Contains("POP-MARKER", pop.Output, StringComparison.Ordinal);
 
+        // SMTP implicit TLS on the SMTP port (smtps://), sniffed like IMAP's and POP's.
         var file = Path.Combine(env.Directory, "mail.eml");
-        await File.WriteAllTextAsync(file, "Subject: smtp over starttls\r\n\r\nSMTP-MARKER\r\n");
-        var smtp = await RunAsync("curl", "-sS", "--ssl-reqd", "--cacert", env.LocalCaFile, "--user", user,
-            "--mail-from", TestEnvironment.Account, "--mail-rcpt", "customer@example.org", "--upload-file", file, $"smtp://127.0.0.1:{env.SmtpPort}");
+        await File.WriteAllTextAsync(file, "Subject: smtp over implicit tls\r\n\r\nSMTP-MARKER\r\n");
+        var smtp = await RunAsync("curl", "-sS", "--cacert", env.LocalCaFile, "--user", user,
+            "--mail-from", TestEnvironment.Account, "--mail-rcpt", "customer@example.org", "--upload-file", file, $"smtps://127.0.0.1:{env.SmtpPort}");
         Assert.True(smtp.ExitCode == 0, smtp.Output);
         Assert.Contains("SMTP-MARKER", System.Text.Encoding.UTF8.GetString(Assert.Single(env.Smtp.Messages).Data), StringComparison.Ordinal);
 
@@ -114,9 +125,100 @@ public sealed class LocalTlsTests
     }
 
     [Fact]
+    public async Task Msmtp_SmtpsOnAnAutoListener_Sends()
+    {
+        await using var env = await TestEnvironment.CreateAsync();
+        env.WriteConfig(transform: TestEnvironment.WithLocalTls("local_tls = auto"));
+        await env.StartProxyAsync();
+        await ImapProxyTests.SignInFromStatusPageAsync(env);
+
+        var (exit, output) = await RunAsync("bash", "-c",
+            $"printf 'Subject: msmtp\\r\\n\\r\\nMSMTP-MARKER\\r\\n' | msmtp --host=127.0.0.1 --port={env.SmtpPort} --tls=on --tls-starttls=off "
+            + $"--tls-trust-file={env.LocalCaFile} --auth=on --user={TestEnvironment.Account} --passwordeval='echo pw' --from={TestEnvironment.Account} customer@example.org");
+        Assert.True(exit == 0, output);
+        Assert.Contains("MSMTP-MARKER", System.Text.Encoding.UTF8.GetString(Assert.Single(env.Smtp.Messages).Data), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AutoListener_ClientHelloAfterThePlaintextGreeting_IsClosedAndTheLogNamesTheFix()
+    {
+        await using var env = await TestEnvironment.CreateAsync();
+        env.WriteConfig(transform: TestEnvironment.WithLocalTls("local_tls = auto"));
+        var proxy = await env.StartProxyAsync();
+
+        // A TLS client that is slower than the wait: it starts its handshake only once the greeting is there.
+        await using var client = await LineClient.ConnectAsync(env.ImapPort);
+        var greeting = await client.ReadLineAsync();
+        Assert.StartsWith("* OK [CAPABILITY IMAP4rev1", greeting, StringComparison.Ordinal);
+        Assert.DoesNotContain("STARTTLS", greeting, StringComparison.Ordinal);
+        await Assert.ThrowsAnyAsync<Exception>(() => client.UpgradeToTlsAsync(TrustedCa.From(env.LocalCaFile)));
+
+        var warning = await proxy.WaitForLineAsync(l => l.Contains("started a TLS handshake", StringComparison.Ordinal));
+        Assert.Contains("IMAP client 127.0.0.1:", warning, StringComparison.Ordinal);
+        Assert.Contains("imap_tls = auto waited 1000 ms for a ClientHello, got none and greeted in plaintext", warning, StringComparison.Ordinal);
+        Assert.Contains("set imap_tls = implicit (TLS only on this port), or set the client to plaintext", warning, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task StartTlsListener_ClientHello_IsClosedWithoutAGreetingMixUpAndTheLogSaysWhy()
+    {
+        await using var env = await TestEnvironment.CreateAsync();
+        env.WriteConfig(transform: TestEnvironment.WithLocalTls("local_tls = starttls"));
+        var proxy = await env.StartProxyAsync();
+
+        await Assert.ThrowsAnyAsync<Exception>(() => LineClient.ConnectTlsAsync(env.PopPort, TrustedCa.From(env.LocalCaFile)));
+
+        var warning = await proxy.WaitForLineAsync(l => l.Contains("started a TLS handshake", StringComparison.Ordinal));
+        Assert.Contains("POP3 client 127.0.0.1:", warning, StringComparison.Ordinal);
+        Assert.Contains("pop_tls = starttls greets in plaintext and offers STARTTLS; set the client to STARTTLS, or set pop_tls = implicit", warning, StringComparison.Ordinal);
+        await proxy.WaitForLineAsync(l => l.Contains("TLS handshake refused: this port starts in plaintext", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task ImplicitListener_ClientThatDoesNotTrustTheCa_TheLogNamesItsAlert()
+    {
+        await using var env = await TestEnvironment.CreateAsync();
+        env.WriteConfig(transform: TestEnvironment.WithLocalTls("local_tls = implicit"));
+        var proxy = await env.StartProxyAsync();
+
+        // curl with the system's CAs only: OpenSSL sends the alert unknown_ca during the handshake. When the rest of
+        // the proxy's handshake reaches curl's closed socket, the reset may drop the alert before the proxy reads it;
+        // each try comes from its own loopback address, since the proxy logs one line per address and minute.
+        var lines = new List<string>();
+        for (var i = 0; i < 8; i++)
+        {
+            var from = $"127.0.0.{10 + i}";
+            var (exit, output) = await RunAsync("curl", "-sS", "--interface", from, "--user", $"{TestEnvironment.Account}:pw", $"imaps://127.0.0.1:{env.ImapPort}/INBOX");
+            Assert.True(exit != 0, output);
+            lines.Add(await proxy.WaitForLineAsync(l => l.Contains($"TLS handshake with client {from}:", StringComparison.Ordinal)));
+        }
+
+        Assert.All(lines, line => Assert.Contains("does not trust the proxy's certificate; install the CA that issued it", line, StringComparison.Ordinal));
+        Assert.Contains(lines, line => line.Contains("failed: the client sent the TLS alert 'unknown ca': the client does not trust the proxy's certificate", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task ImplicitListener_SmtpGreetsOnlyUnderTls_AndOffersNoStartTlsThere()
+    {
+        await using var env = await TestEnvironment.CreateAsync();
+        env.WriteConfig(transform: TestEnvironment.WithLocalTls("local_tls = implicit"));
+        await env.StartProxyAsync();
+
+        await using var client = await LineClient.ConnectTlsAsync(env.SmtpPort, TrustedCa.From(env.LocalCaFile));
+        Assert.StartsWith("220 ", await client.ReadSmtpReplyAsync(), StringComparison.Ordinal);
+        await client.WriteAsync("EHLO client\r\n");
+        var ehlo = await client.ReadSmtpReplyAsync();
+        Assert.DoesNotContain("STARTTLS", ehlo, StringComparison.Ordinal);
+        Assert.Contains("250 AUTH PLAIN LOGIN", ehlo, StringComparison.Ordinal);
+        await client.WriteAsync("STARTTLS\r\n");
+        Assert.Equal("503 5.5.1 TLS is already active", await client.ReadSmtpReplyAsync());
+    }
+
+    [Fact]
     public async Task SeedNcLine_OnTheAutoDetectingPort_GetsPlaintextAnswers()
     {
         await using var env = await TestEnvironment.CreateAsync();
+        env.WriteConfig(transform: TestEnvironment.WithLocalTls("local_tls = auto"));
         await env.StartProxyAsync();
         // The seed README's check, with -N so that nc ends its side when printf is done.
         var (exit, output) = await RunAsync("bash", "-c", $"printf 'a1 LOGIN {TestEnvironment.Account} x\\r\\n' | nc -N 127.0.0.1 {env.ImapPort}");
@@ -141,6 +243,7 @@ public sealed class LocalTlsTests
     public async Task ImapStartTls_CommandsInjectedBehindIt_AreNeverExecuted()
     {
         await using var env = await TestEnvironment.CreateAsync();
+        env.WriteConfig(transform: TestEnvironment.WithLocalTls("local_tls = starttls"));
         await env.StartProxyAsync();
         await using var client = await LineClient.ConnectAsync(env.ImapPort);
         Assert.Contains(" STARTTLS]", await client.ReadLineAsync(), StringComparison.Ordinal);
@@ -161,6 +264,7 @@ public sealed class LocalTlsTests
     public async Task SmtpStartTls_CommandsInjectedBehindIt_AreNeverExecuted()
     {
         await using var env = await TestEnvironment.CreateAsync();
+        env.WriteConfig(transform: TestEnvironment.WithLocalTls("local_tls = starttls"));
         await env.StartProxyAsync();
         await using var client = await LineClient.ConnectAsync(env.SmtpPort);
         await client.ReadSmtpReplyAsync();
@@ -181,6 +285,7 @@ public sealed class LocalTlsTests
     public async Task Pop3Stls_CommandsInjectedBehindIt_AreNeverExecuted()
     {
         await using var env = await TestEnvironment.CreateAsync();
+        env.WriteConfig(transform: TestEnvironment.WithLocalTls("local_tls = starttls"));
         await env.StartProxyAsync();
         await using var client = await LineClient.ConnectAsync(env.PopPort);
         await client.ReadLineAsync();
@@ -200,6 +305,7 @@ public sealed class LocalTlsTests
     public async Task GeneratedCertificate_IsKeptAcrossARestart()
     {
         await using var env = await TestEnvironment.CreateAsync();
+        env.WriteConfig(transform: TestEnvironment.WithLocalTls("local_tls = auto"));
         var proxy = await env.StartProxyAsync();
         await proxy.WaitForLineAsync(l => l.Contains(env.LocalCaFile, StringComparison.Ordinal) && l.Contains("install it as a trusted CA", StringComparison.Ordinal));
         var tls = Path.GetDirectoryName(env.LocalCaFile)!;
@@ -224,7 +330,7 @@ public sealed class LocalTlsTests
     public async Task GeneratedCertificate_CoversLocalTlsNames_AndANewNameInsideTheCaRenewsItButKeepsTheCa()
     {
         await using var env = await TestEnvironment.CreateAsync();
-        env.WriteConfig(transform: t => t.Replace("log_level = trace", "log_level = trace\nlocal_tls_names = espocrm-proxy, 10.0.0.7", StringComparison.Ordinal));
+        env.WriteConfig(transform: TestEnvironment.WithLocalTls("local_tls = auto\nlocal_tls_names = espocrm-proxy, 10.0.0.7"));
         var proxy = await env.StartProxyAsync();
         var serverPath = Path.Combine(Path.GetDirectoryName(env.LocalCaFile)!, "server.pem");
         using (var server = X509CertificateLoader.LoadCertificateFromFile(serverPath))
@@ -238,7 +344,7 @@ public sealed class LocalTlsTests
         Assert.Equal(0, await proxy.StopAsync());
 
         // A private address is inside the CA's name constraints; a public name is not, and is left out with a warning.
-        env.WriteConfig(transform: t => t.Replace("log_level = trace", "log_level = trace\nlocal_tls_names = espocrm-proxy, 10.0.0.7, 192.168.7.7, mail.example.com", StringComparison.Ordinal));
+        env.WriteConfig(transform: TestEnvironment.WithLocalTls("local_tls = auto\nlocal_tls_names = espocrm-proxy, 10.0.0.7, 192.168.7.7, mail.example.com"));
         var restarted = await env.StartProxyAsync();
         using (var renewed = X509CertificateLoader.LoadCertificateFromFile(serverPath))
         {
@@ -256,7 +362,7 @@ public sealed class LocalTlsTests
         var certificate = Path.Combine(env.Directory, "proxy.crt");
         var key = Path.Combine(env.Directory, "proxy.key");
         WritePair(TestCertificates.Trusted.ServerCertificate, certificate, key);
-        env.WriteConfig(transform: t => t.Replace("log_level = trace", $"log_level = trace\nlocal_certificate = proxy.crt\nlocal_key = proxy.key", StringComparison.Ordinal));
+        env.WriteConfig(transform: TestEnvironment.WithLocalTls("local_tls = auto\nlocal_certificate = proxy.crt\nlocal_key = proxy.key"));
         await env.StartProxyAsync();
         Assert.False(Directory.Exists(Path.Combine(env.Directory, "tls")), "no certificate is generated when one is configured");
 
@@ -279,7 +385,7 @@ public sealed class LocalTlsTests
     public async Task LocalTlsOff_NothingTlsIsOfferedAndNoCertificateIsMade()
     {
         await using var env = await TestEnvironment.CreateAsync();
-        env.WriteConfig(transform: t => t.Replace("log_level = trace", "log_level = trace\nlocal_tls = off", StringComparison.Ordinal));
+        env.WriteConfig(transform: TestEnvironment.WithLocalTls("local_tls = off"));
         await env.StartProxyAsync();
         Assert.False(Directory.Exists(Path.Combine(env.Directory, "tls")));
 
@@ -305,6 +411,20 @@ public sealed class LocalTlsTests
         }
         await Assert.ThrowsAnyAsync<Exception>(() => LineClient.ConnectTlsAsync(env.ImapPort, TrustedCa.From(env.CaFile)));
     }
+
+    private static MailService NewClient(string protocol, System.Net.Security.RemoteCertificateValidationCallback validate) => protocol switch
+    {
+        "IMAP" => new ImapClient { ServerCertificateValidationCallback = validate, CheckCertificateRevocation = false },
+        "POP3" => new Pop3Client { ServerCertificateValidationCallback = validate, CheckCertificateRevocation = false },
+        _ => new SmtpClient { ServerCertificateValidationCallback = validate, CheckCertificateRevocation = false },
+    };
+
+    private static int PortOf(TestEnvironment env, string protocol) => protocol switch
+    {
+        "IMAP" => env.ImapPort,
+        "POP3" => env.PopPort,
+        _ => env.SmtpPort,
+    };
 
     private static void WritePair(X509Certificate2 certificate, string certificatePath, string keyPath)
     {

@@ -346,6 +346,8 @@ public sealed class Pop3ProxyTests
     public async Task Commands_BeforeLogin_AnsweredByTheProxy()
     {
         await using var env = await TestEnvironment.CreateAsync();
+        // STLS offered, so that the whole CAPA list is checked.
+        env.WriteConfig(transform: TestEnvironment.WithLocalTls("local_tls = off\npop_tls = starttls"));
         await env.StartProxyAsync();
         await using var client = await LineClient.ConnectAsync(env.PopPort);
         Assert.Equal("+OK Email OAuth2 Proxy POP3 ready", await client.ReadLineAsync());

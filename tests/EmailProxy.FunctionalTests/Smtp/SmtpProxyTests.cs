@@ -75,8 +75,8 @@ public sealed class SmtpProxyTests
     public async Task Send_EspoCrmSymfonyMailerTranscript_IsRelayed()
     {
         await using var env = await TestEnvironment.CreateAsync();
-        // The common EspoCRM setup: plaintext on loopback, so the proxy offers no STARTTLS.
-        env.WriteConfig(transform: t => t.Replace("log_level = trace", "log_level = trace\nlocal_tls = off", StringComparison.Ordinal));
+        // EspoCRM with security None against the default local_tls = auto: the proxy offers no STARTTLS.
+        env.WriteConfig(transform: TestEnvironment.WithLocalTls("local_tls = auto"));
         await env.StartProxyAsync();
         await ImapProxyTests.SignInFromStatusPageAsync(env);
 
@@ -228,6 +228,8 @@ public sealed class SmtpProxyTests
     public async Task Commands_BeforeAuth_AnsweredByTheProxy()
     {
         await using var env = await TestEnvironment.CreateAsync();
+        // STARTTLS offered, so that the whole EHLO list is checked.
+        env.WriteConfig(transform: TestEnvironment.WithLocalTls("local_tls = off\nsmtp_tls = starttls"));
         await env.StartProxyAsync();
         await using var client = await LineClient.ConnectAsync(env.SmtpPort);
         Assert.Matches("^220 .* Email OAuth2 Proxy ESMTP ready$", await client.ReadSmtpReplyAsync());

@@ -38,7 +38,8 @@ public sealed class EspoCrmSettingsTests : IDisposable
         Assert.Contains("    Password:        any password (the account has no password_hash)", lines);
         Assert.Contains("    SMTP Host:       127.0.0.1", lines);
         Assert.Contains("    SMTP Port:       1587", lines);
-        Assert.Contains(lines, l => l.StartsWith("    SMTP Security:   STARTTLS (", StringComparison.Ordinal));
+        // auto offers no STARTTLS, so Symfony Mailer stays in plaintext and needs no CA.
+        Assert.Contains(lines, l => l.StartsWith("    SMTP Security:   None (plaintext, works without any CA: the proxy does not offer STARTTLS;", StringComparison.Ordinal));
         Assert.Contains("    SMTP Auth:       yes", lines);
         Assert.Contains("    Auth Mechanism:  LOGIN (EspoCRM's default) or PLAIN; not CRAM-MD5", lines);
         Assert.Contains("    SMTP Username:   sales@thekpsgroup.com", lines);
@@ -79,6 +80,32 @@ public sealed class EspoCrmSettingsTests : IDisposable
         Assert.DoesNotContain("ca.pem", text, StringComparison.Ordinal);
         Assert.DoesNotContain("update-ca-certificates", text, StringComparison.Ordinal);
         Assert.Contains(lines, l => l.StartsWith("Local TLS is off", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Describe_SeedWayModes_SslTlsForImplicitImapAndStartTlsForSmtp()
+    {
+        var config = Read(SeedConfig.Replace("[general]\n", "[general]\nimap_tls = implicit\nsmtp_tls = starttls\n", StringComparison.Ordinal));
+
+        var lines = Lines(EspoCrmSettings.Describe(config, config.Accounts.Values));
+
+        Assert.Contains(lines, l => l.StartsWith("    Security:        SSL/TLS (imap_tls = implicit: TLS only, so EspoCRM must trust the CA below)", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("    SMTP Security:   STARTTLS (smtp_tls = starttls: the proxy offers STARTTLS and EspoCRM takes it whatever this field says", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("Local TLS is on (imap_tls = implicit, smtp_tls = starttls)", StringComparison.Ordinal));
+        Assert.Contains("  docker exec -u root ESPOCRM_CONTAINER update-ca-certificates", lines);
+    }
+
+    [Fact]
+    public void Describe_OnlyTheOtherListenersUseTls_SaysNoneAndNoCa()
+    {
+        var config = Read(SeedConfig.Replace("[general]\n", "[general]\nimap_tls = off\nsmtp_tls = off\npop_tls = implicit\n", StringComparison.Ordinal));
+
+        var text = EspoCrmSettings.Describe(config, config.Accounts.Values);
+
+        var lines = Lines(text);
+        Assert.Contains("    Security:        None (imap_tls = off: plaintext only)", lines);
+        Assert.Contains("    SMTP Security:   None (smtp_tls = off: plaintext only)", lines);
+        Assert.DoesNotContain("update-ca-certificates", text, StringComparison.Ordinal);
     }
 
     [Fact]

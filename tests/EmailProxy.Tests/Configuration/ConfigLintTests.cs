@@ -204,4 +204,64 @@ public sealed class ConfigLintTests : IDisposable
 
         Assert.True(result.IsValid, string.Join("; ", result.Errors));
     }
+
+    [Fact]
+    public void ReadFile_SmtpOffersStartTlsAndNoCaYet_WarnsNamingTheCaPathAndTheFix()
+    {
+        var result = Read("", "smtp_tls = starttls");
+
+        Assert.True(result.IsValid, string.Join("; ", result.Errors));
+        var warning = Assert.Single(result.Warnings, w => w.Key == "smtp_tls");
+        var ca = _temp.Combine("tls", "ca.pem");
+        Assert.Equal(
+            $"[general] smtp_tls = 'starttls': SMTP offers STARTTLS, which clients that verify (EspoCRM's Symfony Mailer, PHP's imap) take whenever it is offered, so they must trust the proxy's CA, but {ca} does not exist yet (the proxy makes it when it starts): install it in them once it is there (the EspoCRM recipe mounts ./config/tls/ca.pem), or set smtp_tls = auto so that they stay in plaintext",
+            warning.ToString());
+    }
+
+    [Fact]
+    public void ReadFile_LocalTlsStartTls_OneWarningForTheListenersItCovers()
+    {
+        var result = Read("", "local_tls = starttls\nsmtp_tls = auto\npop_listen = 127.0.0.1:1995");
+
+        var warning = Assert.Single(result.Warnings, w => w.Key is "local_tls" or "imap_tls" or "smtp_tls" or "pop_tls");
+        Assert.Equal("local_tls", warning.Key);
+        Assert.Contains(": IMAP and POP3 offer STARTTLS", warning.ToString(), StringComparison.Ordinal);
+        Assert.EndsWith("or set local_tls = auto so that they stay in plaintext", warning.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("local_tls = implicit")]
+    [InlineData("smtp_tls = off")]
+    [InlineData("smtp_tls = starttls\nsmtp_listen =")]
+    public void ReadFile_NoListenerOffersStartTls_NoTlsWarning(string general)
+    {
+        var result = Read("", general);
+
+        Assert.True(result.IsValid, string.Join("; ", result.Errors));
+        Assert.DoesNotContain(result.Warnings, w => w.Key is "local_tls" or "imap_tls" or "smtp_tls" or "pop_tls");
+    }
+
+    [Fact]
+    public void ReadFile_StartTlsWithTheCaInPlace_NoWarning()
+    {
+        Directory.CreateDirectory(_temp.Combine("tls"));
+        _temp.WriteFile(Path.Combine("tls", "ca.pem"), "-----BEGIN CERTIFICATE-----\n");
+
+        var result = Read("", "smtp_tls = starttls");
+
+        Assert.DoesNotContain(result.Warnings, w => w.Key == "smtp_tls");
+    }
+
+    [Fact]
+    public void ReadFile_StartTlsWithALocalCertificate_WarnsToInstallItsCa()
+    {
+        _temp.WriteFile("proxy.crt", "-----BEGIN CERTIFICATE-----\n");
+        _temp.WriteFile("proxy.key", "-----BEGIN PRIVATE KEY-----\n");
+
+        var result = Read("", "smtp_tls = starttls\nlocal_certificate = proxy.crt\nlocal_key = proxy.key");
+
+        var warning = Assert.Single(result.Warnings, w => w.Key == "smtp_tls");
+        Assert.Contains("must trust the CA that issued local_certificate = proxy.crt: install that CA in them", warning.Message, StringComparison.Ordinal);
+    }
 }

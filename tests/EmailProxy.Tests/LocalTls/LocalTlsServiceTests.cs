@@ -18,7 +18,7 @@ public sealed class LocalTlsServiceTests : IDisposable
         var tls = Service(localTlsOn: true);
         tls.Prepare();
         var (connection, _) = SessionHarness.Connect();
-        var handshake = tls.HandshakeAsync(connection.Transport, "test", CancellationToken.None);
+        var handshake = tls.HandshakeAsync(connection.Transport, null, CancellationToken.None);
         Assert.False(handshake.IsCompleted);
 
         _time.Advance(LocalTlsService.HandshakeTimeout);
