@@ -13,7 +13,9 @@ namespace EmailProxy.LocalTls;
 /// for another site to that client. Permitted: DNS <c>localhost</c> (and so every name under it),
 /// 127.0.0.0/8, ::1, the private ranges (10/8, 172.16/12, 192.168/16, fc00::/7, fe80::/10), and the
 /// names known when the CA is made (the host name, <c>local_tls_names</c>); a DNS name permits the
-/// names under it as well. .NET has no builder for the extension: its DER is written and read with
+/// names under it as well. Each IPv4 address among those names (127.0.0.1 always) is permitted as a
+/// DNS name too, so that the server certificate may carry its <see cref="DnsTwinOf">DNS twin</see>.
+/// .NET has no builder for the extension: its DER is written and read with
 /// <see cref="AsnWriter"/> and <see cref="AsnReader"/>, permitted subtrees only.
 /// </summary>
 internal sealed class LocalCaNameConstraints
@@ -44,7 +46,19 @@ internal sealed class LocalCaNameConstraints
     public override string ToString() =>
         string.Join(", ", _dnsNames.Concat(_ipRanges.Select(r => $"{new IPAddress(r.Network)}/{PrefixLength(r.Mask)}")));
 
-    /// <summary>The constraints of a new CA: localhost, loopback, the private ranges, and <paramref name="names"/>.</summary>
+    /// <summary>
+    /// The DNS name equal to an IPv4 address (<c>127.0.0.1</c> for <c>127.0.0.1</c>), which the server
+    /// certificate carries beside the address's IP entry; null for every other name. Several clients
+    /// (mbsync, fetchmail, PHP's c-client with <c>/ssl</c>, s-nail, offlineimap) compare the host they
+    /// connected to only with the certificate's DNS names and its common name, never with its IP
+    /// entries, so a certificate naming 127.0.0.1 only as an address fails them by 127.0.0.1 and passes
+    /// them by localhost. An IPv6 address has no twin: its colons make no DNS name (use localhost).
+    /// </summary>
+    public static string? DnsTwinOf(string name) =>
+        IPAddress.TryParse(name, out var address) && address.AddressFamily == AddressFamily.InterNetwork
+            && address.ToString() == name ? name : null;
+
+    /// <summary>The constraints of a new CA: localhost, loopback, the private ranges, <paramref name="names"/>, and the DNS twin of each IPv4 one.</summary>
     public static LocalCaNameConstraints For(IEnumerable<string> names)
     {
         var constraints = new LocalCaNameConstraints();
@@ -56,6 +70,10 @@ internal sealed class LocalCaNameConstraints
         }
         foreach (var name in names)
         {
+            if (DnsTwinOf(name) is { } twin && !constraints.PermitsDnsName(twin))
+            {
+                constraints.AddDnsName(twin);
+            }
             if (constraints.Permits(name))
             {
                 continue;
@@ -128,6 +146,12 @@ internal sealed class LocalCaNameConstraints
             return _ipRanges.Any(range => range.Network.Length == bytes.Length
                 && Enumerable.Range(0, bytes.Length).All(i => (bytes[i] & range.Mask[i]) == (range.Network[i] & range.Mask[i])));
         }
+        return PermitsDnsName(name);
+    }
+
+    /// <summary>Whether a certificate the CA signs may carry <paramref name="name"/> as a DNS name, even when it reads as an IP address (a <see cref="DnsTwinOf">DNS twin</see>).</summary>
+    public bool PermitsDnsName(string name)
+    {
         var ascii = Ascii(name);
         return ascii is not null && _dnsNames.Any(constraint => constraint.Length == 0 || ascii.Equals(constraint, StringComparison.Ordinal)
             || ascii.EndsWith(constraint.StartsWith('.') ? constraint : "." + constraint, StringComparison.Ordinal));

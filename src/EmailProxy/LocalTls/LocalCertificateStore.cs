@@ -17,7 +17,9 @@ namespace EmailProxy.LocalTls;
 /// a server certificate it signs (names: localhost, 127.0.0.1, ::1, the host name,
 /// <c>local_tls_names</c>, those the CA may vouch for) under <c>&lt;config dir&gt;/tls/</c>, and
 /// keeps them across restarts; the server certificate is made anew when a name is missing or it
-/// nears expiry. Nothing is read or written before <see cref="LoadConfigured"/> or <see cref="LoadGenerated"/>.
+/// nears expiry. An IPv4 address is named twice, as an IP entry and as a DNS entry equal to it
+/// (<see cref="LocalCaNameConstraints.DnsTwinOf"/>: clients that compare the host only with DNS names
+/// then work by 127.0.0.1 too), and the common name is 127.0.0.1 (<see cref="CommonName"/>). Nothing is read or written before <see cref="LoadConfigured"/> or <see cref="LoadGenerated"/>.
 /// </summary>
 internal sealed partial class LocalCertificateStore
 {
@@ -30,6 +32,16 @@ internal sealed partial class LocalCertificateStore
     private const UnixFileMode CertificateMode = PrivateFile.OwnerReadWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
     private static readonly TimeSpan ServerLifetime = TimeSpan.FromDays(825);
     private static readonly TimeSpan RenewBefore = TimeSpan.FromDays(30);
+
+    /// <summary>
+    /// The server certificate's common name. mbsync and offlineimap fall back to the common name when no
+    /// DNS entry matches, and a verifier checks the common name against the CA's name constraints only
+    /// when the certificate has no DNS entry (it always has localhost): so these two work by 127.0.0.1
+    /// even under a CA made before DNS twins, whose constraints refuse the DNS name 127.0.0.1, without a
+    /// new CA. (fetchmail and PHP's c-client match with X509_check_host, which ignores the common name
+    /// once there is a DNS entry: under such a CA they need localhost.)
+    /// </summary>
+    private const string CommonName = "127.0.0.1";
 
     private readonly string _folder;
     private readonly List<string> _names;
@@ -116,11 +128,12 @@ internal sealed partial class LocalCertificateStore
         using (ca)
         {
             var names = NamesTheCaPermits(ca);
+            var twins = DnsTwinsTheCaPermits(ca, names);
             var server = LoadPair(CertificatePath, KeyPath);
-            if (server is null || !Serves(server, ca, names, now))
+            if (server is null || !Serves(server, ca, names, twins, now))
             {
                 server?.Dispose();
-                server = CreateServer(ca, names, now);
+                server = CreateServer(ca, names, twins, now);
                 Save(server, CertificatePath, KeyPath);
                 var list = string.Join(", ", names);
                 LogServerCreated(_log, CertificatePath, list);
@@ -157,6 +170,26 @@ internal sealed partial class LocalCertificateStore
             }
         }
         return inside;
+    }
+
+    /// <summary>
+    /// The DNS twins of the IPv4 names that the server certificate carries: those the CA permits as DNS
+    /// names. A CA made before twins permits none (only its IP ranges), and gets none: its certificate
+    /// names 127.0.0.1 by <see cref="CommonName"/> only, which mbsync and offlineimap accept, but not the
+    /// clients that match names with OpenSSL's X509_check_host (fetchmail, PHP's c-client): said at start.
+    /// </summary>
+    private List<string> DnsTwinsTheCaPermits(X509Certificate2 ca, List<string> names)
+    {
+        var constraints = LocalCaNameConstraints.Of(ca);
+        var twins = names.Select(LocalCaNameConstraints.DnsTwinOf).OfType<string>().ToList();
+        var permitted = twins.Where(twin => constraints is null || constraints.PermitsDnsName(twin)).ToList();
+        if (permitted.Count < twins.Count)
+        {
+            var missing = string.Join(", ", twins.Except(permitted));
+            var folder = Path.GetFullPath(_folder);
+            LogCaWithoutDnsTwins(_log, CaPath!, missing, folder);
+        }
+        return permitted;
     }
 
     /// <exception cref="CryptographicException">The pair cannot be used.</exception>
@@ -202,8 +235,12 @@ internal sealed partial class LocalCertificateStore
         }
     }
 
-    /// <summary>The kept server certificate is good while the CA signed it, it covers every name, and it is not near its end.</summary>
-    private static bool Serves(X509Certificate2 server, X509Certificate2 ca, List<string> names, DateTimeOffset now)
+    /// <summary>
+    /// The kept server certificate is good while the CA signed it, it covers every name (and carries
+    /// every DNS twin and the common name: one made before them is made anew under the same CA), and it
+    /// is not near its end.
+    /// </summary>
+    private static bool Serves(X509Certificate2 server, X509Certificate2 ca, List<string> names, List<string> twins, DateTimeOffset now)
     {
         if (server.Issuer != ca.Subject || server.NotAfter.ToUniversalTime() < now.UtcDateTime + RenewBefore)
         {
@@ -214,7 +251,13 @@ internal sealed partial class LocalCertificateStore
         chain.ChainPolicy.CustomTrustStore.Add(ca);
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
         chain.ChainPolicy.VerificationTime = now.UtcDateTime;
-        return chain.Build(server) && names.All(name => server.MatchesHostname(name));
+        if (!chain.Build(server) || !names.All(name => server.MatchesHostname(name))
+            || server.GetNameInfo(X509NameType.SimpleName, forIssuer: false) != CommonName)
+        {
+            return false;
+        }
+        var dnsNames = server.Extensions.OfType<X509SubjectAlternativeNameExtension>().SelectMany(e => e.EnumerateDnsNames()).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        return twins.All(dnsNames.Contains);
     }
 
     /// <summary>
@@ -235,16 +278,20 @@ internal sealed partial class LocalCertificateStore
         return request.CreateSelfSigned(now.AddDays(-1), now.AddYears(10));
     }
 
-    private static X509Certificate2 CreateServer(X509Certificate2 ca, List<string> names, DateTimeOffset now)
+    private static X509Certificate2 CreateServer(X509Certificate2 ca, List<string> names, List<string> twins, DateTimeOffset now)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest("CN=localhost, O=Email OAuth2 Proxy", key, HashAlgorithmName.SHA256);
+        var request = new CertificateRequest($"CN={CommonName}, O=Email OAuth2 Proxy", key, HashAlgorithmName.SHA256);
         var alternativeNames = new SubjectAlternativeNameBuilder();
         foreach (var name in names)
         {
             if (IPAddress.TryParse(name, out var address))
             {
                 alternativeNames.AddIpAddress(address);
+                if (twins.Contains(name, StringComparer.Ordinal))
+                {
+                    alternativeNames.AddDnsName(name);
+                }
             }
             else
             {
@@ -259,9 +306,18 @@ internal sealed partial class LocalCertificateStore
         request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
         var serial = RandomNumberGenerator.GetBytes(16);
         serial[0] &= 0x7f;
-        using var signed = request.Create(ca, now.AddDays(-1), now + ServerLifetime, serial);
+        // Within the CA's own validity, which a certificate it signs can neither predate nor outlive: a CA made less
+        // than a day ago (by openssl in an operator's tls/ folder, or before the clock was set back), and one with
+        // fewer days left than ServerLifetime (its last ~2 years of 10), would otherwise fail the start.
+        var notBefore = Later(now.AddDays(-1), new DateTimeOffset(ca.NotBefore.ToUniversalTime()));
+        var notAfter = Earlier(now + ServerLifetime, new DateTimeOffset(ca.NotAfter.ToUniversalTime()));
+        using var signed = request.Create(ca, notBefore, notAfter, serial);
         return signed.CopyWithPrivateKey(key);
     }
+
+    private static DateTimeOffset Later(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
+
+    private static DateTimeOffset Earlier(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
 
     private static void Save(X509Certificate2 certificate, string certificatePath, string keyPath)
     {
@@ -290,6 +346,10 @@ internal sealed partial class LocalCertificateStore
     [LoggerMessage(EventId = 4008, EventName = "LocalTlsNameOutsideCa", Level = LogLevel.Warning,
         Message = "The name {Name} is left out of the local TLS server certificate: the local CA {CaPath} can vouch only for {Permitted} (the names known when it was made). For a CA that covers it, move the folder {Folder} aside and restart (the new CA takes the host name and local_tls_names of that start), then make every client trust the new ca.pem")]
     private static partial void LogNameOutsideCa(ILogger logger, string name, string caPath, string permitted, string folder);
+
+    [LoggerMessage(EventId = 4019, EventName = "LocalCaWithoutDnsTwins", Level = LogLevel.Information,
+        Message = "The local CA {CaPath} was made before the server certificate named IPv4 addresses as DNS names too, and its name constraints do not permit {Addresses} as DNS names: mbsync and offlineimap accept 127.0.0.1 by the certificate's common name, but fetchmail, PHP's imap /ssl and other clients that compare the host only with DNS names must connect by localhost. For a CA that permits it, move the folder {Folder} aside and restart, then make every client trust the new ca.pem")]
+    private static partial void LogCaWithoutDnsTwins(ILogger logger, string caPath, string addresses, string folder);
 
     [LoggerMessage(EventId = 4006, EventName = "LocalServerCertificateCreated", Level = LogLevel.Information,
         Message = "Created the local TLS server certificate {Path} for {Names}")]

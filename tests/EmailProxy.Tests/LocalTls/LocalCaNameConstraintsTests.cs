@@ -42,6 +42,31 @@ public sealed class LocalCaNameConstraintsTests
         Assert.False(LocalCaNameConstraints.For(["espocrm-proxy", "203.0.113.5"]).Permits(name));
     }
 
+    [Theory]
+    [InlineData("127.0.0.1", "127.0.0.1")]
+    [InlineData("10.0.0.7", "10.0.0.7")]
+    [InlineData("::1", null)]
+    [InlineData("localhost", null)]
+    [InlineData("espocrm-proxy", null)]
+    [InlineData("1", null)]
+    public void DnsTwinOf_Name_IPv4AddressItselfElseNull(string name, string? expected)
+    {
+        Assert.Equal(expected, LocalCaNameConstraints.DnsTwinOf(name));
+    }
+
+    [Theory]
+    [InlineData("127.0.0.1", true)]
+    [InlineData("203.0.113.5", true)]
+    [InlineData("localhost", true)]
+    [InlineData("127.0.0.2", false)]
+    [InlineData("8.8.8.8", false)]
+    public void PermitsDnsName_NewCa_EachIPv4NameItWasMadeWithAsADnsName(string name, bool expected)
+    {
+        var constraints = LocalCaNameConstraints.For(["localhost", "127.0.0.1", "::1", "espocrm-proxy", "203.0.113.5"]);
+
+        Assert.Equal(expected, constraints.PermitsDnsName(name));
+    }
+
     [Fact]
     public void Of_CertificateCarryingTheExtension_ReadsBackTheSameConstraints()
     {

@@ -103,6 +103,80 @@ public sealed class LocalCertificateStoreTests : IDisposable
     }
 
     [Fact]
+    public void LoadGenerated_FirstStart_EachIPv4AddressIsADnsNameTooAndTheCommonNameIs127001()
+    {
+        var log = new RecordingLoggerProvider();
+        Store(log, "10.0.0.7").LoadGenerated();
+
+        Assert.DoesNotContain(log.Entries, e => e.EventId.Name == "LocalCaWithoutDnsTwins");
+
+        using var server = X509CertificateLoader.LoadCertificateFromFile(ServerFile);
+        // What mbsync, fetchmail, c-client, s-nail and offlineimap compare a host with: DNS entries and the common name.
+        Assert.Equal(["10.0.0.7", "127.0.0.1", "localhost"], DnsNames(server).Where(n => n is "localhost" or "127.0.0.1" or "10.0.0.7").Order(StringComparer.Ordinal));
+        Assert.DoesNotContain("::1", DnsNames(server));
+        Assert.Equal("127.0.0.1", server.GetNameInfo(X509NameType.SimpleName, forIssuer: false));
+        Assert.True(server.MatchesHostname("127.0.0.1"), "the IP entry stays");
+        using var ca = X509CertificateLoader.LoadCertificateFromFile(CaFile);
+        Assert.True(ChainBuilds(ca, server), "the CA's name constraints permit the DNS twins");
+    }
+
+    [Fact]
+    public void LoadGenerated_ServerCertificateWithoutDnsTwins_IsMadeAnewUnderTheSameCa()
+    {
+        Store().LoadGenerated();
+        var ca = File.ReadAllBytes(CaFile);
+        // A server certificate as the versions before DNS twins made it: CN=localhost, 127.0.0.1 only as an IP entry.
+        using (var caPair = X509Certificate2.CreateFromPemFile(CaFile, _temp.Combine("tls", LocalCertificateStore.CaKeyFile)))
+        {
+            WriteServer(caPair, "CN=localhost, O=Email OAuth2 Proxy", "localhost", "127.0.0.1", "::1", HostIdentity.Name);
+        }
+
+        Store().LoadGenerated();
+
+        Assert.Equal(ca, File.ReadAllBytes(CaFile));
+        using var server = X509CertificateLoader.LoadCertificateFromFile(ServerFile);
+        Assert.Contains("127.0.0.1", DnsNames(server));
+        Assert.Equal("127.0.0.1", server.GetNameInfo(X509NameType.SimpleName, forIssuer: false));
+    }
+
+    [Fact]
+    public void LoadGenerated_CaWhoseConstraintsHaveNoDnsTwin_KeptAndTheServerNamed127001ByItsCommonNameOnly()
+    {
+        // A CA as the versions before DNS twins made it: DNS localhost and the host name, the private ranges as IP ranges.
+        var folder = _temp.Combine("tls");
+        Directory.CreateDirectory(folder);
+        using (var key = ECDsa.Create(ECCurve.NamedCurves.nistP256))
+        {
+            var request = new CertificateRequest("CN=Email OAuth2 Proxy local CA (old), O=Email OAuth2 Proxy", key, HashAlgorithmName.SHA256);
+            request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, true, 0, true));
+            request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
+            request.CertificateExtensions.Add(OldNameConstraints("localhost", HostIdentity.Name.ToLowerInvariant()));
+            request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
+            using var old = request.CreateSelfSigned(_time.GetUtcNow().AddDays(-1), _time.GetUtcNow().AddYears(10));
+            File.WriteAllText(CaFile, old.ExportCertificatePem() + "\n");
+            File.WriteAllText(_temp.Combine("tls", LocalCertificateStore.CaKeyFile), key.ExportPkcs8PrivateKeyPem() + "\n");
+        }
+        var caBytes = File.ReadAllBytes(CaFile);
+        var log = new RecordingLoggerProvider();
+
+        Store(log).LoadGenerated();
+
+        Assert.Equal(caBytes, File.ReadAllBytes(CaFile));
+        var said = Assert.Single(log.Entries, e => e.EventId.Name == "LocalCaWithoutDnsTwins");
+        Assert.Equal(LogLevel.Information, said.Level);
+        Assert.Contains("must connect by localhost", said.Message, StringComparison.Ordinal);
+        Assert.Contains($"move the folder {folder} aside and restart", said.Message, StringComparison.Ordinal);
+        using var server = X509CertificateLoader.LoadCertificateFromFile(ServerFile);
+        Assert.DoesNotContain("127.0.0.1", DnsNames(server));
+        Assert.Equal("127.0.0.1", server.GetNameInfo(X509NameType.SimpleName, forIssuer: false));
+        using var ca = X509CertificateLoader.LoadCertificateFromFile(CaFile);
+        Assert.True(ChainBuilds(ca, server), "a common name outside the DNS constraints is not judged while the certificate has a DNS entry");
+        var next = File.ReadAllBytes(ServerFile);
+        Store().LoadGenerated();
+        Assert.Equal(next, File.ReadAllBytes(ServerFile));
+    }
+
+    [Fact]
     public void LoadGenerated_FirstStart_CaNamesTheProxyAndTheMachineAndCarriesCriticalNameConstraints()
     {
         Store("espocrm-proxy", "10.0.0.7", "203.0.113.5", "*.lan").LoadGenerated();
@@ -112,8 +186,9 @@ public sealed class LocalCertificateStoreTests : IDisposable
         var extension = Assert.Single(ca.Extensions, e => e.Oid?.Value == "2.5.29.30");
         Assert.True(extension.Critical);
         var (dnsNames, ipRanges) = ReadPermittedSubtrees(extension.RawData);
+        // Each IPv4 address is a DNS name too: the server certificate carries its DNS twin.
         Assert.Equal(
-            new[] { "localhost", "espocrm-proxy", "lan", HostIdentity.Name.ToLowerInvariant() }.Distinct().Order(StringComparer.Ordinal),
+            new[] { "localhost", "127.0.0.1", "espocrm-proxy", "10.0.0.7", "203.0.113.5", "lan", HostIdentity.Name.ToLowerInvariant() }.Distinct().Order(StringComparer.Ordinal),
             dnsNames.Order(StringComparer.Ordinal));
         Assert.Equal(
             [
@@ -201,6 +276,37 @@ public sealed class LocalCertificateStoreTests : IDisposable
         Assert.NotEqual(server, File.ReadAllBytes(ServerFile));
         using var renewed = X509CertificateLoader.LoadCertificateFromFile(ServerFile);
         Assert.True(renewed.NotAfter.ToUniversalTime() > _time.GetUtcNow().UtcDateTime.AddDays(800));
+    }
+
+    [Fact]
+    public void LoadGenerated_CaMadeLessThanADayAgoElsewhere_ServerCertificateStartsNoEarlierThanTheCa()
+    {
+        // An operator's tls/ folder with a CA made a minute ago by openssl (or a clock set back): the proxy's own
+        // server certificates start a day early, which a CA cannot sign for before its own start.
+        var made = WriteCa(_time.GetUtcNow().AddMinutes(-1), _time.GetUtcNow().AddYears(10));
+
+        Store().LoadGenerated();
+
+        using var server = X509CertificateLoader.LoadCertificateFromFile(ServerFile);
+        Assert.True(server.NotBefore.ToUniversalTime() >= made.UtcDateTime.AddSeconds(-1), $"{server.NotBefore:O} starts before the CA");
+        using var ca = X509CertificateLoader.LoadCertificateFromFile(CaFile);
+        Assert.True(ChainBuilds(ca, server));
+    }
+
+    [Fact]
+    public void LoadGenerated_CaWithFewerDaysLeftThanAServerCertificateLives_ServerCertificateEndsWithTheCa()
+    {
+        var caEnd = _time.GetUtcNow().AddDays(400);
+        WriteCa(_time.GetUtcNow().AddYears(-9), caEnd);
+
+        Store().LoadGenerated();
+
+        using var server = X509CertificateLoader.LoadCertificateFromFile(ServerFile);
+        Assert.True(server.NotAfter.ToUniversalTime() <= caEnd.UtcDateTime, $"{server.NotAfter:O} outlives the CA");
+        Assert.True(server.NotAfter.ToUniversalTime() > caEnd.UtcDateTime.AddDays(-1));
+        var kept = File.ReadAllBytes(ServerFile);
+        Store().LoadGenerated();
+        Assert.Equal(kept, File.ReadAllBytes(ServerFile));
     }
 
     [Fact]
@@ -310,6 +416,88 @@ public sealed class LocalCertificateStoreTests : IDisposable
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
         chain.ChainPolicy.VerificationTime = _time.GetUtcNow().UtcDateTime;
         return chain.Build(leaf);
+    }
+
+    /// <summary>Writes ca.pem and ca.key: a constrained CA valid from <paramref name="notBefore"/> to <paramref name="notAfter"/>; returns its start as written (whole seconds).</summary>
+    private DateTimeOffset WriteCa(DateTimeOffset notBefore, DateTimeOffset notAfter)
+    {
+        Directory.CreateDirectory(_temp.Combine("tls"));
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=Email OAuth2 Proxy local CA (elsewhere), O=Email OAuth2 Proxy", key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, true, 0, true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
+        request.CertificateExtensions.Add(OldNameConstraints("localhost", "127.0.0.1", HostIdentity.Name.ToLowerInvariant()));
+        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
+        using var ca = request.CreateSelfSigned(notBefore, notAfter);
+        File.WriteAllText(CaFile, ca.ExportCertificatePem() + "\n");
+        File.WriteAllText(_temp.Combine("tls", LocalCertificateStore.CaKeyFile), key.ExportPkcs8PrivateKeyPem() + "\n");
+        return new DateTimeOffset(ca.NotBefore.ToUniversalTime());
+    }
+
+    private static List<string> DnsNames(X509Certificate2 certificate) =>
+        [.. certificate.Extensions.OfType<X509SubjectAlternativeNameExtension>().SelectMany(e => e.EnumerateDnsNames())];
+
+    /// <summary>Whether <paramref name="leaf"/> validates against <paramref name="ca"/> as the only trusted root (OpenSSL judges the name constraints).</summary>
+    private bool ChainBuilds(X509Certificate2 ca, X509Certificate2 leaf)
+    {
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.Add(ca);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        chain.ChainPolicy.VerificationTime = _time.GetUtcNow().UtcDateTime;
+        return chain.Build(leaf);
+    }
+
+    /// <summary>Writes server.pem and server.key: a certificate for <paramref name="names"/> signed by <paramref name="ca"/>.</summary>
+    private void WriteServer(X509Certificate2 ca, string subject, params string[] names)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256);
+        var san = new SubjectAlternativeNameBuilder();
+        foreach (var name in names)
+        {
+            if (IPAddress.TryParse(name, out var address))
+            {
+                san.AddIpAddress(address);
+            }
+            else
+            {
+                san.AddDnsName(name);
+            }
+        }
+        request.CertificateExtensions.Add(san.Build());
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
+        using var leaf = request.Create(ca, _time.GetUtcNow().AddDays(-1), _time.GetUtcNow().AddDays(400), [5, 6, 7, 8]);
+        File.WriteAllText(_temp.Combine("tls", LocalCertificateStore.ServerKeyFile), key.ExportPkcs8PrivateKeyPem() + "\n");
+        File.WriteAllText(ServerFile, leaf.ExportCertificatePem() + "\n");
+    }
+
+    /// <summary>Name constraints as the versions before DNS twins wrote them: the DNS names given, 127.0.0.0/8, ::1 and 10/8 as IP ranges.</summary>
+    private static X509Extension OldNameConstraints(params string[] dnsNames)
+    {
+        var writer = new AsnWriter(AsnEncodingRules.DER);
+        using (writer.PushSequence())
+        {
+            using (writer.PushSequence(new Asn1Tag(TagClass.ContextSpecific, 0, isConstructed: true)))
+            {
+                foreach (var name in dnsNames)
+                {
+                    using (writer.PushSequence())
+                    {
+                        writer.WriteCharacterString(UniversalTagNumber.IA5String, name, new Asn1Tag(TagClass.ContextSpecific, 2));
+                    }
+                }
+                foreach (var range in new byte[][] { [127, 0, 0, 0, 255, 0, 0, 0], [.. IPAddress.IPv6Loopback.GetAddressBytes(), .. Enumerable.Repeat((byte)0xFF, 16)], [10, 0, 0, 0, 255, 0, 0, 0] })
+                {
+                    using (writer.PushSequence())
+                    {
+                        writer.WriteOctetString(range, new Asn1Tag(TagClass.ContextSpecific, 7));
+                    }
+                }
+            }
+        }
+        return new X509Extension("2.5.29.30", writer.Encode(), critical: true);
     }
 
     private ProxyConfig Config(Func<GeneralOptions, GeneralOptions> general) =>
