@@ -83,7 +83,17 @@ public sealed class EspoCrmPhpTests
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(ObservableLog.DefaultTimeout);
+        using var limit = new CancellationTokenSource(ObservableLog.DefaultTimeout);
+        try
+        {
+            await process.WaitForExitAsync(limit.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopped by its PID, so that a hung PHP does not outlive the test.
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"php did not end within {ObservableLog.DefaultTimeout}: {await stdout}{await stderr}");
+        }
         return (process.ExitCode, await stdout + await stderr);
     }
 }
