@@ -67,7 +67,7 @@ internal sealed class LoginService(LiveConfig live, PasswordVerifier passwords, 
             if (decoyHash is null)
             {
                 return LoginOutcome.Fail(LoginFailure.UnknownAccount,
-                    $"There is no account '{shownName}' in the proxy's configuration: add an [account {shownName}] section to {Path.GetFileName(config.ConfigPath)} and restart the proxy");
+                    $"There is no account '{shownName}' in the proxy's configuration: add an [account {shownName}] section to {Path.GetFileName(config.ConfigPath)} (the proxy reads the file again when it is saved)");
             }
             var decoy = await passwords.VerifyAsync(null, decoyHash, password, clientAddress, cancellationToken, Turn(loginName, clientAddress),
                 check => RecordFailure(check is PasswordCheck.Match or PasswordCheck.Mismatch, loginName, clientAddress));

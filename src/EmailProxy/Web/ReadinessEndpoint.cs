@@ -129,6 +129,6 @@ internal sealed class ReadinessEndpoint(ProxyConfig config, MailListeners? liste
         }
         var shown = errors.Take(ProblemsShown).Select(e => $"[{e.Section}]{(e.Key is null ? "" : $" {e.Key}")}: {e.Message}");
         var more = errors.Count > ProblemsShown ? $" (and {errors.Count - ProblemsShown} more; emailproxy check lists them all)" : "";
-        return $"the configuration file {System.IO.Path.GetFullPath(path)} has errors, so the proxy would not start with it (it runs on the one it started with): {string.Join("; ", shown)}{more}";
+        return $"the configuration file {System.IO.Path.GetFullPath(path)} has errors, so the proxy would not start with it (it runs on the last one it read without errors): {string.Join("; ", shown)}{more}";
     }
 }

@@ -45,7 +45,7 @@ internal static class StatusPage
         if (model.Accounts.Count == 0)
         {
             html.Append("<p class=\"empty\">No account is configured yet. Add an <code>[account NAME]</code> section to <code>")
-                .Append(Encode(model.ConfigPath)).Append("</code> (see emailproxy.config.example) and restart the proxy.</p>");
+                .Append(Encode(model.ConfigPath)).Append("</code> (see emailproxy.config.example) and save it: the proxy reads it again by itself.</p>");
         }
         foreach (var account in model.Accounts)
         {

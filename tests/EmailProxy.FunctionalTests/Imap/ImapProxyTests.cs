@@ -272,7 +272,7 @@ public sealed class ImapProxyTests
         await client.ReadLineAsync();
         await client.WriteAsync("a1 LOGIN stranger@example.com x\r\n");
         var answer = await client.ReadLineAsync();
-        Assert.Equal("a1 NO [AUTHENTICATIONFAILED] There is no account 'stranger@example.com' in the proxy's configuration: add an [account stranger@example.com] section to emailproxy.ini and restart the proxy", answer);
+        Assert.Equal("a1 NO [AUTHENTICATIONFAILED] There is no account 'stranger@example.com' in the proxy's configuration: add an [account stranger@example.com] section to emailproxy.ini (the proxy reads the file again when it is saved)", answer);
         Assert.Equal(0, env.Imap.ConnectionCount);
     }
 

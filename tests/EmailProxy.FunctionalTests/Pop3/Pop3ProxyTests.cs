@@ -206,7 +206,7 @@ public sealed class Pop3ProxyTests
         await client.ReadLineAsync();
         await client.WriteAsync("USER stranger@example.com\r\nPASS x\r\n");
         Assert.Equal("+OK Send PASS", await client.ReadLineAsync());
-        Assert.Equal("-ERR [AUTH] There is no account 'stranger@example.com' in the proxy's configuration: add an [account stranger@example.com] section to emailproxy.ini and restart the proxy", await client.ReadLineAsync());
+        Assert.Equal("-ERR [AUTH] There is no account 'stranger@example.com' in the proxy's configuration: add an [account stranger@example.com] section to emailproxy.ini (the proxy reads the file again when it is saved)", await client.ReadLineAsync());
         Assert.Equal(0, env.Pop.ConnectionCount);
     }
 

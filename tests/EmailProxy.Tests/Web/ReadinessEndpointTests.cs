@@ -131,7 +131,7 @@ public sealed class ReadinessEndpointTests : IDisposable
         File.SetLastWriteTimeUtc(config.ConfigPath, DateTime.UtcNow.AddSeconds(5));
         var problem = Assert.Single(readiness.Problems());
 
-        Assert.Equal($"the configuration file {config.ConfigPath} has errors, so the proxy would not start with it (it runs on the one it started with): [account a@example.com] server: there is no [server nosuch] section", problem);
+        Assert.Equal($"the configuration file {config.ConfigPath} has errors, so the proxy would not start with it (it runs on the last one it read without errors): [account a@example.com] server: there is no [server nosuch] section", problem);
         Assert.DoesNotContain("s3cret-value-Zq7", problem, StringComparison.Ordinal);
     }
 
