@@ -15,7 +15,11 @@ namespace EmailProxy.Accounts;
 /// </summary>
 internal sealed class PasswordVerifier(IKeyDerivation derivation, KeyDerivationPool pool)
 {
-    private readonly ConcurrentDictionary<string, byte[]> _verified = new(StringComparer.OrdinalIgnoreCase);
+    /// <summary>
+    /// Per account, the hash a password was verified against and that password's digest: remembered for that hash only,
+    /// so that a reload which gives the account a new <c>password_hash</c> makes the old password fail at once.
+    /// </summary>
+    private readonly ConcurrentDictionary<string, (string Hash, byte[] Digest)> _verified = new(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>The real derivation, the default pool.</summary>
     public PasswordVerifier()
@@ -88,13 +92,13 @@ internal sealed class PasswordVerifier(IKeyDerivation derivation, KeyDerivationP
     public async Task<PasswordCheck> VerifyAsync(string? accountName, string passwordHash, string password, IPAddress? client, CancellationToken cancellationToken,
         Func<CancellationToken, Task<bool>>? turn = null, Action<PasswordCheck>? settle = null) =>
         await pool.RunAsync(() => accountName is null ? derivation.Matches(passwordHash, password) : Verify(accountName, passwordHash, password), client, cancellationToken,
-            turn, accountName is null ? null : () => IsRemembered(accountName, Digest(password)), settle);
+            turn, accountName is null ? null : () => IsRemembered(accountName, passwordHash, Digest(password)), settle);
 
     /// <summary>The whole check on the caller's thread (the remembered digest, else the derivation); <see cref="VerifyAsync"/> runs it in the pool.</summary>
     public bool Verify(string accountName, string passwordHash, string password)
     {
         var digest = Digest(password);
-        if (IsRemembered(accountName, digest))
+        if (IsRemembered(accountName, passwordHash, digest))
         {
             return true;
         }
@@ -102,12 +106,14 @@ internal sealed class PasswordVerifier(IKeyDerivation derivation, KeyDerivationP
         {
             return false;
         }
-        _verified[accountName] = digest;
+        _verified[accountName] = (passwordHash, digest);
         return true;
     }
 
     private static byte[] Digest(string password) => SHA256.HashData(Encoding.UTF8.GetBytes(password));
 
-    private bool IsRemembered(string accountName, byte[] digest) =>
-        _verified.TryGetValue(accountName, out var known) && CryptographicOperations.FixedTimeEquals(known, digest);
+    private bool IsRemembered(string accountName, string passwordHash, byte[] digest) =>
+        _verified.TryGetValue(accountName, out var known)
+        && string.Equals(known.Hash, passwordHash, StringComparison.Ordinal)
+        && CryptographicOperations.FixedTimeEquals(known.Digest, digest);
 }

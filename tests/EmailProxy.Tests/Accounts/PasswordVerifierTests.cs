@@ -33,6 +33,21 @@ public sealed class PasswordVerifierTests
         Assert.True(verifier.Verify("A", hash, "correct horse"));
     }
 
+    /// <summary>A reload may give the account a new password_hash: the password remembered for the old one must not open it.</summary>
+    [Fact]
+    public async Task Verify_HashChangedAfterAMatch_OldPasswordNoLongerRemembered()
+    {
+        var old = PasswordVerifier.Hash("old password");
+        var rotated = PasswordVerifier.Hash("new password");
+        var verifier = new PasswordVerifier();
+        Assert.True(verifier.Verify("a", old, "old password"));
+
+        Assert.False(verifier.Verify("a", rotated, "old password"));
+        Assert.Equal(PasswordCheck.Mismatch, await verifier.VerifyAsync("a", rotated, "old password", null, CancellationToken.None).Guarded());
+        Assert.True(verifier.Verify("a", rotated, "new password"));
+        Assert.False(verifier.Verify("a", old, "new password"));
+    }
+
     [Fact]
     public void Verify_Utf8Password_True()
     {
