@@ -21,8 +21,9 @@ internal sealed record ConfigChanges(
     /// <summary>
     /// The <c>[general]</c> keys a running proxy cannot take: the folders and files it opened or made at
     /// start (token_dir, secret_file, tls_dir, the local certificate), the HTTP listener and what its
-    /// pages and endpoints were built with (web_listen, redirect_uri, local_server_auth, web_hosts,
-    /// admin_password, metrics_token), and the log's format, set up before anything else (log_format; log_level is live).
+    /// pages and endpoints were built with (web_listen, redirect_uri, local_server_auth, web_hosts), and the log's
+    /// format, set up before anything else (log_format; log_level is live). The admin credentials are live: an operator
+    /// who rotates a leaked admin_password or metrics_token must not have the old one keep working until a restart.
     /// </summary>
     private static readonly (string Key, Func<GeneralOptions, GeneralOptions, bool> Same)[] RestartKeys =
     [
@@ -36,8 +37,6 @@ internal sealed record ConfigChanges(
         (ConfigKeys.General.RedirectUri, (a, b) => a.RedirectUri.OriginalString == b.RedirectUri.OriginalString),
         (ConfigKeys.General.LocalServerAuth, (a, b) => a.LocalServerAuth == b.LocalServerAuth),
         (ConfigKeys.General.WebHosts, (a, b) => a.WebHosts.SequenceEqual(b.WebHosts, StringComparer.Ordinal)),
-        (ConfigKeys.General.AdminPassword, (a, b) => a.AdminPassword == b.AdminPassword),
-        (ConfigKeys.General.MetricsToken, (a, b) => a.MetricsToken == b.MetricsToken),
         (ConfigKeys.General.LogFormat, (a, b) => a.LogFormat == b.LogFormat),
     ];
 
@@ -47,6 +46,8 @@ internal sealed record ConfigChanges(
         (ConfigKeys.General.WaitForAuthorization, (a, b) => a.WaitForAuthorization == b.WaitForAuthorization),
         (ConfigKeys.General.AllowOpenRelay, (a, b) => a.AllowOpenRelay == b.AllowOpenRelay),
         (ConfigKeys.General.LogLevel, (a, b) => a.LogLevel == b.LogLevel),
+        (ConfigKeys.General.AdminPassword, (a, b) => a.AdminPassword == b.AdminPassword),
+        (ConfigKeys.General.MetricsToken, (a, b) => a.MetricsToken == b.MetricsToken),
     ];
 
     private static readonly MailListenerKind[] Kinds = [MailListenerKind.Imap, MailListenerKind.Smtp, MailListenerKind.Pop];
@@ -77,8 +78,6 @@ internal sealed record ConfigChanges(
                 RedirectUri = was.RedirectUri,
                 LocalServerAuth = was.LocalServerAuth,
                 WebHosts = was.WebHosts,
-                AdminPassword = was.AdminPassword,
-                MetricsToken = was.MetricsToken,
                 LogFormat = was.LogFormat,
             },
         };

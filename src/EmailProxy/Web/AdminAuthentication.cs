@@ -34,7 +34,7 @@ namespace EmailProxy.Web;
 /// (allowed only while the listener is on loopback, <see cref="GeneralSectionReader"/>) nothing is asked.
 /// </para>
 /// </summary>
-internal sealed partial class AdminAuthentication(ProxyConfig config, PasswordVerifier verifier, LoginThrottle throttle, FailedLoginLog failures, ILogger<AdminAuthentication> log)
+internal sealed partial class AdminAuthentication(LiveConfig live, PasswordVerifier verifier, LoginThrottle throttle, FailedLoginLog failures, ILogger<AdminAuthentication> log)
 {
     /// <summary>The realm of the bearer challenge for <c>/metrics</c>.</summary>
     public const string Realm = "Email OAuth2 Proxy";
@@ -55,7 +55,7 @@ internal sealed partial class AdminAuthentication(ProxyConfig config, PasswordVe
 
     public async Task InvokeAsync(HttpContext context, RequestDelegate next)
     {
-        if (config.General.AdminPassword is null)
+        if (live.Current.General.AdminPassword is null)
         {
             await next(context);
             return;
@@ -68,7 +68,7 @@ internal sealed partial class AdminAuthentication(ProxyConfig config, PasswordVe
         {
             context.User = session.Principal;
         }
-        if (IsOpen(request) || AdminLogin.IsLoggedIn(context) || MetricsEndpoint.HasToken(request, config.General))
+        if (IsOpen(request) || AdminLogin.IsLoggedIn(context) || MetricsEndpoint.HasToken(request, live.Current.General))
         {
             await next(context);
             return;
@@ -124,7 +124,7 @@ internal sealed partial class AdminAuthentication(ProxyConfig config, PasswordVe
     public async Task<PasswordCheck> CheckPasswordAsync(HttpContext context, string password)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var hash = config.General.AdminPassword ?? throw new InvalidOperationException("admin_password is not set.");
+        var hash = live.Current.General.AdminPassword ?? throw new InvalidOperationException("admin_password is not set.");
         var address = context.Connection.RemoteIpAddress;
         var check = await verifier.VerifyAsync(VerifierKey, hash, password, address, context.RequestAborted, ct => throttle.WaitTurnAsync(null, address, ct),
             result =>
@@ -183,7 +183,7 @@ internal sealed partial class AdminAuthentication(ProxyConfig config, PasswordVe
         throttle.RecordFailure(null, address);
         if (failures.Admit(address))
         {
-            LogMetricsTokenWrong(log, address?.ToString() ?? "?", config.General.MetricsToken is not null);
+            LogMetricsTokenWrong(log, address?.ToString() ?? "?", live.Current.General.MetricsToken is not null);
         }
         context.Response.StatusCode = StatusCodes.Status401Unauthorized;
         context.Response.Headers.WWWAuthenticate = $"Bearer realm=\"{Realm}\"";
@@ -202,7 +202,7 @@ internal sealed partial class AdminAuthentication(ProxyConfig config, PasswordVe
             return true;
         }
         var query = request.Query;
-        return path.Equals(config.General.RedirectUri.AbsolutePath, StringComparison.Ordinal)
+        return path.Equals(live.Current.General.RedirectUri.AbsolutePath, StringComparison.Ordinal)
             && (query.ContainsKey("code") || query.ContainsKey("state") || query.ContainsKey("error"));
     }
 

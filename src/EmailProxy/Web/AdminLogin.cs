@@ -63,9 +63,9 @@ internal static partial class AdminLogin
 
     public static void Map(WebApplication app)
     {
-        app.MapGet(LoginPath, (HttpContext context, ProxyConfig config) =>
+        app.MapGet(LoginPath, (HttpContext context, LiveConfig live) =>
         {
-            if (config.General.AdminPassword is null)
+            if (live.Current.General.AdminPassword is null)
             {
                 return NoAdminPassword();
             }
@@ -99,9 +99,32 @@ internal static partial class AdminLogin
         return $"<form method=\"post\" action=\"{LogoutPath}\" class=\"logout\">{AntiforgeryCheck.HiddenField(antiforgery, context)}<button type=\"submit\">Log out</button></form>";
     }
 
-    /// <summary>Whether the request came with a valid login cookie (<see cref="AdminAuthentication"/> has read it).</summary>
-    public static bool IsLoggedIn(HttpContext context) =>
-        context.User.Identity is { IsAuthenticated: true, AuthenticationType: Scheme };
+    /// <summary>
+    /// Whether the request came with a valid login cookie (<see cref="AdminAuthentication"/> has read it) made with the
+    /// admin_password in effect now: a reload that changes the password ends every login made with the old one.
+    /// </summary>
+    public static bool IsLoggedIn(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return context.User.Identity is { IsAuthenticated: true, AuthenticationType: Scheme }
+            && context.RequestServices.GetRequiredService<LiveConfig>().Current.General.AdminPassword is { } hash
+            && context.User.FindFirst(PasswordClaim)?.Value == PasswordMark(hash);
+    }
+
+    /// <summary>The logged-in admin, bound to the admin_password value <paramref name="hash"/> it logged in with.</summary>
+    internal static ClaimsPrincipal PrincipalFor(string hash) =>
+        new(new ClaimsIdentity(
+            [new Claim(ClaimTypes.Name, "admin"), new Claim(ClaimTypes.NameIdentifier, "admin"), new Claim(PasswordClaim, PasswordMark(hash))], Scheme));
+
+    /// <summary>The claim that binds a login cookie to the admin_password it was made with.</summary>
+    private const string PasswordClaim = "emailproxy:admin-password";
+
+    /// <summary>
+    /// What the cookie carries of the admin_password value it was made with: a digest of the hash, never the hash
+    /// (the cookie is encrypted too, with keys held in memory).
+    /// </summary>
+    private static string PasswordMark(string hash) =>
+        Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(hash)), 0, 16);
 
     /// <summary>Whether the path is the login form's or the logout's: open without the password.</summary>
     public static bool IsLoginPath(PathString path) =>
@@ -130,9 +153,9 @@ internal static partial class AdminLogin
         return value.Any(c => c is <= ' ' or > '~') ? "/" : value;
     }
 
-    private static async Task<IResult> LogInAsync(HttpContext context, ProxyConfig config, AdminAuthentication authentication, ILogger<AdminAuthentication> log)
+    private static async Task<IResult> LogInAsync(HttpContext context, LiveConfig live, AdminAuthentication authentication, ILogger<AdminAuthentication> log)
     {
-        if (config.General.AdminPassword is null)
+        if (live.Current.General.AdminPassword is not { } hash)
         {
             return NoAdminPassword();
         }
@@ -142,8 +165,7 @@ internal static partial class AdminLogin
         switch (check)
         {
             case PasswordCheck.Match:
-                var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, "admin"), new Claim(ClaimTypes.NameIdentifier, "admin")], Scheme);
-                await context.SignInAsync(Scheme, new ClaimsPrincipal(identity), new AuthenticationProperties { IsPersistent = false });
+                await context.SignInAsync(Scheme, PrincipalFor(hash), new AuthenticationProperties { IsPersistent = false });
                 // The anti-forgery tokens are bound to the user: the page after this one makes new ones for it.
                 LogLoggedIn(log, context.Connection.RemoteIpAddress);
                 return HtmlPage.SeeOther(context, returnPath);

@@ -18,18 +18,20 @@ public sealed partial class AdminLoginTests : IDisposable
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
-    /// <summary>Starts the proxy with admin_password (hashed by <c>emailproxy hash-password</c>, as an operator does).</summary>
-    private async Task<ProxyProcess> StartAsync()
-    {
-        var hash = await ProxyProcess.HashPasswordAsync(Password);
-        var path = Path.Combine(_folder, "emailproxy.config");
-        await File.WriteAllTextAsync(path, $"""
+    private readonly int _imapPort = TestEnvironment.GetFreePort();
+    private readonly int _smtpPort = TestEnvironment.GetFreePort();
+
+    private string ConfigPath => Path.Combine(_folder, "emailproxy.config");
+
+    /// <summary>The configuration with this admin_password value (and metrics_token, when given).</summary>
+    private string Config(string hash, string? metricsToken = null) => $"""
             [general]
             local_tls = off
             redirect_uri = http://127.0.0.1:{_port}
             admin_password = {hash}
-            imap_listen = 127.0.0.1:{TestEnvironment.GetFreePort()}
-            smtp_listen = 127.0.0.1:{TestEnvironment.GetFreePort()}
+            {(metricsToken is null ? "" : $"metrics_token = {metricsToken}")}
+            imap_listen = 127.0.0.1:{_imapPort}
+            smtp_listen = 127.0.0.1:{_smtpPort}
 
             [server s]
             imap_host = imap.example.com
@@ -37,7 +39,14 @@ public sealed partial class AdminLoginTests : IDisposable
             [account open@example.com]
             client_id = id
 
-            """);
+            """;
+
+    /// <summary>Starts the proxy with admin_password (hashed by <c>emailproxy hash-password</c>, as an operator does).</summary>
+    private async Task<ProxyProcess> StartAsync(string? metricsToken = null)
+    {
+        var hash = await ProxyProcess.HashPasswordAsync(Password);
+        var path = ConfigPath;
+        await File.WriteAllTextAsync(path, Config(hash, metricsToken));
         var proxy = new ProxyProcess(path, workingDirectory: _folder);
         try
         {
@@ -105,6 +114,66 @@ public sealed partial class AdminLoginTests : IDisposable
         Assert.Equal(HttpStatusCode.SeeOther, after.StatusCode);
 
         Assert.All(proxy.Output, l => Assert.DoesNotContain("pass phrase", l, StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// An operator who rotates a leaked admin password or metrics token reloads: the old ones stop working at once, the
+    /// cookies of the old password's logins included, and the new ones work, without a restart.
+    /// </summary>
+    [Fact]
+    public async Task Reload_AdminPasswordAndMetricsTokenRotated_OldOnesRefusedAtOnceNewOnesWork()
+    {
+        const string oldToken = "old-metrics-token-0123456789";
+        const string newToken = "new-metrics-token-0123456789";
+        await using var proxy = await StartAsync(oldToken);
+        using var browser = Browser();
+        var form = await browser.GetStringAsync(Relative("/login"));
+        using (var login = await PostFormAsync(browser, "/login", form, ("password", Password), ("return", "/")))
+        {
+            Assert.Equal(HttpStatusCode.SeeOther, login.StatusCode);
+        }
+        using (var page = await browser.GetAsync(Relative("/")))
+        {
+            Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        }
+        Assert.Equal(HttpStatusCode.OK, await MetricsStatusAsync(oldToken));
+
+        const string rotated = "the rotated pass phrase";
+        var temporary = ConfigPath + ".new";
+        await File.WriteAllTextAsync(temporary, Config(await ProxyProcess.HashPasswordAsync(rotated), newToken));
+        File.Move(temporary, ConfigPath, overwrite: true);
+        await proxy.SendSignalAsync("HUP");
+        await proxy.WaitForLineAsync(l => l.Contains("Configuration reloaded (", StringComparison.Ordinal) && l.Contains("admin_password", StringComparison.Ordinal));
+
+        using (var cookieOfTheOldPassword = await browser.GetAsync(Relative("/")))
+        {
+            Assert.Equal(HttpStatusCode.SeeOther, cookieOfTheOldPassword.StatusCode);
+        }
+        Assert.Equal(HttpStatusCode.Unauthorized, await MetricsStatusAsync(oldToken));
+        Assert.Equal(HttpStatusCode.OK, await MetricsStatusAsync(newToken));
+        form = await browser.GetStringAsync(Relative("/login"));
+        using (var old = await PostFormAsync(browser, "/login", form, ("password", Password), ("return", "/")))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, old.StatusCode);
+        }
+        using (var right = await PostFormAsync(browser, "/login", form, ("password", rotated), ("return", "/")))
+        {
+            Assert.Equal(HttpStatusCode.SeeOther, right.StatusCode);
+        }
+        using (var page = await browser.GetAsync(Relative("/")))
+        {
+            Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        }
+        Assert.All(proxy.Output, l => Assert.DoesNotContain("metrics-token-0123456789", l, StringComparison.Ordinal));
+    }
+
+    private async Task<HttpStatusCode> MetricsStatusAsync(string token)
+    {
+        using var scraper = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{_port}") };
+        using var request = new HttpRequestMessage(HttpMethod.Get, Relative("/metrics"));
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        using var response = await scraper.SendAsync(request);
+        return response.StatusCode;
     }
 
     [Fact]

@@ -65,7 +65,7 @@ public sealed class ConfigChangesTests
 
         var summary = Compare(running, file).ToString();
 
-        Assert.Equal("accounts changed a1@example.com; needs a restart: admin_password, metrics_token", summary);
+        Assert.Equal("accounts changed a1@example.com; changed admin_password, metrics_token", summary);
         Assert.DoesNotContain("secret-value", summary, StringComparison.Ordinal);
         Assert.DoesNotContain("new-metrics-token", summary, StringComparison.Ordinal);
     }

@@ -389,20 +389,23 @@ public sealed partial class AdminLoginTests
     [Fact]
     public void LogoutForm_LoggedIn_IsAButtonWithTheFormToken()
     {
+        var hash = PasswordVerifier.Hash("admin pass");
         var services = new ServiceCollection().AddLogging();
         WebEndpoints.AddServices(services);
+        var live = new LiveConfig(new ProxyConfig("emailproxy.config", new GeneralOptions { AdminPassword = hash },
+            new Dictionary<string, ServerOptions>(), new Dictionary<string, AccountOptions>()));
+        services.AddSingleton(live);
         using var provider = services.BuildServiceProvider();
-        var loggedIn = new DefaultHttpContext
-        {
-            RequestServices = provider,
-            User = new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Name, "admin")], AdminLogin.Scheme)),
-        };
+        var loggedIn = new DefaultHttpContext { RequestServices = provider, User = AdminLogin.PrincipalFor(hash) };
         var basic = new DefaultHttpContext { RequestServices = provider };
+        var withAnOldPassword = new DefaultHttpContext { RequestServices = provider, User = AdminLogin.PrincipalFor(PasswordVerifier.Hash("old pass")) };
 
         var form = AdminLogin.LogoutForm(loggedIn);
 
         Assert.StartsWith("<form method=\"post\" action=\"/logout\" class=\"logout\"><input type=\"hidden\" name=\"__csrf\" value=\"", form, StringComparison.Ordinal);
         Assert.EndsWith("<button type=\"submit\">Log out</button></form>", form, StringComparison.Ordinal);
         Assert.Equal("", AdminLogin.LogoutForm(basic));
+        // A cookie made with another admin_password (before a reload changed it) is no login.
+        Assert.False(AdminLogin.IsLoggedIn(withAnOldPassword));
     }
 }
