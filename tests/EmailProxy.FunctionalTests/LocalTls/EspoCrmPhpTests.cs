@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using EmailProxy.FunctionalTests.Imap;
+using EmailProxy.FunctionalTests.Container;
 using EmailProxy.FunctionalTests.Infrastructure;
 using Xunit;
 
@@ -66,34 +67,16 @@ public sealed class EspoCrmPhpTests
         Assert.Contains("PHP's imap_open", line, StringComparison.Ordinal);
     }
 
-    /// <summary>Runs the PHP script, bounded by <c>timeout</c> and by the test's own wait.</summary>
+    /// <summary>Runs the PHP script, bounded by <c>timeout</c> and killed by its PID past the test's own wait.</summary>
     private static async Task<(int ExitCode, string Output)> RunPhpAsync(TestEnvironment env, string way, string? caFile)
     {
         var script = Path.Combine(AppContext.BaseDirectory, "LocalTls", "espocrm_php.php");
-        var start = new ProcessStartInfo("timeout") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         var arguments = new List<string> { "60", "php", script, way, $"{env.ImapPort}", $"{env.SmtpPort}", TestEnvironment.Account, "pw" };
         if (caFile is not null)
         {
             arguments.Add(caFile);
         }
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var limit = new CancellationTokenSource(ObservableLog.DefaultTimeout);
-        try
-        {
-            await process.WaitForExitAsync(limit.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            // Stopped by its PID, so that a hung PHP does not outlive the test.
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"php did not end within {ObservableLog.DefaultTimeout}: {await stdout}{await stderr}");
-        }
-        return (process.ExitCode, await stdout + await stderr);
+        var result = await Command.RunAsync("timeout", arguments, ObservableLog.DefaultTimeout);
+        return (result.ExitCode, result.Output + result.Error);
     }
 }

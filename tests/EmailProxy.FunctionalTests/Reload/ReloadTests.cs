@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net.Sockets;
+using EmailProxy.FunctionalTests.Container;
 using EmailProxy.FunctionalTests.Infrastructure;
 using Xunit;
 
@@ -175,30 +176,11 @@ public sealed class ReloadTests
         Assert.Equal(1, proxy.Output.Count(Reloaded("file change")));
     }
 
-    /// <summary>Runs <c>emailproxy ARGUMENTS</c> as an operator does; its exit code and output.</summary>
+    /// <summary>Runs <c>emailproxy ARGUMENTS</c> as an operator does (killed by its PID past the test's wait); its exit code and output.</summary>
     private static async Task<(int ExitCode, string Output)> RunCommandAsync(params string[] arguments)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(ProxyProcess.DllPath);
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var limit = new CancellationTokenSource(ObservableLog.DefaultTimeout);
-        try
-        {
-            await process.WaitForExitAsync(limit.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            // Stopped by its PID, so that a hung command does not outlive the test.
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"emailproxy {string.Join(' ', arguments)} did not end within {ObservableLog.DefaultTimeout}: {await stdout}{await stderr}");
-        }
-        return (process.ExitCode, await stdout + await stderr);
+        var result = await Command.RunAsync("dotnet", [ProxyProcess.DllPath, .. arguments], ObservableLog.DefaultTimeout);
+        return (result.ExitCode, result.Output + result.Error);
     }
 
     [Fact]
