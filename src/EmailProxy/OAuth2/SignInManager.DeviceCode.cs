@@ -118,11 +118,22 @@ internal sealed partial class SignInManager
         };
         lock (_gate)
         {
-            if (_byAccount.TryGetValue(account.Name, out var old) && old.Method == SignInMethod.Browser && (old.ExpiresAt <= time.GetUtcNow() || old.Completion.IsCompleted))
+            // Checked again where it is installed: a reload that came since must not find it joinable.
+            outdated = GenerationOf(account.Name) != generation;
+            if (!outdated)
             {
-                Forget(old);
+                if (_byAccount.TryGetValue(account.Name, out var old) && old.Method == SignInMethod.Browser && (old.ExpiresAt <= time.GetUtcNow() || old.Completion.IsCompleted))
+                {
+                    Forget(old);
+                }
+                _byAccount[account.Name] = pending;
             }
-            _byAccount[account.Name] = pending;
+        }
+        if (outdated)
+        {
+            LogSignInOfOldSettings(log, account.Name);
+            pending.Complete(SettingsChanged(account));
+            return pending;
         }
         var lifetime = Duration(pending.ExpiresAt - time.GetUtcNow());
         LogDeviceCodeNeeded(log, account.Name, account.ProviderDisplayName, pending.VerificationUri!.AbsoluteUri, pending.UserCode!, lifetime);
@@ -213,7 +224,8 @@ internal sealed partial class SignInManager
         }
         catch (OperationCanceledException) when (ended.IsCancellationRequested)
         {
-            // Ended by a reload (EndSignInsOf), which completed it first.
+            // Ended by a reload (EndSignInsOf), which has completed it already unless the reload came before it was installed.
+            pending.Complete(SettingsChanged(account));
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
