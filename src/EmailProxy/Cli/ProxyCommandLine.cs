@@ -116,6 +116,8 @@ internal static class ProxyCommandLine
 
     private static async Task<int> RunAsync(string? configPath)
     {
+        // First: from here to the end of the run SIGHUP never ends the process (a reload asked for while it starts is taken once it has).
+        using var hangup = new HangupSignal();
         var (path, read) = ReadConfig(configPath);
         if (!read.IsValid || read.Config is not { } config)
         {
@@ -142,7 +144,7 @@ internal static class ProxyCommandLine
 
         try
         {
-            await using var app = ProxyHost.Build(config, key, read.Warnings);
+            await using var app = ProxyHost.Build(config, key, read.Warnings, hangup);
             try
             {
                 await app.StartAsync();

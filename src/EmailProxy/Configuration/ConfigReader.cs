@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
 using Microsoft.Extensions.Configuration;
 
 namespace EmailProxy.Configuration;
@@ -11,13 +13,31 @@ namespace EmailProxy.Configuration;
 /// </summary>
 internal static class ConfigReader
 {
+    /// <summary>Reads the file once and parses those bytes; the result (and its configuration) carry their SHA-256.</summary>
     public static ConfigReadResult ReadFile(string path)
     {
         if (!File.Exists(path))
         {
             return Fail(new ConfigProblem("file", null, null, $"the configuration file '{path}' does not exist (use --config PATH or $EMAILPROXY_CONFIG)"));
         }
-        var duplicates = DuplicateAccountHeaders(path);
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return Fail(new ConfigProblem("file", null, null, $"'{path}' cannot be read as an INI file: {e.Message}"));
+        }
+        var hash = Convert.ToHexString(SHA256.HashData(bytes));
+        var read = Parse(path, bytes);
+        return read with { ContentHash = hash, Config = read.Config is { } config ? config with { SourceHash = hash } : null };
+    }
+
+    private static ConfigReadResult Parse(string path, byte[] bytes)
+    {
+        var lines = LinesOf(bytes);
+        var duplicates = DuplicateAccountHeaders(lines);
         if (duplicates.Count > 0)
         {
             return new ConfigReadResult(null, duplicates, []);
@@ -25,13 +45,14 @@ internal static class ConfigReader
         IConfigurationRoot root;
         try
         {
-            root = new ConfigurationBuilder().AddIniFile(path, optional: false, reloadOnChange: false).Build();
+            using var stream = new MemoryStream(bytes, writable: false);
+            root = new ConfigurationBuilder().AddIniStream(stream).Build();
         }
         catch (Exception e) when (e is FormatException || e.InnerException is FormatException)
         {
             // The INI reader's own message quotes the whole line, which may be a secret with its '=' left out:
             // only its number is said (this text reaches /readyz, the log and the terminal).
-            var line = FirstUnreadableLine(path);
+            var line = FirstUnreadableLine(lines);
             return Fail(new ConfigProblem("file", null, null,
                 $"'{path}' cannot be read as an INI file: line {(line > 0 ? line.ToString(CultureInfo.InvariantCulture) : "?")} is neither a [section], a key = value, nor a comment (its text is not shown: it may hold a secret)"));
         }
@@ -43,10 +64,10 @@ internal static class ConfigReader
     }
 
     /// <summary>The 1-based number of the first line the INI format does not allow (as the INI reader judges it), or 0.</summary>
-    private static int FirstUnreadableLine(string path)
+    private static int FirstUnreadableLine(IEnumerable<string> lines)
     {
         var number = 0;
-        foreach (var raw in File.ReadLines(path))
+        foreach (var raw in lines)
         {
             number++;
             var line = raw.Trim();
@@ -137,19 +158,9 @@ internal static class ConfigReader
     /// alone could not tell which of the two was meant. Each second header is an error naming both
     /// headers and their lines.
     /// </summary>
-    private static List<ConfigProblem> DuplicateAccountHeaders(string path)
+    private static List<ConfigProblem> DuplicateAccountHeaders(string[] lines)
     {
         var problems = new List<ConfigProblem>();
-        string[] lines;
-        try
-        {
-            lines = File.ReadAllLines(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // The INI reader reports the same failure, in its own words.
-            return problems;
-        }
         var seen = new Dictionary<string, (string Header, int Line)>(StringComparer.OrdinalIgnoreCase);
         for (var i = 0; i < lines.Length; i++)
         {
@@ -175,6 +186,18 @@ internal static class ConfigReader
             }
         }
         return problems;
+    }
+
+    /// <summary>The file's lines as the INI reader sees them (UTF-8 unless a byte order mark says otherwise).</summary>
+    private static string[] LinesOf(byte[] bytes)
+    {
+        using var reader = new StreamReader(new MemoryStream(bytes, writable: false), Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+        var lines = new List<string>();
+        while (reader.ReadLine() is { } line)
+        {
+            lines.Add(line);
+        }
+        return [.. lines];
     }
 
     private static ConfigReadResult Fail(ConfigProblem problem) => new(null, [problem], []);

@@ -7,6 +7,12 @@ internal sealed record ProxyConfig(
     IReadOnlyDictionary<string, ServerOptions> Servers,
     IReadOnlyDictionary<string, AccountOptions> Accounts)
 {
+    /// <summary>
+    /// The SHA-256 (hex) of the file's bytes this configuration was read from (<see cref="ConfigReader.ReadFile"/>),
+    /// null when it was not read from a file: a reload compares the file with it, not with what is there later.
+    /// </summary>
+    public string? SourceHash { get; init; }
+
     public string ConfigDirectory => Path.GetDirectoryName(Path.GetFullPath(ConfigPath)) ?? ".";
 
     /// <summary>token_dir as a full path (relative to the configuration file's folder): the one place it is worked out.</summary>

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Threading.Channels;
 using EmailProxy.Configuration;
@@ -18,17 +17,21 @@ namespace EmailProxy.Hosting;
 /// put in effect at once for new logins (<see cref="LiveConfig"/>): accounts, servers and the live keys;
 /// an account whose OAuth settings changed loses its access token in memory; the listeners whose address
 /// or TLS mode changed are rebound (<see cref="MailListeners.ApplyAsync"/>). Open sessions are not
-/// touched. The keys that need a restart keep their values and are named (<see cref="ConfigChanges.Pin"/>).
-/// One reload at a time: one asked for meanwhile runs after it.
+/// touched; their sign-ins under way end (<see cref="SignInManager.EndSignInsOf"/>), as do those of a removed account.
+/// The keys that need a restart keep their values and are named (<see cref="ConfigChanges.Pin"/>).
+/// One reload at a time: one asked for meanwhile runs after it. SIGHUP is registered before the start by
+/// <see cref="HangupSignal"/>; one that came while the proxy started is taken once it has.
 /// </summary>
 internal sealed partial class ConfigReloader(
-    LiveConfig live, MailListeners listeners, TokenService tokens, LocalTlsService localTls, TimeProvider time, ILogger<ConfigReloader> log)
+    LiveConfig live, MailListeners listeners, TokenService tokens, SignInManager signIns, LocalTlsService localTls, HangupSignal hangup,
+    TimeProvider time, ILogger<ConfigReloader> log)
     : IHostedLifecycleService, IDisposable
 {
     /// <summary>How long the file must be quiet before a change is read: an editor's save is several events.</summary>
     public static readonly TimeSpan Debounce = TimeSpan.FromSeconds(1);
 
     public const string SignalTrigger = "SIGHUP";
+    public const string EarlySignalTrigger = "SIGHUP during the start";
     public const string FileTrigger = "file change";
     public const string RequestTrigger = "emailproxy reload";
 
@@ -36,39 +39,28 @@ internal sealed partial class ConfigReloader(
         Channel.CreateUnbounded<(string, TaskCompletionSource<ReloadOutcome>?)>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _stopping = new();
     private Task _loop = Task.CompletedTask;
-    private PosixSignalRegistration? _signal;
     private FileSystemWatcher? _watcher;
     private ITimer? _quiet;
-    private byte[] _lastRead = [];
+    private string _lastRead = "";
     private HashSet<string> _warned = [];
 
     private string ConfigPath => Path.GetFullPath(live.Current.ConfigPath);
 
     public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    /// <summary>From here SIGHUP no longer ends the process (its default action): one that comes while the proxy starts is taken once it has.</summary>
-    public Task StartAsync(CancellationToken cancellationToken)
-    {
-        if (!OperatingSystem.IsWindows())
-        {
-            _signal = PosixSignalRegistration.Create(PosixSignal.SIGHUP, signal =>
-            {
-                signal.Cancel = true;
-                Request(SignalTrigger, null);
-            });
-        }
-        return Task.CompletedTask;
-    }
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <summary>Once the listeners have had their first try: a reload never races the start.</summary>
     public Task StartedAsync(CancellationToken cancellationToken)
     {
-        _lastRead = HashOfFile();
+        // What the start read, not what is there now: an edit made while the proxy started is a change to apply.
+        _lastRead = live.Current.SourceHash ?? HashOfFile();
         // The start logged these already; a reload logs only the ones that are new.
         _warned = [.. ConfigReader.ReadFile(live.Current.ConfigPath).Warnings.Select(warning => warning.ToString())];
         _loop = Task.Run(() => RunAsync(_stopping.Token), CancellationToken.None);
         _quiet = time.CreateTimer(_ => Request(FileTrigger, null), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         Watch();
+        hangup.Attach(early => Request(early ? EarlySignalTrigger : SignalTrigger, null), log);
         return Task.CompletedTask;
     }
 
@@ -101,13 +93,36 @@ internal sealed partial class ConfigReloader(
         _stopping.Dispose();
     }
 
+    /// <summary>
+    /// Events first (SIGHUP is ignored from here, the watcher raises no more), then the debounce timer,
+    /// cleared before it is disposed: a watcher event being handled meanwhile finds none, or a disposed one.
+    /// </summary>
     private void StopWatching()
     {
-        _signal?.Dispose();
-        _signal = null;
-        _watcher?.Dispose();
-        _watcher = null;
-        _quiet?.Dispose();
+        hangup.Detach();
+        if (Interlocked.Exchange(ref _watcher, null) is { } watcher)
+        {
+            watcher.EnableRaisingEvents = false;
+            watcher.Dispose();
+        }
+        Interlocked.Exchange(ref _quiet, null)?.Dispose();
+    }
+
+    /// <summary>A change seen in the file's folder (on the watcher's thread): the file is read once it has been quiet for <see cref="Debounce"/>. Internal for tests.</summary>
+    internal void OnFileEvent(string? name, string watched)
+    {
+        if (!string.Equals(name, watched, StringComparison.Ordinal))
+        {
+            return;
+        }
+        try
+        {
+            Volatile.Read(ref _quiet)?.Change(Debounce, Timeout.InfiniteTimeSpan);
+        }
+        catch (ObjectDisposedException)
+        {
+            // The reloader stopped meanwhile.
+        }
     }
 
     private void Request(string trigger, TaskCompletionSource<ReloadOutcome>? done) => _requests.Writer.TryWrite((trigger, done));
@@ -128,22 +143,10 @@ internal sealed partial class ConfigReloader(
                 IncludeSubdirectories = false,
                 NotifyFilter = NotifyFilters.FileName | NotifyFilters.LastWrite | NotifyFilters.Size | NotifyFilters.CreationTime,
             };
-            FileSystemEventHandler changed = (_, e) =>
-            {
-                if (string.Equals(e.Name, name, StringComparison.Ordinal))
-                {
-                    _quiet?.Change(Debounce, Timeout.InfiniteTimeSpan);
-                }
-            };
+            FileSystemEventHandler changed = (_, e) => OnFileEvent(e.Name, name);
             _watcher.Changed += changed;
             _watcher.Created += changed;
-            _watcher.Renamed += (_, e) =>
-            {
-                if (string.Equals(e.Name, name, StringComparison.Ordinal))
-                {
-                    _quiet?.Change(Debounce, Timeout.InfiniteTimeSpan);
-                }
-            };
+            _watcher.Renamed += (_, e) => OnFileEvent(e.Name, name);
             _watcher.Error += (_, e) => LogWatchFailed(log, folder, e.GetException().Message);
             _watcher.EnableRaisingEvents = true;
         }
@@ -192,14 +195,18 @@ internal sealed partial class ConfigReloader(
     internal async Task<ReloadOutcome> ReloadOnceAsync(string trigger, CancellationToken cancellationToken)
     {
         var content = HashOfFile();
-        if (trigger == FileTrigger && content.AsSpan().SequenceEqual(_lastRead))
+        if (trigger is FileTrigger or EarlySignalTrigger && content == _lastRead)
         {
             // Touched, or written back as it was: nothing to read (and an invalid file is not warned about twice).
+            if (trigger == EarlySignalTrigger)
+            {
+                LogEarlySignalUnchanged(log);
+            }
             return new ReloadOutcome(true, "no changes");
         }
-        _lastRead = content;
         var path = live.Current.ConfigPath;
         var read = ConfigReader.ReadFile(path);
+        _lastRead = read.ContentHash ?? content;
         if (read.Config is not { } file || !read.IsValid)
         {
             return Refuse(trigger, read.Errors.Select(error => error.ToString()));
@@ -219,6 +226,11 @@ internal sealed partial class ConfigReloader(
         }
         _warned = warnings;
         live.Swap(next);
+        // Before the tokens: a sign-in that completes meanwhile is refused, not saved under the old settings.
+        foreach (var name in changes.OAuthChanged.Concat(changes.AccountsRemoved))
+        {
+            signIns.EndSignInsOf(name);
+        }
         foreach (var name in changes.OAuthChanged)
         {
             await tokens.ForgetAccessTokenAsync(next.Accounts[name], cancellationToken);
@@ -257,16 +269,17 @@ internal sealed partial class ConfigReloader(
         return new ReloadOutcome(false, text);
     }
 
-    private byte[] HashOfFile()
+    /// <summary>The file's SHA-256 as <see cref="ConfigReader.ReadFile"/> gives it; empty when it cannot be read.</summary>
+    private string HashOfFile()
     {
         try
         {
             using var stream = File.OpenRead(ConfigPath);
-            return SHA256.HashData(stream);
+            return Convert.ToHexString(SHA256.HashData(stream));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return [];
+            return "";
         }
     }
 
@@ -285,6 +298,10 @@ internal sealed partial class ConfigReloader(
     [LoggerMessage(EventId = 14, EventName = "ConfigWatchFailed", Level = LogLevel.Warning,
         Message = "Cannot watch {Folder} for changes of the configuration file ({Reason}); reload it with SIGHUP instead")]
     private static partial void LogWatchFailed(ILogger logger, string folder, string reason);
+
+    [LoggerMessage(EventId = 16, EventName = "ConfigUnchangedAfterEarlySignal", Level = LogLevel.Information,
+        Message = "A SIGHUP came while the proxy started; the configuration file has not changed since the start read it: nothing to reload")]
+    private static partial void LogEarlySignalUnchanged(ILogger logger);
 
     [LoggerMessage(EventId = 15, EventName = "ConfigReloadWarning", Level = LogLevel.Warning, Message = "Configuration: {Warning}")]
     private static partial void LogConfigWarning(ILogger logger, string warning);

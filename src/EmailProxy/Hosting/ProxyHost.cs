@@ -31,7 +31,8 @@ internal static partial class ProxyHost
     public const int ListenBacklog = 1024;
     public static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(10);
 
-    public static WebApplication Build(ProxyConfig config, MasterKey key, IReadOnlyList<ConfigProblem> warnings)
+    /// <param name="hangup">SIGHUP's registration, taken before the start (<c>emailproxy run</c>); null: the host makes and disposes its own.</param>
+    public static WebApplication Build(ProxyConfig config, MasterKey key, IReadOnlyList<ConfigProblem> warnings, HangupSignal? hangup = null)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
@@ -94,6 +95,14 @@ internal static partial class ProxyHost
             s.GetRequiredService<TimeProvider>(), s.GetRequiredService<ILogger<MailListeners>>()));
         builder.Services.AddHostedService(s => s.GetRequiredService<MailListeners>());
         // After the listeners: a reload may rebind them. SIGHUP and the file's changes are taken once the proxy has started.
+        if (hangup is null)
+        {
+            builder.Services.AddSingleton<HangupSignal>();
+        }
+        else
+        {
+            builder.Services.AddSingleton(hangup);
+        }
         builder.Services.AddSingleton<ConfigReloader>();
         builder.Services.AddHostedService(s => s.GetRequiredService<ConfigReloader>());
 

@@ -63,6 +63,9 @@ internal sealed class PendingSignIn
 
     public DateTimeOffset ExpiresAt { get; }
 
+    /// <summary>The account's settings generation it was started under (<see cref="SignInManager.EndSignInsOf"/>): a later one refuses it.</summary>
+    internal int Generation { get; init; }
+
     /// <summary>Completes once, when the sign-in ends either way (tokens saved, refused, declined, expired).</summary>
     public Task<SignInCompletion> Completion => _completion.Task;
 

@@ -21,6 +21,9 @@ internal sealed partial class SignInManager
 
     private readonly Dictionary<string, Task<PendingSignIn>> _deviceStarts = new(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>Each device code being polled, with what stops its polling alone (<see cref="EndSignInsOf"/>); under the gate.</summary>
+    private readonly Dictionary<PendingSignIn, CancellationTokenSource> _polls = [];
+
     /// <summary>
     /// Starts a sign-in for the account, or joins the one under way, and returns it once the person can
     /// be told what to do: for a device code, once the provider has given it. <paramref name="method"/>
@@ -51,14 +54,16 @@ internal sealed partial class SignInManager
             if (!_deviceStarts.TryGetValue(account.Name, out start))
             {
                 // Off the gate and off the caller's thread: the request is awaited by everyone who joins.
-                start = Task.Run(() => StartDeviceCodeAsync(account), CancellationToken.None);
+                var generation = GenerationOf(account.Name);
+                start = Task.Run(() => StartDeviceCodeAsync(account, generation), CancellationToken.None);
                 _deviceStarts[account.Name] = start;
             }
         }
         return start.WaitAsync(cancellationToken);
     }
 
-    private async Task<PendingSignIn> StartDeviceCodeAsync(AccountOptions account)
+    /// <param name="generation">The account's settings generation when it was asked for: a reload since then refuses the code.</param>
+    private async Task<PendingSignIn> StartDeviceCodeAsync(AccountOptions account, int generation)
     {
         DeviceAuthorizationResult result;
         try
@@ -74,12 +79,23 @@ internal sealed partial class SignInManager
             // Never a faulted start that every later login would join: an ended sign-in that says why.
             result = new DeviceAuthorizationResult { Error = "the device code request failed", ErrorDescription = e.Message };
         }
-        if (result.IsError)
+        bool outdated;
+        lock (_gate)
         {
-            lock (_gate)
+            // Once outdated, the entry is a newer start's (or none): it is left to it.
+            outdated = GenerationOf(account.Name) != generation;
+            if (!outdated)
             {
                 _deviceStarts.Remove(account.Name);
             }
+        }
+        if (outdated)
+        {
+            LogSignInOfOldSettings(log, account.Name);
+            return PendingSignIn.NotStarted(account, SignInMethod.DeviceCode, SettingsChanged(account), time.GetUtcNow(), OnCompleting);
+        }
+        if (result.IsError)
+        {
             SignInCompletion refused;
             if (result.Error == "stopped")
             {
@@ -95,15 +111,29 @@ internal sealed partial class SignInManager
             return PendingSignIn.NotStarted(account, SignInMethod.DeviceCode, refused, time.GetUtcNow(), OnCompleting);
         }
 
-        var pending = new PendingSignIn(account, result.VerificationUri!, ClientText.Sanitize(result.UserCode, 40), result.ExpiresAt) { Completing = OnCompleting };
+        var pending = new PendingSignIn(account, result.VerificationUri!, ClientText.Sanitize(result.UserCode, 40), result.ExpiresAt)
+        {
+            Completing = OnCompleting,
+            Generation = generation,
+        };
         lock (_gate)
         {
-            _deviceStarts.Remove(account.Name);
-            if (_byAccount.TryGetValue(account.Name, out var old) && old.Method == SignInMethod.Browser && (old.ExpiresAt <= time.GetUtcNow() || old.Completion.IsCompleted))
+            // Checked again where it is installed: a reload that came since must not find it joinable.
+            outdated = GenerationOf(account.Name) != generation;
+            if (!outdated)
             {
-                Forget(old);
+                if (_byAccount.TryGetValue(account.Name, out var old) && old.Method == SignInMethod.Browser && (old.ExpiresAt <= time.GetUtcNow() || old.Completion.IsCompleted))
+                {
+                    Forget(old);
+                }
+                _byAccount[account.Name] = pending;
             }
-            _byAccount[account.Name] = pending;
+        }
+        if (outdated)
+        {
+            LogSignInOfOldSettings(log, account.Name);
+            pending.Complete(SettingsChanged(account));
+            return pending;
         }
         var lifetime = Duration(pending.ExpiresAt - time.GetUtcNow());
         LogDeviceCodeNeeded(log, account.Name, account.ProviderDisplayName, pending.VerificationUri!.AbsoluteUri, pending.UserCode!, lifetime);
@@ -120,8 +150,19 @@ internal sealed partial class SignInManager
     {
         var account = pending.Account;
         var stopping = _stopping.Token;
+        using var poll = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        var ended = poll.Token;
         var started = time.GetUtcNow();
         var lastProgress = started;
+        lock (_gate)
+        {
+            _polls[pending] = poll;
+            if (GenerationOf(account.Name) != pending.Generation)
+            {
+                // A reload ended it between its start and here.
+                poll.Cancel();
+            }
+        }
         try
         {
             while (true)
@@ -129,7 +170,7 @@ internal sealed partial class SignInManager
                 var left = pending.ExpiresAt - time.GetUtcNow();
                 if (left > TimeSpan.Zero)
                 {
-                    await Task.Delay(interval < left ? interval : left, time, stopping);
+                    await Task.Delay(interval < left ? interval : left, time, ended);
                     left = pending.ExpiresAt - time.GetUtcNow();
                 }
                 if (left <= TimeSpan.Zero)
@@ -137,7 +178,7 @@ internal sealed partial class SignInManager
                     End(pending, $"the device code expired before it was entered (it lived {Duration(pending.ExpiresAt - started)})");
                     return;
                 }
-                var result = await client.RequestDeviceTokenAsync(account, deviceCode, stopping);
+                var result = await client.RequestDeviceTokenAsync(account, deviceCode, ended);
                 if (!result.IsError)
                 {
                     await FinishAsync(pending, result);
@@ -181,6 +222,11 @@ internal sealed partial class SignInManager
         {
             pending.Complete(Stopped(account));
         }
+        catch (OperationCanceledException) when (ended.IsCancellationRequested)
+        {
+            // Ended by a reload (EndSignInsOf), which has completed it already unless the reload came before it was installed.
+            pending.Complete(SettingsChanged(account));
+        }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             LogDevicePollFailed(log, e, account.Name);
@@ -188,6 +234,10 @@ internal sealed partial class SignInManager
         }
         finally
         {
+            lock (_gate)
+            {
+                _polls.Remove(pending);
+            }
             // Whatever happened, nobody waits forever (a no-op once completed).
             pending.Complete(new SignInCompletion(false, account, $"The device code sign-in of account {account.Name} ended without tokens; the next login starts a new code"));
         }

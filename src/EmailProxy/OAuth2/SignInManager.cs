@@ -25,6 +25,9 @@ internal sealed partial class SignInManager(ProxyConfig config, OAuthClient clie
     private readonly Dictionary<string, PendingSignIn> _byState = new(StringComparer.Ordinal);
     private readonly Dictionary<string, SignInCompletion> _lastFailure = new(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>Per account, how many times a reload changed its OAuth settings or removed it (<see cref="EndSignInsOf"/>).</summary>
+    private readonly Dictionary<string, int> _generations = new(StringComparer.OrdinalIgnoreCase);
+
     /// <summary>Cancelled by <see cref="Dispose"/>: the device-code requests and polls carry it. Never disposed itself, so that its token stays readable.</summary>
     private readonly CancellationTokenSource _stopping = new();
     private bool _disposed;
@@ -127,6 +130,11 @@ internal sealed partial class SignInManager(ProxyConfig config, OAuthClient clie
         {
             _byState.TryGetValue(pasted.State!, out pending);
         }
+        if (pending is not null && pending.ExpiresAt > time.GetUtcNow() && Outdated(pending))
+        {
+            LogSignInOfOldSettings(log, pending.Account.Name);
+            return SettingsChanged(pending.Account);
+        }
         if (pending is null || pending.ExpiresAt <= time.GetUtcNow() || pending.Completion.IsCompleted)
         {
             LogPastedStateUnknown(log, account.Name);
@@ -169,6 +177,12 @@ internal sealed partial class SignInManager(ProxyConfig config, OAuthClient clie
             return new SignInCompletion(false, null, "This sign-in is unknown or has expired (sign-ins live 10 minutes). Start it again from the proxy's status page or by logging in from your mail client.");
         }
         var account = pending.Account;
+        if (Outdated(pending))
+        {
+            // Ended by a reload (EndSignInsOf): its client, scopes or endpoints are not the account's any more.
+            LogSignInOfOldSettings(log, account.Name);
+            return SettingsChanged(account);
+        }
         if (error is not null || string.IsNullOrEmpty(code))
         {
             // The browser brought these in the redirect's query string: whoever sent it chose them.
@@ -209,13 +223,19 @@ internal sealed partial class SignInManager(ProxyConfig config, OAuthClient clie
         Action logOutcome;
         var closeWindow = pending.Method == SignInMethod.Browser ? ". You can close this window;" : ";";
         var verdict = SignInIdentity.Check(account, result, log);
-        if (!verdict.Accepted)
+        if (Outdated(pending))
+        {
+            // A reload changed the account's settings while the code was redeemed: tokens of the old ones are not taken.
+            logOutcome = () => LogSignInOfOldSettings(log, account.Name);
+            completion = SettingsChanged(account);
+        }
+        else if (!verdict.Accepted)
         {
             logOutcome = () => LogSignInFailed(log, account.Name, verdict.Message!);
             completion = new SignInCompletion(false, account, verdict.Message!, verdict.Identity);
         }
         // "Tokens saved" only once they are: a failed save was logged by the token service.
-        else if (await tokens.AcceptSignInAsync(account, result, CancellationToken.None, verdict.Identity))
+        else if (await SaveAsync(pending, result, verdict.Identity))
         {
             logOutcome = () => LogSignedIn(log, account.Name, account.ProviderDisplayName);
             completion = new SignInCompletion(true, account,
@@ -232,6 +252,20 @@ internal sealed partial class SignInManager(ProxyConfig config, OAuthClient clie
         pending.Complete(completion);
         logOutcome();
         return completion;
+    }
+
+    /// <summary>
+    /// Takes a sign-in's tokens. When a reload changed the account's settings just as they were saved (after
+    /// <see cref="FinishAsync"/> checked), its access token is dropped as the reload dropped the others' (<see cref="TokenService.ForgetAccessTokenAsync"/>).
+    /// </summary>
+    private async Task<bool> SaveAsync(PendingSignIn pending, TokenEndpointResult result, string? identity)
+    {
+        var saved = await tokens.AcceptSignInAsync(pending.Account, result, CancellationToken.None, identity);
+        if (Outdated(pending))
+        {
+            await tokens.ForgetAccessTokenAsync(pending.Account, CancellationToken.None);
+        }
+        return saved;
     }
 
     private static string As(string? identity) => identity is null ? "" : $" as {identity}";
@@ -259,6 +293,59 @@ internal sealed partial class SignInManager(ProxyConfig config, OAuthClient clie
             }
         }
     }
+
+    /// <summary>
+    /// A reload changed the account's OAuth settings or removed it: its sign-in under way was started with
+    /// the old ones and ends now ("the account's settings changed; sign in again"), a device code's polling
+    /// stops, and a redirect, pasted address, device code or redeemed code that comes later for it is refused
+    /// with that text, its tokens not taken. The next sign-in starts with the new settings.
+    /// </summary>
+    public void EndSignInsOf(string accountName)
+    {
+        PendingSignIn? pending;
+        lock (_gate)
+        {
+            _generations[accountName] = GenerationOf(accountName) + 1;
+            // A device authorization on its way finds itself outdated when it comes; the next start asks anew.
+            _deviceStarts.Remove(accountName);
+            _byAccount.Remove(accountName, out pending);
+            // A browser sign-in's state stays known until it expires, so that its redirect hears why it is refused.
+            var now = time.GetUtcNow();
+            foreach (var expired in _byState.Where(entry => entry.Value.ExpiresAt <= now).Select(entry => entry.Key).ToList())
+            {
+                _byState.Remove(expired);
+            }
+        }
+        if (pending is null || pending.Completion.IsCompleted)
+        {
+            return;
+        }
+        LogSignInOfOldSettings(log, pending.Account.Name);
+        pending.Complete(SettingsChanged(pending.Account));
+        lock (_gate)
+        {
+            // Under the gate: the poll forgets its source under it too, before disposing of it.
+            if (_polls.TryGetValue(pending, out var poll))
+            {
+                poll.Cancel();
+            }
+        }
+    }
+
+    /// <summary>The account's settings generation (called under the gate).</summary>
+    private int GenerationOf(string accountName) => _generations.GetValueOrDefault(accountName);
+
+    /// <summary>Whether a reload changed the account's settings since <paramref name="pending"/> started.</summary>
+    private bool Outdated(PendingSignIn pending)
+    {
+        lock (_gate)
+        {
+            return GenerationOf(pending.Account.Name) != pending.Generation;
+        }
+    }
+
+    private static SignInCompletion SettingsChanged(AccountOptions account) =>
+        new(false, account, $"The sign-in of account {account.Name} was started with OAuth settings that a reload of the configuration has replaced: the account's settings changed; sign in again.");
 
     /// <summary>How much of a failure's message is remembered (it goes into a login's one-line answer).</summary>
     public const int MaxFailureLength = 400;
@@ -294,7 +381,7 @@ internal sealed partial class SignInManager(ProxyConfig config, OAuthClient clie
             responseMode: OidcConstants.ResponseModes.Query,
             codeChallenge: challenge,
             codeChallengeMethod: OidcConstants.CodeChallengeMethods.Sha256);
-        return new PendingSignIn(account, state, verifier, new Uri(url), now + Lifetime) { Completing = OnCompleting };
+        return new PendingSignIn(account, state, verifier, new Uri(url), now + Lifetime) { Completing = OnCompleting, Generation = GenerationOf(account.Name) };
     }
 
     private void Forget(PendingSignIn pending)
@@ -321,6 +408,10 @@ internal sealed partial class SignInManager(ProxyConfig config, OAuthClient clie
     [LoggerMessage(EventId = 2003, EventName = "SignInFailed", Level = LogLevel.Warning,
         Message = "OAuth2 sign-in of account {Account} failed: {Error}")]
     private static partial void LogSignInFailed(ILogger logger, string account, string error);
+
+    [LoggerMessage(EventId = 2006, EventName = "SignInOfOldSettings", Level = LogLevel.Warning,
+        Message = "A sign-in of account {Account} was started before a reload changed the account's OAuth settings: the account's settings changed; it is ended and its tokens are not taken, sign in again")]
+    private static partial void LogSignInOfOldSettings(ILogger logger, string account);
 
     [LoggerMessage(EventId = 2090, EventName = "PastedSignInStateUnknown", Level = LogLevel.Warning,
         Message = "An address pasted for account {Account} carries an unknown, expired or used sign-in state; ignored")]

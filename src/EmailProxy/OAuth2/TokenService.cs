@@ -298,6 +298,15 @@ internal sealed partial class TokenService(OAuthClient client, TokenFileStore st
             }
             if (state.Generation != generation)
             {
+                // Its settings changed meanwhile (a forget or tokens clear took the refresh token too, above): the
+                // access token was asked for with the old ones and is dropped, but a rotated refresh token is kept,
+                // saved as any other: with single-use refresh tokens the one this refresh used is spent.
+                if (!result.IsError && result.RefreshToken is { } next && next != refreshToken)
+                {
+                    await SaveAndApplyAsync(account, state,
+                        new StoredTokens(null, null, next, time.GetUtcNow(), current.Identity));
+                    LogRotatedKept(log, account.Name);
+                }
                 return TokenOutcome.Failed("its settings changed while its token was being refreshed; the next login refreshes with the new ones");
             }
             if (result.IsInvalidGrant)
@@ -450,6 +459,10 @@ internal sealed partial class TokenService(OAuthClient client, TokenFileStore st
     [LoggerMessage(EventId = 2105, EventName = "TokenRefreshFailed", Level = LogLevel.Warning,
         Message = "The token refresh of account {Account} failed: {Error}")]
     private static partial void LogRefreshFailed(ILogger logger, string account, string error);
+
+    [LoggerMessage(EventId = 2108, EventName = "RotatedRefreshTokenKept", Level = LogLevel.Information,
+        Message = "The OAuth2 settings of account {Account} changed while its token was being refreshed: the new access token is dropped, the rotated refresh token is saved")]
+    private static partial void LogRotatedKept(ILogger logger, string account);
 
     [LoggerMessage(EventId = 2107, EventName = "TokenLoadFailed", Level = LogLevel.Error,
         Message = "The tokens of account {Account} could not be loaded ({Reason}); the account needs a new sign-in")]
