@@ -31,7 +31,11 @@ internal static class ConfigReader
         }
         var hash = Convert.ToHexString(SHA256.HashData(bytes));
         var read = Parse(path, bytes);
-        return read with { ContentHash = hash, Config = read.Config is { } config ? config with { SourceHash = hash } : null };
+        return read with
+        {
+            ContentHash = hash,
+            Config = read.Config is { } config ? config with { SourceHash = hash, SourceWarnings = [.. read.Warnings.Select(warning => warning.ToString())] } : null,
+        };
     }
 
     private static ConfigReadResult Parse(string path, byte[] bytes)

@@ -13,6 +13,9 @@ internal sealed record ProxyConfig(
     /// </summary>
     public string? SourceHash { get; init; }
 
+    /// <summary>The warnings the read of that file gave (as <see cref="ConfigProblem.ToString"/> prints them): what the start logged.</summary>
+    public IReadOnlyList<string> SourceWarnings { get; init; } = [];
+
     public string ConfigDirectory => Path.GetDirectoryName(Path.GetFullPath(ConfigPath)) ?? ".";
 
     /// <summary>token_dir as a full path (relative to the configuration file's folder): the one place it is worked out.</summary>

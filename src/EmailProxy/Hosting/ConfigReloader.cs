@@ -55,8 +55,8 @@ internal sealed partial class ConfigReloader(
     {
         // What the start read, not what is there now: an edit made while the proxy started is a change to apply.
         _lastRead = live.Current.SourceHash ?? HashOfFile();
-        // The start logged these already; a reload logs only the ones that are new.
-        _warned = [.. ConfigReader.ReadFile(live.Current.ConfigPath).Warnings.Select(warning => warning.ToString())];
+        // The start logged the warnings of what it read; a reload logs only the ones that are new.
+        _warned = [.. live.Current.SourceWarnings];
         _loop = Task.Run(() => RunAsync(_stopping.Token), CancellationToken.None);
         _quiet = time.CreateTimer(_ => Request(FileTrigger, null), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         Watch();

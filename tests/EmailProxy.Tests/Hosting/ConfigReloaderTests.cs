@@ -5,6 +5,7 @@ using EmailProxy.OAuth2;
 using EmailProxy.Tests.OAuth2;
 using EmailProxy.Tests.TestSupport;
 using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace EmailProxy.Tests.Hosting;
@@ -89,6 +90,21 @@ public sealed class ConfigReloaderTests : IAsyncDisposable
         Assert.True(outcome.Applied, outcome.Text);
         Assert.NotEqual("no changes", outcome.Text);
         Assert.Equal("after-id", Live.Current.Accounts["a@example.com"].ClientId);
+    }
+
+    /// <summary>The start logged the warnings of the file it read; an edit made meanwhile brings its own, which the reload logs.</summary>
+    [Fact]
+    public async Task StartedAsync_FileEditedWithANewWarningWhileTheProxyStarted_TheReloadLogsIt()
+    {
+        Write(Config("before-id"));
+        var reloader = Create();
+        Write(Config("after-id").Replace("server = s", "server = s\nscope = https://graph.microsoft.com/.default", StringComparison.Ordinal));
+
+        await reloader.StartedAsync(CancellationToken.None).Guarded();
+        var outcome = await reloader.ReloadOnceAsync(ConfigReloader.FileTrigger, CancellationToken.None).Guarded();
+
+        Assert.True(outcome.Applied, outcome.Text);
+        Assert.Contains(_log.Entries, e => e.Level == LogLevel.Warning && e.Message.Contains("graph.microsoft.com", StringComparison.Ordinal));
     }
 
     [Fact]
