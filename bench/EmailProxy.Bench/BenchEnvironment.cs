@@ -113,15 +113,27 @@ internal sealed class BenchEnvironment : IAsyncDisposable
         """;
 
     /// <summary>
-    /// Signs the account in as a person with a browser does: the proxy's sign-in link, the fake authorize
-    /// endpoint, its redirect back to the proxy, which redeems the code. Then checks the status page.
+    /// Signs the account in as a person with a browser does: the status page's "Sign in" button (a POST with the
+    /// page's anti-forgery token; a GET of the sign-in link only shows the button), the fake authorize endpoint, its
+    /// redirect back to the proxy, which redeems the code. Then checks the status page.
     /// </summary>
     public static async Task SignInAsync(ProxyInstance proxy, CancellationToken cancellationToken)
     {
-        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = true, UseProxy = false }) { Timeout = TimeSpan.FromSeconds(30) };
-        var page = await http.GetStringAsync(new Uri($"http://127.0.0.1:{proxy.HttpPort}/accounts/{Uri.EscapeDataString(Account)}/signin"), cancellationToken);
+        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = true, UseProxy = false, CookieContainer = new System.Net.CookieContainer() })
+        {
+            Timeout = TimeSpan.FromSeconds(30),
+        };
+        var home = await http.GetStringAsync(new Uri($"http://127.0.0.1:{proxy.HttpPort}/"), cancellationToken);
+        var token = System.Text.RegularExpressions.Regex.Match(home, "name=\"__csrf\" value=\"([^\"]+)\"");
+        if (!token.Success)
+        {
+            throw new InvalidOperationException($"The status page has no anti-forgery field: {home}");
+        }
+        using var form = new FormUrlEncodedContent([new KeyValuePair<string, string>("__csrf", System.Net.WebUtility.HtmlDecode(token.Groups[1].Value))]);
+        using var response = await http.PostAsync(new Uri($"http://127.0.0.1:{proxy.HttpPort}/accounts/{Uri.EscapeDataString(Account)}/signin"), form, cancellationToken);
+        var page = await response.Content.ReadAsStringAsync(cancellationToken);
         var status = await http.GetStringAsync(new Uri($"http://127.0.0.1:{proxy.HttpPort}/"), cancellationToken);
-        if (!status.Contains("signed in; access token valid until", StringComparison.Ordinal))
+        if (!status.Contains("data-field=\"state\">Signed in", StringComparison.Ordinal))
         {
             throw new InvalidOperationException($"The sign-in did not take: {page}");
         }

@@ -184,7 +184,6 @@ internal static partial class AdminLogin
     private static IResult LoginPage(HttpContext context, int status, string returnPath, string? alert)
     {
         var antiforgery = context.RequestServices.GetRequiredService<IAntiforgery>();
-        context.Response.Headers.CacheControl = "no-store";
         var alertHtml = alert is null ? "" : $"<p role=\"alert\" class=\"error\">{HtmlPage.Encode(alert)}</p>";
         return HtmlPage.Content(status, "Log in",
             alertHtml
@@ -199,7 +198,6 @@ internal static partial class AdminLogin
     /// <summary>The login form's address while logged in: where to go on, and the Log out button.</summary>
     private static IResult LoggedInPage(HttpContext context, string returnPath)
     {
-        context.Response.Headers.CacheControl = "no-store";
         return HtmlPage.Content(StatusCodes.Status200OK, "Logged in",
             $"<p>This browser is logged in to the proxy's page.</p><p><a href=\"{HtmlPage.Encode(returnPath)}\">Go on</a></p>{LogoutForm(context)}");
     }

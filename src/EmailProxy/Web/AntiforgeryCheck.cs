@@ -48,13 +48,26 @@ internal sealed class AntiforgeryCheck(IAntiforgery antiforgery) : IEndpointFilt
         return await next(context);
     }
 
-    /// <summary>The hidden field to put in every form that posts to the listener.</summary>
+    /// <summary>
+    /// The hidden field to put in every form that posts to the listener. The tokens are made once per request and
+    /// reused by every form of the page: ASP.NET's anti-forgery, asked again in one response, turns its own
+    /// <c>no-cache, no-store</c> into <c>no-cache</c> and then logs a warning at the third form that it had to
+    /// override the cache headers (a warning at every view of the status page).
+    /// </summary>
     public static string HiddenField(IAntiforgery antiforgery, HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(antiforgery);
-        var tokens = antiforgery.GetAndStoreTokens(context);
+        ArgumentNullException.ThrowIfNull(context);
+        if (context.Items[TokensItem] is not AntiforgeryTokenSet tokens)
+        {
+            tokens = antiforgery.GetAndStoreTokens(context);
+            context.Items[TokensItem] = tokens;
+        }
         return $"<input type=\"hidden\" name=\"{HtmlPage.Encode(tokens.FormFieldName)}\" value=\"{HtmlPage.Encode(tokens.RequestToken)}\">";
     }
+
+    /// <summary>The key of the request's tokens in <see cref="HttpContext.Items"/>.</summary>
+    private static readonly object TokensItem = new();
 
     /// <summary>The page for a form that could not be read, or null when <paramref name="e"/> is not such a failure.</summary>
     private static IResult? Unreadable(Exception? e) => e switch

@@ -137,8 +137,7 @@ internal static class WebEndpoints
     private static async Task<IResult> StatusAsync(HttpContext context, StatusReader status, IAntiforgery antiforgery, CancellationToken cancellationToken)
     {
         var model = await status.ReadAsync(cancellationToken);
-        // Never kept by a browser or proxy cache: it shows what is true now, and its forms' tokens.
-        context.Response.Headers.CacheControl = "no-store";
+        // Never kept by a browser or proxy cache (SecurityHeaders: no-cache, no-store): it shows what is true now, and its forms' tokens.
         return StatusPage.Render(model, AntiforgeryCheck.HiddenField(antiforgery, context), context);
     }
 
@@ -157,7 +156,6 @@ internal static class WebEndpoints
         {
             return StatusActions.NoBrowserSignIn(account);
         }
-        context.Response.Headers.CacheControl = "no-store";
         return StatusPage.SignIn(shown, AntiforgeryCheck.HiddenField(antiforgery, context));
     }
 

@@ -30,6 +30,24 @@ public sealed class SecurityHeadersTests
         Assert.DoesNotContain("unsafe-inline", policy, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// The pages hold the accounts' state and anti-forgery tokens: never cached (no-cache, no-store, set before the page is
+    /// made), and exactly as ASP.NET's anti-forgery wants them, which otherwise logs a warning at every view of the page.
+    /// </summary>
+    [Fact]
+    public async Task StatusPage_Answer_IsNotCachedAndLogsNoWarning()
+    {
+        await using var host = await WebEndpointsHost.StartAsync(TestAccounts.Create());
+
+        using var response = await host.Http.GetAsync(new Uri("/", UriKind.Relative)).Guarded();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("__csrf", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.True(response.Headers.CacheControl is { NoStore: true, NoCache: true }, response.Headers.CacheControl?.ToString());
+        var warnings = host.Log.Entries.Where(e => e.Level >= Microsoft.Extensions.Logging.LogLevel.Warning).Select(e => $"{e.Category}: {e.Message}").ToList();
+        Assert.True(warnings.Count == 0, string.Join("\n", warnings));
+    }
+
     [Fact]
     public async Task ForeignHost_421Answer_CarriesTheHeadersToo()
     {
