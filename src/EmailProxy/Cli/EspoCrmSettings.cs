@@ -108,7 +108,7 @@ internal static class EspoCrmSettings
             {
                 var caPath = Path.Combine(config.TlsDirectory, LocalCertificateStore.CaCertificateFile);
                 text.AppendLine(CultureInfo.InvariantCulture,
-                    $"Local TLS is on ({(general.ImapTls is null && general.SmtpTls is null ? $"local_tls = {ModeName(general.LocalTls)}" : $"imap_tls = {ModeName(imapTls)}, smtp_tls = {ModeName(smtpTls)}")}): for SSL/TLS or STARTTLS, EspoCRM must trust the proxy's CA, {caPath} (made at the proxy's first start). In EspoCRM's container:");
+                    $"Local TLS is on ({(general.ImapTls is null && general.SmtpTls is null ? $"local_tls = {LocalTlsModeNames.Of(general.LocalTls)}" : $"imap_tls = {LocalTlsModeNames.Of(imapTls)}, smtp_tls = {LocalTlsModeNames.Of(smtpTls)}")}): for SSL/TLS or STARTTLS, EspoCRM must trust the proxy's CA, {caPath} (made at the proxy's first start). In EspoCRM's container:");
                 text.AppendLine(CultureInfo.InvariantCulture, $"  docker cp {caPath} ESPOCRM_CONTAINER:{ContainerCaPath}");
                 text.AppendLine("  docker exec -u root ESPOCRM_CONTAINER update-ca-certificates");
                 text.AppendLine(CultureInfo.InvariantCulture,
@@ -139,14 +139,6 @@ internal static class EspoCrmSettings
         LocalTlsMode.Implicit => $"SSL/TLS ({key} = implicit: TLS only, so EspoCRM must trust the CA below)",
         LocalTlsMode.StartTls => $"STARTTLS ({key} = starttls: the proxy offers STARTTLS and EspoCRM takes it whatever this field says, so EspoCRM must trust the CA below; for plaintext without a CA, set smtp_tls = auto)",
         _ => "None (plaintext, works without any CA: the proxy does not offer STARTTLS; SSL/TLS works on the same port once EspoCRM trusts the CA below)",
-    };
-
-    private static string ModeName(LocalTlsMode mode) => mode switch
-    {
-        LocalTlsMode.Off => "off",
-        LocalTlsMode.StartTls => "starttls",
-        LocalTlsMode.Implicit => "implicit",
-        _ => "auto",
     };
 
     private static void Field(StringBuilder text, string name, string value) =>

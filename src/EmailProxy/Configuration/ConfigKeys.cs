@@ -43,6 +43,15 @@ internal static class ConfigKeys
         public const string MetricsToken = "metrics_token";
 
         public static readonly FrozenSet<string> All = ConstantsOf(typeof(General));
+
+        /// <summary>The key of one mail listener's own local TLS mode (<c>imap_tls</c>…).</summary>
+        public static string TlsKeyOf(MailListenerKind listener) => listener switch
+        {
+            MailListenerKind.Imap => ImapTls,
+            MailListenerKind.Smtp => SmtpTls,
+            MailListenerKind.Pop => PopTls,
+            _ => throw new ArgumentOutOfRangeException(nameof(listener)),
+        };
     }
 
     /// <summary>A <c>[server NAME]</c> section.</summary>

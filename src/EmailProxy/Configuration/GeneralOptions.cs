@@ -57,11 +57,18 @@ internal sealed record GeneralOptions
         _ => throw new ArgumentOutOfRangeException(nameof(listener)),
     };
 
+    /// <summary>The address of one mail listener (<c>imap_listen</c>…), or null when it is off.</summary>
+    public IPEndPoint? ListenOf(MailListenerKind listener) => listener switch
+    {
+        MailListenerKind.Imap => ImapListen,
+        MailListenerKind.Smtp => SmtpListen,
+        MailListenerKind.Pop => PopListen,
+        _ => throw new ArgumentOutOfRangeException(nameof(listener)),
+    };
+
     /// <summary>Whether any mail listener that is on uses local TLS (then a certificate is needed).</summary>
     public bool AnyLocalTls =>
-        (ImapListen is not null && TlsOf(MailListenerKind.Imap) != LocalTlsMode.Off)
-        || (SmtpListen is not null && TlsOf(MailListenerKind.Smtp) != LocalTlsMode.Off)
-        || (PopListen is not null && TlsOf(MailListenerKind.Pop) != LocalTlsMode.Off);
+        Enum.GetValues<MailListenerKind>().Any(listener => ListenOf(listener) is not null && TlsOf(listener) != LocalTlsMode.Off);
 
     /// <summary>Never the admin password's hash or the metrics token (a record would print every property).</summary>
     public override string ToString() =>

@@ -72,7 +72,7 @@ internal static class GeneralSectionReader
     }
 
     private static LocalTlsMode? ReadTlsMode(SectionReader section, string key) =>
-        section.Choice(key, ("auto", LocalTlsMode.Auto), ("starttls", LocalTlsMode.StartTls), ("implicit", LocalTlsMode.Implicit), ("off", LocalTlsMode.Off));
+        section.Choice(key, LocalTlsModeNames.All);
 
     private static IPEndPoint? ReadWebListen(SectionReader section)
     {

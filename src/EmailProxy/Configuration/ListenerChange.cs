@@ -13,25 +13,12 @@ internal sealed record ListenerChange(MailListenerKind Kind, IPEndPoint? Before,
     {
         ArgumentNullException.ThrowIfNull(before);
         ArgumentNullException.ThrowIfNull(after);
-        var change = new ListenerChange(kind, ListenOf(kind, before), before.TlsOf(kind), ListenOf(kind, after), after.TlsOf(kind));
+        var change = new ListenerChange(kind, before.ListenOf(kind), before.TlsOf(kind), after.ListenOf(kind), after.TlsOf(kind));
         if (Equals(change.Before, change.After) && (change.After is null || change.BeforeTls == change.AfterTls))
         {
             return null;
         }
         return change;
-    }
-
-    /// <summary>The listener's address in <paramref name="general"/>, or null when it is off.</summary>
-    public static IPEndPoint? ListenOf(MailListenerKind kind, GeneralOptions general)
-    {
-        ArgumentNullException.ThrowIfNull(general);
-        return kind switch
-        {
-            MailListenerKind.Imap => general.ImapListen,
-            MailListenerKind.Smtp => general.SmtpListen,
-            MailListenerKind.Pop => general.PopListen,
-            _ => throw new ArgumentOutOfRangeException(nameof(kind)),
-        };
     }
 
     /// <summary>The protocol's name as the logs and /readyz write it.</summary>
@@ -43,16 +30,6 @@ internal sealed record ListenerChange(MailListenerKind Kind, IPEndPoint? Before,
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 
-    /// <summary>The mode as the configuration file writes it.</summary>
-    public static string WordOf(LocalTlsMode mode) => mode switch
-    {
-        LocalTlsMode.Auto => "auto",
-        LocalTlsMode.Off => "off",
-        LocalTlsMode.StartTls => "starttls",
-        LocalTlsMode.Implicit => "implicit",
-        _ => mode.ToString(),
-    };
-
     /// <summary>For the reload's summary: "IMAP listener moved 127.0.0.1:1993 -> 127.0.0.1:2993".</summary>
     public override string ToString()
     {
@@ -61,10 +38,10 @@ internal sealed record ListenerChange(MailListenerKind Kind, IPEndPoint? Before,
         {
             return $"{name} listener off (was {Before})";
         }
-        var tls = $"TLS {WordOf(BeforeTls)} -> {WordOf(AfterTls)}";
+        var tls = $"TLS {LocalTlsModeNames.Of(BeforeTls)} -> {LocalTlsModeNames.Of(AfterTls)}";
         if (Before is null)
         {
-            return $"{name} listener on {After} (TLS {WordOf(AfterTls)})";
+            return $"{name} listener on {After} (TLS {LocalTlsModeNames.Of(AfterTls)})";
         }
         if (Equals(Before, After))
         {

@@ -28,12 +28,7 @@ internal abstract class MailProtocol(string name, string hostKey, string portKey
     public MailListenerKind Kind { get; } = kind;
 
     /// <summary>The <c>[general]</c> key of the listener's own local TLS mode (<c>imap_tls</c>…).</summary>
-    public string TlsKey { get; } = kind switch
-    {
-        MailListenerKind.Imap => ConfigKeys.General.ImapTls,
-        MailListenerKind.Smtp => ConfigKeys.General.SmtpTls,
-        _ => ConfigKeys.General.PopTls,
-    };
+    public string TlsKey { get; } = ConfigKeys.General.TlsKeyOf(kind);
 
     /// <summary>The upstream host this protocol uses in a <c>[server]</c>; null when the section has none.</summary>
     public abstract string? HostOf(ServerOptions server);
@@ -41,7 +36,7 @@ internal abstract class MailProtocol(string name, string hostKey, string portKey
     public abstract int PortOf(ServerOptions server);
 
     /// <summary>Where the proxy listens for this protocol; null when it is turned off.</summary>
-    public abstract IPEndPoint? ListenOf(GeneralOptions general);
+    public IPEndPoint? ListenOf(GeneralOptions general) => general.ListenOf(Kind);
 
     /// <summary>The type of the session <see cref="NewSession"/> opens: its sessions log under this type's name.</summary>
     public abstract Type SessionType { get; }

@@ -256,7 +256,7 @@ internal abstract class MailSession(ConnectionContext connection, SessionEnviron
     protected async ValueTask RefuseTlsHandshakeAsync(CancellationToken cancellationToken)
     {
         var result = await Input.ReadAsync(cancellationToken);
-        var handshake = !result.Buffer.IsEmpty && result.Buffer.FirstSpan[0] == TlsHandshakeRecord;
+        var handshake = LocalTlsMiddleware.OpensTlsHandshake(result.Buffer);
         Input.AdvanceTo(result.Buffer.Start);
         if (handshake)
         {
@@ -267,8 +267,6 @@ internal abstract class MailSession(ConnectionContext connection, SessionEnviron
                 : "TLS handshake refused: this port starts in plaintext");
         }
     }
-
-    private const byte TlsHandshakeRecord = 0x16;
 
     /// <summary>
     /// Answers a command the session refuses before login (unknown, malformed, not available: BAD,

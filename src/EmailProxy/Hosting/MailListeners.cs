@@ -118,7 +118,7 @@ internal sealed partial class MailListeners : IHostedLifecycleService, IAsyncDis
                     return;
                 }
                 var current = Listeners.FirstOrDefault(listener => listener.Kind == kind);
-                var endPoint = ListenerChange.ListenOf(kind, general);
+                var endPoint = general.ListenOf(kind);
                 if ((current is null && endPoint is null) || (current is not null && Equals(current.EndPoint, endPoint) && current.Tls == general.TlsOf(kind)))
                 {
                     continue;

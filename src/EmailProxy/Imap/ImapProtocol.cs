@@ -1,4 +1,3 @@
-using System.Net;
 using EmailProxy.Configuration;
 using EmailProxy.Connections;
 using Microsoft.AspNetCore.Connections;
@@ -13,8 +12,6 @@ internal sealed class ImapProtocol(ImapUpstreamClient upstream)
     public override string? HostOf(ServerOptions server) => server.ImapHost;
 
     public override int PortOf(ServerOptions server) => server.ImapPort;
-
-    public override IPEndPoint? ListenOf(GeneralOptions general) => general.ImapListen;
 
     public override Type SessionType => typeof(ImapSession);
 

@@ -82,8 +82,12 @@ internal sealed class LocalTlsMiddleware(ConnectionDelegate next, LocalTlsServic
         {
             return false;
         }
-        var startsWithTls = !result.Buffer.IsEmpty && result.Buffer.FirstSpan[0] == TlsHandshakeRecord;
+        var startsWithTls = OpensTlsHandshake(result.Buffer);
         input.AdvanceTo(result.Buffer.Start);
         return startsWithTls;
     }
+
+    /// <summary>Whether a client's first bytes open a TLS handshake record (0x16: a ClientHello follows).</summary>
+    public static bool OpensTlsHandshake(in System.Buffers.ReadOnlySequence<byte> firstBytes) =>
+        !firstBytes.IsEmpty && firstBytes.FirstSpan[0] == TlsHandshakeRecord;
 }

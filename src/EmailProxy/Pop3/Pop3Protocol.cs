@@ -1,4 +1,3 @@
-using System.Net;
 using EmailProxy.Configuration;
 using EmailProxy.Connections;
 using Microsoft.AspNetCore.Connections;
@@ -13,8 +12,6 @@ internal sealed class Pop3Protocol(Pop3UpstreamClient upstream)
     public override string? HostOf(ServerOptions server) => server.PopHost;
 
     public override int PortOf(ServerOptions server) => server.PopPort;
-
-    public override IPEndPoint? ListenOf(GeneralOptions general) => general.PopListen;
 
     public override Type SessionType => typeof(Pop3Session);
 

@@ -1,4 +1,3 @@
-using System.Net;
 using EmailProxy.Configuration;
 using EmailProxy.Connections;
 using Microsoft.AspNetCore.Connections;
@@ -13,8 +12,6 @@ internal sealed class SmtpProtocol(SmtpUpstreamClient upstream)
     public override string? HostOf(ServerOptions server) => server.SmtpHost;
 
     public override int PortOf(ServerOptions server) => server.SmtpPort;
-
-    public override IPEndPoint? ListenOf(GeneralOptions general) => general.SmtpListen;
 
     public override Type SessionType => typeof(SmtpSession);
 

@@ -37,11 +37,11 @@ public sealed class MailListenersReloadTests : IAsyncDisposable
     /// <summary>A listener that greets with its protocol and TLS mode, then echoes until the client closes.</summary>
     private MailListener? Create(MailListenerKind kind, GeneralOptions general)
     {
-        if (ListenerChange.ListenOf(kind, general) is not { } endPoint)
+        if (general.ListenOf(kind) is not { } endPoint)
         {
             return null;
         }
-        var greeting = $"{ListenerChange.NameOf(kind)} {ListenerChange.WordOf(general.TlsOf(kind))}\r\n";
+        var greeting = $"{ListenerChange.NameOf(kind)} {LocalTlsModeNames.Of(general.TlsOf(kind))}\r\n";
         return new MailListener(ListenerChange.NameOf(kind), endPoint, listen => listen.Run(async connection =>
             {
                 var (input, output) = (connection.Transport.Input, connection.Transport.Output);
