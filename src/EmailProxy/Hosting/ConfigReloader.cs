@@ -194,19 +194,19 @@ internal sealed partial class ConfigReloader(
     /// <summary>Reads, checks and applies the file once. Internal for tests.</summary>
     internal async Task<ReloadOutcome> ReloadOnceAsync(string trigger, CancellationToken cancellationToken)
     {
-        var content = HashOfFile();
+        // One read of the file: its bytes' hash tells whether it changed, and they are what is parsed.
+        var read = ConfigReader.ReadFile(live.Current.ConfigPath);
+        var content = read.ContentHash ?? "";
         if (trigger is FileTrigger or EarlySignalTrigger && content == _lastRead)
         {
-            // Touched, or written back as it was: nothing to read (and an invalid file is not warned about twice).
+            // Touched, or written back as it was: nothing to apply (and an invalid file is not warned about twice).
             if (trigger == EarlySignalTrigger)
             {
                 LogEarlySignalUnchanged(log);
             }
             return new ReloadOutcome(true, "no changes");
         }
-        var path = live.Current.ConfigPath;
-        var read = ConfigReader.ReadFile(path);
-        _lastRead = read.ContentHash ?? content;
+        _lastRead = content;
         if (read.Config is not { } file || !read.IsValid)
         {
             return Refuse(trigger, read.Errors.Select(error => error.ToString()));
