@@ -22,8 +22,17 @@ namespace EmailProxy.Accounts;
 /// failure (<see cref="Busy"/>). Where no account has a hash, the proxy trusts
 /// its clients (loopback) and an unknown name is told which section to add.
 /// </remarks>
-internal sealed class LoginService(LiveConfig live, PasswordVerifier passwords, LoginThrottle throttle, TokenService tokens, SignInManager signIns)
+/// <remarks>
+/// A login name that only a template matches (<see cref="AccountTemplate"/>) gets its account at its first login. Its
+/// password is its own: until its first sign-in there is none, and the login only starts that sign-in (whatever the
+/// password, nothing is granted); the sign-in's end shows a generated password once and keeps its hash with the
+/// tokens (<see cref="GeneratedPassword"/>), and from then on the login needs it. An account with <c>token_from</c>
+/// (a shared mailbox) uses the tokens of the account it names and logs in upstream as its own username.
+/// </remarks>
+internal sealed class LoginService(LiveConfig live, PasswordVerifier passwords, LoginThrottle throttle, TokenService tokens, SignInManager signIns, TimeProvider? time = null)
 {
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+
     /// <summary>What the client hears for an unknown login name or a wrong password, where passwords are checked.</summary>
     public const string WrongCredentials = "Wrong login name or password (the proxy checks the password against the account's password_hash)";
 
@@ -60,7 +69,11 @@ internal sealed class LoginService(LiveConfig live, PasswordVerifier passwords, 
         var shownName = ClientText.Sanitize(loginName);
         // One configuration for the whole login, whatever a reload puts in effect meanwhile.
         var config = live.Current;
-        var account = config.FindAccount(loginName);
+        var (account, refusal) = config.ResolveAccount(loginName, _time.GetUtcNow());
+        if (refusal is not null)
+        {
+            return LoginOutcome.Fail(LoginFailure.UnknownAccount, refusal);
+        }
         var decoyHash = account is null ? DecoyHashOf(config) : null;
         if (account is null)
         {
@@ -79,7 +92,17 @@ internal sealed class LoginService(LiveConfig live, PasswordVerifier passwords, 
             return LoginOutcome.Fail(LoginFailure.UnknownAccount, WrongCredentials,
                 logReason: $"There is no account '{shownName}' in the proxy's configuration (the client is told: {WrongCredentials})");
         }
-        if (account.PasswordHash is { } hash)
+        var passwordHash = account.PasswordHash;
+        if (account.Template is not null)
+        {
+            passwordHash = (await tokens.SnapshotAsync(account, cancellationToken)).PasswordHash;
+            if (passwordHash is null)
+            {
+                // Its first sign-in makes its password: until then a login grants nothing, whatever it sent.
+                return await SignInNeededAsync(account, account, "its first sign-in, whose last page shows the password to log in with from then on", null, cancellationToken);
+            }
+        }
+        if (passwordHash is { } hash)
         {
             var check = await passwords.VerifyAsync(account.Name, hash, password, clientAddress, cancellationToken, Turn(loginName, clientAddress),
                 result => RecordFailure(result == PasswordCheck.Mismatch, loginName, clientAddress));
@@ -100,11 +123,13 @@ internal sealed class LoginService(LiveConfig live, PasswordVerifier passwords, 
                 $"Account {account.Name}: [server {server.Name}] has no {protocol.HostKey}, so {protocol.Name} cannot be used with it", account);
         }
 
-        var (token, waited) = await GetTokenAsync(account, config.General.WaitForAuthorization, cancellationToken);
+        // token_from: the delegate's tokens (its sign-in, its refreshes), this account's own username upstream.
+        var tokenAccount = account.TokenFrom is { } from && config.Accounts.TryGetValue(from, out var delegateAccount) ? delegateAccount : account;
+        var (token, waited) = await GetTokenAsync(tokenAccount, config.General.WaitForAuthorization, cancellationToken);
         if (token.Kind != TokenOutcomeKind.Token)
         {
             return token.Kind == TokenOutcomeKind.SignInRequired
-                ? await SignInNeededAsync(account, token.Message, waited, cancellationToken)
+                ? await SignInNeededAsync(account, tokenAccount, token.Message, waited, cancellationToken)
                 : LoginOutcome.Fail(LoginFailure.TokenUnavailable, $"Account {account.Name}: {token.Message}", account);
         }
 
@@ -114,15 +139,15 @@ internal sealed class LoginService(LiveConfig live, PasswordVerifier passwords, 
         if (result.RejectedText is not null && result.TokenRefused)
         {
             // Expired early, revoked, or minted before a permission change: one fresh token, one more try.
-            await tokens.InvalidateAsync(account, token.AccessToken!, cancellationToken);
-            var retry = await tokens.GetAccessTokenAsync(account, cancellationToken);
+            await tokens.InvalidateAsync(tokenAccount, token.AccessToken!, cancellationToken);
+            var retry = await tokens.GetAccessTokenAsync(tokenAccount, cancellationToken);
             if (retry.Kind == TokenOutcomeKind.Token && retry.AccessToken != token.AccessToken)
             {
                 result = await protocol.LoginUpstreamAsync(server, account.Username, retry.AccessToken!, cancellationToken, probeMailbox);
             }
             else if (retry.Kind == TokenOutcomeKind.SignInRequired)
             {
-                return await SignInNeededAsync(account, retry.Message, null, cancellationToken);
+                return await SignInNeededAsync(account, tokenAccount, retry.Message, null, cancellationToken);
             }
             else if (retry.Kind == TokenOutcomeKind.Failed)
             {
@@ -184,14 +209,19 @@ internal sealed class LoginService(LiveConfig live, PasswordVerifier passwords, 
         return (token, pending);
     }
 
-    /// <summary>Starts or joins the account's sign-in and tells the client what to do (<see cref="SignInText"/>).</summary>
-    private async Task<LoginOutcome> SignInNeededAsync(AccountOptions account, string reason, PendingSignIn? waited, CancellationToken cancellationToken)
+    /// <summary>
+    /// Starts or joins the sign-in of <paramref name="signInAccount"/> (the account itself, or the one its token_from names)
+    /// and tells the client what to do (<see cref="SignInText"/>).
+    /// </summary>
+    private async Task<LoginOutcome> SignInNeededAsync(AccountOptions account, AccountOptions signInAccount, string reason, PendingSignIn? waited, CancellationToken cancellationToken)
     {
         // A device code the provider refused to give a moment ago is not asked for twice in one login.
         var pending = waited is { Method: SignInMethod.DeviceCode, UserCode: null }
             ? waited
-            : await signIns.StartOrJoinAsync(account, cancellationToken: cancellationToken);
-        return LoginOutcome.Fail(LoginFailure.SignInRequired, SignInText(account, reason, pending), account);
+            : await signIns.StartOrJoinAsync(signInAccount, cancellationToken: cancellationToken);
+        var text = SignInText(signInAccount, reason, pending);
+        return LoginOutcome.Fail(LoginFailure.SignInRequired,
+            ReferenceEquals(account, signInAccount) ? text : $"Account {account.Name} uses the sign-in of account {signInAccount.Name} (token_from). {text}", account);
     }
 
     /// <summary>

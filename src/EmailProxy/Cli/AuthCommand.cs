@@ -28,9 +28,18 @@ internal static class AuthCommand
         {
             return ProxyCommandLine.ExitBadConfig;
         }
+        // A name a template matches gets its account here, as its first login would make it.
+        if (config.ResolveAccount(accountName, TimeProvider.System.GetUtcNow()) is { Refusal: { } refusal })
+        {
+            return Fail(refusal);
+        }
         if (ProxyCommandLine.SelectAccounts(path, config, accountName) is not [var account])
         {
             return ProxyCommandLine.ExitFailure;
+        }
+        if (account.TokenFrom is { } tokenFrom)
+        {
+            return Fail($"account {account.Name} uses the sign-in of account {tokenFrom} (token_from): run emailproxy auth {tokenFrom}");
         }
         if (account.Flow == OAuthFlow.ClientCredentials)
         {
@@ -43,9 +52,9 @@ internal static class AuthCommand
         }
 
         using var presence = await ProxyPresence.FindAsync(config, cancellationToken);
-        if (presence.Refusal is { } refusal)
+        if (presence.Refusal is { } absent)
         {
-            return Fail(refusal);
+            return Fail(absent);
         }
         try
         {
@@ -63,6 +72,11 @@ internal static class AuthCommand
             await Console.Out.WriteLineAsync(completion.Value.Identity is { } identity
                 ? $"Signed in as {identity}"
                 : $"Signed in as {account.Username} (the provider's tokens did not say who signed in, so this is the account's username)");
+            if (completion.Value.Password is { } password)
+            {
+                // An account made from a template, signed in for the first time: its client password, this once.
+                await Console.Out.WriteLineAsync($"Password of {account.Name} (shown once only; the proxy keeps only its hash): {password}");
+            }
             return ProxyCommandLine.ExitOk;
         }
         catch (ControlException e)
@@ -72,7 +86,7 @@ internal static class AuthCommand
     }
 
     /// <summary>The running proxy signs in: started through <c>/signin</c>, a pasted address sent to <c>/paste</c>, the outcome read from <c>/signins/{id}</c>.</summary>
-    private static async Task<(bool Succeeded, string Message, string? Identity)?> OnlineAsync(
+    private static async Task<(bool Succeeded, string Message, string? Identity, string? Password)?> OnlineAsync(
         ControlClient proxy, ProxyConfig config, AccountOptions account, SignInMethod method, CancellationToken cancellationToken)
     {
         var started = await proxy.StartSignInAsync(account.Name, method, cancellationToken);
@@ -80,23 +94,23 @@ internal static class AuthCommand
         await InstructAsync(account, isBrowser, started.AuthorizeUrl, started.VerificationUri, started.UserCode,
             servedRedirect: isBrowser && config.General.LocalServerAuth ? config.General.RedirectUri : null);
 
-        async Task<(bool, string, string?)> ProxyOutcomeAsync(CancellationToken stop)
+        async Task<(bool, string, string?, string?)> ProxyOutcomeAsync(CancellationToken stop)
         {
             while (true)
             {
                 var state = await proxy.GetSignInAsync(started.Id, stop);
                 if (state.State != ControlSignInState.Pending)
                 {
-                    return (state.State == ControlSignInState.Succeeded, state.Message, state.Identity);
+                    return (state.State == ControlSignInState.Succeeded, state.Message, state.Identity, state.Password);
                 }
                 await Task.Delay(PollInterval, stop);
             }
         }
 
-        async Task<(bool, string, string?)> PasteAsync(string address, CancellationToken stop)
+        async Task<(bool, string, string?, string?)> PasteAsync(string address, CancellationToken stop)
         {
             var state = await proxy.PasteAsync(started.Id, address, stop);
-            return (state.State == ControlSignInState.Succeeded, state.Message, state.Identity);
+            return (state.State == ControlSignInState.Succeeded, state.Message, state.Identity, state.Password);
         }
 
         // Without local_server_auth nothing but a paste completes it; with it, the served redirect may.
@@ -104,7 +118,7 @@ internal static class AuthCommand
     }
 
     /// <summary>No proxy runs: the sign-in is done here, with the key and token folder <c>run</c> uses, and the token stored here.</summary>
-    private static async Task<(bool Succeeded, string Message, string? Identity)?> OfflineAsync(
+    private static async Task<(bool Succeeded, string Message, string? Identity, string? Password)?> OfflineAsync(
         string path, ProxyConfig config, AccountOptions account, SignInMethod method, CancellationToken cancellationToken)
     {
         var tokenDirectory = config.TokenDirectory;
@@ -138,28 +152,28 @@ internal static class AuthCommand
         {
             // The provider gave no code: its words, with the fix where known.
             var refused = await pending.Completion;
-            return (false, refused.Message, null);
+            return (false, refused.Message, null, null);
         }
         var isBrowser = pending.Method == SignInMethod.Browser;
         await InstructAsync(account, isBrowser, pending.AuthorizeUrl?.AbsoluteUri, pending.VerificationUri?.AbsoluteUri, pending.UserCode, servedRedirect: null);
 
-        async Task<(bool, string, string?)> CompletedAsync(CancellationToken stop)
+        async Task<(bool, string, string?, string?)> CompletedAsync(CancellationToken stop)
         {
             try
             {
                 var done = await pending.Completion.WaitAsync(pending.ExpiresAt - time.GetUtcNow() is { Ticks: > 0 } left ? left : TimeSpan.Zero, time, stop);
-                return (done.Succeeded, done.Message, done.Identity);
+                return (done.Succeeded, done.Message, done.Identity, done.Password?.Take());
             }
             catch (TimeoutException)
             {
-                return (false, $"The sign-in of account {account.Name} expired before it was completed: run emailproxy auth again.", null);
+                return (false, $"The sign-in of account {account.Name} expired before it was completed: run emailproxy auth again.", null, null);
             }
         }
 
-        async Task<(bool, string, string?)> PasteAsync(string address, CancellationToken stop)
+        async Task<(bool, string, string?, string?)> PasteAsync(string address, CancellationToken stop)
         {
             var done = await signIns.CompletePastedAsync(account, address, stop);
-            return (done.Succeeded, done.Message, done.Identity);
+            return (done.Succeeded, done.Message, done.Identity, done.Password?.Take());
         }
 
         // Nothing listens for the redirect here: only a paste completes a browser sign-in.
@@ -171,11 +185,11 @@ internal static class AuthCommand
     /// sign-in, reads one pasted address from standard input meanwhile and completes with it
     /// (<paramref name="paste"/>). When the outcome comes first (the served redirect), reading stops.
     /// </summary>
-    private static async Task<(bool Succeeded, string Message, string? Identity)> WaitAsync(
+    private static async Task<(bool Succeeded, string Message, string? Identity, string? Password)> WaitAsync(
         DateTimeOffset expiresAt,
         bool isBrowser,
-        Func<CancellationToken, Task<(bool, string, string?)>> outcome,
-        Func<string, CancellationToken, Task<(bool, string, string?)>> paste,
+        Func<CancellationToken, Task<(bool, string, string?, string?)>> outcome,
+        Func<string, CancellationToken, Task<(bool, string, string?, string?)>> paste,
         bool pasteOnly,
         CancellationToken cancellationToken)
     {
@@ -203,7 +217,7 @@ internal static class AuthCommand
                     // Standard input ended: only the served redirect can still complete it.
                     if (pasteOnly)
                     {
-                        return (false, "standard input ended before the address the browser ended on was pasted", null);
+                        return (false, "standard input ended before the address the browser ended on was pasted", null, null);
                     }
                     line = null;
                     continue;

@@ -102,9 +102,11 @@ internal static class ProxyCommandLine
     /// <summary>Every account (by name), or the one named; null (one line printed) when there is no such account.</summary>
     internal static IReadOnlyList<AccountOptions>? SelectAccounts(string path, ProxyConfig config, string? accountName)
     {
+        // The accounts templates made are those whose token files are there, as the proxy's start finds them.
+        config.Created.Restore(config, TokenFileStore.StoredAccountNames(config.TokenDirectory), DateTimeOffset.UtcNow);
         if (accountName is null)
         {
-            return [.. config.Accounts.Values.OrderBy(a => a.Name, StringComparer.OrdinalIgnoreCase)];
+            return [.. config.AllAccounts.OrderBy(a => a.Name, StringComparer.OrdinalIgnoreCase)];
         }
         if (config.FindAccount(accountName) is { } account)
         {

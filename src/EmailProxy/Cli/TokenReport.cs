@@ -23,6 +23,9 @@ internal static class TokenReport
     public const string NeedsSignIn = "needs-sign-in";
     public const string NoTokenYet = "no-token-yet";
 
+    /// <summary>token_from: the account has no tokens of its own; it uses another account's sign-in.</summary>
+    public const string UsesSignInOf = "uses-sign-in-of";
+
     /// <summary>Operators alert before Microsoft's limit on an unused refresh token.</summary>
     public const int RefreshTokenInactivityDays = 90;
 
@@ -74,7 +77,19 @@ internal static class TokenReport
             Flow = FlowName(account.Flow),
             State = NeedsSignIn,
             TokenFile = path,
+            Template = account.Template,
         };
+        if (account.TokenFrom is { } tokenFrom)
+        {
+            // No token file of its own: its logins use the delegate's (listed under that account).
+            return status with
+            {
+                State = UsesSignInOf,
+                UsesSignInOf = tokenFrom,
+                Reason = $"uses the sign-in of {tokenFrom} (token_from): it has no token file of its own",
+                TokenFile = Path.Combine(Path.GetDirectoryName(path)!, TokenFileName.For(tokenFrom)),
+            };
+        }
         if (missing is not null)
         {
             return NotSignedIn(status, account, missing);
@@ -194,10 +209,12 @@ internal static class TokenReport
         Line(text, "state", s.State switch
         {
             SignedIn => "signed in",
+            UsesSignInOf => s.Reason,
             NoTokenYet => $"no token yet: {s.Reason}",
             _ => $"needs sign-in: {s.Reason}",
         });
         Line(text, "identity", s.Identity);
+        Line(text, "from template", s.Template is null ? null : $"[account {s.Template}] (made for this login name)");
         Line(text, "token file", s.TokenFile);
         if (s.Scopes is { } scopes)
         {

@@ -23,6 +23,12 @@ internal sealed record TokenStatus
     /// <summary>Who signed in, from the token file's readable metadata (null for app-only tokens and older files).</summary>
     [JsonPropertyName("identity")] public string? Identity { get; init; }
 
+    /// <summary>token_from: the account whose sign-in this one uses (its state is then <c>uses-sign-in-of</c>); null otherwise.</summary>
+    [JsonPropertyName("uses_sign_in_of")] public string? UsesSignInOf { get; init; }
+
+    /// <summary>The template (<c>*@contoso.com</c>) this account was made from; null for an account named in the file.</summary>
+    [JsonPropertyName("template")] public string? Template { get; init; }
+
     [JsonPropertyName("token_file")] public required string TokenFile { get; init; }
     [JsonPropertyName("scopes")] public IReadOnlyList<string>? Scopes { get; init; }
     [JsonPropertyName("access_token_expires")] public DateTimeOffset? AccessTokenExpires { get; init; }

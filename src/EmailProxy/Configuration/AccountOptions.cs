@@ -39,6 +39,15 @@ internal sealed record AccountOptions(string Name)
     /// <summary>allow_identity: other signed-in identities accepted for this account besides <see cref="Username"/> (a delegate of a shared mailbox).</summary>
     public IReadOnlyList<string> AllowIdentity { get; init; } = [];
 
+    /// <summary>token_from: the account whose sign-in (tokens) this one uses; it logs in upstream as its own <see cref="Username"/> with them (a shared mailbox).</summary>
+    public string? TokenFrom { get; init; }
+
+    /// <summary>The <c>[account PATTERN]</c> template this account was made from for a matching login name; null for an account named in the file.</summary>
+    public string? Template { get; init; }
+
+    /// <summary>The account whose tokens a login of this one uses: <see cref="TokenFrom"/>'s, else its own.</summary>
+    public string TokenAccountName => TokenFrom ?? Name;
+
     public string ProviderDisplayName => Provider switch
     {
         OAuthProvider.Microsoft => "Microsoft",

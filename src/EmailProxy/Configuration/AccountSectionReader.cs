@@ -30,7 +30,9 @@ internal static class AccountSectionReader
 
         var serverName = ReadServerName(section, servers);
         var clientId = section.Text(Keys.ClientId);
-        if (clientId is null)
+        // token_from: the OAuth settings are the other account's (TokenFromRules fills them in), so client_id is not needed.
+        var tokenFrom = section.Text(Keys.TokenFrom);
+        if (clientId is null && tokenFrom is null)
         {
             section.Error(Keys.ClientId, null, "is required: the application (client) id of the app registration");
         }
@@ -98,6 +100,7 @@ internal static class AccountSectionReader
             ClientCertificate = certificatePath,
             ClientKey = keyPath,
             AllowIdentity = allowIdentity,
+            TokenFrom = tokenFrom,
         };
     }
 

@@ -66,6 +66,8 @@ internal sealed record ConfigChanges(
         var pinned = file with
         {
             ConfigPath = running.ConfigPath,
+            // The accounts templates made stay made; their keys come from the new file's templates.
+            Created = running.Created,
             General = now with
             {
                 TokenDirectory = was.TokenDirectory,

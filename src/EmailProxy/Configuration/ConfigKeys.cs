@@ -90,6 +90,10 @@ internal static class ConfigKeys
         public const string ClientKey = "client_key";
         public const string AllowIdentity = "allow_identity";
 
+        // Shared mailboxes and templates (issue 17, items 4-5).
+        public const string TokenFrom = "token_from";
+        public const string MaxAccounts = "max_accounts";
+
         public static readonly FrozenSet<string> All = ConstantsOf(typeof(Account));
     }
 

@@ -64,7 +64,35 @@ internal static class ConfigReader
         {
             return Fail(new ConfigProblem("file", null, null, $"'{path}' cannot be read as an INI file: {e.InnerException?.Message ?? e.Message}"));
         }
-        return Read(root, path);
+        return Read(root, path, AccountHeaders(lines));
+    }
+
+    /// <summary>The names of the file's <c>[account NAME]</c> headers, in the file's order.</summary>
+    private static List<string> AccountHeaders(string[] lines)
+    {
+        var names = new List<string>();
+        foreach (var raw in lines)
+        {
+            var line = raw.Trim();
+            if (line.Length >= 2 && line[0] == '[' && line[^1] == ']' && SplitSectionName(line[1..^1]) is var (kind, name)
+                && kind.Equals(ConfigKeys.AccountSection, StringComparison.OrdinalIgnoreCase) && name.Length > 0)
+            {
+                names.Add(name);
+            }
+        }
+        return names;
+    }
+
+    private static int IndexOf(IReadOnlyList<string> names, string name)
+    {
+        for (var i = 0; i < names.Count; i++)
+        {
+            if (string.Equals(names[i], name, StringComparison.OrdinalIgnoreCase))
+            {
+                return i;
+            }
+        }
+        return int.MaxValue;
     }
 
     /// <summary>The 1-based number of the first line the INI format does not allow (as the INI reader judges it), or 0.</summary>
@@ -84,7 +112,8 @@ internal static class ConfigReader
         return 0;
     }
 
-    public static ConfigReadResult Read(IConfiguration configuration, string path)
+    /// <param name="templateOrder">The names of the file's <c>[account]</c> sections in the file's order (the configuration's own order is by name): of several templates that match a login name, the first in the file wins.</param>
+    public static ConfigReadResult Read(IConfiguration configuration, string path, IReadOnlyList<string>? templateOrder = null)
     {
         var problems = new ConfigProblems();
         var directory = Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".";
@@ -127,8 +156,18 @@ internal static class ConfigReader
 
         var accounts = new Dictionary<string, AccountOptions>(StringComparer.OrdinalIgnoreCase);
         var accountNames = new List<(string Name, string Section)>();
+        var templates = new List<AccountTemplate>();
+        var sections = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         foreach (var (name, section) in accountSections)
         {
+            if (AccountTemplate.IsPattern(name))
+            {
+                if (AccountTemplateReader.Read(Reader(section), name, servers) is { } template)
+                {
+                    templates.Add(template);
+                }
+                continue;
+            }
             if (!AccountNameRules.Check(name, section.Key, accountNames, problems))
             {
                 continue;
@@ -140,18 +179,36 @@ internal static class ConfigReader
             }
             else if (account is not null)
             {
-                ConfigLint.CheckAccount(section.Key, account, general, listenersWritten, servers, problems);
+                sections[name] = section.Key;
+                if (section[ConfigKeys.Account.MaxAccounts] is not null)
+                {
+                    problems.Warn(section.Key, ConfigKeys.Account.MaxAccounts, null, "is only used by a template ([account *@example.com]): ignored");
+                }
             }
+        }
+        TokenFromRules.Resolve(accounts, sections, templates, problems);
+        foreach (var (name, account) in accounts.Where(entry => entry.Value.TokenFrom is null))
+        {
+            ConfigLint.CheckAccount(sections[name], account, general, listenersWritten, servers, problems);
+        }
+        foreach (var template in templates)
+        {
+            ConfigLint.CheckAccount(template.Section, template.Options, general, listenersWritten, servers, problems);
+        }
+        if (templateOrder is not null)
+        {
+            // The file's order: of several templates that match a name, the first written wins.
+            templates = [.. templates.OrderBy(template => IndexOf(templateOrder, template.Pattern))];
         }
         ConfigLint.CheckRedirectUri(general, accounts.Values, problems);
         ConfigLint.CheckLocalTls(general, Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".", problems);
         ListenerExposure.Check(general, accounts.Values, problems);
-        if (accounts.Count == 0)
+        if (accounts.Count == 0 && templates.Count == 0)
         {
             problems.Warn("file", null, null, "no [account NAME] section: every login will be refused until one is added");
         }
 
-        var config = problems.Errors.Count == 0 ? new ProxyConfig(path, general, servers, accounts) : null;
+        var config = problems.Errors.Count == 0 ? new ProxyConfig(path, general, servers, accounts) { Templates = templates } : null;
         return new ConfigReadResult(config, problems.Errors, problems.Warnings);
     }
 

@@ -24,7 +24,44 @@ internal sealed record ProxyConfig(
     /// <summary>tls_dir as a full path (relative to the configuration file's folder): the generated CA and server certificate.</summary>
     public string TlsDirectory => Path.GetFullPath(General.TlsDirectory, ConfigDirectory);
 
-    /// <summary>Finds the account a client logged in as; names are case-insensitive.</summary>
+    /// <summary>The <c>[account PATTERN]</c> templates, in the file's order (the first that matches a name wins).</summary>
+    public IReadOnlyList<AccountTemplate> Templates { get; init; } = [];
+
+    /// <summary>The accounts templates have made: the same object from one configuration to the next (a reload carries it).</summary>
+    public TemplateAccounts Created { get; init; } = new();
+
+    /// <summary>Finds the account a client logged in as (named in the file, or made from a template already); names are case-insensitive.</summary>
     public AccountOptions? FindAccount(string loginName) =>
-        Accounts.TryGetValue(loginName, out var account) ? account : null;
+        Accounts.TryGetValue(loginName, out var account) ? account
+        : Created.Contains(loginName) && TemplateFor(loginName) is { } template ? template.AccountFor(loginName)
+        : null;
+
+    /// <summary>The template that gives a login name its account: the first in the file that matches it, unless an account is named so.</summary>
+    public AccountTemplate? TemplateFor(string loginName) =>
+        Accounts.ContainsKey(loginName) ? null : Templates.FirstOrDefault(template => template.Matches(loginName));
+
+    /// <summary>
+    /// The account for a login (or the CLI, or a control endpoint): the one named in the file, else the one its template
+    /// made or makes now (<see cref="TemplateAccounts.TryMake"/>). Refusal is the client's one line when a template
+    /// matches but makes none; both are null when nothing matches.
+    /// </summary>
+    public (AccountOptions? Account, string? Refusal) ResolveAccount(string loginName, DateTimeOffset now)
+    {
+        if (FindAccount(loginName) is { } found)
+        {
+            return (found, null);
+        }
+        if (TemplateFor(loginName) is not { } template)
+        {
+            return (null, null);
+        }
+        return Created.TryMake(template, loginName, Accounts.Keys, now) is { } refusal ? (null, refusal) : (template.AccountFor(loginName), null);
+    }
+
+    /// <summary>The accounts templates made that a template of this configuration still gives, by name.</summary>
+    public IEnumerable<AccountOptions> CreatedAccounts =>
+        Created.Names().Select(FindAccount).OfType<AccountOptions>().OrderBy(account => account.Name, StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Every account: those named in the file, then those templates made.</summary>
+    public IEnumerable<AccountOptions> AllAccounts => Accounts.Values.Concat(CreatedAccounts);
 }

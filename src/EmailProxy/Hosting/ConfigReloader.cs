@@ -235,6 +235,24 @@ internal sealed partial class ConfigReloader(
         {
             await tokens.ForgetAccessTokenAsync(next.Accounts[name], cancellationToken);
         }
+        // Accounts made from templates keep being made; their keys follow the template, as a named account's follow its section.
+        foreach (var name in running.Created.Names())
+        {
+            if (running.Accounts.ContainsKey(name) || running.FindAccount(name) is not { } before)
+            {
+                continue;
+            }
+            var after = next.FindAccount(name);
+            if (after is not null && ConfigChanges.SameOAuth(before, after))
+            {
+                continue;
+            }
+            signIns.EndSignInsOf(name);
+            if (after is not null)
+            {
+                await tokens.ForgetAccessTokenAsync(after, cancellationToken);
+            }
+        }
         await listeners.ApplyAsync(next.General, cancellationToken);
         var summary = changes.ToString();
         LogReloaded(log, trigger, summary);

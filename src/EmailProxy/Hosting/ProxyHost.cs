@@ -115,7 +115,9 @@ internal static partial class ProxyHost
 
         var app = builder.Build();
         var tokens = app.Services.GetRequiredService<TokenService>();
-        app.Services.GetRequiredService<ProxyMetrics>().ObserveAccounts(() => live.Current.Accounts.Values, account => tokens.Peek(account.Name), app.Services.GetRequiredService<TimeProvider>());
+        // The accounts templates made before: one for each token file a template matches.
+        config.Created.Restore(config, TokenFileStore.StoredAccountNames(config.TokenDirectory), app.Services.GetRequiredService<TimeProvider>().GetUtcNow());
+        app.Services.GetRequiredService<ProxyMetrics>().ObserveAccounts(() => live.Current.AllAccounts.Where(account => account.TokenFrom is null), account => tokens.Peek(account.Name), app.Services.GetRequiredService<TimeProvider>());
         WebEndpoints.Map(app, live);
         // The certificate is made or loaded now: a problem stops the start, and the CA's path is logged.
         app.Services.GetRequiredService<LocalTlsService>().Prepare();

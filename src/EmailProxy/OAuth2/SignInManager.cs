@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Duende.IdentityModel;
 using Duende.IdentityModel.Client;
+using EmailProxy.Accounts;
 using EmailProxy.Configuration;
 using EmailProxy.Connections;
 using Microsoft.Extensions.Logging;
@@ -221,6 +222,7 @@ internal sealed partial class SignInManager(ProxyConfig config, OAuthClient clie
         var account = pending.Account;
         SignInCompletion completion;
         Action logOutcome;
+        GeneratedPassword? password = null;
         var closeWindow = pending.Method == SignInMethod.Browser ? ". You can close this window;" : ";";
         var verdict = SignInIdentity.Check(account, result, log);
         if (Outdated(pending))
@@ -235,17 +237,21 @@ internal sealed partial class SignInManager(ProxyConfig config, OAuthClient clie
             completion = new SignInCompletion(false, account, verdict.Message!, verdict.Identity);
         }
         // "Tokens saved" only once they are: a failed save was logged by the token service.
-        else if (await SaveAsync(pending, result, verdict.Identity))
+        else if (await SaveAsync(pending, result, verdict.Identity, password = await NewTemplatePasswordAsync(account)))
         {
             logOutcome = () => LogSignedIn(log, account.Name, account.ProviderDisplayName);
             completion = new SignInCompletion(true, account,
-                $"Account {account.Name} is signed in with {account.ProviderDisplayName}{As(verdict.Identity)}{closeWindow} mail clients can log in now.", verdict.Identity);
+                $"Account {account.Name} is signed in with {account.ProviderDisplayName}{As(verdict.Identity)}{closeWindow} mail clients can log in now{PasswordNote(password)}.", verdict.Identity, password);
         }
         else
         {
             logOutcome = () => LogSignedInNotSaved(log, account.Name, account.ProviderDisplayName);
             completion = new SignInCompletion(true, account,
-                $"Account {account.Name} is signed in with {account.ProviderDisplayName}{As(verdict.Identity)}, and mail clients can log in now, but its tokens could not be saved (see the proxy's log): after a restart it will need a new sign-in.", verdict.Identity);
+                $"Account {account.Name} is signed in with {account.ProviderDisplayName}{As(verdict.Identity)}, and mail clients can log in now{PasswordNote(password)}, but its tokens could not be saved (see the proxy's log): after a restart it will need a new sign-in.", verdict.Identity, password);
+        }
+        if (completion.Succeeded && account.Template is not null)
+        {
+            config.Created.Keep(account.Name);
         }
         // Completed before the outcome is logged: whoever acts on the log line (an operator, a test) finds the
         // sign-in over, on the status page too, not still under way.
@@ -258,15 +264,27 @@ internal sealed partial class SignInManager(ProxyConfig config, OAuthClient clie
     /// Takes a sign-in's tokens. When a reload changed the account's settings just as they were saved (after
     /// <see cref="FinishAsync"/> checked), its access token is dropped as the reload dropped the others' (<see cref="TokenService.ForgetAccessTokenAsync"/>).
     /// </summary>
-    private async Task<bool> SaveAsync(PendingSignIn pending, TokenEndpointResult result, string? identity)
+    private async Task<bool> SaveAsync(PendingSignIn pending, TokenEndpointResult result, string? identity, GeneratedPassword? password)
     {
-        var saved = await tokens.AcceptSignInAsync(pending.Account, result, CancellationToken.None, identity);
+        var saved = await tokens.AcceptSignInAsync(pending.Account, result, CancellationToken.None, identity, password?.Hash);
         if (Outdated(pending))
         {
             await tokens.ForgetAccessTokenAsync(pending.Account, CancellationToken.None);
         }
         return saved;
     }
+
+    /// <summary>
+    /// The client password of an account made from a template, made at its first sign-in (when no password is stored with its
+    /// tokens yet); null for any other account, and for a new sign-in of one that has its password (it stays as it was).
+    /// </summary>
+    private async Task<GeneratedPassword?> NewTemplatePasswordAsync(AccountOptions account) =>
+        account.Template is not null && (await tokens.SnapshotAsync(account, CancellationToken.None)).PasswordHash is null
+            ? await Task.Run(GeneratedPassword.New)
+            : null;
+
+    private static string PasswordNote(GeneratedPassword? password) =>
+        password is null ? "" : " with the password shown with this message, once only (the proxy keeps only its hash): enter it as the account's password in the mail client";
 
     private static string As(string? identity) => identity is null ? "" : $" as {identity}";
 

@@ -29,7 +29,8 @@ internal sealed partial class TokenRefreshWorker(LiveConfig config, TokenService
     internal async Task RunOnceAsync(CancellationToken cancellationToken)
     {
         // Every flow: browser and device-code sign-ins leave refresh tokens, app-only accounts get a new token.
-        foreach (var account in config.Current.Accounts.Values)
+        // Accounts made from templates too; a token_from account has no tokens of its own (its delegate's are refreshed).
+        foreach (var account in config.Current.AllAccounts.Where(account => account.TokenFrom is null))
         {
             try
             {

@@ -124,10 +124,11 @@ internal sealed partial class TokenService(OAuthClient client, TokenFileStore st
     /// <summary>Takes the tokens of a completed sign-in: saved first, then used.</summary>
     /// <returns>Whether they were saved (when not, they are used from memory and the failure is logged).</returns>
     /// <param name="identity">Who signed in, kept in the token file's readable metadata (null when unknown).</param>
-    public async Task<bool> AcceptSignInAsync(AccountOptions account, TokenEndpointResult result, CancellationToken cancellationToken, string? identity = null)
+    /// <param name="passwordHash">An account made from a template: the hash of the client password its first sign-in generated (null keeps the one it has).</param>
+    public async Task<bool> AcceptSignInAsync(AccountOptions account, TokenEndpointResult result, CancellationToken cancellationToken, string? identity = null, string? passwordHash = null)
     {
         var state = await GetStateAsync(account, cancellationToken);
-        var tokens = new StoredTokens(result.AccessToken, result.ExpiresAt, result.RefreshToken, result.RefreshToken is null ? null : time.GetUtcNow(), identity);
+        var tokens = new StoredTokens(result.AccessToken, result.ExpiresAt, result.RefreshToken, result.RefreshToken is null ? null : time.GetUtcNow(), identity, passwordHash);
         await state.Gate.WaitAsync(CancellationToken.None);
         try
         {
@@ -386,6 +387,8 @@ internal sealed partial class TokenService(OAuthClient client, TokenFileStore st
     /// <returns>Whether the tokens were saved: the caller says "saved" only then.</returns>
     private async Task<bool> SaveAndApplyAsync(AccountOptions account, AccountState state, StoredTokens tokens)
     {
+        // A template account's client password hash is kept with every later save (refreshes, new sign-ins) until its tokens are forgotten.
+        tokens = tokens.PasswordHash is null && state.Current.PasswordHash is { } passwordHash ? tokens with { PasswordHash = passwordHash } : tokens;
         var saved = false;
         try
         {

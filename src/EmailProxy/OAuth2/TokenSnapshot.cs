@@ -7,7 +7,7 @@ namespace EmailProxy.OAuth2;
 /// <see cref="TokenService"/> under its account's gate, read by anyone without a lock.
 /// <see cref="ToString"/> never shows a token.
 /// </summary>
-internal sealed record TokenSnapshot(string? AccessToken, DateTimeOffset ExpiresAt, string? RefreshToken, DateTimeOffset? RotatedAt, string? SignInReason, string? Identity = null)
+internal sealed record TokenSnapshot(string? AccessToken, DateTimeOffset ExpiresAt, string? RefreshToken, DateTimeOffset? RotatedAt, string? SignInReason, string? Identity = null, string? PasswordHash = null)
 {
     /// <summary>No token at all: the account needs a sign-in.</summary>
     public static TokenSnapshot None { get; } = new(null, DateTimeOffset.MinValue, null, null, null);
@@ -16,7 +16,7 @@ internal sealed record TokenSnapshot(string? AccessToken, DateTimeOffset Expires
     public bool SignedIn => SignInReason is null && (RefreshToken is not null || AccessToken is not null);
 
     public static TokenSnapshot From(StoredTokens tokens) =>
-        new(tokens.AccessToken, tokens.AccessTokenExpiresAt ?? DateTimeOffset.MinValue, tokens.RefreshToken, tokens.RefreshTokenRotatedAt, null, tokens.Identity);
+        new(tokens.AccessToken, tokens.AccessTokenExpiresAt ?? DateTimeOffset.MinValue, tokens.RefreshToken, tokens.RefreshTokenRotatedAt, null, tokens.Identity, tokens.PasswordHash);
 
     public override string ToString() =>
         $"TokenSnapshot {{ AccessToken = {(AccessToken is null ? "none" : "set")}, ExpiresAt = {ExpiresAt:O}, RefreshToken = {(RefreshToken is null ? "none" : "set")}, SignInReason = {SignInReason} }}";

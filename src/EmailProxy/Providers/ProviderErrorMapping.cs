@@ -28,6 +28,10 @@ internal static class ProviderErrorMapping
         {
             return null;
         }
+        if (SharedMailboxHint(account, protocol, rejection) is { } shared)
+        {
+            return shared;
+        }
         return account.Flow == OAuthFlow.ClientCredentials ? AppOnlyHint(account, protocol, rejection) : MicrosoftHint(protocol, rejection);
     }
 
@@ -116,6 +120,50 @@ internal static class ProviderErrorMapping
             + $"New-ServicePrincipal -AppId {account.ClientId} -ObjectId <the Object ID of the enterprise application of {account.ClientId}, not of the app registration> "
             + $"and then Add-MailboxPermission -Identity {account.Username} -User <that service principal's Object ID> -AccessRights FullAccess; "
             + $"the app registration also needs the application permission {permission} of Office 365 Exchange Online with admin consent, and username must be the mailbox's address.";
+    }
+
+    /// <summary>
+    /// Exchange's refusals to send as another mailbox (<c>550 5.7.60 … send as this sender</c>, <c>554 5.2.0 … SendAsDenied</c>),
+    /// null for any other text: the fix is the Send As permission for whoever signed in, on the mailbox sent as.
+    /// </summary>
+    /// <param name="delegateIdentity">Who signed in (the delegate of a shared mailbox), when known.</param>
+    public static string? SendAsFix(AccountOptions account, string reply, string? delegateIdentity = null)
+    {
+        ArgumentNullException.ThrowIfNull(account);
+        ArgumentNullException.ThrowIfNull(reply);
+        if (!reply.Contains("SendAsDenied", StringComparison.OrdinalIgnoreCase)
+            && !reply.Contains("send as this sender", StringComparison.OrdinalIgnoreCase)
+            && !reply.Contains("not allowed to send as", StringComparison.OrdinalIgnoreCase)
+            && !reply.Contains("5.7.60", StringComparison.Ordinal))
+        {
+            return null;
+        }
+        var trustee = delegateIdentity ?? (account.TokenFrom is { } from ? $"<the user who signs in for account {from}>" : "<the signed-in user>");
+        return $"Exchange refused to send as the message's sender: the signed-in user needs the Send As permission on the mailbox {account.Username}. "
+            + $"An Exchange administrator runs, in Exchange Online PowerShell, Add-RecipientPermission -Identity {account.Username} -Trustee {trustee} -AccessRights SendAs "
+            + $"(and, to read that mailbox over IMAP, Add-MailboxPermission -Identity {account.Username} -User {trustee} -AccessRights FullAccess); it can take up to an hour to apply. "
+            + $"The message's From must be {account.Username}.";
+    }
+
+    /// <summary>
+    /// A shared mailbox (token_from) whose login Exchange refused: the delegate's token names the delegate, and Exchange lets it
+    /// open the shared mailbox only with Full Access (IMAP, POP) or Send As (SMTP) on it.
+    /// </summary>
+    private static string? SharedMailboxHint(AccountOptions account, MailProtocol protocol, string rejection)
+    {
+        if (account.TokenFrom is not { } from)
+        {
+            return null;
+        }
+        if (protocol is SmtpProtocol)
+        {
+            return SendAsFix(account, rejection) ?? (rejection.StartsWith("535", StringComparison.Ordinal)
+                ? $"Account {account.Name} logs in as the shared mailbox {account.Username} with the sign-in of account {from}: that user needs Send As on it (Add-RecipientPermission -Identity {account.Username} -Trustee <that user> -AccessRights SendAs) and Full Access (Add-MailboxPermission -Identity {account.Username} -User <that user> -AccessRights FullAccess), and SMTP AUTH must be enabled for the shared mailbox."
+                : null);
+        }
+        return rejection.Contains("AUTHENTICATE failed", StringComparison.OrdinalIgnoreCase) || rejection.Contains(Upstream.UpstreamClient.NotConnected, StringComparison.OrdinalIgnoreCase) || protocol is Pop3Protocol
+            ? $"Account {account.Name} opens the shared mailbox {account.Username} with the sign-in of account {from}: that user needs Full Access on it. An Exchange administrator runs Add-MailboxPermission -Identity {account.Username} -User <the user who signs in for {from}> -AccessRights FullAccess (it can take up to an hour to apply), and username must be the shared mailbox's address."
+            : null;
     }
 
     private static bool Has(string text, string code) =>

@@ -6,8 +6,9 @@ internal sealed record StoredTokens(
     DateTimeOffset? AccessTokenExpiresAt,
     string? RefreshToken,
     DateTimeOffset? RefreshTokenRotatedAt,
-    string? Identity = null)
+    string? Identity = null,
+    string? PasswordHash = null)
 {
     public override string ToString() =>
-        $"StoredTokens {{ AccessToken = {(AccessToken is null ? "none" : "set")}, ExpiresAt = {AccessTokenExpiresAt:O}, RefreshToken = {(RefreshToken is null ? "none" : "set")}, Identity = {Identity} }}";
+        $"StoredTokens {{ AccessToken = {(AccessToken is null ? "none" : "set")}, ExpiresAt = {AccessTokenExpiresAt:O}, RefreshToken = {(RefreshToken is null ? "none" : "set")}, Identity = {Identity}, PasswordHash = {(PasswordHash is null ? "none" : "set")} }}";
 }

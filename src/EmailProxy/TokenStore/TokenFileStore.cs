@@ -93,6 +93,43 @@ internal sealed partial class TokenFileStore
         }
     }
 
+    /// <summary>
+    /// The account names the token files say they belong to (their readable <c>account</c>), nothing decrypted: at start, the
+    /// accounts made from templates are made again from them. A file that cannot be read is left out (its account's load says why).
+    /// </summary>
+    public static IReadOnlyList<string> StoredAccountNames(string directory)
+    {
+        var names = new List<string>();
+        try
+        {
+            if (!System.IO.Directory.Exists(directory))
+            {
+                return names;
+            }
+            foreach (var path in System.IO.Directory.GetFiles(directory, "*" + TokenFileName.Extension))
+            {
+                try
+                {
+                    var file = JsonSerializer.Deserialize(File.ReadAllBytes(path), TokenJsonContext.Default.TokenFile);
+                    // Only a file named as its account's would be: a renamed or copied file is not an account.
+                    if (file?.Account is { Length: > 0 } account && string.Equals(Path.GetFileName(path), TokenFileName.For(account), StringComparison.Ordinal))
+                    {
+                        names.Add(account);
+                    }
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
+                {
+                    // Left out: it is logged when its account loads it.
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return names;
+        }
+        return names;
+    }
+
     /// <summary>The account's file, named by <see cref="TokenFileName.For"/>: two accounts never share one.</summary>
     public string PathFor(string accountName) => Path.Combine(Directory, TokenFileName.For(accountName));
 
@@ -127,7 +164,7 @@ internal sealed partial class TokenFileStore
                 throw new InvalidDataException("it holds no secrets");
             }
             var secrets = Decrypt(account.Name, file.Secrets);
-            return new StoredTokens(secrets.AccessToken, file.AccessTokenExpires, secrets.RefreshToken, file.RefreshTokenRotated, file.Identity);
+            return new StoredTokens(secrets.AccessToken, file.AccessTokenExpires, secrets.RefreshToken, file.RefreshTokenRotated, file.Identity, secrets.PasswordHash);
         }
         catch (Exception e) when (e is JsonException or InvalidDataException or CryptographicException or FormatException or ArgumentException)
         {
@@ -165,7 +202,7 @@ internal sealed partial class TokenFileStore
             RefreshTokenRotated = tokens.RefreshTokenRotatedAt,
             Identity = tokens.Identity,
             Saved = _time.GetUtcNow(),
-            Secrets = Encrypt(account.Name, new TokenSecrets { AccessToken = tokens.AccessToken, RefreshToken = tokens.RefreshToken }),
+            Secrets = Encrypt(account.Name, new TokenSecrets { AccessToken = tokens.AccessToken, RefreshToken = tokens.RefreshToken, PasswordHash = tokens.PasswordHash }),
         };
         PrivateFile.Write(path, JsonSerializer.SerializeToUtf8Bytes(file, TokenJsonContext.Default.TokenFile));
     }

@@ -7,6 +7,8 @@ namespace EmailProxy.Web;
 /// </summary>
 /// <param name="Id">The HTML id of the account's heading, from its place on the page (<c>account-3</c>): never the name, which may hold anything.</param>
 /// <param name="State">One line for a person, starting with <c>Signed in</c>, <c>Needs a sign-in</c>, <c>Signing in</c> (a device code waits to be entered) or <c>App-only</c>.</param>
+/// <param name="UsesSignInOf">token_from: the account whose sign-in this one uses (it has none of its own).</param>
+/// <param name="Template">The template (<c>*@contoso.com</c>) the account was made from for its login name; null for an account named in the file.</param>
 /// <param name="ErrorCode">The <c>AADSTS</c> code of <paramref name="LastError"/>, when it carries one.</param>
 internal sealed record AccountStatus(
     string Id,
@@ -32,7 +34,9 @@ internal sealed record AccountStatus(
     bool CanShowDeviceCode,
     bool CanPaste,
     bool CanForget,
-    bool AppOnly)
+    bool AppOnly,
+    string? UsesSignInOf = null,
+    string? Template = null)
 {
     /// <summary>The path of the account's actions (<c>/accounts/{escaped}/…</c>), read back with <see cref="WebEndpoints.AccountNameOf"/>.</summary>
     public static string ActionPath(string name, string action) => $"/accounts/{Uri.EscapeDataString(name)}/{action}";

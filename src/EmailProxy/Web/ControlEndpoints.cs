@@ -68,11 +68,21 @@ internal static class ControlEndpoints
             return status == StatusCodes.Status200OK ? await next(invocation) : Results.StatusCode(status);
         });
 
-        api.MapPost("/accounts/{name}/signin", async (HttpContext context, [FromServices] SignInManager signIns, [FromServices] ControlSignIns registry) =>
+        api.MapPost("/accounts/{name}/signin", async (HttpContext context, [FromServices] SignInManager signIns, [FromServices] ControlSignIns registry, [FromServices] TimeProvider time) =>
         {
-            if (FindAccount(context, config) is not { } account)
+            // emailproxy auth NAME: a name a template matches gets its account now, as its first login would make it.
+            var (account, refusal) = WebEndpoints.AccountNameOf(context) is { } name ? config.Current.ResolveAccount(name, time.GetUtcNow()) : (null, null);
+            if (refusal is not null)
+            {
+                return Error(StatusCodes.Status409Conflict, refusal);
+            }
+            if (account is null)
             {
                 return UnknownAccount(context);
+            }
+            if (account.TokenFrom is { } tokenFrom)
+            {
+                return Error(StatusCodes.Status409Conflict, $"account {account.Name} uses the sign-in of account {tokenFrom} (token_from): sign in as {tokenFrom}");
             }
             var (read, unreadable) = await ReadAsync(context, ControlJsonContext.Default.ControlSignInRequest);
             if (unreadable is not null)
@@ -134,7 +144,7 @@ internal static class ControlEndpoints
             }
             var completion = await signIns.CompletePastedAsync(pending.Account, request?.Address ?? "", context.RequestAborted);
             return Results.Json(
-                new ControlSignInState(completion.Succeeded ? ControlSignInState.Succeeded : ControlSignInState.Failed, completion.Message, pending.ExpiresAt, completion.Identity),
+                new ControlSignInState(completion.Succeeded ? ControlSignInState.Succeeded : ControlSignInState.Failed, completion.Message, pending.ExpiresAt, completion.Identity, completion.Password?.Take()),
                 ControlJsonContext.Default.ControlSignInState);
         });
 
@@ -186,7 +196,7 @@ internal static class ControlEndpoints
         if (pending.Completion.IsCompletedSuccessfully)
         {
             var done = pending.Completion.Result;
-            return new(done.Succeeded ? ControlSignInState.Succeeded : ControlSignInState.Failed, done.Message, pending.ExpiresAt, done.Identity);
+            return new(done.Succeeded ? ControlSignInState.Succeeded : ControlSignInState.Failed, done.Message, pending.ExpiresAt, done.Identity, done.Password?.Take());
         }
         return pending.ExpiresAt <= now
             ? new(ControlSignInState.Failed, $"The sign-in of account {pending.Account.Name} expired before it was completed: start it again.", pending.ExpiresAt)

@@ -111,6 +111,14 @@ internal static class StatusPage
         Fact(html, "Flow", account.Flow);
         Fact(html, "Tenant", account.Tenant);
         Fact(html, "Mailbox", account.Mailbox);
+        if (account.UsesSignInOf is { } delegateName)
+        {
+            Fact(html, "Sign-in", $"uses the sign-in of {delegateName} (token_from)", "uses-sign-in-of");
+        }
+        if (account.Template is { } template)
+        {
+            Fact(html, "Made from", $"template [account {template}], at this login name's first login", "template");
+        }
         // These two change when a sign-in completes while the page is open: status.js rewrites them (data-field).
         Fact(html, "Signed in as", account.AppOnly ? "no person: the app itself (client credentials)" : account.Identity ?? (account.SignedIn ? "(not recorded)" : "nobody yet"), "identity");
         Fact(html, "Access token", account.AccessTokenExpiresAt is { } expires

@@ -22,7 +22,7 @@ internal sealed class StatusReader(LiveConfig live, TokenService tokens, SignInM
 
     /// <summary>The configured accounts in the page's order (by name), each with its place: the order gives the HTML ids.</summary>
     public IEnumerable<(AccountOptions Account, string Id)> Accounts() =>
-        live.Current.Accounts.Values.OrderBy(a => a.Name, StringComparer.OrdinalIgnoreCase).ThenBy(a => a.Name, StringComparer.Ordinal)
+        live.Current.AllAccounts.OrderBy(a => a.Name, StringComparer.OrdinalIgnoreCase).ThenBy(a => a.Name, StringComparer.Ordinal)
             .Select((account, index) => (account, $"account-{index + 1}"));
 
     /// <summary>The HTML id of the account's section (<c>account-3</c>), or null when it is not configured.</summary>
@@ -49,6 +49,26 @@ internal sealed class StatusReader(LiveConfig live, TokenService tokens, SignInM
 
     private async Task<AccountStatus> ReadAsync(AccountOptions account, string id, CancellationToken cancellationToken)
     {
+        if (account.TokenFrom is { } tokenFrom && live.Current.FindAccount(tokenFrom) is { } delegateAccount)
+        {
+            // No sign-in of its own: the delegate's state, no actions (they are the delegate's).
+            var shared = await ReadAsync(delegateAccount, id, cancellationToken);
+            var sharedEntry = activity.Of(account.Name);
+            return shared with
+            {
+                Name = account.Name,
+                Mailbox = account.Username,
+                State = $"Uses the sign-in of {delegateAccount.Name} (token_from): {shared.State}",
+                UserCode = null, VerificationUri = null, SignInExpiresAt = null,
+                LastLogins = [.. sharedEntry.LastLogins.Select(p => new ProtocolLogin(p.Key, p.Value))],
+                LastError = sharedEntry.LastError is { } sharedError ? $"{sharedEntry.LastErrorProtocol} login: {sharedError}" : null,
+                LastErrorAt = sharedEntry.LastError is null ? null : sharedEntry.LastErrorAt,
+                ErrorCode = null,
+                Fix = sharedEntry.LastError is null ? null : StatusFix.ForLogin(account, sharedEntry.LastFailure),
+                CanSignIn = false, CanShowDeviceCode = false, CanPaste = false, CanForget = false,
+                UsesSignInOf = delegateAccount.Name,
+            };
+        }
         var snapshot = await tokens.SnapshotAsync(account, cancellationToken);
         var signedIn = snapshot.SignedIn;
         // A browser sign-in under way changes nothing shown: a mail client's login starts one with nobody at a
@@ -92,7 +112,8 @@ internal sealed class StatusReader(LiveConfig live, TokenService tokens, SignInM
             CanShowDeviceCode: account.Flow == OAuthFlow.DeviceCode,
             CanPaste: browser && !live.Current.General.LocalServerAuth,
             CanForget: snapshot.AccessToken is not null || snapshot.RefreshToken is not null,
-            AppOnly: appOnly);
+            AppOnly: appOnly,
+            Template: account.Template);
     }
 
     /// <summary>A time as the page prints it (UTC, to the minute).</summary>

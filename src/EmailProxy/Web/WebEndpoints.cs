@@ -97,6 +97,13 @@ internal static class WebEndpoints
                 // Open without admin_password: an unknown state's warning is bounded per client address.
                 var result = await signIns.CompleteAsync(query["state"], query["code"], query["error"], query["error_description"],
                     logUnknownInFull: () => failures.Admit(request.HttpContext.Connection.RemoteIpAddress));
+                if (result.Password?.Take() is { } password)
+                {
+                    // An account made from a template, signed in for the first time: its password, this once (the page is never cached).
+                    return HtmlPage.Content(StatusCodes.Status200OK, "Signed in",
+                        $"<p>{HtmlPage.Encode(result.Message)}</p><p>Password of {HtmlPage.Encode(result.Account?.Name)}: <code id=\"generated-password\">{HtmlPage.Encode(password)}</code></p>"
+                        + "<p>Copy it now: it is not shown again. If it is lost, the proxy's administrator clears the account's tokens (emailproxy tokens clear) and the next sign-in makes a new one.</p>");
+                }
                 return Page(result.Succeeded ? StatusCodes.Status200OK : StatusCodes.Status400BadRequest,
                     result.Succeeded ? "Signed in" : "Sign-in failed", result.Message);
             }

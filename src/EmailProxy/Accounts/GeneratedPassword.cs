@@ -1,0 +1,39 @@
+using System.Security.Cryptography;
+
+namespace EmailProxy.Accounts;
+
+/// <summary>
+/// The client password of an account made from a template: made at random when its first sign-in ends,
+/// kept only as its hash (<see cref="Hash"/>, <see cref="PasswordVerifier"/>'s format) beside the account's
+/// tokens, and shown once: the first <see cref="Take"/> gets it, every later one null.
+/// </summary>
+internal sealed class GeneratedPassword
+{
+    /// <summary>20 characters of 32 kinds: 100 bits.</summary>
+    public const int Length = 20;
+
+    /// <summary>Lower-case letters and digits without the ones people confuse (l, o, 0, 1): 32 characters, easy to type into a CRM's form.</summary>
+    private const string Alphabet = "abcdefghijkmnpqrstuvwxyz23456789";
+
+    private string? _value;
+
+    private GeneratedPassword(string value, string hash)
+    {
+        _value = value;
+        Hash = hash;
+    }
+
+    /// <summary>What is stored: the password's hash, never the password.</summary>
+    public string Hash { get; }
+
+    public static GeneratedPassword New()
+    {
+        var value = RandomNumberGenerator.GetString(Alphabet, Length);
+        return new GeneratedPassword(value, PasswordVerifier.Hash(value));
+    }
+
+    /// <summary>The password the first time; null after that, so that it is shown once only.</summary>
+    public string? Take() => Interlocked.Exchange(ref _value, null);
+
+    public override string ToString() => "GeneratedPassword { (hidden) }";
+}
