@@ -8,15 +8,10 @@ namespace EmailProxy.Configuration;
 /// </summary>
 internal static class AccountTemplateReader
 {
-    /// <summary>The template, or null when the section has errors (they are in the problems).</summary>
+    /// <summary>The template, or null when the section has errors (they are in the problems). The pattern itself is checked by the caller (<see cref="AccountNameRules.Problem"/>).</summary>
     public static AccountTemplate? Read(SectionReader section, string pattern, IReadOnlyDictionary<string, ServerOptions> servers)
     {
         var errorsBefore = section.ErrorCount;
-        if (AccountNameRules.Problem(pattern) is { } problem)
-        {
-            section.Error(Keys.Username, null, problem.Replace("an account name", "a template's name", StringComparison.Ordinal));
-            return null;
-        }
         if (section.Text(Keys.Username) is not null)
         {
             section.Error(Keys.Username, null, "cannot be set in a template: each account it makes has its login name as username");

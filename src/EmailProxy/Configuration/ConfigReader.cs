@@ -162,7 +162,11 @@ internal static class ConfigReader
         {
             if (AccountTemplate.IsPattern(name))
             {
-                if (AccountTemplateReader.Read(Reader(section), name, servers) is { } template)
+                if (AccountNameRules.Problem(name) is { } problem)
+                {
+                    problems.Error(section.Key, null, null, problem);
+                }
+                else if (AccountTemplateReader.Read(Reader(section), name, servers) is { } template)
                 {
                     templates.Add(template);
                 }

@@ -161,7 +161,8 @@ internal static class ProviderErrorMapping
                 ? $"Account {account.Name} logs in as the shared mailbox {account.Username} with the sign-in of account {from}: that user needs Send As on it (Add-RecipientPermission -Identity {account.Username} -Trustee <that user> -AccessRights SendAs) and Full Access (Add-MailboxPermission -Identity {account.Username} -User <that user> -AccessRights FullAccess), and SMTP AUTH must be enabled for the shared mailbox."
                 : null);
         }
-        return rejection.Contains("AUTHENTICATE failed", StringComparison.OrdinalIgnoreCase) || rejection.Contains(Upstream.UpstreamClient.NotConnected, StringComparison.OrdinalIgnoreCase) || protocol is Pop3Protocol
+        // IMAP and POP: a token refused for the shared mailbox (it was refused twice, so it is not an expired one).
+        return protocol is ImapProtocol or Pop3Protocol
             ? $"Account {account.Name} opens the shared mailbox {account.Username} with the sign-in of account {from}: that user needs Full Access on it. An Exchange administrator runs Add-MailboxPermission -Identity {account.Username} -User <the user who signs in for {from}> -AccessRights FullAccess (it can take up to an hour to apply), and username must be the shared mailbox's address."
             : null;
     }

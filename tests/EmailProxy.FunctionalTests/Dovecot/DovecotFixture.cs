@@ -33,9 +33,20 @@ public sealed class DovecotFixture : IAsyncLifetime
     private bool _disposed;
 
     public DovecotFixture()
+        : this(null)
+    {
+    }
+
+    /// <param name="usernameFormat">The oauth2 passdb's <c>username_format</c>, applied to both the XOAUTH2 user and the token's
+    /// user before they are compared (Dovecot's default, the whole lower-cased name, when null); <c>%d</c> compares the domains
+    /// only (<see cref="DelegatingDovecotFixture"/>).</param>
+    internal DovecotFixture(string? usernameFormat)
     {
         Directory = Path.Combine(Path.GetTempPath(), "emailproxy-dovecot-" + Guid.NewGuid().ToString("N")[..12]);
+        _usernameFormat = usernameFormat;
     }
+
+    private readonly string? _usernameFormat;
 
     /// <summary>The temporary folder holding configuration, certificate, runtime state and mail.</summary>
     internal string Directory { get; }
@@ -213,12 +224,13 @@ public sealed class DovecotFixture : IAsyncLifetime
     /// </summary>
     /// <param name="startTls">IMAP and POP3 upstream in plaintext with STARTTLS/STLS (<c>ssl = false</c>); else implicit TLS.</param>
     /// <param name="localTls">The proxy's local TLS lines (<c>local_tls = off</c> by default, as <see cref="TestEnvironment.BuildConfig"/> has it).</param>
-    internal async Task<ProxyProcess> StartSignedInProxyAsync(TestEnvironment env, bool startTls, string localTls = TestEnvironment.LocalTlsOff)
+    /// <param name="append">More configuration after the default (more accounts on <c>[server fake]</c>).</param>
+    internal async Task<ProxyProcess> StartSignedInProxyAsync(TestEnvironment env, bool startTls, string localTls = TestEnvironment.LocalTlsOff, string? append = null)
     {
         ArgumentNullException.ThrowIfNull(env);
         Introspection.RefuseAll = false;
         Introspection.Use(env.Identity);
-        env.WriteConfig(transform: text => text
+        env.WriteConfig(append, transform: text => text
             .Replace(TestEnvironment.LocalTlsOff, localTls, StringComparison.Ordinal)
             .Replace($"imap_port = {env.Imap.Port}", $"imap_port = {(startTls ? ImapPort : ImapsPort)}", StringComparison.Ordinal)
             .Replace($"pop_port = {env.Pop.Port}", $"pop_port = {(startTls ? PopPort : PopsPort)}", StringComparison.Ordinal)
@@ -320,6 +332,7 @@ public sealed class DovecotFixture : IAsyncLifetime
         active_attribute = active
         active_value = true
         timeout_msecs = 30000
+        {(_usernameFormat is null ? "" : "username_format = " + _usernameFormat)}
 
         """;
 
