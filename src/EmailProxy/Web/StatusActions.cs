@@ -72,9 +72,14 @@ internal static class StatusActions
         });
     }
 
-    /// <summary>The configured account the request's target names, or null.</summary>
+    /// <summary>
+    /// The configured account the request's target names, or null. A shared mailbox (token_from) has no sign-in and no tokens
+    /// of its own: its actions are those of the account whose sign-in it uses.
+    /// </summary>
     public static AccountOptions? Find(HttpContext context, LiveConfig config) =>
-        WebEndpoints.AccountNameOf(context) is { } name ? config.Current.FindAccount(name) : null;
+        WebEndpoints.AccountNameOf(context) is not { } name ? null
+        : config.Current.FindAccount(name) is { TokenFrom: { } from } shared ? config.Current.FindAccount(from) ?? shared
+        : config.Current.FindAccount(name);
 
     public static IResult UnknownAccount(HttpContext context) =>
         HtmlPage.Message(StatusCodes.Status404NotFound, "Unknown account",
