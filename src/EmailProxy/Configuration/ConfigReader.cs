@@ -204,7 +204,7 @@ internal static class ConfigReader
             // The file's order: of several templates that match a name, the first written wins.
             templates = [.. templates.OrderBy(template => IndexOf(templateOrder, template.Pattern))];
         }
-        ConfigLint.CheckRedirectUri(general, accounts.Values, problems);
+        ConfigLint.CheckRedirectUri(general, [.. accounts.Values, .. templates.Select(template => template.Options)], problems);
         ConfigLint.CheckLocalTls(general, Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".", problems);
         ListenerExposure.Check(general, accounts.Values, problems);
         if (accounts.Count == 0 && templates.Count == 0)

@@ -86,14 +86,21 @@ internal sealed class TemplateAccounts
         }
     }
 
-    /// <summary>The account signed in: it stays whatever other login names come.</summary>
-    public void Keep(string loginName)
+    /// <summary>
+    /// The account signed in: it stays whatever other login names come. Made again (kept) when a full template gave its
+    /// place away while its sign-in was under way, if <paramref name="pattern"/> (its template) is given: it has tokens now.
+    /// </summary>
+    public void Keep(string loginName, string? pattern = null)
     {
         lock (_gate)
         {
             if (_entries.TryGetValue(loginName, out var entry))
             {
                 _entries[loginName] = entry with { Kept = true };
+            }
+            else if (pattern is not null)
+            {
+                _entries.Add(loginName, new Entry(pattern, DateTimeOffset.MinValue, Kept: true));
             }
         }
     }

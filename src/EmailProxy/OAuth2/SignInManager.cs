@@ -251,7 +251,7 @@ internal sealed partial class SignInManager(ProxyConfig config, OAuthClient clie
         }
         if (completion.Succeeded && account.Template is not null)
         {
-            config.Created.Keep(account.Name);
+            config.Created.Keep(account.Name, account.Template);
         }
         // Completed before the outcome is logged: whoever acts on the log line (an operator, a test) finds the
         // sign-in over, on the status page too, not still under way.
