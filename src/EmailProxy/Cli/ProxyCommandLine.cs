@@ -186,7 +186,8 @@ internal static class ProxyCommandLine
         {
             Console.WriteLine($"warning: {warning}");
         }
-        foreach (var account in read.Config?.Accounts.Values ?? [])
+        // Templates too; a shared mailbox (token_from) has its delegate's scope, which is warned about once, as the delegate's.
+        foreach (var account in read.Config is { } config ? config.Accounts.Values.Where(a => a.TokenFrom is null).Concat(config.Templates.Select(t => t.Options)) : [])
         {
             if (account.ScopeTargetsGraph)
             {
