@@ -95,7 +95,7 @@ internal static class MemoryPart
         }
     }
 
-    private static async Task WarmUpAsync(ProxyInstance proxy, CancellationToken cancellationToken)
+    public static async Task WarmUpAsync(ProxyInstance proxy, CancellationToken cancellationToken)
     {
         await ForEachAsync(100, 8, async (i, ct) =>
         {
@@ -130,7 +130,7 @@ internal static class MemoryPart
     }
 
     /// <summary>Runs <paramref name="action"/> for 0..count-1 with at most <paramref name="parallel"/> at once.</summary>
-    private static async Task ForEachAsync(int count, int parallel, Func<int, CancellationToken, Task> action, CancellationToken cancellationToken)
+    public static async Task ForEachAsync(int count, int parallel, Func<int, CancellationToken, Task> action, CancellationToken cancellationToken)
     {
         var next = -1;
         await Task.WhenAll(Enumerable.Range(0, Math.Min(parallel, count)).Select(async _ =>

@@ -28,6 +28,8 @@ static async Task<int> RunAsync(BenchOptions options, CancellationToken stopping
     var rates = new List<LoginRateResult>();
     var memory = new List<MemoryResult>();
     var hostile = new List<HostileResult>();
+    var held = new List<SessionsResult>();
+    StartupResult? startup = null;
 
     async Task<CpuMeter> StartPartAsync(ProxyInstance? proxy)
     {
@@ -113,6 +115,37 @@ static async Task<int> RunAsync(BenchOptions options, CancellationToken stopping
             }
             Report.Line();
         }
+
+        if (!options.Skip.Contains("sessions"))
+        {
+            Report.Line($"6. many sessions held by one proxy (a fresh proxy per figure; relayed ones to the real Dovecot of the tests, implicit TLS)");
+            foreach (var count in options.SessionIdleCounts)
+            {
+                await StartPartAsync(null);
+                var result = await SessionsPart.RunIdleAsync(environment, count, cancellationToken);
+                Report.Sessions(result);
+                held.Add(result);
+            }
+            foreach (var count in options.SessionRelayedCounts)
+            {
+                await StartPartAsync(null);
+                var result = await SessionsPart.RunRelayedAsync(environment, count, options.SessionNoopSamples, cancellationToken);
+                Report.Sessions(result);
+                held.Add(result);
+            }
+            Report.Line();
+        }
+
+        if (!options.Skip.Contains("startup"))
+        {
+            Report.Line($"7. start-up: process start to the first IMAP greeting, {options.StartupRepetitions} fresh processes one after another");
+            await StartPartAsync(null);
+            var meter = CpuMeter.Start(null);
+            startup = await StartupPart.RunAsync(environment, options.StartupRepetitions, cancellationToken);
+            startup = startup with { Cpu = meter.Stop() };
+            Report.Startup(startup);
+            Report.Line();
+        }
     }
 
     if (!options.Skip.Contains("hostile"))
@@ -141,5 +174,6 @@ static async Task<int> RunAsync(BenchOptions options, CancellationToken stopping
 
     Report.Line($"summary ({total.Elapsed.TotalSeconds:0} s in all; \"others\" = cores used by other processes meanwhile)");
     Report.Summary(throughput, latency, rates, memory, hostile);
+    Report.SessionsSummary(held, startup);
     return 0;
 }
