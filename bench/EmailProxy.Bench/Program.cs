@@ -16,6 +16,7 @@ static async Task<int> RunAsync(BenchOptions options, CancellationToken stopping
     {
         Report.Line(line);
     }
+    Report.Line($"parts:        {string.Join(", ", BenchCommandLine.Parts.Where(part => !options.Skip.Contains(part)))} (of {string.Join(", ", BenchCommandLine.Parts)})");
     Report.Line();
 
     // A safety limit for the whole run (and Ctrl+C); every part stops by itself long before.
@@ -60,6 +61,7 @@ static async Task<int> RunAsync(BenchOptions options, CancellationToken stopping
                 throughput = throughput with { Cpu = meter.Stop() };
                 Report.Throughput(throughput);
                 Report.Line();
+                Report.PartDone("throughput");
             }
 
             if (!options.Skip.Contains("latency"))
@@ -70,6 +72,7 @@ static async Task<int> RunAsync(BenchOptions options, CancellationToken stopping
                 latency = latency with { Cpu = meter.Stop() };
                 Report.Latency(latency);
                 Report.Line();
+                Report.PartDone("latency");
             }
 
             if (!options.Skip.Contains("rate"))
@@ -89,6 +92,7 @@ static async Task<int> RunAsync(BenchOptions options, CancellationToken stopping
                     rates.Add(direct);
                 }
                 Report.Line();
+                Report.PartDone("rate");
             }
 
             Report.Line($"proxy output during parts 1-3: {proxy.OutputLineCount} lines (log_level = warning)");
@@ -114,6 +118,7 @@ static async Task<int> RunAsync(BenchOptions options, CancellationToken stopping
                 memory.Add(result);
             }
             Report.Line();
+            Report.PartDone("memory");
         }
 
         if (!options.Skip.Contains("sessions"))
@@ -134,6 +139,7 @@ static async Task<int> RunAsync(BenchOptions options, CancellationToken stopping
                 held.Add(result);
             }
             Report.Line();
+            Report.PartDone("sessions");
         }
 
         if (!options.Skip.Contains("startup"))
@@ -145,6 +151,7 @@ static async Task<int> RunAsync(BenchOptions options, CancellationToken stopping
             startup = startup with { Cpu = meter.Stop() };
             Report.Startup(startup);
             Report.Line();
+            Report.PartDone("startup");
         }
     }
 
@@ -170,6 +177,7 @@ static async Task<int> RunAsync(BenchOptions options, CancellationToken stopping
         hostile.Add(guess);
         hostile.Add(many);
         Report.Line();
+        Report.PartDone("hostile");
     }
 
     Report.Line($"summary ({total.Elapsed.TotalSeconds:0} s in all; \"others\" = cores used by other processes meanwhile)");

@@ -17,6 +17,9 @@ internal static class Report
 
     public static void Line(string text = "") => Console.WriteLine(text);
 
+    /// <summary>A part ran to its end (the functional test of <c>--short</c> checks one such line per part).</summary>
+    public static void PartDone(string part) => Line($"part {part} done");
+
     public static void Throughput(ThroughputResult r)
     {
         Line($"  message {r.MessageBytes / 1024.0 / 1024.0:0} MiB, {r.RoundRatios.Count} rounds; MB = 10^6 bytes");
