@@ -16,8 +16,14 @@ internal static class MemoryPart
     public const string Relayed = "logged in, relayed";
 
     private const int Buffer = 1024;
-    private static readonly TimeSpan SettleMinimum = TimeSpan.FromSeconds(3);
-    private static readonly TimeSpan SettleMaximum = TimeSpan.FromSeconds(12);
+    /// <summary>Waited at least before a reading of VmRSS counts (<c>--short</c>: 1 s).</summary>
+    public static TimeSpan SettleMinimum { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>Waited at most for two readings to agree (<c>--short</c>: 4 s).</summary>
+    public static TimeSpan SettleMaximum { get; set; } = TimeSpan.FromSeconds(12);
+
+    /// <summary>Connects of the warm-up, every second one with a login (<c>--short</c>: 20).</summary>
+    public static int WarmUpConnects { get; set; } = 100;
 
     /// <summary>
     /// How many relayed sessions fit the open-file limit: each costs this process two descriptors (the client's
@@ -97,7 +103,7 @@ internal static class MemoryPart
 
     public static async Task WarmUpAsync(ProxyInstance proxy, CancellationToken cancellationToken)
     {
-        await ForEachAsync(100, 8, async (i, ct) =>
+        await ForEachAsync(WarmUpConnects, 8, async (i, ct) =>
         {
             await using var client = await ImapClientConnection.ConnectAsync(proxy.ImapPort, null, Buffer, ct);
             await client.ReadGreetingAsync(ct);

@@ -9,6 +9,12 @@ static async Task<int> RunAsync(BenchOptions options, CancellationToken stopping
 {
     ProxyInstance.DllOverride = options.ProxyDll;
     ProxyInstance.ExtraEnvironment = options.ProxyEnvironment;
+    if (options.Short)
+    {
+        MemoryPart.SettleMinimum = TimeSpan.FromSeconds(1);
+        MemoryPart.SettleMaximum = TimeSpan.FromSeconds(4);
+        MemoryPart.WarmUpConnects = 20;
+    }
 
     Report.Line("Email OAuth2 Proxy bench");
     Report.Line($"command:      dotnet run -c Release --project bench/EmailProxy.Bench{(options.Arguments.Count == 0 ? "" : " -- " + string.Join(' ', options.Arguments))}");

@@ -21,13 +21,18 @@ internal static class SessionsPart
 
     /// <summary>
     /// Dovecot's limits for 1,000+ sessions of one user from one address (its defaults: 10 per user and address,
-    /// 100 login processes, each TLS session keeps its login process as the TLS proxy).
+    /// 100 processes per service); the login processes in Dovecot's high-performance mode (each serves many
+    /// connections, and the TLS of each session after its login, instead of one process per connection).
     /// </summary>
     private const string DovecotLimits = """
         mail_max_userip_connections = 100000
         default_process_limit = 12000
         default_client_limit = 30000
         default_vsz_limit = 0
+        service imap-login {
+          service_count = 0
+          process_min_avail = 2
+        }
         """;
 
     public static async Task<SessionsResult> RunIdleAsync(BenchEnvironment environment, int sessions, CancellationToken cancellationToken)
