@@ -59,6 +59,12 @@ internal static class BenchCommandLine
             HelpName = "N[,N]",
             CustomParser = CommaSeparatedCounts,
         };
+        var hold = new Option<int?>("--hold")
+        {
+            Description = "The sessions part: after each figure, keep the sessions open S seconds, printing the proxy's pid (for dotnet-gcdump)",
+            HelpName = "S",
+        };
+        hold.Validators.Add(result => InRange(result, 0, 3600));
         var proxyDll = new Option<FileInfo>("--proxy-dll")
         {
             Description = "Measure another build of emailproxy.dll (default: the one built with the bench)",
@@ -83,7 +89,7 @@ internal static class BenchCommandLine
 
         var root = new RootCommand("The Email OAuth2 Proxy bench: the real proxy against a direct connection to the same upstream (docs/performance.md)")
         {
-            quick, shortRun, only, skip, messageMb, quietWait, idleSessions, relayedSessions, proxyDll, proxyEnv,
+            quick, shortRun, only, skip, messageMb, quietWait, idleSessions, relayedSessions, hold, proxyDll, proxyEnv,
         };
         root.SetAction((result, cancellationToken) =>
         {
@@ -108,6 +114,10 @@ internal static class BenchCommandLine
             if (result.GetValue(quietWait) is { } seconds)
             {
                 options = options with { QuietWait = TimeSpan.FromSeconds(seconds) };
+            }
+            if (result.GetValue(hold) is { } holdSeconds)
+            {
+                options = options with { SessionHold = TimeSpan.FromSeconds(holdSeconds) };
             }
             if (result.GetValue(idleSessions) is { Length: > 0 } idle)
             {

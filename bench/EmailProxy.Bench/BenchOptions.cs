@@ -52,6 +52,9 @@ internal sealed record BenchOptions
     /// <summary>The sessions part: NOOP round trips through the proxy (and as many direct) while the relayed sessions are held.</summary>
     public int SessionNoopSamples { get; init; } = 2000;
 
+    /// <summary>The sessions part: after each figure, hold the sessions this long (for dotnet-gcdump or dotnet-counters on the printed pid).</summary>
+    public TimeSpan SessionHold { get; init; } = TimeSpan.Zero;
+
     /// <summary>The start-up part: processes started, one after another.</summary>
     public int StartupRepetitions { get; init; } = 5;
 

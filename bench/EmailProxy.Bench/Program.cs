@@ -9,6 +9,7 @@ static async Task<int> RunAsync(BenchOptions options, CancellationToken stopping
 {
     ProxyInstance.DllOverride = options.ProxyDll;
     ProxyInstance.ExtraEnvironment = options.ProxyEnvironment;
+    SessionsPart.Hold = options.SessionHold;
     if (options.Short)
     {
         MemoryPart.SettleMinimum = TimeSpan.FromSeconds(1);

@@ -35,6 +35,9 @@ internal static class SessionsPart
         }
         """;
 
+    /// <summary>How long to keep the sessions open after the readings (<c>--hold</c>), for a heap dump from outside.</summary>
+    public static TimeSpan Hold { get; set; } = TimeSpan.Zero;
+
     public static async Task<SessionsResult> RunIdleAsync(BenchEnvironment environment, int sessions, CancellationToken cancellationToken)
     {
         await using var proxy = await environment.StartProxyAsync(cancellationToken);
@@ -83,6 +86,11 @@ internal static class SessionsPart
             await MemoryPart.SettleAsync(proxy, cancellationToken);
             var after = proxy.ReadMemory();
             var threadsAfter = proxy.ReadThreadCount();
+            if (Hold > TimeSpan.Zero)
+            {
+                Report.Line($"  holding {sessions} sessions ({kind}) for {Hold.TotalSeconds:0} s: dotnet-gcdump collect -p {proxy.ProcessId}");
+                await Task.Delay(Hold, cancellationToken);
+            }
 
             // Round trips while all are held: each NOOP on the next held session, alternating with the direct one.
             var proxyMs = new List<double>(noopSamples);
