@@ -61,7 +61,7 @@ internal static class BenchCommandLine
         };
         var hold = new Option<int?>("--hold")
         {
-            Description = "The sessions part: after each figure, keep the sessions open S seconds, printing the proxy's pid (for dotnet-gcdump)",
+            Description = "The sessions part: after each relayed figure, keep the sessions open S seconds, printing the proxy's pid (for dotnet-gcdump)",
             HelpName = "S",
         };
         hold.Validators.Add(result => InRange(result, 0, 3600));

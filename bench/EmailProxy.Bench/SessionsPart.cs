@@ -35,7 +35,7 @@ internal static class SessionsPart
         }
         """;
 
-    /// <summary>How long to keep the sessions open after the readings (<c>--hold</c>), for a heap dump from outside.</summary>
+    /// <summary>How long to keep relayed sessions open after the readings (<c>--hold</c>), for a heap dump from outside.</summary>
     public static TimeSpan Hold { get; set; } = TimeSpan.Zero;
 
     public static async Task<SessionsResult> RunIdleAsync(BenchEnvironment environment, int sessions, CancellationToken cancellationToken)
@@ -86,7 +86,8 @@ internal static class SessionsPart
             await MemoryPart.SettleAsync(proxy, cancellationToken);
             var after = proxy.ReadMemory();
             var threadsAfter = proxy.ReadThreadCount();
-            if (Hold > TimeSpan.Zero)
+            // Relayed sessions only: idle ones would pass the proxy's 60-second login window.
+            if (Hold > TimeSpan.Zero && relayed)
             {
                 Report.Line($"  holding {sessions} sessions ({kind}) for {Hold.TotalSeconds:0} s: dotnet-gcdump collect -p {proxy.ProcessId}");
                 await Task.Delay(Hold, cancellationToken);
@@ -109,9 +110,16 @@ internal static class SessionsPart
             var alive = 0;
             await MemoryPart.ForEachAsync(sessions, 64, async (i, ct) =>
             {
-                if ((await clients[i].CommandAsync("n", "NOOP", ct)).StartsWith("OK", StringComparison.Ordinal))
+                try
                 {
-                    Interlocked.Increment(ref alive);
+                    if ((await clients[i].CommandAsync("n", "NOOP", ct)).StartsWith("OK", StringComparison.Ordinal))
+                    {
+                        Interlocked.Increment(ref alive);
+                    }
+                }
+                catch (IOException)
+                {
+                    // Closed: counted as not answering.
                 }
             }, cancellationToken);
             return new SessionsResult(kind, sessions, before, after, openTime, alive, threadsBefore, threadsAfter, proxyMs, directMs) { Cpu = meter.Stop() };
