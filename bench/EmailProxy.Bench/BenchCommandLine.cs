@@ -8,7 +8,7 @@ namespace EmailProxy.Bench;
 internal static class BenchCommandLine
 {
     /// <summary>The parts <c>--skip</c> can leave out.</summary>
-    public static readonly string[] Parts = ["throughput", "latency", "rate", "memory", "hostile"];
+    public static readonly string[] Parts = ["throughput", "latency", "rate", "memory", "hostile", "sessions", "startup"];
 
     /// <summary>Parses <paramref name="args"/>; runs <paramref name="run"/> with the options, or prints help or the errors (exit code 1).</summary>
     public static Task<int> InvokeAsync(string[] args, Func<BenchOptions, CancellationToken, Task<int>> run)
@@ -17,22 +17,24 @@ internal static class BenchCommandLine
         {
             Description = "A short run (well under a minute): smaller message, fewer samples, 1,000 sessions only",
         };
+        var shortRun = new Option<bool>("--short")
+        {
+            Description = "The shortest run that still goes through every part (the functional tests run it; its figures say little)",
+        };
+        var only = new Option<string[]>("--only")
+        {
+            Description = $"Run only these parts: {string.Join(", ", Parts)} (comma-separated or repeated)",
+            HelpName = "PARTS",
+            CustomParser = CommaSeparated,
+        };
+        only.Validators.Add(ValidParts);
         var skip = new Option<string[]>("--skip")
         {
             Description = $"Leave out parts: {string.Join(", ", Parts)} (comma-separated or repeated)",
             HelpName = "PARTS",
             CustomParser = CommaSeparated,
         };
-        skip.Validators.Add(result =>
-        {
-            foreach (var part in result.GetValueOrDefault<string[]>() ?? [])
-            {
-                if (!Parts.Contains(part, StringComparer.Ordinal))
-                {
-                    result.AddError($"--skip: '{part}' is not a part; the parts are {string.Join(", ", Parts)}");
-                }
-            }
-        });
+        skip.Validators.Add(ValidParts);
         var messageMb = new Option<int?>("--message-mb")
         {
             Description = "Size in MiB of the message FETCHed in the throughput part (default 32, quick 8)",
@@ -57,6 +59,12 @@ internal static class BenchCommandLine
             HelpName = "N[,N]",
             CustomParser = CommaSeparatedCounts,
         };
+        var hold = new Option<int?>("--hold")
+        {
+            Description = "The sessions part: after each relayed figure, keep the sessions open S seconds, printing the proxy's pid (for dotnet-gcdump)",
+            HelpName = "S",
+        };
+        hold.Validators.Add(result => InRange(result, 0, 3600));
         var proxyDll = new Option<FileInfo>("--proxy-dll")
         {
             Description = "Measure another build of emailproxy.dll (default: the one built with the bench)",
@@ -81,15 +89,20 @@ internal static class BenchCommandLine
 
         var root = new RootCommand("The Email OAuth2 Proxy bench: the real proxy against a direct connection to the same upstream (docs/performance.md)")
         {
-            quick, skip, messageMb, quietWait, idleSessions, relayedSessions, proxyDll, proxyEnv,
+            quick, shortRun, only, skip, messageMb, quietWait, idleSessions, relayedSessions, hold, proxyDll, proxyEnv,
         };
         root.SetAction((result, cancellationToken) =>
         {
-            var options = result.GetValue(quick) ? BenchOptions.QuickRun : new BenchOptions();
+            var options = result.GetValue(shortRun) ? BenchOptions.ShortRun : result.GetValue(quick) ? BenchOptions.QuickRun : new BenchOptions();
+            var skipped = (result.GetValue(skip) ?? []).ToHashSet(StringComparer.Ordinal);
+            if (result.GetValue(only) is { Length: > 0 } onlyParts)
+            {
+                skipped.UnionWith(Parts.Except(onlyParts, StringComparer.Ordinal));
+            }
             options = options with
             {
                 Arguments = args,
-                Skip = (result.GetValue(skip) ?? []).ToHashSet(StringComparer.Ordinal),
+                Skip = skipped,
                 ProxyDll = result.GetValue(proxyDll)?.FullName,
                 ProxyEnvironment = (result.GetValue(proxyEnv) ?? []).Select(pair => pair.Split('=', 2))
                     .GroupBy(pair => pair[0], StringComparer.Ordinal).ToDictionary(pairs => pairs.Key, pairs => pairs.Last()[1], StringComparer.Ordinal),
@@ -102,6 +115,10 @@ internal static class BenchCommandLine
             {
                 options = options with { QuietWait = TimeSpan.FromSeconds(seconds) };
             }
+            if (result.GetValue(hold) is { } holdSeconds)
+            {
+                options = options with { SessionHold = TimeSpan.FromSeconds(holdSeconds) };
+            }
             if (result.GetValue(idleSessions) is { Length: > 0 } idle)
             {
                 options = options with { IdleSessionCounts = idle };
@@ -113,6 +130,17 @@ internal static class BenchCommandLine
             return run(options, cancellationToken);
         });
         return root.Parse(args).InvokeAsync();
+    }
+
+    private static void ValidParts(OptionResult result)
+    {
+        foreach (var part in result.GetValueOrDefault<string[]>() ?? [])
+        {
+            if (!Parts.Contains(part, StringComparer.Ordinal))
+            {
+                result.AddError($"{result.IdentifierToken?.Value}: '{part}' is not a part; the parts are {string.Join(", ", Parts)}");
+            }
+        }
     }
 
     private static string[] CommaSeparated(ArgumentResult result) =>

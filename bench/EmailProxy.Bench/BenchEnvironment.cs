@@ -67,18 +67,26 @@ internal sealed class BenchEnvironment : IAsyncDisposable
 
     /// <summary>
     /// Starts a proxy on fresh ports with its own configuration file (warning-level logs, plaintext towards the
-    /// clients, IMAP only, the upstream trusted through ca_file).
+    /// clients, IMAP only, the upstream trusted through ca_file): the fast upstream, or <paramref name="upstream"/>
+    /// (an implicit-TLS IMAP port on 127.0.0.1 and the file of the CA its certificate is signed by).
     /// </summary>
-    public async Task<ProxyInstance> StartProxyAsync(CancellationToken cancellationToken)
+    public async Task<ProxyInstance> StartProxyAsync(CancellationToken cancellationToken, (int Port, string CaFile)? upstream = null)
+    {
+        var (path, imapPort, httpPort) = await WriteConfigAsync(upstream, cancellationToken);
+        return await ProxyInstance.StartAsync(path, imapPort, httpPort, cancellationToken);
+    }
+
+    /// <summary>A fresh configuration file on fresh ports (see <see cref="StartProxyAsync"/>), for a proxy the caller starts.</summary>
+    public async Task<(string Path, int ImapPort, int HttpPort)> WriteConfigAsync((int Port, string CaFile)? upstream, CancellationToken cancellationToken)
     {
         var imapPort = GetFreePort();
         var httpPort = GetFreePort();
         var path = Path.Combine(Directory, $"emailproxy-{Interlocked.Increment(ref _configs)}.ini");
-        await File.WriteAllTextAsync(path, BuildConfig(imapPort, httpPort), cancellationToken);
-        return await ProxyInstance.StartAsync(path, imapPort, httpPort, cancellationToken);
+        await File.WriteAllTextAsync(path, BuildConfig(imapPort, httpPort, upstream?.Port ?? Upstream.Port, upstream?.CaFile ?? CaFile), cancellationToken);
+        return (path, imapPort, httpPort);
     }
 
-    public string BuildConfig(int imapPort, int httpPort) =>
+    public string BuildConfig(int imapPort, int httpPort, int upstreamPort, string caFile) =>
         $"""
         [general]
         redirect_uri = http://127.0.0.1:{httpPort}
@@ -92,8 +100,8 @@ internal sealed class BenchEnvironment : IAsyncDisposable
 
         [server {ServerName}]
         imap_host = 127.0.0.1
-        imap_port = {Upstream.Port}
-        ca_file = {CaFile}
+        imap_port = {upstreamPort}
+        ca_file = {caFile}
 
         [account {Account}]
         client_id = {Identity.ClientId}

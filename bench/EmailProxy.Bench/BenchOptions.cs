@@ -5,6 +5,9 @@ internal sealed record BenchOptions
 {
     public bool Quick { get; init; }
 
+    /// <summary><c>--short</c>: every part, each as small as still says something (the functional tests run it).</summary>
+    public bool Short { get; init; }
+
     /// <summary>The command line as given, for the report.</summary>
     public IReadOnlyList<string> Arguments { get; init; } = [];
 
@@ -40,6 +43,21 @@ internal sealed record BenchOptions
     /// <summary>Part 5: NOOP round trips of the probe before the hostile clients start.</summary>
     public int HostileQuietSamples { get; init; } = 1000;
 
+    /// <summary>The sessions part: idle connections before login held by one proxy (a fresh proxy per figure).</summary>
+    public IReadOnlyList<int> SessionIdleCounts { get; init; } = [10000];
+
+    /// <summary>The sessions part: sessions logged in and relayed to the real Dovecot held by one proxy.</summary>
+    public IReadOnlyList<int> SessionRelayedCounts { get; init; } = [1000];
+
+    /// <summary>The sessions part: NOOP round trips through the proxy (and as many direct) while the relayed sessions are held.</summary>
+    public int SessionNoopSamples { get; init; } = 2000;
+
+    /// <summary>The sessions part: after each figure, hold the sessions this long (for dotnet-gcdump or dotnet-counters on the printed pid).</summary>
+    public TimeSpan SessionHold { get; init; } = TimeSpan.Zero;
+
+    /// <summary>The start-up part: processes started, one after another.</summary>
+    public int StartupRepetitions { get; init; } = 5;
+
     /// <summary>Before each part, wait up to this long for other processes to leave the cores alone.</summary>
     public TimeSpan QuietWait { get; init; } = TimeSpan.FromSeconds(10);
 
@@ -49,7 +67,7 @@ internal sealed record BenchOptions
     /// <summary>Environment variables set for the proxy process only (<c>--proxy-env NAME=VALUE</c>, e.g. DOTNET_gcServer=0).</summary>
     public IReadOnlyDictionary<string, string> ProxyEnvironment { get; init; } = new Dictionary<string, string>(StringComparer.Ordinal);
 
-    /// <summary>Skip parts: "throughput", "latency", "rate", "memory", "hostile".</summary>
+    /// <summary>Skip parts: "throughput", "latency", "rate", "memory", "hostile", "sessions", "startup".</summary>
     public IReadOnlySet<string> Skip { get; init; } = new HashSet<string>(StringComparer.Ordinal);
 
     public static BenchOptions QuickRun { get; } = new()
@@ -66,6 +84,32 @@ internal sealed record BenchOptions
         RelayedSessionCounts = [1000],
         HostileDuration = TimeSpan.FromSeconds(6),
         HostileQuietSamples = 300,
+        QuietWait = TimeSpan.Zero,
+    };
+
+    /// <summary>
+    /// <c>--short</c>: every part, each cut to what still runs its whole path (well under a minute on two cores); the
+    /// figures are printed but say little; the functional test ShortBenchTests runs it.
+    /// </summary>
+    public static BenchOptions ShortRun { get; } = new()
+    {
+        Quick = true,
+        Short = true,
+        MessageBytes = 4 * 1024 * 1024,
+        ThroughputRounds = 2,
+        FetchesPerRound = 2,
+        LatencySamples = 100,
+        LatencyWarmup = 20,
+        RateLogins = 300,
+        RateConcurrency = [8],
+        IdleSessionCounts = [300],
+        RelayedSessionCounts = [50],
+        HostileDuration = TimeSpan.FromSeconds(2),
+        HostileQuietSamples = 100,
+        SessionIdleCounts = [1000],
+        SessionRelayedCounts = [50],
+        SessionNoopSamples = 200,
+        StartupRepetitions = 2,
         QuietWait = TimeSpan.Zero,
     };
 }

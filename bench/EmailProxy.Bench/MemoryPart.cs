@@ -16,8 +16,14 @@ internal static class MemoryPart
     public const string Relayed = "logged in, relayed";
 
     private const int Buffer = 1024;
-    private static readonly TimeSpan SettleMinimum = TimeSpan.FromSeconds(3);
-    private static readonly TimeSpan SettleMaximum = TimeSpan.FromSeconds(12);
+    /// <summary>Waited at least before a reading of VmRSS counts (<c>--short</c>: 1 s).</summary>
+    public static TimeSpan SettleMinimum { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>Waited at most for two readings to agree (<c>--short</c>: 4 s).</summary>
+    public static TimeSpan SettleMaximum { get; set; } = TimeSpan.FromSeconds(12);
+
+    /// <summary>Connects of the warm-up, every second one with a login (<c>--short</c>: 20).</summary>
+    public static int WarmUpConnects { get; set; } = 100;
 
     /// <summary>
     /// How many relayed sessions fit the open-file limit: each costs this process two descriptors (the client's
@@ -95,9 +101,9 @@ internal static class MemoryPart
         }
     }
 
-    private static async Task WarmUpAsync(ProxyInstance proxy, CancellationToken cancellationToken)
+    public static async Task WarmUpAsync(ProxyInstance proxy, CancellationToken cancellationToken)
     {
-        await ForEachAsync(100, 8, async (i, ct) =>
+        await ForEachAsync(WarmUpConnects, 8, async (i, ct) =>
         {
             await using var client = await ImapClientConnection.ConnectAsync(proxy.ImapPort, null, Buffer, ct);
             await client.ReadGreetingAsync(ct);
@@ -130,7 +136,7 @@ internal static class MemoryPart
     }
 
     /// <summary>Runs <paramref name="action"/> for 0..count-1 with at most <paramref name="parallel"/> at once.</summary>
-    private static async Task ForEachAsync(int count, int parallel, Func<int, CancellationToken, Task> action, CancellationToken cancellationToken)
+    public static async Task ForEachAsync(int count, int parallel, Func<int, CancellationToken, Task> action, CancellationToken cancellationToken)
     {
         var next = -1;
         await Task.WhenAll(Enumerable.Range(0, Math.Min(parallel, count)).Select(async _ =>

@@ -9,6 +9,13 @@ static async Task<int> RunAsync(BenchOptions options, CancellationToken stopping
 {
     ProxyInstance.DllOverride = options.ProxyDll;
     ProxyInstance.ExtraEnvironment = options.ProxyEnvironment;
+    SessionsPart.Hold = options.SessionHold;
+    if (options.Short)
+    {
+        MemoryPart.SettleMinimum = TimeSpan.FromSeconds(1);
+        MemoryPart.SettleMaximum = TimeSpan.FromSeconds(4);
+        MemoryPart.WarmUpConnects = 20;
+    }
 
     Report.Line("Email OAuth2 Proxy bench");
     Report.Line($"command:      dotnet run -c Release --project bench/EmailProxy.Bench{(options.Arguments.Count == 0 ? "" : " -- " + string.Join(' ', options.Arguments))}");
@@ -16,6 +23,7 @@ static async Task<int> RunAsync(BenchOptions options, CancellationToken stopping
     {
         Report.Line(line);
     }
+    Report.Line($"parts:        {string.Join(", ", BenchCommandLine.Parts.Where(part => !options.Skip.Contains(part)))} (of {string.Join(", ", BenchCommandLine.Parts)})");
     Report.Line();
 
     // A safety limit for the whole run (and Ctrl+C); every part stops by itself long before.
@@ -28,6 +36,8 @@ static async Task<int> RunAsync(BenchOptions options, CancellationToken stopping
     var rates = new List<LoginRateResult>();
     var memory = new List<MemoryResult>();
     var hostile = new List<HostileResult>();
+    var held = new List<SessionsResult>();
+    StartupResult? startup = null;
 
     async Task<CpuMeter> StartPartAsync(ProxyInstance? proxy)
     {
@@ -58,6 +68,7 @@ static async Task<int> RunAsync(BenchOptions options, CancellationToken stopping
                 throughput = throughput with { Cpu = meter.Stop() };
                 Report.Throughput(throughput);
                 Report.Line();
+                Report.PartDone("throughput");
             }
 
             if (!options.Skip.Contains("latency"))
@@ -68,6 +79,7 @@ static async Task<int> RunAsync(BenchOptions options, CancellationToken stopping
                 latency = latency with { Cpu = meter.Stop() };
                 Report.Latency(latency);
                 Report.Line();
+                Report.PartDone("latency");
             }
 
             if (!options.Skip.Contains("rate"))
@@ -87,6 +99,7 @@ static async Task<int> RunAsync(BenchOptions options, CancellationToken stopping
                     rates.Add(direct);
                 }
                 Report.Line();
+                Report.PartDone("rate");
             }
 
             Report.Line($"proxy output during parts 1-3: {proxy.OutputLineCount} lines (log_level = warning)");
@@ -112,6 +125,40 @@ static async Task<int> RunAsync(BenchOptions options, CancellationToken stopping
                 memory.Add(result);
             }
             Report.Line();
+            Report.PartDone("memory");
+        }
+
+        if (!options.Skip.Contains("sessions"))
+        {
+            Report.Line($"6. many sessions held by one proxy (a fresh proxy per figure; relayed ones to the real Dovecot of the tests, implicit TLS)");
+            foreach (var count in options.SessionIdleCounts)
+            {
+                await StartPartAsync(null);
+                var result = await SessionsPart.RunIdleAsync(environment, count, cancellationToken);
+                Report.Sessions(result);
+                held.Add(result);
+            }
+            foreach (var count in options.SessionRelayedCounts)
+            {
+                await StartPartAsync(null);
+                var result = await SessionsPart.RunRelayedAsync(environment, count, options.SessionNoopSamples, cancellationToken);
+                Report.Sessions(result);
+                held.Add(result);
+            }
+            Report.Line();
+            Report.PartDone("sessions");
+        }
+
+        if (!options.Skip.Contains("startup"))
+        {
+            Report.Line($"7. start-up: process start to the first IMAP greeting, {options.StartupRepetitions} fresh processes one after another");
+            await StartPartAsync(null);
+            var meter = CpuMeter.Start(null);
+            startup = await StartupPart.RunAsync(environment, options.StartupRepetitions, cancellationToken);
+            startup = startup with { Cpu = meter.Stop() };
+            Report.Startup(startup);
+            Report.Line();
+            Report.PartDone("startup");
         }
     }
 
@@ -137,9 +184,11 @@ static async Task<int> RunAsync(BenchOptions options, CancellationToken stopping
         hostile.Add(guess);
         hostile.Add(many);
         Report.Line();
+        Report.PartDone("hostile");
     }
 
     Report.Line($"summary ({total.Elapsed.TotalSeconds:0} s in all; \"others\" = cores used by other processes meanwhile)");
     Report.Summary(throughput, latency, rates, memory, hostile);
+    Report.SessionsSummary(held, startup);
     return 0;
 }

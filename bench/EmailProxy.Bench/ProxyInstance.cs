@@ -42,12 +42,30 @@ internal sealed class ProxyInstance : IAsyncDisposable
 
     public int ProcessId => _process.Id;
 
+    public bool HasExited => _process.HasExited;
+
     /// <summary>Lines the proxy wrote to standard output and error so far (log_level = warning: problems only).</summary>
     public int OutputLineCount => Volatile.Read(ref _lineCount);
 
     public IReadOnlyList<string> LastLines => [.. _lastLines];
 
     public static async Task<ProxyInstance> StartAsync(string configPath, int imapPort, int httpPort, CancellationToken cancellationToken)
+    {
+        var instance = Launch(configPath, imapPort, httpPort);
+        try
+        {
+            await instance.WaitUntilHealthyAsync(cancellationToken);
+        }
+        catch
+        {
+            await instance.DisposeAsync();
+            throw;
+        }
+        return instance;
+    }
+
+    /// <summary>Starts the process and returns at once, not waiting for it to listen (the start-up part times that).</summary>
+    public static ProxyInstance Launch(string configPath, int imapPort, int httpPort)
     {
         if (!File.Exists(DllPath))
         {
@@ -77,15 +95,6 @@ internal sealed class ProxyInstance : IAsyncDisposable
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        try
-        {
-            await instance.WaitUntilHealthyAsync(cancellationToken);
-        }
-        catch
-        {
-            await instance.DisposeAsync();
-            throw;
-        }
         return instance;
     }
 
@@ -102,6 +111,9 @@ internal sealed class ProxyInstance : IAsyncDisposable
         }
         throw new InvalidOperationException("no VmRSS line");
     }
+
+    /// <summary>The process's memory from /proc/PID/smaps_rollup (Rss, Anonymous, ...): what is private to it and what is mapped files.</summary>
+    public ProcessMemory ReadMemory() => ProcessMemory.Read(_process.Id);
 
     /// <summary>The process's threads (Threads: of /proc/PID/status).</summary>
     public int ReadThreadCount()

@@ -9,8 +9,16 @@ internal static class Report
     public const double AddedLatencyAimMs = 2.0;
     public const double LoginRateAim = 1000;
     public const double BytesPerSessionAim = 64 * 1024;
+    public const double IdleBytesAim = 4 * 1024;
+    public const double RelayedBytesAim = 32 * 1024;
+    public const double AddedNoopAimMicroseconds = 50;
+    public const double NoopStallAimMs = 5;
+    public const double StartupAimMs = 300;
 
     public static void Line(string text = "") => Console.WriteLine(text);
+
+    /// <summary>A part ran to its end (the functional test of <c>--short</c> checks one such line per part).</summary>
+    public static void PartDone(string part) => Line($"part {part} done");
 
     public static void Throughput(ThroughputResult r)
     {
@@ -88,6 +96,42 @@ internal static class Report
             {
                 Line($"| flood: {h.Clients} clients, VmRSS peak | {Mib(h.ResidentPeak)} | before {Mib(h.ResidentBefore)} | +{Mib(rise)} | — | — | — |");
             }
+        }
+    }
+
+    public static void Sessions(SessionsResult r)
+    {
+        Line($"  {r.Sessions,6} {r.Kind}: VmRSS {Mib(r.Before.Rss)} -> {Mib(r.After.Rss)} = {r.RssPerSession / 1024,6:0.0} KiB/session (anonymous {Mib(r.Before.Anonymous)} -> {Mib(r.After.Anonymous)} = {r.AnonymousPerSession / 1024:0.0} KiB); opened in {r.OpenTime.TotalSeconds:0.0} s; answering NOOP {r.Alive}/{r.Sessions}; threads {r.ThreadsBefore} -> {r.ThreadsAfter}");
+        if (r.ProxyNoopMs.Count > 0)
+        {
+            Line($"         NOOP round trip with them held, {r.ProxyNoopMs.Count} each, alternating: proxy p50 {Stats.Median(r.ProxyNoopMs) * 1000:0} us p99 {Stats.Percentile(r.ProxyNoopMs, 99) * 1000:0} us max {r.ProxyNoopMs.Max():0.00} ms; direct p50 {Stats.Median(r.DirectNoopMs) * 1000:0} us p99 {Stats.Percentile(r.DirectNoopMs, 99) * 1000:0} us max {r.DirectNoopMs.Max():0.00} ms; added p50 {r.AddedNoopP50Microseconds:0} us");
+        }
+        Line($"         {r.Cpu}");
+    }
+
+    public static void Startup(StartupResult r)
+    {
+        Line($"  {r.Build}");
+        Line($"  process start -> first greeting: {string.Join(", ", r.GreetingMs.Select(ms => ms.ToString("0", CultureInfo.InvariantCulture)))} ms; median {r.MedianMs:0} ms");
+        Line($"  CPU time of the process by then: {string.Join(", ", r.CpuMs.Select(ms => ms.ToString("0", CultureInfo.InvariantCulture)))} ms; median {Stats.Median(r.CpuMs):0} ms");
+        Line($"  {r.Cpu}");
+    }
+
+    public static void SessionsSummary(IReadOnlyList<SessionsResult> sessions, StartupResult? startup)
+    {
+        foreach (var s in sessions)
+        {
+            var aim = s.Kind == SessionsPart.Idle ? IdleBytesAim : RelayedBytesAim;
+            Line($"| sessions: memory per session, {s.Sessions:N0} {s.Kind} | {s.RssPerSession / 1024:0.0} KiB | — | VmRSS {Mib(s.Before.Rss)} → {Mib(s.After.Rss)} | ≤ {aim / 1024:0} KiB | {Met(s.RssPerSession <= aim && s.Alive == s.Sessions)} | {Others(s.Cpu)} |");
+            if (s.ProxyNoopMs.Count > 0)
+            {
+                Line($"| sessions: NOOP p50 with {s.Sessions:N0} held | {Stats.Median(s.ProxyNoopMs) * 1000:0} us | {Stats.Median(s.DirectNoopMs) * 1000:0} us | {s.AddedNoopP50Microseconds:+0;-0} us | ≤ +{AddedNoopAimMicroseconds:0} us | {Met(s.AddedNoopP50Microseconds <= AddedNoopAimMicroseconds)} | {Others(s.Cpu)} |");
+                Line($"| sessions: NOOP p99 / max with {s.Sessions:N0} held | {Stats.Percentile(s.ProxyNoopMs, 99):0.000} / {s.ProxyNoopMs.Max():0.000} ms | {Stats.Percentile(s.DirectNoopMs, 99):0.000} / {s.DirectNoopMs.Max():0.000} ms | — | no stall > {NoopStallAimMs:0} ms | {Met(s.ProxyNoopMs.Max() <= NoopStallAimMs)} | {Others(s.Cpu)} |");
+            }
+        }
+        if (startup is { } st)
+        {
+            Line($"| start-up: process start → first greeting, median of {st.GreetingMs.Count} | {st.MedianMs:0} ms | — | CPU {Stats.Median(st.CpuMs):0} ms | ≤ {StartupAimMs:0} ms | {Met(st.MedianMs <= StartupAimMs)} | {Others(st.Cpu)} |");
         }
     }
 

@@ -141,6 +141,8 @@ internal sealed class UpstreamConnector(TimeProvider time, ProxyMetrics? metrics
         {
             TargetHost = host,
             EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+            // With a ca_file, one chain build against its roots (the system store only if that fails): UpstreamCertificateTrust.
+            CertificateChainPolicy = UpstreamCertificateTrust.ChainPolicy(extraRoots),
             RemoteCertificateValidationCallback = (_, certificate, chain, errors) =>
             {
                 seen = errors;
@@ -148,8 +150,7 @@ internal sealed class UpstreamConnector(TimeProvider time, ProxyMetrics? metrics
                 {
                     chainStatus = chain.ChainStatus.Aggregate(X509ChainStatusFlags.NoError, (all, s) => all | s.Status);
                 }
-                return errors == SslPolicyErrors.None
-                    || (extraRoots is not null && certificate is X509Certificate2 leaf && TrustedByBundle(leaf, chain, errors, extraRoots));
+                return UpstreamCertificateTrust.Accept(certificate, chain, errors, extraRoots);
             },
         };
         using var timer = new CancellationTokenSource(HandshakeTimeout, time);
@@ -182,27 +183,6 @@ internal sealed class UpstreamConnector(TimeProvider time, ProxyMetrics? metrics
 
     /// <summary>Words of a server, bounded for an error text.</summary>
     public static string Truncate(string text) => text.Length > 300 ? text[..300] + "…" : text;
-
-    /// <summary>A chain that fails only for an unknown root is accepted when that root is in <c>ca_file</c>; a name mismatch never is.</summary>
-    private static bool TrustedByBundle(X509Certificate2 leaf, X509Chain? presented, SslPolicyErrors errors, X509Certificate2Collection roots)
-    {
-        if (errors != SslPolicyErrors.RemoteCertificateChainErrors)
-        {
-            return false;
-        }
-        using var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.AddRange(roots);
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        if (presented is not null)
-        {
-            foreach (var element in presented.ChainElements)
-            {
-                chain.ChainPolicy.ExtraStore.Add(element.Certificate);
-            }
-        }
-        return chain.Build(leaf);
-    }
 
     private static X509Certificate2Collection LoadBundle(string path)
     {

@@ -1,9 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography.X509Certificates;
-using EmailProxy.FunctionalTests.Imap;
 using EmailProxy.FunctionalTests.Infrastructure;
-using Xunit;
 
 namespace EmailProxy.FunctionalTests.Dovecot;
 
@@ -14,8 +12,10 @@ namespace EmailProxy.FunctionalTests.Dovecot;
 /// folder, <c>auth_mechanisms = xoauth2 oauthbearer</c> only, and the oauth2 passdb checking every token with the
 /// test identity server's introspection endpoint (through <see cref="IntrospectionRelay"/>). Submission relays to an
 /// in-test <see cref="SmtpSink"/>. Everything is stopped and deleted on dispose.
+/// This part does not depend on xunit or the proxy's test environment: the bench links it (with
+/// <see cref="ExtraConfig"/> for 1,000 sessions); DovecotFixture.Tests.cs adds what the tests need.
 /// </summary>
-public sealed class DovecotFixture : IAsyncLifetime
+public sealed partial class DovecotFixture
 {
     /// <summary>The Debian packages the fixture needs; .ci/run installs them.</summary>
     public const string Packages = "dovecot-imapd dovecot-pop3d dovecot-submissiond";
@@ -81,6 +81,9 @@ public sealed class DovecotFixture : IAsyncLifetime
     internal string Maildir => Path.Combine(Home, "Maildir");
 
     internal string ConfigPath => Path.Combine(Directory, "dovecot.conf");
+
+    /// <summary>Lines appended to the generated dovecot.conf (the bench raises the per-user and per-process limits).</summary>
+    internal string ExtraConfig { get; init; } = "";
 
     public async Task InitializeAsync()
     {
@@ -161,11 +164,11 @@ public sealed class DovecotFixture : IAsyncLifetime
         await File.WriteAllTextAsync(Path.Combine(Directory, "dovecot-oauth2.conf.ext"), BuildOAuth2Config());
         for (var attempt = 1; ; attempt++)
         {
-            ImapPort = TestEnvironment.GetFreePort();
-            ImapsPort = TestEnvironment.GetFreePort();
-            PopPort = TestEnvironment.GetFreePort();
-            PopsPort = TestEnvironment.GetFreePort();
-            SubmissionPort = TestEnvironment.GetFreePort();
+            ImapPort = FreePort();
+            ImapsPort = FreePort();
+            PopPort = FreePort();
+            PopsPort = FreePort();
+            SubmissionPort = FreePort();
             await File.WriteAllTextAsync(ConfigPath, BuildConfig());
             var log = new ObservableLog("dovecot");
             _log = log;
@@ -216,29 +219,6 @@ public sealed class DovecotFixture : IAsyncLifetime
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return process;
-    }
-
-    /// <summary>
-    /// Points the test's proxy at this Dovecot (IMAP, POP3 and submission of <c>[server fake]</c>, the test CA as
-    /// <c>ca_file</c>), starts it and signs the account in: the relay asks the test's identity server from now on.
-    /// </summary>
-    /// <param name="startTls">IMAP and POP3 upstream in plaintext with STARTTLS/STLS (<c>ssl = false</c>); else implicit TLS.</param>
-    /// <param name="localTls">The proxy's local TLS lines (<c>local_tls = off</c> by default, as <see cref="TestEnvironment.BuildConfig"/> has it).</param>
-    /// <param name="append">More configuration after the default (more accounts on <c>[server fake]</c>).</param>
-    internal async Task<ProxyProcess> StartSignedInProxyAsync(TestEnvironment env, bool startTls, string localTls = TestEnvironment.LocalTlsOff, string? append = null)
-    {
-        ArgumentNullException.ThrowIfNull(env);
-        Introspection.RefuseAll = false;
-        Introspection.Use(env.Identity);
-        env.WriteConfig(append, transform: text => text
-            .Replace(TestEnvironment.LocalTlsOff, localTls, StringComparison.Ordinal)
-            .Replace($"imap_port = {env.Imap.Port}", $"imap_port = {(startTls ? ImapPort : ImapsPort)}", StringComparison.Ordinal)
-            .Replace($"pop_port = {env.Pop.Port}", $"pop_port = {(startTls ? PopPort : PopsPort)}", StringComparison.Ordinal)
-            .Replace($"smtp_port = {env.Smtp.Port}", $"smtp_port = {SubmissionPort}", StringComparison.Ordinal)
-            .Replace($"ca_file = {env.CaFile}", $"ca_file = {env.CaFile}\nssl = {(startTls ? "false" : "true")}\nstarttls = true", StringComparison.Ordinal));
-        var proxy = await env.StartProxyAsync();
-        await ImapProxyTests.SignInFromStatusPageAsync(env);
-        return proxy;
     }
 
     /// <summary>
@@ -408,7 +388,7 @@ public sealed class DovecotFixture : IAsyncLifetime
                 mode = 0
               }
             }
-
+            {{ExtraConfig}}
             """;
     }
 
@@ -442,6 +422,9 @@ public sealed class DovecotFixture : IAsyncLifetime
             File.SetUnixFileMode(path, (UnixFileMode)0b111_111_111);
         }
     }
+
+    /// <summary>A free TCP port on 127.0.0.1 (the tests' range in the tests, any in the bench).</summary>
+    private static partial int FreePort();
 
     private static string FindDovecot()
     {
