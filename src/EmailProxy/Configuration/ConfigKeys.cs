@@ -90,6 +90,11 @@ internal static class ConfigKeys
         public const string ClientKey = "client_key";
         public const string AllowIdentity = "allow_identity";
 
+        // Providers, clouds, discovery and the upstream mechanism (issue 17).
+        public const string Cloud = "cloud";
+        public const string Issuer = "issuer";
+        public const string Sasl = "sasl";
+
         public static readonly FrozenSet<string> All = ConstantsOf(typeof(Account));
     }
 

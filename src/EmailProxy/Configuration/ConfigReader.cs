@@ -127,6 +127,7 @@ internal static class ConfigReader
 
         var accounts = new Dictionary<string, AccountOptions>(StringComparer.OrdinalIgnoreCase);
         var accountNames = new List<(string Name, string Section)>();
+        var read = new List<(string Section, AccountOptions Account)>();
         foreach (var (name, section) in accountSections)
         {
             if (!AccountNameRules.Check(name, section.Key, accountNames, problems))
@@ -140,8 +141,21 @@ internal static class ConfigReader
             }
             else if (account is not null)
             {
-                ConfigLint.CheckAccount(section.Key, account, general, listenersWritten, servers, problems);
+                read.Add((section.Key, account));
             }
+        }
+        // The built-in upstreams accounts use (a [server] of the same name, written in the file, wins), added only now:
+        // an account without server takes the file's only [server], and a built-in one must not count as a second.
+        foreach (var (_, account) in read)
+        {
+            if (!servers.ContainsKey(account.ServerName) && Providers.ProviderEndpoints.FindBuiltInUpstream(account.ServerName) is { } builtIn)
+            {
+                servers.Add(builtIn.Name, builtIn);
+            }
+        }
+        foreach (var (section, account) in read)
+        {
+            ConfigLint.CheckAccount(section, account, general, listenersWritten, servers, problems);
         }
         ConfigLint.CheckRedirectUri(general, accounts.Values, problems);
         ConfigLint.CheckLocalTls(general, Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".", problems);
