@@ -14,7 +14,12 @@ internal sealed class SmtpUpstreamClient(UpstreamConnector connector) : Upstream
 {
     public const int ImplicitTlsPort = 465;
 
-    protected override bool ImplicitTls(ServerOptions server, int port) => port == ImplicitTlsPort;
+    /// <summary>
+    /// Port 465 is always implicit TLS (smtp.gmail.com:465); so is any port of a server with <c>ssl = true</c> and
+    /// <c>starttls = false</c>, which asks for TLS from the first byte and no upgrade (sending a token in plaintext is
+    /// never what that means).
+    /// </summary>
+    protected override bool ImplicitTls(ServerOptions server, int port) => port == ImplicitTlsPort || (server.Ssl && !server.StartTls);
 
     protected override async Task<UpstreamLoginResult> DialogueAsync(UpstreamConnection connection, ServerOptions server, string username, string accessToken, SaslMechanism sasl, CancellationToken cancellationToken)
     {
