@@ -191,4 +191,23 @@ public sealed class ProviderConfigTests : IDisposable
         Assert.Equal("server", error.Key);
         Assert.Contains("provider = generic has no built-in upstream", error.Message, StringComparison.Ordinal);
     }
+    [Fact]
+    public void ReadFile_ExampleFileWithItsProviderExamplesUncommented_ValidWithEachProvider()
+    {
+        var example = File.ReadAllText(Path.Combine(RepositoryRoot.Find(), "emailproxy.config.example"));
+        var others = example[example.IndexOf("; --- Other providers", StringComparison.Ordinal)..];
+        var uncommented = string.Join("\n", others.Split('\n')
+            .Where(line => System.Text.RegularExpressions.Regex.IsMatch(line, @"^; (\[[a-z]+ [^\]]+\]|[a-z_]+\s+=)"))
+            .Select(line => line[2..]));
+
+        var result = Read(example + "\n" + uncommented + "\n");
+
+        Assert.True(result.IsValid, string.Join("; ", result.Errors));
+        var accounts = result.Config!.Accounts;
+        Assert.Same(MicrosoftCloud.UsGov, accounts["ops@agency.us"].Cloud);
+        Assert.Equal("https://outlook.office365.us/SMTP.Send", accounts["ops@agency.us"].Scope.Split(' ')[2]);
+        Assert.Equal(("gmail", OAuthProvider.Google), (accounts["me@example.com"].ServerName, accounts["me@example.com"].Provider));
+        Assert.Equal(SaslMechanism.OAuthBearer, accounts["alice@example.com"].Sasl);
+        Assert.DoesNotContain(result.Warnings, w => w.Key == "server");
+    }
 }
