@@ -84,4 +84,13 @@ public sealed class MicrosoftCloudTests
     [InlineData("127.0.0.1")]
     [InlineData("mail.example.com")]
     public void OfHost_NotAnExchangeHost_Null(string host) => Assert.Null(MicrosoftCloud.OfHost(host));
+    [Fact]
+    public void SameOAuth_AnotherIssuerOrCloud_NotTheSame()
+    {
+        var account = TestSupport.TestAccounts.Create() with { Provider = OAuthProvider.Generic, TokenUrl = null, Discovery = IssuerMetadata.For(new Uri($"https://a-{Guid.NewGuid():N}.example")) };
+
+        Assert.True(ConfigChanges.SameOAuth(account, account with { }));
+        Assert.False(ConfigChanges.SameOAuth(account, account with { Discovery = IssuerMetadata.For(new Uri($"https://b-{Guid.NewGuid():N}.example")) }));
+        Assert.False(ConfigChanges.SameOAuth(TestSupport.TestAccounts.Create(), TestSupport.TestAccounts.Create() with { Cloud = MicrosoftCloud.UsGov }));
+    }
 }
