@@ -135,7 +135,7 @@ internal sealed class LoginService(LiveConfig live, PasswordVerifier passwords, 
 
         // An app-only token is accepted by Exchange even where the app may not open the mailbox: probed once before the client hears OK.
         var probeMailbox = account.Flow == OAuthFlow.ClientCredentials;
-        var result = await protocol.LoginUpstreamAsync(server, account.Username, token.AccessToken!, cancellationToken, probeMailbox);
+        var result = await protocol.LoginUpstreamAsync(server, account.Username, token.AccessToken!, cancellationToken, probeMailbox, account.Sasl);
         if (result.RejectedText is not null && result.TokenRefused)
         {
             // Expired early, revoked, or minted before a permission change: one fresh token, one more try.
@@ -143,7 +143,7 @@ internal sealed class LoginService(LiveConfig live, PasswordVerifier passwords, 
             var retry = await tokens.GetAccessTokenAsync(tokenAccount, cancellationToken);
             if (retry.Kind == TokenOutcomeKind.Token && retry.AccessToken != token.AccessToken)
             {
-                result = await protocol.LoginUpstreamAsync(server, account.Username, retry.AccessToken!, cancellationToken, probeMailbox);
+                result = await protocol.LoginUpstreamAsync(server, account.Username, retry.AccessToken!, cancellationToken, probeMailbox, account.Sasl);
             }
             else if (retry.Kind == TokenOutcomeKind.SignInRequired)
             {
@@ -241,6 +241,11 @@ internal sealed class LoginService(LiveConfig live, PasswordVerifier passwords, 
             return pending.VerificationUri is { } verification && pending.UserCode is { } code
                 ? $"{needs}: open {verification.AbsoluteUri} and enter {code} (sign in as {account.Username}), then log in again{lastFailure}"
                 : $"{needs}, but no device code could be had: {(pending.Completion.IsCompletedSuccessfully ? pending.Completion.Result.Message : "see the proxy's log")}; the next login asks again";
+        }
+        if (pending.Method == SignInMethod.Browser && pending.AuthorizeUrl is null && pending.Completion.IsCompletedSuccessfully)
+        {
+            // An issuer whose discovery document cannot be read: nothing to open yet.
+            return $"{needs}, but it cannot start: {pending.Completion.Result.Message}; the next login tries again";
         }
         if (!live.Current.General.LocalServerAuth && pending.AuthorizeUrl is { } authorize)
         {

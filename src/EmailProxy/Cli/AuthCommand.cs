@@ -46,7 +46,7 @@ internal static class AuthCommand
             return Fail($"account {account.Name} is app-only (client credentials): it needs no sign-in; the proxy fetches its token at the next login");
         }
         var method = deviceCode ? SignInMethod.DeviceCode : SignInManager.DefaultMethod(account);
-        if (method == SignInMethod.Browser && account.AuthorizeUrl is null)
+        if (method == SignInMethod.Browser && account.AuthorizeUrl is null && account.Discovery is null)
         {
             return Fail($"account {account.Name} has no authorize_url: it cannot sign in in a browser (try --device-code)");
         }
@@ -148,9 +148,9 @@ internal static class AuthCommand
         using var signIns = new SignInManager(config, client, tokens, time, logging.CreateLogger<SignInManager>());
 
         var pending = await signIns.StartOrJoinAsync(account, method, cancellationToken);
-        if (pending.Method == SignInMethod.DeviceCode && pending.UserCode is null && pending.Completion.IsCompleted)
+        if ((pending.Method == SignInMethod.DeviceCode ? pending.UserCode is null : pending.AuthorizeUrl is null) && pending.Completion.IsCompleted)
         {
-            // The provider gave no code: its words, with the fix where known.
+            // The provider gave no code (or an issuer's document could not be read): its words, with the fix where known.
             var refused = await pending.Completion;
             return (false, refused.Message, null, null);
         }

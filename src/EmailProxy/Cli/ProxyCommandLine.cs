@@ -34,7 +34,7 @@ internal static class ProxyCommandLine
         run.SetAction((result, _) => RunAsync(result.GetValue(configOption)));
 
         var check = new Command("check", "Read the configuration, report problems and Microsoft pitfalls; exit 1 if there are errors");
-        check.SetAction(result => Check(result.GetValue(configOption)));
+        check.SetAction((result, cancellationToken) => CheckAsync(result.GetValue(configOption), cancellationToken));
 
         var hashPassword = new Command("hash-password", "Read a password from standard input and print the password_hash value for it");
         hashPassword.SetAction(_ => HashPassword());
@@ -174,11 +174,18 @@ internal static class ProxyCommandLine
         }
     }
 
-    private static int Check(string? configPath)
+    private static async Task<int> CheckAsync(string? configPath, CancellationToken cancellationToken)
     {
         var path = ConfigLocator.Locate(configPath);
         var read = ConfigReader.ReadFile(path);
-        foreach (var error in read.Errors)
+        // Issuers' discovery documents: read here, never by the configuration reader (network I/O).
+        var discovered = Array.Empty<ConfigProblem>() as IReadOnlyList<ConfigProblem>;
+        if (read.Config is { } readConfig && readConfig.Accounts.Values.Any(a => a.Discovery is not null))
+        {
+            using var http = new HttpClient { Timeout = IssuerDiscovery.Timeout };
+            discovered = await DiscoveryCheck.CheckAsync(readConfig, new IssuerDiscovery(http, TimeProvider.System), cancellationToken);
+        }
+        foreach (var error in read.Errors.Concat(discovered))
         {
             Console.WriteLine($"error: {error}");
         }
@@ -194,8 +201,9 @@ internal static class ProxyCommandLine
                 Console.WriteLine($"warning: [account {account.Name}] scope: graph.microsoft.com tokens are refused by Exchange's IMAP, POP and SMTP; use {ProviderErrorMapping.ExchangeMailScope}");
             }
         }
-        Console.WriteLine(read.IsValid ? $"{path}: usable" : $"{path}: {read.Errors.Count} error(s)");
-        return read.IsValid ? ExitOk : ExitFailure;
+        var errors = read.Errors.Count + discovered.Count;
+        Console.WriteLine(errors == 0 ? $"{path}: usable" : $"{path}: {errors} error(s)");
+        return errors == 0 ? ExitOk : ExitFailure;
     }
 
     private static int EspoCrm(string? configPath, string? accountName)

@@ -18,13 +18,14 @@ internal sealed record AccountOptions(string Name)
     public string? ClientSecret { get; init; }
     public string Tenant { get; init; } = DefaultTenant;
 
-    /// <summary>Set for every account whose flow is authorization code.</summary>
-    public Uri? AuthorizeUrl { get; init; }
+    /// <summary>Set for every account whose flow is authorization code (for an <c>issuer</c> account: once its discovery document is read).</summary>
+    public Uri? AuthorizeUrl { get => field ?? Discovery?.Document?.AuthorizationEndpoint; init; }
 
-    public required Uri TokenUrl { get; init; }
+    /// <summary>The token endpoint; null only for an <c>issuer</c> account whose discovery document has not been read (yet).</summary>
+    public required Uri? TokenUrl { get => field ?? Discovery?.Document?.TokenEndpoint; init; }
 
-    /// <summary>Set for every account whose flow is device code.</summary>
-    public Uri? DeviceCodeUrl { get; init; }
+    /// <summary>Set for every account whose flow is device code (for an <c>issuer</c> account: once its discovery document is read).</summary>
+    public Uri? DeviceCodeUrl { get => field ?? Discovery?.Document?.DeviceAuthorizationEndpoint; init; }
 
     public required string Scope { get; init; }
     public OAuthFlow Flow { get; init; } = DefaultFlow;
@@ -47,12 +48,26 @@ internal sealed record AccountOptions(string Name)
 
     /// <summary>The account whose tokens a login of this one uses: <see cref="TokenFrom"/>'s, else its own.</summary>
     public string TokenAccountName => TokenFrom ?? Name;
+    /// <summary>cloud: Microsoft's cloud of the account (its login host, Exchange hosts and scopes, Graph host).</summary>
+    public Providers.MicrosoftCloud Cloud { get; init; } = Providers.MicrosoftCloud.Global;
+
+    /// <summary>
+    /// issuer (provider = generic): the issuer whose discovery document gives the endpoints the file does not;
+    /// the one shared entry of that issuer, which holds the document once it is read (never by the configuration reader).
+    /// </summary>
+    public Providers.IssuerMetadata? Discovery { get; init; }
+
+    /// <summary>The issuer of <see cref="Discovery"/>, if any.</summary>
+    public Uri? Issuer => Discovery?.Issuer;
+
+    /// <summary>sasl: the upstream login mechanism (a server that offers only the other one gets that one).</summary>
+    public Sasl.SaslMechanism Sasl { get; init; } = EmailProxy.Sasl.SaslMechanism.XOAuth2;
 
     public string ProviderDisplayName => Provider switch
     {
         OAuthProvider.Microsoft => "Microsoft",
         OAuthProvider.Google => "Google",
-        _ => TokenUrl.Host,
+        _ => TokenUrl?.Host ?? Issuer?.Host ?? "the identity provider",
     };
 
     /// <summary>Exchange refuses tokens minted for Microsoft Graph (see PROTOCOL-NOTES.md).</summary>

@@ -19,6 +19,9 @@ internal static class AccountSectionReader
     private static readonly (string Name, OAuthProvider Value)[] ProviderNames =
         [("microsoft", OAuthProvider.Microsoft), ("google", OAuthProvider.Google), ("generic", OAuthProvider.Generic)];
 
+    private static readonly (string Name, Sasl.SaslMechanism Value)[] SaslNames =
+        [("xoauth2", Sasl.SaslMechanism.XOAuth2), ("oauthbearer", Sasl.SaslMechanism.OAuthBearer)];
+
     private static readonly (string Name, OAuthFlow Value)[] FlowNames =
         [("authorization_code", OAuthFlow.AuthorizationCode), ("device_code", OAuthFlow.DeviceCode), ("client_credentials", OAuthFlow.ClientCredentials)];
 
@@ -28,7 +31,6 @@ internal static class AccountSectionReader
         section.WarnUnknownKeys(Keys.All);
         var errorsBefore = section.ErrorCount;
 
-        var serverName = ReadServerName(section, servers);
         var clientId = section.Text(Keys.ClientId);
         // token_from: the OAuth settings are the other account's (TokenFromRules fills them in), so client_id is not needed.
         var tokenFrom = section.Text(Keys.TokenFrom);
@@ -38,6 +40,10 @@ internal static class AccountSectionReader
         }
 
         var provider = section.Choice(Keys.Provider, ProviderNames) ?? AccountOptions.DefaultProvider;
+        var cloud = ReadCloud(section, provider);
+        var serverName = ReadServerName(section, servers, ProviderEndpoints.BuiltInUpstream(provider, cloud), provider);
+        var issuer = ReadIssuer(section, provider);
+        var sasl = section.Choice(Keys.Sasl, SaslNames) ?? Sasl.SaslMechanism.XOAuth2;
         var flow = section.Choice(Keys.Flow, FlowNames) ?? AccountOptions.DefaultFlow;
         var clientSecret = section.Text(Keys.ClientSecret);
         var clientCertificate = section.Text(Keys.ClientCertificate);
@@ -54,10 +60,12 @@ internal static class AccountSectionReader
         {
             section.Warn(Keys.Authority, authority.OriginalString, "is only used with provider = microsoft");
         }
-        var builtIn = ProviderEndpoints.For(provider, authority, tenant);
-        var authorizeUrl = Endpoint(section, Keys.AuthorizeUrl, builtIn.AuthorizeUrl, flow);
-        var tokenUrl = Endpoint(section, Keys.TokenUrl, builtIn.TokenUrl, flow);
-        var deviceCodeUrl = Endpoint(section, Keys.DeviceCodeUrl, builtIn.DeviceCodeUrl, flow);
+        var builtIn = ProviderEndpoints.For(provider, authority, tenant, cloud);
+        // With an issuer, what the file does not give comes from its discovery document, read at first use (not here: no network in the reader).
+        var discovered = issuer is not null;
+        var authorizeUrl = Endpoint(section, Keys.AuthorizeUrl, builtIn.AuthorizeUrl, flow, discovered);
+        var tokenUrl = Endpoint(section, Keys.TokenUrl, builtIn.TokenUrl, flow, discovered);
+        var deviceCodeUrl = Endpoint(section, Keys.DeviceCodeUrl, builtIn.DeviceCodeUrl, flow, discovered);
 
         // A configured scope wins; an app-only account gets the provider's .default scope.
         var scope = section.Text(Keys.Scope) ?? builtIn.ScopeFor(flow);
@@ -92,7 +100,7 @@ internal static class AccountSectionReader
             Tenant = tenant,
             // An app-only account has no person to sign in: without an authorize URL nothing offers or starts a browser sign-in for it.
             AuthorizeUrl = flow == OAuthFlow.ClientCredentials ? null : authorizeUrl,
-            TokenUrl = tokenUrl!,
+            TokenUrl = tokenUrl,
             DeviceCodeUrl = deviceCodeUrl,
             Scope = scope!,
             Flow = flow,
@@ -101,6 +109,9 @@ internal static class AccountSectionReader
             ClientKey = keyPath,
             AllowIdentity = allowIdentity,
             TokenFrom = tokenFrom,
+            Cloud = cloud,
+            Discovery = issuer is null ? null : IssuerMetadata.For(issuer),
+            Sasl = sasl,
         };
     }
 
@@ -183,20 +194,71 @@ internal static class AccountSectionReader
         }
     }
 
-    private static string? ReadServerName(SectionReader section, IReadOnlyDictionary<string, ServerOptions> servers)
+    /// <summary>
+    /// cloud (Microsoft only): one of <see cref="MicrosoftCloud.All"/>; an unknown name is an error, the key with
+    /// another provider a warning (it is ignored).
+    /// </summary>
+    private static MicrosoftCloud ReadCloud(SectionReader section, OAuthProvider provider)
+    {
+        var value = section.Text(Keys.Cloud);
+        if (value is null)
+        {
+            return MicrosoftCloud.Global;
+        }
+        if (MicrosoftCloud.Find(value) is not { } cloud)
+        {
+            section.Error(Keys.Cloud, ClientText.Sanitize(value, 100),
+                $"is not a Microsoft cloud: use one of {string.Join(", ", MicrosoftCloud.All.Select(c => c.Name))} (global also for GCC; usgov is GCC High)");
+            return MicrosoftCloud.Global;
+        }
+        if (provider != OAuthProvider.Microsoft)
+        {
+            section.Warn(Keys.Cloud, value, "is only used with provider = microsoft: ignored");
+            return MicrosoftCloud.Global;
+        }
+        return cloud;
+    }
+
+    /// <summary>issuer (generic only): an https:// URL (http:// only on loopback); with another provider a warning (it is ignored).</summary>
+    private static Uri? ReadIssuer(SectionReader section, OAuthProvider provider)
+    {
+        var issuer = section.Url(Keys.Issuer);
+        if (issuer is not null && provider != OAuthProvider.Generic)
+        {
+            section.Warn(Keys.Issuer, issuer.OriginalString, "is only used with provider = generic: ignored (this provider's endpoints are built in)");
+            return null;
+        }
+        if (issuer is not null && (!string.IsNullOrEmpty(issuer.Query) || !string.IsNullOrEmpty(issuer.Fragment)))
+        {
+            section.Error(Keys.Issuer, issuer.OriginalString, "must be the issuer's URL without a query or fragment (the proxy adds /.well-known/openid-configuration)");
+            return null;
+        }
+        return issuer;
+    }
+
+    /// <summary>
+    /// The account's upstream: the <c>[server]</c> it names (or a built-in upstream by its name); without <c>server</c>,
+    /// a Microsoft or generic account takes the file's only <c>[server]</c>, as it always did, and otherwise (Google
+    /// always, Microsoft when the file has no <c>[server]</c>) the provider's or cloud's built-in upstream.
+    /// </summary>
+    private static string? ReadServerName(SectionReader section, IReadOnlyDictionary<string, ServerOptions> servers, ServerOptions? builtIn, OAuthProvider provider)
     {
         var serverName = section.Text(Keys.Server);
         if (serverName is null)
         {
-            if (servers.Count == 1)
+            if (provider != OAuthProvider.Google && servers.Count == 1)
             {
                 return servers.Keys.First();
             }
+            if (builtIn is not null && (provider == OAuthProvider.Google || servers.Count == 0))
+            {
+                return builtIn.Name;
+            }
             section.Error(Keys.Server, null, servers.Count == 0
-                ? "is needed, and there is no [server NAME] section to point it at"
+                ? "is needed, and there is no [server NAME] section to point it at (provider = generic has no built-in upstream)"
                 : $"is needed when there are several [server] sections ({string.Join(", ", servers.Keys)})");
         }
-        else if (!servers.ContainsKey(serverName))
+        else if (!servers.ContainsKey(serverName) && ProviderEndpoints.FindBuiltInUpstream(serverName) is null)
         {
             section.Error(Keys.Server, serverName, $"there is no [server {serverName}] section");
         }
@@ -204,11 +266,12 @@ internal static class AccountSectionReader
     }
 
     /// <summary>The endpoint the file gives, else the provider's; missing is an error only when the flow needs it.</summary>
-    private static Uri? Endpoint(SectionReader section, string key, Uri? builtIn, OAuthFlow flow)
+    /// <param name="discovered">The account has an issuer: a missing endpoint comes from its discovery document.</param>
+    private static Uri? Endpoint(SectionReader section, string key, Uri? builtIn, OAuthFlow flow, bool discovered)
     {
         var written = section.Text(key) is not null;
         var url = written ? section.Url(key) : builtIn;
-        if (url is null && !written && Needs(flow, key))
+        if (url is null && !written && !discovered && Needs(flow, key))
         {
             // token_url and authorize_url keep the wording they always had; only the device-code
             // endpoint, which one flow alone needs, names that flow.

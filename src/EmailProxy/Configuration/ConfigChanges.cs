@@ -122,7 +122,10 @@ internal sealed record ConfigChanges(
             && before.Scope == after.Scope
             && before.Flow == after.Flow
             && before.ClientCertificate == after.ClientCertificate
-            && before.ClientKey == after.ClientKey;
+            && before.ClientKey == after.ClientKey
+            // Another issuer or cloud is another identity provider, even while their endpoints are not read yet.
+            && before.Discovery == after.Discovery
+            && before.Cloud == after.Cloud;
     }
 
     /// <summary>Every key the same (a record compares its lists by reference: allow_identity is compared item by item).</summary>

@@ -93,6 +93,10 @@ internal static class ConfigKeys
         // Shared mailboxes and templates (issue 17, items 4-5).
         public const string TokenFrom = "token_from";
         public const string MaxAccounts = "max_accounts";
+        // Providers, clouds, discovery and the upstream mechanism (issue 17).
+        public const string Cloud = "cloud";
+        public const string Issuer = "issuer";
+        public const string Sasl = "sasl";
 
         public static readonly FrozenSet<string> All = ConstantsOf(typeof(Account));
     }

@@ -45,7 +45,7 @@ internal static class ConfigLint
         {
             problems.Warn(section, AccountKeys.Scope, account.Scope,
                 $"asks for scopes of {resources.Count} resources ({string.Join(", ", resources)}), but Microsoft issues a token for one resource only (AADSTS28000): "
-                + $"keep the mail scopes of one resource, e.g. scope = {ProviderEndpoints.MicrosoftScope}");
+                + $"keep the mail scopes of one resource, e.g. scope = {account.Cloud.Scope}");
         }
 
         if (account.Flow == OAuthFlow.DeviceCode && account.ClientSecret is not null)
@@ -65,8 +65,11 @@ internal static class ConfigLint
         if (microsoft && account.Flow == OAuthFlow.ClientCredentials && !scopes.Any(s => s.EndsWith("/.default", StringComparison.OrdinalIgnoreCase)))
         {
             problems.Warn(section, AccountKeys.Scope, account.Scope,
-                $"has no .default scope, but an app-only (client credentials) token is asked for with the resource's .default and Microsoft refuses anything else (AADSTS1002012): remove scope, or set scope = {ProviderEndpoints.MicrosoftAppOnlyScope}");
+                $"has no .default scope, but an app-only (client credentials) token is asked for with the resource's .default and Microsoft refuses anything else (AADSTS1002012): remove scope, or set scope = {account.Cloud.AppOnlyScope}");
         }
+
+        CheckGoogle(section, account, problems);
+        CheckCloud(section, account, servers, problems);
 
         if (microsoft && account.Flow == OAuthFlow.ClientCredentials
             && (account.Tenant.Equals("common", StringComparison.OrdinalIgnoreCase) || account.Tenant.Equals("organizations", StringComparison.OrdinalIgnoreCase)))
@@ -89,6 +92,67 @@ internal static class ConfigLint
                     problems.Warn(section, AccountKeys.Server, account.ServerName,
                         $"[general] {listenKey} is set, but [server {server.Name}] has no {hostKey}, so this account's logins there will fail: set {hostKey} in [server {server.Name}], point server at one that has it, or turn {listenKey} off");
                 }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Google's pitfalls: its device flow does not hand out the mail scope (a "TVs and Limited Input devices" client
+    /// gets only a short list of scopes, https://mail.google.com/ not among them), and its Desktop-app client's
+    /// client_secret, which Google's token endpoint wants even though, in an installed app, it is no secret.
+    /// </summary>
+    private static void CheckGoogle(string section, AccountOptions account, ConfigProblems problems)
+    {
+        if (account.Provider != OAuthProvider.Google)
+        {
+            return;
+        }
+        if (account.Flow == OAuthFlow.DeviceCode)
+        {
+            problems.Warn(section, AccountKeys.Flow, "device_code",
+                $"Google refuses mail scopes ({ProviderEndpoints.GoogleScope}) in the device flow (its limited-input clients get only a few scopes, and the device code request fails with invalid_scope): use flow = authorization_code with an OAuth client of type Desktop app");
+        }
+        if (account.Flow == OAuthFlow.AuthorizationCode && account.ClientSecret is null)
+        {
+            problems.Warn(section, AccountKeys.ClientSecret, null,
+                "is not set, but Google's token endpoint wants the client secret even of a Desktop app client (it answers invalid_request, client_secret is missing): copy it from the OAuth client's page in the Google Cloud console");
+        }
+        else if (account.ClientSecret is not null)
+        {
+            // Never the value. Information more than a warning: nothing to fix.
+            problems.Warn(section, AccountKeys.ClientSecret, null,
+                "(for information, nothing to fix) a Google Desktop app client's client_secret is not a secret in Google's own sense, since it ships in every copy of an installed app; Google's token endpoint still requires it, so keep it here; the tokens are what the proxy guards");
+        }
+    }
+
+    /// <summary>
+    /// Microsoft's clouds: <c>cloud = usgov</c> is GCC High (a GCC tenant signs in in the global cloud), and a server
+    /// whose hosts are another cloud's Exchange than the account's cloud gets tokens it refuses.
+    /// </summary>
+    private static void CheckCloud(string section, AccountOptions account, IReadOnlyDictionary<string, ServerOptions> servers, ConfigProblems problems)
+    {
+        if (account.Provider != OAuthProvider.Microsoft)
+        {
+            return;
+        }
+        if (account.Cloud == Providers.MicrosoftCloud.UsGov)
+        {
+            problems.Warn(section, AccountKeys.Cloud, account.Cloud.Name,
+                "(for information) usgov is Microsoft 365 GCC High (login.microsoftonline.us, outlook.office365.us); a GCC (moderate) tenant lives in the commercial cloud: for GCC, remove cloud (or set cloud = global)");
+        }
+        if (!servers.TryGetValue(account.ServerName, out var server))
+        {
+            return;
+        }
+        foreach (var host in new[] { server.ImapHost, server.SmtpHost, server.PopHost }.OfType<string>().Distinct(StringComparer.OrdinalIgnoreCase))
+        {
+            if (Providers.MicrosoftCloud.OfHost(host) is { } other && other != account.Cloud)
+            {
+                problems.Warn(section, AccountKeys.Server, account.ServerName,
+                    $"[server {server.Name}] has {host}, an Exchange host of the {other.Name} cloud ({other.DisplayName}), but the account signs in with cloud = {account.Cloud.Name}, and Exchange refuses a token of another cloud: "
+                    + (other == Providers.MicrosoftCloud.Global ? "remove cloud or " : $"set cloud = {other.Name}, or ")
+                    + $"point server at {account.Cloud.ImapHost} (or remove server: the {account.Cloud.Name} cloud's built-in upstream is used when the file has no [server])");
+                return;
             }
         }
     }

@@ -190,6 +190,15 @@ internal static class ConfigReader
                 }
             }
         }
+        // The built-in upstreams accounts and templates use (a [server] of the same name, written in the file, wins), added
+        // only now: an account without server takes the file's only [server], and a built-in one must not count as a second.
+        foreach (var serverName in accounts.Values.Select(account => account.ServerName).Concat(templates.Select(template => template.Options.ServerName)))
+        {
+            if (!servers.ContainsKey(serverName) && Providers.ProviderEndpoints.FindBuiltInUpstream(serverName) is { } builtIn)
+            {
+                servers.Add(builtIn.Name, builtIn);
+            }
+        }
         TokenFromRules.Resolve(accounts, sections, templates, problems);
         foreach (var (name, account) in accounts.Where(entry => entry.Value.TokenFrom is null))
         {

@@ -34,6 +34,10 @@ internal static class TokenFromRules
             accounts[name] = account with
             {
                 Provider = from.Provider,
+                Cloud = from.Cloud,
+                Discovery = from.Discovery,
+                // Without a [server] of its own, a shared mailbox lives where its delegate's built-in upstream is (its cloud's Exchange).
+                ServerName = IsBuiltIn(account.ServerName) && IsBuiltIn(from.ServerName) ? from.ServerName : account.ServerName,
                 ClientId = from.ClientId,
                 ClientSecret = from.ClientSecret,
                 Tenant = from.Tenant,
@@ -79,4 +83,6 @@ internal static class TokenFromRules
         }
         return null;
     }
+
+    private static bool IsBuiltIn(string serverName) => Providers.ProviderEndpoints.FindBuiltInUpstream(serverName) is not null;
 }

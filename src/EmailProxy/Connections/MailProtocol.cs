@@ -46,9 +46,11 @@ internal abstract class MailProtocol(string name, string hostKey, string portKey
 
     /// <summary>Connects to the server's host for this protocol (which must be set) and authenticates there with XOAUTH2.</summary>
     /// <param name="probeMailbox">Check once, before the login counts, that the token may open the mailbox (app-only tokens: <see cref="UpstreamClient.LoginAsync"/>).</param>
-    public Task<UpstreamLoginResult> LoginUpstreamAsync(ServerOptions server, string username, string accessToken, CancellationToken cancellationToken, bool probeMailbox = false) =>
+    /// <param name="sasl">The account's upstream mechanism (<c>sasl</c>).</param>
+    public Task<UpstreamLoginResult> LoginUpstreamAsync(ServerOptions server, string username, string accessToken, CancellationToken cancellationToken, bool probeMailbox = false,
+        Sasl.SaslMechanism sasl = Sasl.SaslMechanism.XOAuth2) =>
         upstream.LoginAsync(server, HostOf(server) ?? throw new InvalidOperationException($"[server {server.Name}] has no {HostKey}"), PortOf(server),
-            username, accessToken, probeMailbox, Name, cancellationToken);
+            username, accessToken, probeMailbox, Name, cancellationToken, sasl);
 
     public override string ToString() => Name;
 }

@@ -6,6 +6,7 @@ using EmailProxy.Imap;
 using EmailProxy.LocalTls;
 using EmailProxy.OAuth2;
 using EmailProxy.Pop3;
+using EmailProxy.Providers;
 using EmailProxy.Smtp;
 using EmailProxy.TokenStore;
 using EmailProxy.Upstream;
@@ -66,6 +67,8 @@ internal static partial class ProxyHost
         builder.Services.AddSingleton(new ControlToken(tokenDirectory));
         builder.Services.AddSingleton<ControlSignIns>();
         builder.Services.AddHostedService<TokenRefreshWorker>();
+        builder.Services.AddSingleton(s => new IssuerDiscovery(s.GetRequiredService<IHttpClientFactory>().CreateClient(nameof(IssuerDiscovery)), s.GetRequiredService<TimeProvider>()));
+        builder.Services.AddHostedService<IssuerDiscoveryWarmup>();
         builder.Services.AddSingleton(_ => PasswordVerifier.ForThisProcess());
         builder.Services.AddSingleton<LoginThrottle>();
         WebEndpoints.AddServices(builder.Services);

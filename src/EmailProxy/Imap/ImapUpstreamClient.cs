@@ -6,14 +6,14 @@ namespace EmailProxy.Imap;
 
 /// <summary>
 /// Logs in to the real IMAP server: greeting, capabilities, STARTTLS when the server section asks
-/// for it, then <c>AUTHENTICATE XOAUTH2</c> (one line with SASL-IR, else two steps). A JSON error
-/// challenge (Gmail, Dovecot) is answered with an empty line and its status kept for the error text.
+/// for it, then <c>AUTHENTICATE XOAUTH2</c> or <c>OAUTHBEARER</c> (one line with SASL-IR, else two steps). A JSON
+/// error challenge (Gmail, Dovecot) is answered (XOAUTH2: an empty line; OAUTHBEARER: ^A) and its status kept for the error text.
 /// </summary>
 internal sealed class ImapUpstreamClient(UpstreamConnector connector) : UpstreamClient(connector)
 {
     protected override bool ImplicitTls(ServerOptions server, int port) => server.Ssl;
 
-    protected override async Task<UpstreamLoginResult> DialogueAsync(UpstreamConnection connection, ServerOptions server, string username, string accessToken, CancellationToken cancellationToken)
+    protected override async Task<UpstreamLoginResult> DialogueAsync(UpstreamConnection connection, ServerOptions server, string username, string accessToken, SaslMechanism sasl, CancellationToken cancellationToken)
     {
         var capabilities = await ReadGreetingAsync(connection, cancellationToken);
         if (!server.Ssl && server.StartTls)
@@ -32,14 +32,16 @@ internal sealed class ImapUpstreamClient(UpstreamConnector connector) : Upstream
             capabilities = await QueryCapabilitiesAsync(connection, "P1", cancellationToken);
         }
 
-        var response = XOAuth2.InitialResponse(username, accessToken);
+        var mechanism = UpstreamSasl.Choose(sasl, AuthMechanisms(capabilities));
+        var name = UpstreamSasl.NameOf(mechanism);
+        var response = UpstreamSasl.InitialResponse(mechanism, username, connection.Host, connection.Port, accessToken);
         if (HasCapability(capabilities, "SASL-IR"))
         {
-            await connection.WriteLineAsync($"P2 AUTHENTICATE XOAUTH2 {response}", cancellationToken);
+            await connection.WriteLineAsync($"P2 AUTHENTICATE {name} {response}", cancellationToken);
         }
         else
         {
-            await connection.WriteLineAsync("P2 AUTHENTICATE XOAUTH2", cancellationToken);
+            await connection.WriteLineAsync($"P2 AUTHENTICATE {name}", cancellationToken);
             var first = await connection.ReadRequiredLineAsync(cancellationToken);
             if (!first.StartsWith('+'))
             {
@@ -56,7 +58,7 @@ internal sealed class ImapUpstreamClient(UpstreamConnector connector) : Upstream
             if (line.StartsWith('+'))
             {
                 challengeText = XOAuth2.DecodeErrorChallenge(line[1..]) ?? line[1..].Trim();
-                await connection.WriteLineAsync("", cancellationToken);
+                await connection.WriteLineAsync(UpstreamSasl.ErrorChallengeAnswer(mechanism), cancellationToken);
                 continue;
             }
             if (line.StartsWith("* CAPABILITY ", StringComparison.OrdinalIgnoreCase))
@@ -165,6 +167,16 @@ internal sealed class ImapUpstreamClient(UpstreamConnector connector) : Upstream
         start += "[CAPABILITY ".Length;
         var end = response.IndexOf(']', start);
         return end < 0 ? null : response[start..end];
+    }
+
+    /// <summary>The SASL mechanisms of the <c>AUTH=</c> capabilities; null when there is none (the server did not say).</summary>
+    private static string[]? AuthMechanisms(string capabilities)
+    {
+        var mechanisms = capabilities.Split(' ', StringSplitOptions.RemoveEmptyEntries)
+            .Where(c => c.StartsWith("AUTH=", StringComparison.OrdinalIgnoreCase))
+            .Select(c => c["AUTH=".Length..])
+            .ToArray();
+        return mechanisms.Length == 0 ? null : mechanisms;
     }
 
     private static bool HasCapability(string capabilities, string name) =>

@@ -9,47 +9,89 @@ namespace EmailProxy.OAuth2;
 /// The token endpoint requests, made with Duende.IdentityModel (provider-neutral). The HttpClient
 /// it is given times out after 30 seconds; errors keep the provider's code and text (AADSTS…).
 /// Each token request is counted and timed in <paramref name="metrics"/> (none in tests that do not look).
+/// An account with an <c>issuer</c> has its discovery document read first when its endpoints are not known yet
+/// (<see cref="EnsureDiscoveredAsync"/>), and read again after a request whose endpoint seems gone.
 /// </summary>
 internal sealed class OAuthClient(HttpClient http, TimeProvider time, ProxyMetrics? metrics = null)
 {
     public static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(30);
+
+    private readonly Providers.IssuerDiscovery _discovery = new(http, time);
+
+    /// <summary>
+    /// For an account with an <c>issuer</c>: reads its discovery document unless it is known (once for everyone
+    /// waiting). Null when the account's endpoints are as known as they can be; else the one-line reason.
+    /// </summary>
+    public async Task<string?> EnsureDiscoveredAsync(AccountOptions account, CancellationToken cancellationToken) =>
+        account.Discovery is { NeedsRead: true } issuer ? await _discovery.EnsureAsync(issuer, cancellationToken) : null;
+
+    /// <summary>The account's token endpoint, its discovery document read first when needed; else an error result saying why there is none.</summary>
+    private async Task<(Uri? Address, TokenEndpointResult? Error)> TokenEndpointAsync(AccountOptions account, CancellationToken cancellationToken)
+    {
+        var problem = account.TokenUrl is null ? await EnsureDiscoveredAsync(account, cancellationToken) : null;
+        return account.TokenUrl is { } address
+            ? (address, null)
+            : (null, new TokenEndpointResult
+            {
+                Error = "no token endpoint",
+                ErrorDescription = problem ?? $"the discovery document of {account.Issuer?.OriginalString} names no token_endpoint: set token_url",
+                Transient = problem is not null,
+            });
+    }
+
+    /// <summary>A request whose endpoint answered 404 or not at all: an issuer's document may be out of date, and is read again at the next use.</summary>
+    private static void InvalidateOnEndpointError(AccountOptions account, TokenEndpointResult result)
+    {
+        if (account.Discovery is { } issuer && result.IsError && result.Code is null
+            && (result.Error?.StartsWith("HTTP 404", StringComparison.Ordinal) == true || result.Error?.EndsWith("did not answer", StringComparison.Ordinal) == true))
+        {
+            issuer.Invalidate();
+        }
+    }
 
     /// <summary>
     /// The client-credentials grant (app-only, confidential client): authenticated by a signed client
     /// assertion when the account has a certificate (a secret beside it is then not sent), else by its secret.
     /// No refresh token comes back; a certificate pair that cannot sign is an error result, never an exception.
     /// </summary>
-    public Task<TokenEndpointResult> RequestClientCredentialsAsync(AccountOptions account, CancellationToken cancellationToken)
+    public async Task<TokenEndpointResult> RequestClientCredentialsAsync(AccountOptions account, CancellationToken cancellationToken)
     {
+        var (tokenUrl, missing) = await TokenEndpointAsync(account, cancellationToken);
+        if (tokenUrl is null)
+        {
+            return missing!;
+        }
         ClientAssertion? assertion = null;
         if (account.ClientCertificate is { } certificatePath && account.ClientKey is { } keyPath)
         {
             using var credential = ClientCertificateAssertion.TryLoad(certificatePath, keyPath, out var key, out var problem);
             if (credential is null)
             {
-                return Task.FromResult(new TokenEndpointResult { Error = "the client certificate cannot be used", ErrorDescription = $"{key}: {problem}" });
+                return new TokenEndpointResult { Error = "the client certificate cannot be used", ErrorDescription = $"{key}: {problem}" };
             }
             assertion = new ClientAssertion
             {
                 Type = OidcConstants.ClientAssertionTypes.JwtBearer,
-                Value = credential.Create(account.ClientId, account.TokenUrl, time.GetUtcNow()),
+                Value = credential.Create(account.ClientId, tokenUrl, time.GetUtcNow()),
             };
         }
-        return SendAsync(ProxyMetrics.ClientCredentialsGrant, ct => http.RequestClientCredentialsTokenAsync(new ClientCredentialsTokenRequest
+        var result = await SendAsync(ProxyMetrics.ClientCredentialsGrant, ct => http.RequestClientCredentialsTokenAsync(new ClientCredentialsTokenRequest
         {
-            Address = account.TokenUrl.AbsoluteUri,
+            Address = tokenUrl.AbsoluteUri,
             ClientId = account.ClientId,
             ClientSecret = assertion is null ? account.ClientSecret : null,
             ClientAssertion = assertion ?? new ClientAssertion(),
             ClientCredentialStyle = ClientCredentialStyle.PostBody,
             Scope = account.Scope,
         }, ct), cancellationToken);
+        InvalidateOnEndpointError(account, result);
+        return result;
     }
 
     public Task<TokenEndpointResult> RedeemCodeAsync(AccountOptions account, string code, string codeVerifier, string redirectUri, CancellationToken cancellationToken) =>
-        SendAsync(ProxyMetrics.AuthorizationCodeGrant, ct => http.RequestAuthorizationCodeTokenAsync(new AuthorizationCodeTokenRequest
+        SendAsync(account, ProxyMetrics.AuthorizationCodeGrant, (address, ct) => http.RequestAuthorizationCodeTokenAsync(new AuthorizationCodeTokenRequest
         {
-            Address = account.TokenUrl.AbsoluteUri,
+            Address = address.AbsoluteUri,
             ClientId = account.ClientId,
             ClientSecret = account.ClientSecret,
             ClientCredentialStyle = ClientCredentialStyle.PostBody,
@@ -59,9 +101,9 @@ internal sealed class OAuthClient(HttpClient http, TimeProvider time, ProxyMetri
         }, ct), cancellationToken);
 
     public Task<TokenEndpointResult> RefreshAsync(AccountOptions account, string refreshToken, CancellationToken cancellationToken) =>
-        SendAsync(ProxyMetrics.RefreshTokenGrant, ct => http.RequestRefreshTokenAsync(new RefreshTokenRequest
+        SendAsync(account, ProxyMetrics.RefreshTokenGrant, (address, ct) => http.RequestRefreshTokenAsync(new RefreshTokenRequest
         {
-            Address = account.TokenUrl.AbsoluteUri,
+            Address = address.AbsoluteUri,
             ClientId = account.ClientId,
             ClientSecret = account.ClientSecret,
             ClientCredentialStyle = ClientCredentialStyle.PostBody,
@@ -76,9 +118,17 @@ internal sealed class OAuthClient(HttpClient http, TimeProvider time, ProxyMetri
     /// </summary>
     public async Task<DeviceAuthorizationResult> RequestDeviceAuthorizationAsync(AccountOptions account, string scope, CancellationToken cancellationToken)
     {
+        var discoveryProblem = account.DeviceCodeUrl is null ? await EnsureDiscoveredAsync(account, cancellationToken) : null;
         if (account.DeviceCodeUrl is not { } address)
         {
-            return new DeviceAuthorizationResult { Error = "no device_code_url", ErrorDescription = $"account {account.Name} has no device code endpoint: set device_code_url" };
+            return new DeviceAuthorizationResult
+            {
+                Error = "no device_code_url",
+                ErrorDescription = discoveryProblem
+                    ?? (account.Issuer is { } issuer
+                        ? $"account {account.Name}'s issuer {issuer.OriginalString} names no device_authorization_endpoint in its discovery document: set device_code_url"
+                        : $"account {account.Name} has no device code endpoint: set device_code_url"),
+            };
         }
         DeviceAuthorizationResponse response;
         try
@@ -137,9 +187,9 @@ internal sealed class OAuthClient(HttpClient http, TimeProvider time, ProxyMetri
     /// error whose code says what to do next (<c>authorization_pending</c>, <c>slow_down</c>, …).
     /// </summary>
     public Task<TokenEndpointResult> RequestDeviceTokenAsync(AccountOptions account, string deviceCode, CancellationToken cancellationToken) =>
-        SendAsync(ProxyMetrics.DeviceCodeGrant, ct => http.RequestDeviceTokenAsync(new DeviceTokenRequest
+        SendAsync(account, ProxyMetrics.DeviceCodeGrant, (address, ct) => http.RequestDeviceTokenAsync(new DeviceTokenRequest
         {
-            Address = account.TokenUrl.AbsoluteUri,
+            Address = address.AbsoluteUri,
             ClientId = account.ClientId,
             ClientSecret = account.ClientSecret,
             ClientCredentialStyle = ClientCredentialStyle.PostBody,
@@ -151,6 +201,18 @@ internal sealed class OAuthClient(HttpClient http, TimeProvider time, ProxyMetri
     /// HttpClient's own timeout is a cancellation: that one becomes a "did not answer" result.
     /// Every result is counted under <paramref name="grant"/> (a request cancelled by the caller is not).
     /// </summary>
+    private async Task<TokenEndpointResult> SendAsync(AccountOptions account, string grant, Func<Uri, CancellationToken, Task<TokenResponse>> request, CancellationToken cancellationToken)
+    {
+        var (address, missing) = await TokenEndpointAsync(account, cancellationToken);
+        if (address is null)
+        {
+            return missing!;
+        }
+        var result = await SendAsync(grant, ct => request(address, ct), cancellationToken);
+        InvalidateOnEndpointError(account, result);
+        return result;
+    }
+
     private async Task<TokenEndpointResult> SendAsync(string grant, Func<CancellationToken, Task<TokenResponse>> request, CancellationToken cancellationToken)
     {
         var started = time.GetTimestamp();

@@ -37,7 +37,9 @@ internal sealed partial class SignInManager
     {
         if ((method ?? DefaultMethod(account)) == SignInMethod.Browser)
         {
-            return Task.FromResult(StartOrJoin(account, method));
+            return account.AuthorizeUrl is null && account.Discovery is not null
+                ? StartDiscoveredAsync(account, method, cancellationToken)
+                : Task.FromResult(StartOrJoin(account, method));
         }
         Task<PendingSignIn>? start;
         lock (_gate)
@@ -60,6 +62,22 @@ internal sealed partial class SignInManager
             }
         }
         return start.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// A browser sign-in of an <c>issuer</c> account whose authorize endpoint is not known yet: its discovery document
+    /// is read first; when it cannot be, the sign-in ends at once with the reason (and is the account's last failure).
+    /// </summary>
+    private async Task<PendingSignIn> StartDiscoveredAsync(AccountOptions account, SignInMethod? method, CancellationToken cancellationToken)
+    {
+        var problem = await client.EnsureDiscoveredAsync(account, cancellationToken);
+        if (account.AuthorizeUrl is not null)
+        {
+            return StartOrJoin(account, method);
+        }
+        var text = problem ?? $"the discovery document of {account.Issuer?.OriginalString} names no authorization_endpoint: set authorize_url";
+        return PendingSignIn.NotStarted(account, SignInMethod.Browser,
+            new SignInCompletion(false, account, $"Account {account.Name} cannot sign in in a browser: {text}"), time.GetUtcNow(), OnCompleting);
     }
 
     /// <param name="generation">The account's settings generation when it was asked for: a reload since then refuses the code.</param>

@@ -398,7 +398,8 @@ internal sealed partial class SignInManager(ProxyConfig config, OAuthClient clie
             loginHint: account.Username,
             responseMode: OidcConstants.ResponseModes.Query,
             codeChallenge: challenge,
-            codeChallengeMethod: OidcConstants.CodeChallengeMethods.Sha256);
+            codeChallengeMethod: OidcConstants.CodeChallengeMethods.Sha256,
+            extra: new Parameters(Providers.ProviderEndpoints.AuthorizeParameters(account.Provider)));
         return new PendingSignIn(account, state, verifier, new Uri(url), now + Lifetime) { Completing = OnCompleting, Generation = GenerationOf(account.Name) };
     }
 

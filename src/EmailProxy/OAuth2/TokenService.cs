@@ -312,7 +312,7 @@ internal sealed partial class TokenService(OAuthClient client, TokenFileStore st
             }
             if (result.IsInvalidGrant)
             {
-                var reason = $"{account.ProviderDisplayName} refused its refresh token ({result.ErrorText})";
+                var reason = $"{account.ProviderDisplayName} refused its refresh token ({result.ErrorText}{Providers.ProviderErrorMapping.RefreshRefusalHint(account)})";
                 state.Current = current with { SignInReason = reason, AccessToken = null };
                 LogRefreshRefused(log, account.Name, result.ErrorText);
                 return TokenOutcome.SignIn(reason);

@@ -6,14 +6,19 @@ namespace EmailProxy.Pop3;
 
 /// <summary>
 /// Logs in to the real POP3 server: implicit TLS (995) by default, STLS when <c>ssl = false</c>
-/// and <c>starttls = true</c>; then <c>AUTH XOAUTH2</c> in two steps (waiting for <c>+</c>). A JSON
-/// error challenge is answered with an empty line and its status kept for the error text.
+/// and <c>starttls = true</c>; then <c>AUTH XOAUTH2</c> (or <c>OAUTHBEARER</c>) in two steps (waiting for <c>+</c>).
+/// A JSON error challenge is answered (XOAUTH2: an empty line; OAUTHBEARER: ^A) and its status kept for the error text.
 /// </summary>
+/// <remarks>
+/// POP3 lists its mechanisms only in CAPA, which the proxy does not ask for (a round trip on every login): a server
+/// that refuses the account's mechanism itself (<c>-ERR</c> to <c>AUTH</c>, before any token was sent) is asked with
+/// the other one once, so that a server offering only OAUTHBEARER gets it as the other protocols' servers do.
+/// </remarks>
 internal sealed class Pop3UpstreamClient(UpstreamConnector connector) : UpstreamClient(connector)
 {
     protected override bool ImplicitTls(ServerOptions server, int port) => server.Ssl;
 
-    protected override async Task<UpstreamLoginResult> DialogueAsync(UpstreamConnection connection, ServerOptions server, string username, string accessToken, CancellationToken cancellationToken)
+    protected override async Task<UpstreamLoginResult> DialogueAsync(UpstreamConnection connection, ServerOptions server, string username, string accessToken, SaslMechanism sasl, CancellationToken cancellationToken)
     {
         var greeting = await connection.ReadRequiredLineAsync(cancellationToken);
         if (!greeting.StartsWith("+OK", StringComparison.Ordinal))
@@ -31,18 +36,30 @@ internal sealed class Pop3UpstreamClient(UpstreamConnector connector) : Upstream
             await Connector.UpgradeAsync(connection, server, cancellationToken);
         }
 
-        await connection.WriteLineAsync("AUTH XOAUTH2", cancellationToken);
+        var mechanism = sasl;
+        await connection.WriteLineAsync($"AUTH {UpstreamSasl.NameOf(mechanism)}", cancellationToken);
         var reply = await connection.ReadRequiredLineAsync(cancellationToken);
+        if (reply.StartsWith("-ERR", StringComparison.Ordinal) && !reply.Contains("[SYS/", StringComparison.OrdinalIgnoreCase) && !reply.Contains("[IN-USE]", StringComparison.OrdinalIgnoreCase))
+        {
+            // The mechanism itself refused: the other one, once.
+            mechanism = mechanism == SaslMechanism.XOAuth2 ? SaslMechanism.OAuthBearer : SaslMechanism.XOAuth2;
+            await connection.WriteLineAsync($"AUTH {UpstreamSasl.NameOf(mechanism)}", cancellationToken);
+            var other = await connection.ReadRequiredLineAsync(cancellationToken);
+            if (other.StartsWith('+') && !other.StartsWith("+OK", StringComparison.Ordinal))
+            {
+                reply = other;
+            }
+        }
         if (reply.StartsWith('+') && !reply.StartsWith("+OK", StringComparison.Ordinal))
         {
-            await connection.WriteLineAsync(XOAuth2.InitialResponse(username, accessToken), cancellationToken);
+            await connection.WriteLineAsync(UpstreamSasl.InitialResponse(mechanism, username, connection.Host, connection.Port, accessToken), cancellationToken);
             reply = await connection.ReadRequiredLineAsync(cancellationToken);
         }
         string? challenge = null;
         if (reply.StartsWith('+') && !reply.StartsWith("+OK", StringComparison.Ordinal))
         {
             challenge = XOAuth2.DecodeErrorChallenge(reply[1..]) ?? reply[1..].Trim();
-            await connection.WriteLineAsync("", cancellationToken);
+            await connection.WriteLineAsync(UpstreamSasl.ErrorChallengeAnswer(mechanism), cancellationToken);
             reply = await connection.ReadRequiredLineAsync(cancellationToken);
         }
         if (reply.StartsWith("+OK", StringComparison.Ordinal))

@@ -24,6 +24,10 @@ internal static class ProviderErrorMapping
         {
             return $"The account's scope asks for graph.microsoft.com, whose tokens Exchange refuses for IMAP, POP and SMTP: set scope to {ExchangeMailScope} in [account {account.Name}] and sign in again.";
         }
+        if (account.Provider == OAuthProvider.Google)
+        {
+            return GoogleHint(account, protocol, rejection);
+        }
         if (account.Provider != OAuthProvider.Microsoft)
         {
             return null;
@@ -33,6 +37,41 @@ internal static class ProviderErrorMapping
             return shared;
         }
         return account.Flow == OAuthFlow.ClientCredentials ? AppOnlyHint(account, protocol, rejection) : MicrosoftHint(protocol, rejection);
+    }
+
+    /// <summary>
+    /// What to add to "refused its refresh token (…)" (an <c>invalid_grant</c> at a refresh), starting with "; ", or
+    /// "" when the proxy knows nothing to add: Google ends every refresh token of an app whose consent screen is in
+    /// "Testing" after 7 days.
+    /// </summary>
+    public static string RefreshRefusalHint(AccountOptions account) => account.Provider == OAuthProvider.Google
+        ? "; Google revokes the refresh tokens of an OAuth app whose consent screen is still in \"Testing\" 7 days after the sign-in: "
+            + "publish the app (Google Cloud console, Google Auth Platform, Audience: Publish app, \"In production\"), or make it Internal in a Workspace, then sign in again"
+        : "";
+
+    /// <summary>
+    /// Gmail's refusals and what to do: IMAP or POP switched off in the person's Gmail settings, or by the Workspace
+    /// administrator; a refused token (Gmail's JSON status in the challenge, "Invalid credentials", SMTP 535 5.7.8).
+    /// </summary>
+    private static string? GoogleHint(AccountOptions account, MailProtocol protocol, string rejection)
+    {
+        var name = protocol is Pop3Protocol ? "POP" : "IMAP";
+        if (rejection.Contains("disabled for your domain", StringComparison.OrdinalIgnoreCase))
+        {
+            return $"The Google Workspace administrator has switched {name} off: in the Admin console, Apps, Google Workspace, Gmail, End User Access, turn on \"{name} access\" for the users' organizational unit (and, if it is limited to some mail clients, allow all of them).";
+        }
+        if (rejection.Contains("not enabled for IMAP", StringComparison.OrdinalIgnoreCase) || rejection.Contains("not enabled for POP", StringComparison.OrdinalIgnoreCase))
+        {
+            return $"{name} is switched off for {account.Username}: in Gmail, Settings, See all settings, Forwarding and POP/IMAP, enable {name} and save.";
+        }
+        var refused = protocol switch
+        {
+            SmtpProtocol => rejection.StartsWith("535", StringComparison.Ordinal),
+            _ => rejection.Contains("\"status\":\"40", StringComparison.Ordinal) || rejection.Contains("Invalid credentials", StringComparison.OrdinalIgnoreCase) || rejection.Contains("AUTHENTICATIONFAILED", StringComparison.OrdinalIgnoreCase),
+        };
+        return refused
+            ? $"Check that username is the Gmail or Workspace address that signed in, that the scope is {ProviderEndpoints.GoogleScope}, and, for a Workspace, that the administrator allows the OAuth app (Admin console, Security, API controls, App access control) and does not restrict Gmail's IMAP and SMTP to some mail clients."
+            : null;
     }
 
     /// <summary>

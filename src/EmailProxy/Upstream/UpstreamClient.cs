@@ -22,10 +22,12 @@ internal abstract class UpstreamClient(UpstreamConnector connector)
     /// not open the mailbox. False for delegated tokens: no extra round trip.
     /// </param>
     /// <param name="protocol">The protocol's name, labelling the login's duration in the metrics.</param>
-    public Task<UpstreamLoginResult> LoginAsync(ServerOptions server, string host, int port, string username, string accessToken, bool probeMailbox, string protocol, CancellationToken cancellationToken) =>
+    /// <param name="sasl">The account's mechanism (<c>sasl</c>); a server that advertises only the other one gets that one.</param>
+    public Task<UpstreamLoginResult> LoginAsync(ServerOptions server, string host, int port, string username, string accessToken, bool probeMailbox, string protocol,
+        CancellationToken cancellationToken, Sasl.SaslMechanism sasl = Sasl.SaslMechanism.XOAuth2) =>
         Connector.LoginAsync(server, host, port, ImplicitTls(server, port), async (connection, ct) =>
         {
-            var result = await DialogueAsync(connection, server, username, accessToken, ct);
+            var result = await DialogueAsync(connection, server, username, accessToken, sasl, ct);
             return probeMailbox && result.Succeeded ? await ProbeMailboxAsync(connection, result, ct) : result;
         }, protocol, cancellationToken);
 
@@ -67,6 +69,6 @@ internal abstract class UpstreamClient(UpstreamConnector connector)
         }
     }
 
-    /// <summary>From the server's greeting to its answer to XOAUTH2, on an open connection.</summary>
-    protected abstract Task<UpstreamLoginResult> DialogueAsync(UpstreamConnection connection, ServerOptions server, string username, string accessToken, CancellationToken cancellationToken);
+    /// <summary>From the server's greeting to its answer to XOAUTH2 or OAUTHBEARER (<paramref name="sasl"/>, unless the server offers only the other), on an open connection.</summary>
+    protected abstract Task<UpstreamLoginResult> DialogueAsync(UpstreamConnection connection, ServerOptions server, string username, string accessToken, Sasl.SaslMechanism sasl, CancellationToken cancellationToken);
 }

@@ -105,12 +105,12 @@ internal static class ControlEndpoints
             {
                 return Error(StatusCodes.Status409Conflict, $"account {account.Name} uses client credentials: app-only accounts need no sign-in");
             }
-            if ((method ?? SignInManager.DefaultMethod(account)) == SignInMethod.Browser && account.AuthorizeUrl is null)
+            if ((method ?? SignInManager.DefaultMethod(account)) == SignInMethod.Browser && account.AuthorizeUrl is null && account.Discovery is null)
             {
                 return Error(StatusCodes.Status409Conflict, $"account {account.Name} has no authorize_url: it cannot sign in in a browser");
             }
             var pending = await signIns.StartOrJoinAsync(account, method, context.RequestAborted);
-            if (pending.Method == SignInMethod.DeviceCode && pending.UserCode is null && pending.Completion.IsCompleted)
+            if ((pending.Method == SignInMethod.DeviceCode ? pending.UserCode is null : pending.AuthorizeUrl is null) && pending.Completion.IsCompleted)
             {
                 // The provider gave no code (its device endpoint refused or did not answer): its words, with the fix where known.
                 return Error(StatusCodes.Status502BadGateway, (await pending.Completion).Message);

@@ -23,10 +23,22 @@ internal static class StatusActions
         var actions = app.MapGroup("/accounts/{name}");
         actions.AddEndpointFilter<AntiforgeryCheck>();
 
-        actions.MapPost("/signin", (HttpContext context, SignInManager signIns) =>
-            WithAccount(context, config, account => account.Flow == OAuthFlow.ClientCredentials || account.AuthorizeUrl is null
-                ? NoBrowserSignIn(account)
-                : HtmlPage.SeeOther(context, signIns.StartOrJoin(account, SignInMethod.Browser).AuthorizeUrl!.AbsoluteUri)));
+        actions.MapPost("/signin", async (HttpContext context, SignInManager signIns, CancellationToken cancellationToken) =>
+        {
+            if (Find(context, config) is not { } account)
+            {
+                return UnknownAccount(context);
+            }
+            // An issuer account's authorize endpoint may still be unread: StartOrJoinAsync reads its discovery document first.
+            if (account.Flow == OAuthFlow.ClientCredentials || (account.AuthorizeUrl is null && account.Discovery is null))
+            {
+                return NoBrowserSignIn(account);
+            }
+            var pending = await signIns.StartOrJoinAsync(account, SignInMethod.Browser, cancellationToken);
+            return pending.AuthorizeUrl is { } authorize
+                ? HtmlPage.SeeOther(context, authorize.AbsoluteUri)
+                : HtmlPage.Message(StatusCodes.Status503ServiceUnavailable, "Sign-in cannot start", (await pending.Completion).Message);
+        });
 
         actions.MapPost("/device", async (HttpContext context, SignInManager signIns, StatusReader status, CancellationToken cancellationToken) =>
         {

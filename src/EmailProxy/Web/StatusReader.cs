@@ -101,7 +101,7 @@ internal sealed class StatusReader(LiveConfig live, TokenService tokens, SignInM
             error = failed.Message;
             fix = StatusFix.ForSignIn(account);
         }
-        var browser = !appOnly && account.AuthorizeUrl is not null;
+        var browser = !appOnly && (account.AuthorizeUrl is not null || account.Discovery is not null);
         return new AccountStatus(
             id, account.Name, account.ProviderDisplayName, FlowName(account.Flow), account.Tenant, account.Username,
             state, !appOnly && signedIn, snapshot.Identity, expiresAt, snapshot.RefreshToken is null ? null : snapshot.RotatedAt,

@@ -104,6 +104,12 @@ internal sealed class FakeExchangeImapServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Gmail's JSON status of a refused token (the challenge before the NO).</summary>
+    public const string GmailChallengeJson = "{\"status\":\"400\",\"schemes\":\"Bearer\",\"scope\":\"https://mail.google.com/\"}";
+
+    /// <summary>Refuse a token as imap.gmail.com does: <c>+ base64(JSON status)</c>, then after the client's empty line <c>NO [AUTHENTICATIONFAILED] Invalid credentials (Failure)</c>.</summary>
+    public bool GmailStyleRefusal { get; set; }
+
     /// <summary>The next <paramref name="count"/> XOAUTH2 attempts fail even with a valid token.</summary>
     public void RejectNextAuthentications(int count) => XOAuth2.RejectNext(count);
 

@@ -47,6 +47,9 @@ internal sealed class FakeExchangeSmtpServer : IAsyncDisposable
     /// <summary>The reply to a refused token (default: Exchange's 5.7.3); set to <see cref="SmtpAuthDisabledReply"/> to play a tenant with SMTP AUTH off.</summary>
     public string FailureReply { get; set; } = UnsuccessfulReply;
 
+    /// <summary>TLS from the first byte, as smtp.gmail.com:465 (no STARTTLS offered).</summary>
+    public bool ImplicitTls { get; set; }
+
     /// <summary>Answer a refused token as Gmail does: <c>334 base64({"status":"400",...})</c>, then the 535 after the client's empty line.</summary>
     public bool GmailStyleChallenge { get; set; }
 

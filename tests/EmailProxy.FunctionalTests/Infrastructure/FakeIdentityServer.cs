@@ -129,6 +129,7 @@ internal sealed partial class FakeIdentityServer : IAsyncDisposable
         app.MapPost("/{tenant}/oauth2/v2.0/devicecode", (string tenant, HttpContext context) => DeviceCodeAsync(tenant, context));
         app.MapPost("/introspect", IntrospectAsync);
         MapBrowserPages(app);
+        MapGoogleAndDiscovery(app);
         await app.StartAsync();
         _app = app;
 
@@ -248,7 +249,8 @@ internal sealed partial class FakeIdentityServer : IAsyncDisposable
         }
     }
 
-    private IResult Authorize(string tenant, HttpContext context)
+    /// <param name="google">Google's path: a refresh token only with <c>access_type=offline</c> (not with a scope).</param>
+    private IResult Authorize(string tenant, HttpContext context, bool google = false)
     {
         var query = context.Request.Query.ToDictionary(pair => pair.Key, pair => pair.Value.ToString(), StringComparer.Ordinal);
         string? Get(string name) => query.TryGetValue(name, out var value) ? value : null;
@@ -308,7 +310,8 @@ internal sealed partial class FakeIdentityServer : IAsyncDisposable
         var code = NewOpaque("fake-code-");
         lock (_gate)
         {
-            _codes[code] = new FakeAuthorizationCode(request.ClientId!, request.RedirectUri, request.CodeChallenge, SignedInUser(request.LoginHint), request.Scope);
+            var scope = google && Get("access_type") == "offline" ? request.Scope + " offline_access" : request.Scope;
+            _codes[code] = new FakeAuthorizationCode(request.ClientId!, request.RedirectUri, request.CodeChallenge, SignedInUser(request.LoginHint), scope);
         }
 
         var parameters = new Dictionary<string, string?> { ["code"] = code };
@@ -335,7 +338,8 @@ internal sealed partial class FakeIdentityServer : IAsyncDisposable
         await context.Response.WriteAsync(Introspect(token), Encoding.UTF8, context.RequestAborted);
     }
 
-    private async Task<IResult> TokenAsync(string tenant, HttpContext context)
+    /// <param name="google">Google's path: its token JSON, which has no <c>ext_expires_in</c>.</param>
+    private async Task<IResult> TokenAsync(string tenant, HttpContext context, bool google = false)
     {
         var form = context.Request.HasFormContentType
             ? (await context.Request.ReadFormAsync(context.RequestAborted)).ToDictionary(pair => pair.Key, pair => pair.Value.ToString(), StringComparer.Ordinal)
@@ -355,7 +359,7 @@ internal sealed partial class FakeIdentityServer : IAsyncDisposable
 
         var result = HandleToken(tenant, grantType, form);
         record.StatusCode = result.Status;
-        return Results.Text(result.Json, "application/json; charset=utf-8", Encoding.UTF8, result.Status);
+        return Results.Text(google ? WithoutExtExpiresIn(result.Json) : result.Json, "application/json; charset=utf-8", Encoding.UTF8, result.Status);
     }
 
     private (int Status, string Json) HandleToken(string tenant, string grantType, Dictionary<string, string> form)

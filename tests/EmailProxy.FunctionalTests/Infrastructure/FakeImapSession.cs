@@ -303,6 +303,13 @@ internal sealed partial class FakeImapSession
             _notConnected = true;
             await WriteLineAsync($"{tag} OK AUTHENTICATE completed.", cancellationToken);
         }
+        else if (_server.GmailStyleRefusal)
+        {
+            if (await FakeXOAuth2Verifier.PlayErrorChallengeAsync(_connection, "+", FakeExchangeImapServer.GmailChallengeJson, _server.Commands, cancellationToken))
+            {
+                await WriteLineAsync($"{tag} NO [AUTHENTICATIONFAILED] Invalid credentials (Failure)", cancellationToken);
+            }
+        }
         else
         {
             await WriteLineAsync($"{tag} NO AUTHENTICATE failed.", cancellationToken);

@@ -12,6 +12,10 @@ internal sealed class FakeSmtpSession(FakeExchangeSmtpServer server, FakeConnect
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
+        if (server.ImplicitTls && !await connection.StartTlsAsync(tls, cancellationToken))
+        {
+            return;
+        }
         await ReplyAsync($"220 {HostName} Microsoft ESMTP MAIL Service ready at Tue, 24 Nov 2026 00:00:00 +0000", cancellationToken);
         while (true)
         {

@@ -157,7 +157,7 @@ public sealed class ConfigReaderTests : IDisposable
     [InlineData("[server s]\nimap_host = i\n[account a]\nclient_id = id\nauthority = http://login.example.com\n", "account a", "authority")]
     [InlineData("[server s]\nimap_host = i\n[account a]\nclient_id = id\ntoken_url = http://login.example.com/token\n", "account a", "token_url")]
     [InlineData("[server s]\nimap_host = i\n[server t]\nimap_host = j\n[account a]\nclient_id = id\n", "account a", "server")]
-    [InlineData("[account a]\nclient_id = id\n", "account a", "server")]
+    [InlineData("[account a]\nprovider = generic\nclient_id = id\nscope = s\nauthorize_url = https://id.example/a\ntoken_url = https://id.example/t\n", "account a", "server")]
     [InlineData("[server s]\nimap_host = i\n[account a]\nclient_id = id\npassword_hash = not-a-hash\n", "account a", "password_hash")]
     [InlineData("[server s]\nimap_host = i\n[account a]\nclient_id = id\nflow = implicit\n", "account a", "flow")]
     public void ReadFile_OneMistake_OneErrorNamingSectionAndKey(string ini, string section, string key)

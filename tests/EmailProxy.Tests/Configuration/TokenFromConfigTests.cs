@@ -43,6 +43,26 @@ public sealed class TokenFromConfigTests : IDisposable
     }
 
     [Fact]
+    public void Read_DelegateInANationalCloud_SharedMailboxSignsInThere()
+    {
+        var read = Read("""
+            [account me@contoso.us]
+            client_id = delegate-app
+            cloud = usgov
+
+            [account sales@contoso.us]
+            token_from = me@contoso.us
+
+            """);
+
+        Assert.True(read.IsValid, string.Join("; ", read.Errors));
+        var sales = read.Config!.FindAccount("sales@contoso.us")!;
+        Assert.Equal(EmailProxy.Providers.MicrosoftCloud.UsGov, sales.Cloud);
+        Assert.Equal(read.Config.FindAccount("me@contoso.us")!.TokenUrl, sales.TokenUrl);
+        Assert.Equal(EmailProxy.Providers.MicrosoftCloud.UsGov.Upstream.Name, sales.ServerName);
+    }
+
+    [Fact]
     public void Read_Loop_IsAnErrorNamingBothAccounts()
     {
         var read = Read(Delegate + "[account a]\ntoken_from = b\n\n[account b]\ntoken_from = a\n");

@@ -151,7 +151,7 @@ public sealed class ClientCredentialsTokenTests : IDisposable
         Assert.Equal("app-1", outcome.AccessToken);
         var form = Assert.Single(_fx.Endpoint.Forms);
         Assert.Equal("urn:ietf:params:oauth:client-assertion-type:jwt-bearer", form["client_assertion_type"]);
-        Assert.Equal(app.TokenUrl.AbsoluteUri, Assert.Single(new Microsoft.IdentityModel.JsonWebTokens.JsonWebToken(form["client_assertion"]).Audiences));
+        Assert.Equal(app.TokenUrl!.AbsoluteUri, Assert.Single(new Microsoft.IdentityModel.JsonWebTokens.JsonWebToken(form["client_assertion"]).Audiences));
         Assert.False(form.ContainsKey("client_secret"));
     }
 

@@ -106,7 +106,15 @@ public sealed class ProviderErrorMappingTests
     {
         var account = TestAccounts.Create() with { Provider = Enum.Parse<OAuthProvider>(provider, ignoreCase: true), Scope = "https://mail.google.com/" };
 
-        Assert.Null(ProviderErrorMapping.HintFor(account, Of(protocol), rejection));
+        // Google's refusals have hints of their own (ProviderHintTests), never Exchange's; a generic provider has none.
+        var hint = ProviderErrorMapping.HintFor(account, Of(protocol), rejection);
+        Assert.DoesNotContain("Exchange", hint ?? "", StringComparison.Ordinal);
+        Assert.DoesNotContain("outlook.office.com", hint ?? "", StringComparison.Ordinal);
+        Assert.DoesNotContain("Set-CASMailbox", hint ?? "", StringComparison.Ordinal);
+        if (account.Provider == OAuthProvider.Generic)
+        {
+            Assert.Null(hint);
+        }
     }
 
     private static MailProtocol Of(string protocol) => protocol switch

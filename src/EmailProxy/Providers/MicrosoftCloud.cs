@@ -1,0 +1,84 @@
+namespace EmailProxy.Providers;
+
+/// <summary>
+/// One of Microsoft's clouds (<c>cloud = global | usgov | usgov-dod | china</c>): where its accounts sign in, the
+/// Exchange Online hosts of its built-in upstream, the resource its mail scopes belong to, and its Microsoft Graph host.
+/// </summary>
+/// <remarks>
+/// Sources: the sign-in hosts and Graph hosts are those of Microsoft's "Microsoft Graph national cloud deployments"
+/// page (learn.microsoft.com/graph/deployments: login.microsoftonline.us for US Government, graph.microsoft.us for
+/// GCC High, dod-graph.microsoft.us for DoD, microsoftgraph.chinacloudapi.cn for 21Vianet; "if you're working in a
+/// Microsoft 365 GCC environment, continue using the worldwide endpoints"). China signs in at
+/// login.partner.microsoftonline.cn, the host Office 365 operated by 21Vianet uses (login.chinacloudapi.cn is the same
+/// directory). The Exchange hosts are those of the Office 365 endpoint lists of each instance ("Office 365 U.S.
+/// Government GCC High endpoints", "... DoD endpoints", "Office 365 operated by 21Vianet endpoints"): IMAP and POP on
+/// outlook.office365.us, outlook-dod.office365.us and partner.outlook.cn; SMTP submission on smtp.office365.us,
+/// outlook-dod.office365.us and smtp.partner.outlook.cn. The scopes' resource is each cloud's Exchange host, as
+/// outlook.office.com is the commercial one's.
+/// </remarks>
+internal sealed record MicrosoftCloud(string Name, string DisplayName, Uri Authority, string ImapHost, string PopHost, string SmtpHost, string Resource, Uri GraphUrl)
+{
+    public static readonly MicrosoftCloud Global = new("global", "Microsoft 365 (commercial, GCC)", new Uri("https://login.microsoftonline.com"),
+        "outlook.office365.com", "outlook.office365.com", "smtp.office365.com", "https://outlook.office.com", new Uri("https://graph.microsoft.com"));
+
+    /// <summary>GCC High. GCC (moderate) tenants live in the global cloud.</summary>
+    public static readonly MicrosoftCloud UsGov = new("usgov", "Microsoft 365 GCC High", new Uri("https://login.microsoftonline.us"),
+        "outlook.office365.us", "outlook.office365.us", "smtp.office365.us", "https://outlook.office365.us", new Uri("https://graph.microsoft.us"));
+
+    public static readonly MicrosoftCloud UsGovDod = new("usgov-dod", "Microsoft 365 DoD", new Uri("https://login.microsoftonline.us"),
+        "outlook-dod.office365.us", "outlook-dod.office365.us", "outlook-dod.office365.us", "https://outlook-dod.office365.us", new Uri("https://dod-graph.microsoft.us"));
+
+    public static readonly MicrosoftCloud China = new("china", "Microsoft 365 operated by 21Vianet", new Uri("https://login.partner.microsoftonline.cn"),
+        "partner.outlook.cn", "partner.outlook.cn", "smtp.partner.outlook.cn", "https://partner.outlook.cn", new Uri("https://microsoftgraph.chinacloudapi.cn"));
+
+    public static readonly IReadOnlyList<MicrosoftCloud> All = [Global, UsGov, UsGovDod, China];
+
+    /// <summary>The delegated scopes of IMAP, POP and SMTP on this cloud's Exchange, with offline_access for a refresh token.</summary>
+    public string Scope => $"{Resource}/IMAP.AccessAsUser.All {Resource}/POP.AccessAsUser.All {Resource}/SMTP.Send offline_access";
+
+    /// <summary>
+    /// The scope of an app-only (client credentials) token for this cloud's Exchange: its <c>.default</c>. The
+    /// commercial cloud's is written with outlook.office365.com, as Microsoft's app-only page writes it.
+    /// </summary>
+    public string AppOnlyScope => this == Global ? "https://outlook.office365.com/.default" : $"{Resource}/.default";
+
+    /// <summary>The built-in upstream of accounts of this cloud that name no <c>[server]</c>.</summary>
+    public Configuration.ServerOptions Upstream => new(Name == Global.Name ? "microsoft" : $"microsoft-{Name}")
+    {
+        ImapHost = ImapHost,
+        ImapPort = 993,
+        PopHost = PopHost,
+        PopPort = 995,
+        SmtpHost = SmtpHost,
+        SmtpPort = 587,
+        Ssl = true,
+        StartTls = true,
+    };
+
+    /// <summary>The cloud of a <c>cloud</c> value (case-insensitive), or null.</summary>
+    public static MicrosoftCloud? Find(string name) =>
+        All.FirstOrDefault(cloud => cloud.Name.Equals(name, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>
+    /// The cloud whose Exchange, sign-in or Graph host <paramref name="host"/> is, or null when it is none of them
+    /// (a host of another provider, a test server). Used to warn when a server and an account's cloud disagree.
+    /// </summary>
+    public static MicrosoftCloud? OfHost(string host)
+    {
+        var h = host.Trim().TrimEnd('.').ToLowerInvariant();
+        if (h.EndsWith("office365.us", StringComparison.Ordinal) || h.EndsWith("microsoftonline.us", StringComparison.Ordinal))
+        {
+            return h.Contains("-dod", StringComparison.Ordinal) ? UsGovDod : UsGov;
+        }
+        if (h.EndsWith("outlook.cn", StringComparison.Ordinal) || h.EndsWith("microsoftonline.cn", StringComparison.Ordinal) || h.EndsWith("chinacloudapi.cn", StringComparison.Ordinal))
+        {
+            return China;
+        }
+        if (h.EndsWith("office365.com", StringComparison.Ordinal) || h.EndsWith("outlook.office.com", StringComparison.Ordinal) || h == "outlook.com"
+            || h.EndsWith(".outlook.com", StringComparison.Ordinal) || h.EndsWith("login.microsoftonline.com", StringComparison.Ordinal))
+        {
+            return Global;
+        }
+        return null;
+    }
+}
