@@ -195,7 +195,7 @@ public sealed class ProviderConfigTests : IDisposable
     public void ReadFile_ExampleFileWithItsProviderExamplesUncommented_ValidWithEachProvider()
     {
         var example = File.ReadAllText(Path.Combine(RepositoryRoot.Find(), "emailproxy.config.example"));
-        var others = example[example.IndexOf("; --- Other providers", StringComparison.Ordinal)..];
+        var others = example[example.IndexOf("; --- Shared mailboxes", StringComparison.Ordinal)..];
         var uncommented = string.Join("\n", others.Split('\n')
             .Where(line => System.Text.RegularExpressions.Regex.IsMatch(line, @"^; (\[[a-z]+ [^\]]+\]|[a-z_]+\s+=)"))
             .Select(line => line[2..]));
@@ -209,5 +209,8 @@ public sealed class ProviderConfigTests : IDisposable
         Assert.Equal(("gmail", OAuthProvider.Google), (accounts["me@example.com"].ServerName, accounts["me@example.com"].Provider));
         Assert.Equal(SaslMechanism.OAuthBearer, accounts["alice@example.com"].Sasl);
         Assert.DoesNotContain(result.Warnings, w => w.Key == "server");
+        Assert.Equal("sales@thekpsgroup.com", accounts["info@thekpsgroup.com"].TokenFrom);
+        var template = Assert.Single(result.Config!.Templates);
+        Assert.Equal(50, template.MaxAccounts);
     }
 }
