@@ -83,6 +83,9 @@ internal static class BenchCommandLine
         {
             quick, skip, messageMb, quietWait, idleSessions, relayedSessions, proxyDll, proxyEnv,
         };
+        // bench relay [--short]: issue 15, items 1-2 (RelayCommandLine.cs); the root's proxy and quiet options apply to it too.
+        proxyDll.Recursive = proxyEnv.Recursive = quietWait.Recursive = true;
+        root.Subcommands.Add(RelayCommandLine.Create(args, proxyDll, proxyEnv, quietWait));
         root.SetAction((result, cancellationToken) =>
         {
             var options = result.GetValue(quick) ? BenchOptions.QuickRun : new BenchOptions();

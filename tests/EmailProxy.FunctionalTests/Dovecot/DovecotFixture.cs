@@ -1,9 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography.X509Certificates;
-using EmailProxy.FunctionalTests.Imap;
 using EmailProxy.FunctionalTests.Infrastructure;
-using Xunit;
 
 namespace EmailProxy.FunctionalTests.Dovecot;
 
@@ -13,9 +11,10 @@ namespace EmailProxy.FunctionalTests.Dovecot;
 /// base_dir and state, listeners on free 127.0.0.1 ports, TLS with the test CA's server certificate, a maildir in the
 /// folder, <c>auth_mechanisms = xoauth2 oauthbearer</c> only, and the oauth2 passdb checking every token with the
 /// test identity server's introspection endpoint (through <see cref="IntrospectionRelay"/>). Submission relays to an
-/// in-test <see cref="SmtpSink"/>. Everything is stopped and deleted on dispose.
+/// in-test <see cref="SmtpSink"/>. Everything is stopped and deleted on dispose. This part holds no xunit and no
+/// proxy: the bench links it too (DovecotFixture.Proxy.cs is the tests' part).
 /// </summary>
-public sealed class DovecotFixture : IAsyncLifetime
+public sealed partial class DovecotFixture
 {
     /// <summary>The Debian packages the fixture needs; .ci/run installs them.</summary>
     public const string Packages = "dovecot-imapd dovecot-pop3d dovecot-submissiond";
@@ -54,6 +53,9 @@ public sealed class DovecotFixture : IAsyncLifetime
 
     /// <summary>SMTP submission, plaintext with STARTTLS.</summary>
     internal int SubmissionPort { get; private set; }
+
+    /// <summary>SMTP submission over implicit TLS (the bench's direct and socat paths).</summary>
+    internal int SubmissionsPort { get; private set; }
 
     /// <summary>Where submission relays every message to.</summary>
     internal SmtpSink Sink { get; } = new();
@@ -150,11 +152,12 @@ public sealed class DovecotFixture : IAsyncLifetime
         await File.WriteAllTextAsync(Path.Combine(Directory, "dovecot-oauth2.conf.ext"), BuildOAuth2Config());
         for (var attempt = 1; ; attempt++)
         {
-            ImapPort = TestEnvironment.GetFreePort();
-            ImapsPort = TestEnvironment.GetFreePort();
-            PopPort = TestEnvironment.GetFreePort();
-            PopsPort = TestEnvironment.GetFreePort();
-            SubmissionPort = TestEnvironment.GetFreePort();
+            ImapPort = FreePort();
+            ImapsPort = FreePort();
+            PopPort = FreePort();
+            PopsPort = FreePort();
+            SubmissionPort = FreePort();
+            SubmissionsPort = FreePort();
             await File.WriteAllTextAsync(ConfigPath, BuildConfig());
             var log = new ObservableLog("dovecot");
             _log = log;
@@ -208,28 +211,6 @@ public sealed class DovecotFixture : IAsyncLifetime
     }
 
     /// <summary>
-    /// Points the test's proxy at this Dovecot (IMAP, POP3 and submission of <c>[server fake]</c>, the test CA as
-    /// <c>ca_file</c>), starts it and signs the account in: the relay asks the test's identity server from now on.
-    /// </summary>
-    /// <param name="startTls">IMAP and POP3 upstream in plaintext with STARTTLS/STLS (<c>ssl = false</c>); else implicit TLS.</param>
-    /// <param name="localTls">The proxy's local TLS lines (<c>local_tls = off</c> by default, as <see cref="TestEnvironment.BuildConfig"/> has it).</param>
-    internal async Task<ProxyProcess> StartSignedInProxyAsync(TestEnvironment env, bool startTls, string localTls = TestEnvironment.LocalTlsOff)
-    {
-        ArgumentNullException.ThrowIfNull(env);
-        Introspection.RefuseAll = false;
-        Introspection.Use(env.Identity);
-        env.WriteConfig(transform: text => text
-            .Replace(TestEnvironment.LocalTlsOff, localTls, StringComparison.Ordinal)
-            .Replace($"imap_port = {env.Imap.Port}", $"imap_port = {(startTls ? ImapPort : ImapsPort)}", StringComparison.Ordinal)
-            .Replace($"pop_port = {env.Pop.Port}", $"pop_port = {(startTls ? PopPort : PopsPort)}", StringComparison.Ordinal)
-            .Replace($"smtp_port = {env.Smtp.Port}", $"smtp_port = {SubmissionPort}", StringComparison.Ordinal)
-            .Replace($"ca_file = {env.CaFile}", $"ca_file = {env.CaFile}\nssl = {(startTls ? "false" : "true")}\nstarttls = true", StringComparison.Ordinal));
-        var proxy = await env.StartProxyAsync();
-        await ImapProxyTests.SignInFromStatusPageAsync(env);
-        return proxy;
-    }
-
-    /// <summary>
     /// Delivers a message as a local delivery agent does: written to tmp/, then renamed into new/ of the folder
     /// (INBOX when null); Dovecot finds it there. Returns the file's name.
     /// </summary>
@@ -272,6 +253,9 @@ public sealed class DovecotFixture : IAsyncLifetime
         var index = 0;
         return _log.WaitForAsync(line => index++ >= mark && predicate(line));
     }
+
+    /// <summary>A free port on 127.0.0.1 for a listener (the tests' and the bench's own schemes).</summary>
+    private static partial int FreePort();
 
     private string FolderPath(string? folder) => folder is null ? Maildir : Path.Combine(Maildir, "." + folder);
 
@@ -388,6 +372,10 @@ public sealed class DovecotFixture : IAsyncLifetime
             service submission-login {
               inet_listener submission {
                 port = {{SubmissionPort}}
+              }
+              inet_listener submissions {
+                port = {{SubmissionsPort}}
+                ssl = yes
               }{{users.Chroot}}
             }
             service anvil {{{users.Chroot}}
