@@ -91,6 +91,9 @@ internal static class BenchCommandLine
         {
             quick, shortRun, only, skip, messageMb, quietWait, idleSessions, relayedSessions, hold, proxyDll, proxyEnv,
         };
+        // bench relay [--short]: issue 15, items 1-2 (RelayCommandLine.cs); the root's proxy and quiet options apply to it too.
+        proxyDll.Recursive = proxyEnv.Recursive = quietWait.Recursive = true;
+        root.Subcommands.Add(RelayCommandLine.Create(args, proxyDll, proxyEnv, quietWait));
         root.SetAction((result, cancellationToken) =>
         {
             var options = result.GetValue(shortRun) ? BenchOptions.ShortRun : result.GetValue(quick) ? BenchOptions.QuickRun : new BenchOptions();

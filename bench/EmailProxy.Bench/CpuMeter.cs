@@ -63,7 +63,7 @@ internal sealed class CpuMeter
     }
 
     /// <summary>Busy ticks of all CPUs since boot: the first line of /proc/stat less idle and iowait.</summary>
-    private static long MachineBusyTicks()
+    internal static long MachineBusyTicks()
     {
         var fields = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1)
             .Select(f => long.Parse(f, CultureInfo.InvariantCulture)).ToArray();

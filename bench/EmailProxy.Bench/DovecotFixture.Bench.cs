@@ -1,15 +1,7 @@
-using System.Net;
-using System.Net.Sockets;
-
 namespace EmailProxy.FunctionalTests.Dovecot;
 
-/// <summary>The bench's part of the linked <see cref="DovecotFixture"/>: any free port (the tests use a range of their own).</summary>
+/// <summary>The bench's part of the linked Dovecot fixture: its listeners take ports the way the bench's own do.</summary>
 public sealed partial class DovecotFixture
 {
-    private static partial int FreePort()
-    {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)socket.LocalEndPoint!).Port;
-    }
+    private static partial int FreePort() => EmailProxy.Bench.BenchEnvironment.GetFreePort();
 }

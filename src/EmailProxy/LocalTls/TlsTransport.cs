@@ -9,7 +9,10 @@ namespace EmailProxy.LocalTls;
 /// </summary>
 internal sealed class TlsTransport(SslStream tls) : IDuplexPipe, IAsyncDisposable
 {
-    public PipeReader Input { get; } = PipeReader.Create(tls, new StreamPipeReaderOptions(leaveOpen: true));
+    // Reads of a whole TLS record (16 KiB), not the default 4 KiB: the relay passes on what one read gives, and the
+    // upstream's TLS would otherwise cut every client record into four (issue 15). Zero-byte reads first, so that
+    // an idle session holds no read buffer while it waits.
+    public PipeReader Input { get; } = PipeReader.Create(tls, new StreamPipeReaderOptions(bufferSize: 16 * 1024, minimumReadSize: 16 * 1024, leaveOpen: true, useZeroByteReads: true));
     public PipeWriter Output { get; } = PipeWriter.Create(tls, new StreamPipeWriterOptions(leaveOpen: true));
 
     public async ValueTask DisposeAsync()

@@ -7,7 +7,12 @@ namespace EmailProxy.Relay;
 
 /// <summary>
 /// After the login the proxy is a byte pump: client to upstream and back, unchanged, with the
-/// pipes' pooled buffers, until either side closes, which closes the other. On shutdown the
+/// pipes' pooled buffers, until either side closes, which closes the other. Towards the upstream,
+/// what the client pipe holds goes out in writes of up to 16 KiB (one TLS record and one send each,
+/// not one per 4 KiB pipe segment); towards the client, reads go on while the upstream has more
+/// bytes waiting, and one flush (one send) carries up to 64 KiB. No buffer is rented while a
+/// direction waits: the client side waits in Kestrel's pipe, the upstream side in a zero-byte
+/// receive (<see cref="UpstreamSocketStream"/>). On shutdown the
 /// client is sent the protocol's closing line (<c>* BYE</c>, <c>421</c>…) when that does not cut
 /// a line of the upstream's in two.
 /// </summary>
@@ -16,8 +21,11 @@ internal static class ByteRelay
     /// <summary>How long the server's last answers may take after a client half-closed (sent its commands, then FIN).</summary>
     public static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(30);
 
-    /// <summary>A TLS record holds at most 16 KiB: a read this size takes a whole one.</summary>
-    private const int MinimumReadSize = 16 * 1024;
+    /// <summary>A TLS record holds at most 16 KiB: a read this size takes a whole one, a write this size makes one.</summary>
+    private const int RecordSize = 16 * 1024;
+
+    /// <summary>How much read from the upstream may wait for more before it is flushed to the client.</summary>
+    private const int MaxUnflushed = 64 * 1024;
 
     /// <param name="bytes">Where each copied chunk is counted for the metrics, one add per chunk; none when null.</param>
     public static async Task<RelayResult> RunAsync(IDuplexPipe client, UpstreamConnection upstream, ReadOnlyMemory<byte> shutdownNotice, CancellationToken stopping,
@@ -75,11 +83,7 @@ internal static class ByteRelay
                 var result = await source.ReadAsync(cancellationToken);
                 var buffer = result.Buffer;
                 failing = RelayEnd.UpstreamFailed;
-                foreach (var segment in buffer)
-                {
-                    await destination.WriteAsync(segment, cancellationToken);
-                    counter.Add(segment.Span);
-                }
+                await WriteInRecordsAsync(destination, buffer, counter, cancellationToken);
                 source.AdvanceTo(buffer.End);
                 if (result.IsCompleted || result.IsCanceled)
                 {
@@ -121,17 +125,30 @@ internal static class ByteRelay
                     return new(RelayEnd.ClientClosed, null);
                 }
             }
+            var unflushed = 0;
             while (true)
             {
                 failing = RelayEnd.UpstreamFailed;
-                var memory = destination.GetMemory(MinimumReadSize);
+                var memory = destination.GetMemory(RecordSize);
                 var read = await source.Stream.ReadAsync(memory, cancellationToken);
                 if (read == 0)
                 {
+                    if (unflushed > 0)
+                    {
+                        failing = RelayEnd.ClientFailed;
+                        await destination.FlushAsync(cancellationToken);
+                    }
                     return new(RelayEnd.UpstreamClosed, null);
                 }
                 counter.Add(memory.Span[..read]);
                 destination.Advance(read);
+                unflushed += read;
+                if (unflushed < MaxUnflushed && source.DataAvailable)
+                {
+                    // More is already here: one send to the client for several records.
+                    continue;
+                }
+                unflushed = 0;
                 failing = RelayEnd.ClientFailed;
                 if ((await destination.FlushAsync(cancellationToken)).IsCompleted)
                 {
@@ -146,6 +163,49 @@ internal static class ByteRelay
         catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
         {
             return new(failing, e);
+        }
+    }
+
+    /// <summary>
+    /// Writes <paramref name="data"/> in pieces of up to <see cref="RecordSize"/>: a piece spread over several pipe
+    /// segments is gathered into one pooled buffer first, so that each write is one TLS record and one send.
+    /// </summary>
+    private static async ValueTask WriteInRecordsAsync(Stream destination, ReadOnlySequence<byte> data, Counter counter, CancellationToken cancellationToken)
+    {
+        if (data.IsEmpty)
+        {
+            return;
+        }
+        if (data.IsSingleSegment)
+        {
+            await destination.WriteAsync(data.First, cancellationToken);
+            counter.Add(data.FirstSpan);
+            return;
+        }
+        var gathered = ArrayPool<byte>.Shared.Rent(RecordSize);
+        try
+        {
+            while (!data.IsEmpty)
+            {
+                var piece = data.Slice(0, Math.Min(RecordSize, data.Length));
+                ReadOnlyMemory<byte> chunk;
+                if (piece.IsSingleSegment)
+                {
+                    chunk = piece.First;
+                }
+                else
+                {
+                    piece.CopyTo(gathered);
+                    chunk = gathered.AsMemory(0, (int)piece.Length);
+                }
+                await destination.WriteAsync(chunk, cancellationToken);
+                counter.Add(chunk.Span);
+                data = data.Slice(piece.End);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(gathered);
         }
     }
 

@@ -14,11 +14,14 @@ internal sealed class UpstreamConnection : IAsyncDisposable
     public const int MaxLineLength = 64 * 1024;
 
     private readonly Action? _shutdownSend;
+    private readonly UpstreamSocketStream? _transport;
 
     /// <param name="shutdownSend">Half-closes the connection's sending side (a socket's FIN); null when the transport has none.</param>
-    public UpstreamConnection(Stream stream, string host, int port, Action? shutdownSend = null)
+    /// <param name="transport">The socket under <paramref name="stream"/>, which tells whether data is waiting; null when there is none.</param>
+    public UpstreamConnection(Stream stream, string host, int port, Action? shutdownSend = null, UpstreamSocketStream? transport = null)
     {
         _shutdownSend = shutdownSend;
+        _transport = transport;
         Stream = stream;
         Host = host;
         Port = port;
@@ -31,6 +34,15 @@ internal sealed class UpstreamConnection : IAsyncDisposable
     public int Port { get; }
     public string Endpoint => $"{Host}:{Port}";
     public bool IsTls => Stream is SslStream;
+
+    /// <summary>The socket under the connection, when there is one (its options: keep-alive, no Nagle).</summary>
+    public System.Net.Sockets.Socket? Socket => _transport?.Socket;
+
+    /// <summary>
+    /// Whether more of the server's bytes are already here (read ahead, or in the kernel's receive buffer), so the
+    /// relay may read on before it flushes to the client. False when unknown.
+    /// </summary>
+    public bool DataAvailable => _transport?.DataAvailable ?? false;
 
     public async ValueTask<string?> ReadLineAsync(CancellationToken cancellationToken)
     {

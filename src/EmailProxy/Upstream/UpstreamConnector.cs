@@ -9,7 +9,7 @@ using EmailProxy.Diagnostics;
 namespace EmailProxy.Upstream;
 
 /// <summary>
-/// Opens TCP connections to upstream servers (15 s connect timeout, no Nagle) and does their TLS
+/// Opens TCP connections to upstream servers (15 s connect timeout, no Nagle, TCP keep-alive) and does their TLS
 /// (1.2 or later), checking the certificate against the system store plus the server's <c>ca_file</c>.
 /// The connect, the handshake and the whole login are timed in <paramref name="metrics"/> (by <c>[server]</c> section).
 /// </summary>
@@ -17,6 +17,15 @@ internal sealed class UpstreamConnector(TimeProvider time, ProxyMetrics? metrics
 {
     public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(15);
     public static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// An idle relayed session (IMAP IDLE waits up to 29 minutes for a word from the server) sends a TCP keep-alive
+    /// probe after this long without traffic, so that a NAT or firewall on the way keeps the connection and a dead
+    /// server is noticed (after <see cref="KeepAliveProbes"/> unanswered probes <see cref="KeepAliveInterval"/> apart).
+    /// </summary>
+    public static readonly TimeSpan KeepAliveIdle = TimeSpan.FromMinutes(2);
+    public static readonly TimeSpan KeepAliveInterval = TimeSpan.FromSeconds(30);
+    public const int KeepAliveProbes = 4;
 
     private readonly ConcurrentDictionary<string, X509Certificate2Collection> _caBundles = new(StringComparer.Ordinal);
 
@@ -82,6 +91,10 @@ internal sealed class UpstreamConnector(TimeProvider time, ProxyMetrics? metrics
     public async Task<UpstreamConnection> ConnectAsync(ServerOptions server, string host, int port, bool implicitTls, CancellationToken cancellationToken)
     {
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
+        socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveTime, (int)KeepAliveIdle.TotalSeconds);
+        socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveInterval, (int)KeepAliveInterval.TotalSeconds);
+        socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveRetryCount, KeepAliveProbes);
         var started = time.GetTimestamp();
         using (var timer = new CancellationTokenSource(ConnectTimeout, time))
         using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer.Token))
@@ -107,7 +120,8 @@ internal sealed class UpstreamConnector(TimeProvider time, ProxyMetrics? metrics
             }
         }
         metrics?.UpstreamConnect(server.Name, time.GetElapsedTime(started));
-        Stream stream = new NetworkStream(socket, ownsSocket: true);
+        var transport = new UpstreamSocketStream(socket);
+        Stream stream = transport;
         if (implicitTls)
         {
             try
@@ -120,7 +134,7 @@ internal sealed class UpstreamConnector(TimeProvider time, ProxyMetrics? metrics
                 throw;
             }
         }
-        return new UpstreamConnection(stream, host, port, () => socket.Shutdown(SocketShutdown.Send));
+        return new UpstreamConnection(stream, host, port, () => socket.Shutdown(SocketShutdown.Send), transport);
     }
 
     public async Task<Stream> StartTlsAsync(Stream inner, ServerOptions server, string host, int port, CancellationToken cancellationToken)

@@ -66,6 +66,9 @@ public sealed partial class DovecotFixture
     /// <summary>SMTP submission, plaintext with STARTTLS.</summary>
     internal int SubmissionPort { get; private set; }
 
+    /// <summary>SMTP submission over implicit TLS (the bench's direct and socat paths).</summary>
+    internal int SubmissionsPort { get; private set; }
+
     /// <summary>Where submission relays every message to.</summary>
     internal SmtpSink Sink { get; } = new();
 
@@ -169,6 +172,7 @@ public sealed partial class DovecotFixture
             PopPort = FreePort();
             PopsPort = FreePort();
             SubmissionPort = FreePort();
+            SubmissionsPort = FreePort();
             await File.WriteAllTextAsync(ConfigPath, BuildConfig());
             var log = new ObservableLog("dovecot");
             _log = log;
@@ -264,6 +268,9 @@ public sealed partial class DovecotFixture
         var index = 0;
         return _log.WaitForAsync(line => index++ >= mark && predicate(line));
     }
+
+    /// <summary>A free port on 127.0.0.1 for a listener (the tests' and the bench's own schemes).</summary>
+    private static partial int FreePort();
 
     private string FolderPath(string? folder) => folder is null ? Maildir : Path.Combine(Maildir, "." + folder);
 
@@ -381,6 +388,10 @@ public sealed partial class DovecotFixture
             service submission-login {
               inet_listener submission {
                 port = {{SubmissionPort}}
+              }
+              inet_listener submissions {
+                port = {{SubmissionsPort}}
+                ssl = yes
               }{{users.Chroot}}
             }
             service anvil {{{users.Chroot}}
@@ -422,9 +433,6 @@ public sealed partial class DovecotFixture
             File.SetUnixFileMode(path, (UnixFileMode)0b111_111_111);
         }
     }
-
-    /// <summary>A free TCP port on 127.0.0.1 (the tests' range in the tests, any in the bench).</summary>
-    private static partial int FreePort();
 
     private static string FindDovecot()
     {

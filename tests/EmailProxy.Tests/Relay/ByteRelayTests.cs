@@ -19,6 +19,7 @@ public sealed class ByteRelayTests : IAsyncDisposable
     private readonly Pipe _serverToProxy = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly UpstreamConnection _upstream;
+    private readonly WriteCountingStream _upstreamStream;
 
     public ByteRelayTests() : this(new PipeOptions())
     {
@@ -28,7 +29,8 @@ public sealed class ByteRelayTests : IAsyncDisposable
     {
         _proxyToClient = new Pipe(clientOptions);
         // The upstream's half-close is the end of what the server reads, as a socket's FIN is.
-        _upstream = new UpstreamConnection(new PipeStream(new Duplex(_serverToProxy.Reader, _proxyToServer.Writer)), "upstream.test", 993,
+        _upstreamStream = new WriteCountingStream(new PipeStream(new Duplex(_serverToProxy.Reader, _proxyToServer.Writer)));
+        _upstream = new UpstreamConnection(_upstreamStream, "upstream.test", 993,
             () => _proxyToServer.Writer.Complete());
     }
 
@@ -209,6 +211,35 @@ public sealed class ByteRelayTests : IAsyncDisposable
         Assert.Equal(RelayEnd.UpstreamClosed, result.End);
         Assert.Equal(message.Length, result.BytesToClient);
         Assert.Equal(message, received.ToArray());
+    }
+
+    [Fact]
+    public async Task RunAsync_ClientDataInManyPipeSegments_GoesUpstreamInWritesOf16KiB()
+    {
+        // 64 KiB in one flush lands in the client pipe as sixteen 4 KiB segments (Kestrel's block size).
+        var message = new byte[64 * 1024];
+        new Random(3).NextBytes(message);
+        Client.Write(message);
+        var relay = Run();
+        var write = Client.FlushAsync();
+
+        var received = new List<byte>(message.Length);
+        while (received.Count < message.Length)
+        {
+            var read = await ServerReceives.ReadAsync().AsTask().Guarded();
+            received.AddRange(read.Buffer.ToArray());
+            ServerReceives.AdvanceTo(read.Buffer.End);
+        }
+        await write.AsTask().Guarded();
+        await Client.CompleteAsync();
+        await Server.CompleteAsync();
+        var result = await relay.Guarded();
+
+        Assert.Equal(message, received.ToArray());
+        Assert.Equal(message.Length, result.BytesFromClient);
+        // One TLS record and one send per 16 KiB, not one per 4 KiB segment.
+        Assert.Equal(4, _upstreamStream.Writes);
+        Assert.Equal(16 * 1024, _upstreamStream.LargestWrite);
     }
 
     private static async Task<string> ReadToEndAsync(PipeReader reader, int? count = null)
