@@ -40,6 +40,28 @@ public sealed partial class ShortBenchTests(ITestOutputHelper output)
         Assert.Contains(lines, line => line.StartsWith("summary (", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// <c>bench relay --short</c>: the relay against socat and a direct connection to the real Dovecot, plaintext and
+    /// implicit TLS on the client side, every workload once; the figures go to the test output, unasserted.
+    /// </summary>
+    [Fact]
+    public async Task BenchRelay_Short_EveryWorkloadOnBothClientSidesCompletes()
+    {
+        var bench = await BuiltBenchAsync();
+        var lines = new List<string>();
+        var (exitCode, elapsed) = await RunAsync("dotnet", [bench, "relay", "--short"], lines);
+        foreach (var line in lines)
+        {
+            output.WriteLine(line);
+        }
+        output.WriteLine($"(bench relay --short: exit code {exitCode} after {elapsed.TotalSeconds:0} s)");
+
+        Assert.Equal(0, exitCode);
+        Assert.Contains(lines, line => line.StartsWith("1. plaintext client side", StringComparison.Ordinal));
+        Assert.Contains(lines, line => line.StartsWith("2. implicit TLS client side", StringComparison.Ordinal));
+        Assert.Contains(lines, line => line.StartsWith("summary (", StringComparison.Ordinal));
+    }
+
     /// <summary>The bench's dll in this build's configuration; built first when missing.</summary>
     private async Task<string> BuiltBenchAsync()
     {
