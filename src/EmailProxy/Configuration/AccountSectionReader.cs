@@ -19,6 +19,9 @@ internal static class AccountSectionReader
     private static readonly (string Name, OAuthProvider Value)[] ProviderNames =
         [("microsoft", OAuthProvider.Microsoft), ("google", OAuthProvider.Google), ("generic", OAuthProvider.Generic)];
 
+    private static readonly (string Name, SmtpVia Value)[] SmtpViaNames =
+        [("smtp", SmtpVia.Smtp), ("graph", SmtpVia.Graph), ("auto", SmtpVia.Auto)];
+
     private static readonly (string Name, OAuthFlow Value)[] FlowNames =
         [("authorization_code", OAuthFlow.AuthorizationCode), ("device_code", OAuthFlow.DeviceCode), ("client_credentials", OAuthFlow.ClientCredentials)];
 
@@ -76,6 +79,15 @@ internal static class AccountSectionReader
             section.Error(Keys.PasswordHash, null, "is not a value made by 'emailproxy hash-password'");
         }
 
+        var smtpVia = section.Choice(Keys.SmtpVia, SmtpViaNames) ?? SmtpVia.Smtp;
+        var graphUrl = section.Url(Keys.GraphUrl) ?? AccountOptions.DefaultGraphUrl;
+        var graphScope = section.Text(Keys.GraphScope);
+        var saveToSentItems = section.Boolean(Keys.GraphSaveToSentItems) ?? true;
+        if (smtpVia != SmtpVia.Smtp && provider != OAuthProvider.Microsoft)
+        {
+            section.Error(Keys.SmtpVia, section.Text(Keys.SmtpVia), "graph and auto are for Microsoft 365 accounts only (provider = microsoft)");
+        }
+
         if (section.ErrorCount != errorsBefore)
         {
             return null;
@@ -98,6 +110,10 @@ internal static class AccountSectionReader
             ClientCertificate = certificatePath,
             ClientKey = keyPath,
             AllowIdentity = allowIdentity,
+            SmtpVia = smtpVia,
+            GraphUrl = graphUrl,
+            GraphScope = graphScope,
+            GraphSaveToSentItems = saveToSentItems,
         };
     }
 

@@ -19,7 +19,8 @@ internal sealed class OAuthClient(HttpClient http, TimeProvider time, ProxyMetri
     /// assertion when the account has a certificate (a secret beside it is then not sent), else by its secret.
     /// No refresh token comes back; a certificate pair that cannot sign is an error result, never an exception.
     /// </summary>
-    public Task<TokenEndpointResult> RequestClientCredentialsAsync(AccountOptions account, CancellationToken cancellationToken)
+    /// <param name="scope">The scope asked for; the account's <c>scope</c> when null (another is Graph's, for smtp_via graph).</param>
+    public Task<TokenEndpointResult> RequestClientCredentialsAsync(AccountOptions account, CancellationToken cancellationToken, string? scope = null)
     {
         ClientAssertion? assertion = null;
         if (account.ClientCertificate is { } certificatePath && account.ClientKey is { } keyPath)
@@ -42,7 +43,7 @@ internal sealed class OAuthClient(HttpClient http, TimeProvider time, ProxyMetri
             ClientSecret = assertion is null ? account.ClientSecret : null,
             ClientAssertion = assertion ?? new ClientAssertion(),
             ClientCredentialStyle = ClientCredentialStyle.PostBody,
-            Scope = account.Scope,
+            Scope = scope ?? account.Scope,
         }, ct), cancellationToken);
     }
 
@@ -56,9 +57,12 @@ internal sealed class OAuthClient(HttpClient http, TimeProvider time, ProxyMetri
             Code = code,
             CodeVerifier = codeVerifier,
             RedirectUri = redirectUri,
+            // A sign-in that also named the Graph scope (smtp_via graph/auto): one token serves one resource, this one the mail scopes.
+            Parameters = account.MayUseGraph ? new Parameters([new KeyValuePair<string, string>(OidcConstants.TokenRequest.Scope, account.Scope)]) : new Parameters(),
         }, ct), cancellationToken);
 
-    public Task<TokenEndpointResult> RefreshAsync(AccountOptions account, string refreshToken, CancellationToken cancellationToken) =>
+    /// <param name="scope">The scope asked for; the account's <c>scope</c> when null (another is Graph's, for smtp_via graph).</param>
+    public Task<TokenEndpointResult> RefreshAsync(AccountOptions account, string refreshToken, CancellationToken cancellationToken, string? scope = null) =>
         SendAsync(ProxyMetrics.RefreshTokenGrant, ct => http.RequestRefreshTokenAsync(new RefreshTokenRequest
         {
             Address = account.TokenUrl.AbsoluteUri,
@@ -66,7 +70,7 @@ internal sealed class OAuthClient(HttpClient http, TimeProvider time, ProxyMetri
             ClientSecret = account.ClientSecret,
             ClientCredentialStyle = ClientCredentialStyle.PostBody,
             RefreshToken = refreshToken,
-            Scope = account.Scope,
+            Scope = scope ?? account.Scope,
         }, ct), cancellationToken);
 
     /// <summary>

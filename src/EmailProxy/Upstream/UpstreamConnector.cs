@@ -184,7 +184,7 @@ internal sealed class UpstreamConnector(TimeProvider time, ProxyMetrics? metrics
     public static string Truncate(string text) => text.Length > 300 ? text[..300] + "…" : text;
 
     /// <summary>A chain that fails only for an unknown root is accepted when that root is in <c>ca_file</c>; a name mismatch never is.</summary>
-    private static bool TrustedByBundle(X509Certificate2 leaf, X509Chain? presented, SslPolicyErrors errors, X509Certificate2Collection roots)
+    internal static bool TrustedByBundle(X509Certificate2 leaf, X509Chain? presented, SslPolicyErrors errors, X509Certificate2Collection roots)
     {
         if (errors != SslPolicyErrors.RemoteCertificateChainErrors)
         {

@@ -1,0 +1,16 @@
+using EmailProxy.Configuration;
+
+namespace EmailProxy.Graph;
+
+/// <summary>What an administrator does when Graph refuses an account's sending, in words (client replies, log lines, <c>check</c>).</summary>
+internal static class GraphFixes
+{
+    /// <summary>The permission the app registration needs for this account's flow.</summary>
+    public static string Permission(AccountOptions account) => account.Flow == OAuthFlow.ClientCredentials
+        ? $"The app registration ({account.ClientId}) needs the Microsoft Graph application permission Mail.Send with admin consent, and an application access policy (New-ApplicationAccessPolicy -AccessRight RestrictAccess) that lets it send as {account.Username}."
+        : $"The app registration ({account.ClientId}) needs the Microsoft Graph delegated permission {(GraphScopes.For(account, null) == GraphScopes.MailSendShared ? "Mail.Send.Shared" : "Mail.Send")} (with admin consent where users may not consent), then sign in to account {account.Name} again so that the consent covers it.";
+
+    /// <summary>The mailbox may not send as the message's From.</summary>
+    public static string SendAs(AccountOptions account) =>
+        $"The mailbox {account.Username} may not send as this From address: grant it Send As (Add-RecipientPermission -Identity <from> -Trustee {account.Username} -AccessRights SendAs) or send from {account.Username}.";
+}
