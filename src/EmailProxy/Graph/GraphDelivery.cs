@@ -86,8 +86,8 @@ internal sealed partial class GraphDelivery(GraphTokens tokens, GraphClient clie
                 ? SmtpSession.MultiLine(451, "4.7.0", [$"Not sent: {token.Failure}"])
                 : SmtpSession.MultiLine(550, "5.7.1", [$"Not sent: {token.Failure}"]), "token_failed", messageId, null);
         }
-        using var content = new Base64MimeContent(prefix, spool);
-        var answer = await client.SendMimeAsync(account, server, token.AccessToken, content, cancellationToken);
+        // A new content for each try: the request that carried one disposes it.
+        var answer = await client.SendMimeAsync(account, server, token.AccessToken, new Base64MimeContent(prefix, spool), cancellationToken);
         if (answer.Status == 401)
         {
             tokens.Invalidate(account, token.AccessToken);
@@ -96,7 +96,7 @@ internal sealed partial class GraphDelivery(GraphTokens tokens, GraphClient clie
             {
                 return (SmtpSession.MultiLine(451, "4.7.0", [$"Not sent: Microsoft Graph refused the token and no new one could be had: {token.Failure}"]), "token_failed", messageId, null);
             }
-            answer = await client.SendMimeAsync(account, server, token.AccessToken, content, cancellationToken);
+            answer = await client.SendMimeAsync(account, server, token.AccessToken, new Base64MimeContent(prefix, spool), cancellationToken);
         }
         return Map(account, answer, messageId);
     }

@@ -86,8 +86,12 @@ internal sealed partial class GraphTokens(TokenService tokens, TimeProvider time
         {
             return GraphToken.Failed($"account {account.Name} needs an OAuth2 sign-in ({result.ErrorDescription})", temporary: false);
         }
-        var error = ClientText.Sanitize(result.ErrorText, 600);
-        return GraphToken.Failed($"{account.ProviderDisplayName} refused the Graph token ({scope}): {error}. {GraphFixes.Permission(account)}", result.Transient);
+        var error = ClientText.Sanitize(result.ErrorText, 600).TrimEnd('.', ' ');
+        var fix = result.ErrorText.Contains("AADSTS65001", StringComparison.Ordinal) || result.ErrorText.Contains("consent", StringComparison.OrdinalIgnoreCase)
+            || result.Error is "invalid_scope" or "unauthorized_client"
+            ? " " + GraphFixes.Permission(account)
+            : result.IsInvalidGrant ? $" Sign in to account {account.Name} again." : "";
+        return GraphToken.Failed($"{account.ProviderDisplayName} refused the Graph token ({scope}): {error}.{fix}", result.Transient);
     }
 
     private sealed class Entry

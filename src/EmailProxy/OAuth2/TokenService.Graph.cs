@@ -27,7 +27,8 @@ internal sealed partial class TokenService
         {
             return new TokenEndpointResult { Error = SignInNeededError, ErrorDescription = current.SignInReason ?? "it has no token yet" };
         }
-        var result = await client.RefreshAsync(account, refreshToken, cancellationToken, scope);
+        // offline_access: the answer carries a refresh token (rotated or not), which is saved like any other.
+        var result = await client.RefreshAsync(account, refreshToken, cancellationToken, $"{scope} offline_access");
         if (!result.IsError && result.RefreshToken is { } next && next != refreshToken)
         {
             await state.Gate.WaitAsync(CancellationToken.None);
