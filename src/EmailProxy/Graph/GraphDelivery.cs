@@ -14,7 +14,8 @@ namespace EmailProxy.Graph;
 /// only after Graph's 202. A 401 gets one new Graph token and one more try; throttling (429/503/504)
 /// is a 451 with the wait in words; too large a 552 5.3.4; a refused permission or Send As a 550
 /// with the fix; no answer after the request went out a 451 and a log line that it may have been
-/// sent (Graph has no idempotency key, so the client's retry may send it twice).
+/// sent (Graph has no idempotency key, so the client's retry may send it twice). A message over
+/// one request's size goes as a draft with its attachments added, then sent (<see cref="GraphLargeMessage"/>).
 /// </summary>
 /// <remarks>
 /// Graph's MIME sendMail takes its recipients from the message's headers, not from an envelope.
@@ -73,10 +74,11 @@ internal sealed partial class GraphDelivery(GraphTokens tokens, GraphClient clie
                 prefix = Encoding.UTF8.GetBytes($"Bcc: {string.Join(", ", hidden)}\r\n");
             }
         }
-        if (prefix.Length + spool.Length > MaxMimeSendBytes)
+        var large = prefix.Length + spool.Length > MaxMimeSendBytes;
+        if (large && headers is null)
         {
-            return (SmtpSession.MultiLine(552, "5.3.4", [$"Messages over {MaxMimeSendBytes / 1024 / 1024} MB cannot be sent through Microsoft Graph by this proxy yet (Graph's sendMail takes 4 MB base64); send it smaller or with smtp_via = smtp"]),
-                "too_large", messageId, null);
+            return (SmtpSession.MultiLine(554, "5.6.0", ["Not sent: the message is not MIME that can be parsed (its header is malformed), and at this size Microsoft Graph takes only a message it can split into a draft and attachments"]),
+                "unparsable", messageId, null);
         }
 
         var token = await tokens.GetAsync(account, cancellationToken);
@@ -87,16 +89,29 @@ internal sealed partial class GraphDelivery(GraphTokens tokens, GraphClient clie
                 : SmtpSession.MultiLine(550, "5.7.1", [$"Not sent: {token.Failure}"]), "token_failed", messageId, null);
         }
         // A new content for each try: the request that carried one disposes it.
-        var answer = await client.SendMimeAsync(account, server, token.AccessToken, new Base64MimeContent(prefix, spool), cancellationToken);
-        if (answer.Status == 401)
+        Task<GraphAnswer> TryAsync(string accessToken) => large
+            ? new GraphLargeMessage(client, account, server, accessToken).SendAsync(spool, prefix, cancellationToken)
+            : client.SendMimeAsync(account, server, accessToken, new Base64MimeContent(prefix, spool), cancellationToken);
+        GraphAnswer answer;
+        try
         {
-            tokens.Invalidate(account, token.AccessToken);
-            token = await tokens.GetAsync(account, cancellationToken);
-            if (token.AccessToken is null)
+            answer = await TryAsync(token.AccessToken);
+            if (answer.Status == 401)
             {
-                return (SmtpSession.MultiLine(451, "4.7.0", [$"Not sent: Microsoft Graph refused the token and no new one could be had: {token.Failure}"]), "token_failed", messageId, null);
+                tokens.Invalidate(account, token.AccessToken);
+                token = await tokens.GetAsync(account, cancellationToken);
+                if (token.AccessToken is null)
+                {
+                    return (SmtpSession.MultiLine(451, "4.7.0", [$"Not sent: Microsoft Graph refused the token and no new one could be had: {token.Failure}"]), "token_failed", messageId, null);
+                }
+                answer = await TryAsync(token.AccessToken);
             }
-            answer = await client.SendMimeAsync(account, server, token.AccessToken, new Base64MimeContent(prefix, spool), cancellationToken);
+        }
+        catch (FormatException e)
+        {
+            // MimeKit's ParseException while splitting a large message.
+            return (SmtpSession.MultiLine(554, "5.6.0", [$"Not sent: the message is not MIME that can be parsed ({ClientText.Sanitize(e.Message, 200)}), and at this size Microsoft Graph takes only a message it can split into a draft and attachments"]),
+                "unparsable", messageId, null);
         }
         return Map(account, answer, messageId);
     }

@@ -90,6 +90,9 @@ internal sealed class MessageSpool : IDisposable
         }
     }
 
+    /// <summary>A stream that appends to the spool (before <see cref="CompleteAsync"/>); disposing it does not complete the spool.</summary>
+    public Stream OpenWrite() => new SpoolWriteStream(this);
+
     /// <summary>A stream of the plaintext from the start (after <see cref="CompleteAsync"/>).</summary>
     public Stream OpenRead()
     {
@@ -211,5 +214,40 @@ internal sealed class MessageSpool : IDisposable
             }
             base.Dispose(disposing);
         }
+    }
+
+    /// <summary>Writes into the spool (MimeKit and decoders write to streams); <see cref="CompleteAsync"/> still ends it.</summary>
+    private sealed class SpoolWriteStream(MessageSpool spool) : Stream
+    {
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => spool.Length;
+
+        public override long Position
+        {
+            get => spool.Length;
+            set => throw new NotSupportedException();
+        }
+
+        public override void Write(byte[] buffer, int offset, int count) =>
+            spool.WriteAsync(buffer.AsMemory(offset, count), CancellationToken.None).AsTask().GetAwaiter().GetResult();
+
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            spool.WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
+            spool.WriteAsync(buffer, cancellationToken);
+
+        public override void Flush()
+        {
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
     }
 }

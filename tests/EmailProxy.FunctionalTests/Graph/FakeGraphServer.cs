@@ -15,7 +15,8 @@ namespace EmailProxy.FunctionalTests.Graph;
 /// <summary>
 /// A fake of Microsoft Graph's mail sending on its own loopback HTTPS port (the tests' trusted CA, so
 /// the proxy trusts it through the [server]'s ca_file): <c>POST /v1.0/users/{user}/sendMail</c> with
-/// base64 MIME. The bearer token must be one <see cref="FakeIdentityServer"/> issued for the user,
+/// base64 MIME; drafts made from base64 MIME (<c>POST …/messages</c>), their attachments in one request
+/// or through <c>createUploadSession</c> and PUTs of byte ranges in order, their <c>send</c> and DELETE. The bearer token must be one <see cref="FakeIdentityServer"/> issued for the user,
 /// for the Graph audience only, with <c>Mail.Send</c> (or <c>Mail.Send.Shared</c>, or the app's
 /// <c>.default</c>). Every accepted message is kept; <see cref="FailNext"/> makes the next requests
 /// answer 401, 403, 413, 429 with Retry-After, something not JSON, or no answer at all.
@@ -25,8 +26,13 @@ internal sealed class FakeGraphServer(FakeIdentityServer identity) : IAsyncDispo
     public const string GraphResource = "https://graph.microsoft.com/";
     public const int RetryAfterSeconds = 7;
 
+    private static readonly string[] FromStart = ["0-"];
+
     private readonly ConcurrentQueue<FakeGraphMessage> _messages = new();
     private readonly ConcurrentQueue<FakeGraphFault> _faults = new();
+    private readonly ConcurrentDictionary<string, FakeGraphDraft> _drafts = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, FakeUploadSession> _uploads = new(StringComparer.Ordinal);
+    private int _deletedDrafts;
     private int _requests;
     private WebApplication? _app;
 
@@ -36,6 +42,20 @@ internal sealed class FakeGraphServer(FakeIdentityServer identity) : IAsyncDispo
     public string Url => $"https://127.0.0.1:{Port}";
 
     public IReadOnlyList<FakeGraphMessage> Messages => [.. _messages];
+
+    /// <summary>Drafts made and neither sent nor deleted.</summary>
+    public int OpenDrafts => _drafts.Count;
+
+    /// <summary>Drafts deleted (a failed large send cleans up after itself).</summary>
+    public int DeletedDrafts => Volatile.Read(ref _deletedDrafts);
+
+    /// <summary>The largest request body received, in bytes (Graph's limit is 4 MB).</summary>
+    public long LargestRequest => Interlocked.Read(ref _largestRequest);
+
+    private long _largestRequest;
+
+    /// <summary>When set, the draft's send answers this fault (the draft is kept, as Graph would).</summary>
+    public FakeGraphFault? FailDraftSend { get; set; }
 
     /// <summary>sendMail requests received, whatever was answered.</summary>
     public int Requests => Volatile.Read(ref _requests);
@@ -68,6 +88,12 @@ internal sealed class FakeGraphServer(FakeIdentityServer identity) : IAsyncDispo
         });
         var app = builder.Build();
         app.MapPost("/v1.0/users/{user}/sendMail", (string user, HttpContext context) => SendMailAsync(user, context));
+        app.MapPost("/v1.0/users/{user}/messages", (string user, HttpContext context) => CreateDraftAsync(user, context));
+        app.MapPost("/v1.0/users/{user}/messages/{id}/attachments", (string user, string id, HttpContext context) => AddAttachmentAsync(user, id, context));
+        app.MapPost("/v1.0/users/{user}/messages/{id}/attachments/createUploadSession", (string user, string id, HttpContext context) => CreateUploadSessionAsync(user, id, context));
+        app.MapPut("/upload/{session}", (string session, HttpContext context) => UploadAsync(session, context));
+        app.MapPost("/v1.0/users/{user}/messages/{id}/send", (string user, string id, HttpContext context) => SendDraftAsync(user, id, context));
+        app.MapDelete("/v1.0/users/{user}/messages/{id}", (string user, string id, HttpContext context) => DeleteDraftAsync(user, id, context));
         await app.StartAsync();
         _app = app;
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()
@@ -90,6 +116,7 @@ internal sealed class FakeGraphServer(FakeIdentityServer identity) : IAsyncDispo
         Interlocked.Increment(ref _requests);
         using var reader = new StreamReader(context.Request.Body, Encoding.ASCII);
         var body = await reader.ReadToEndAsync(context.RequestAborted);
+        Record(body.Length);
         if (Refusal(user, context.Request.Headers.Authorization.ToString()) is { } refusal)
         {
             Interlocked.Increment(ref _tokenRefusals);
@@ -118,6 +145,170 @@ internal sealed class FakeGraphServer(FakeIdentityServer identity) : IAsyncDispo
         }
         _messages.Enqueue(new FakeGraphMessage(user, mime));
         context.Response.StatusCode = 202;
+    }
+
+    private async Task<byte[]?> ReadMimeAsync(string user, HttpContext context)
+    {
+        using var reader = new StreamReader(context.Request.Body, Encoding.ASCII);
+        var body = await reader.ReadToEndAsync(context.RequestAborted);
+        Record(body.Length);
+        if (Refusal(user, context.Request.Headers.Authorization.ToString()) is { } refusal)
+        {
+            Interlocked.Increment(ref _tokenRefusals);
+            await ErrorAsync(context, 401, "InvalidAuthenticationToken", refusal);
+            return null;
+        }
+        try
+        {
+            return Convert.FromBase64String(body);
+        }
+        catch (FormatException)
+        {
+            await ErrorAsync(context, 400, "ErrorMimeContentInvalidBase64String", "Invalid base64 string for MIME content.");
+            return null;
+        }
+    }
+
+    private void Record(long length)
+    {
+        long seen;
+        while (length > (seen = Interlocked.Read(ref _largestRequest)) && Interlocked.CompareExchange(ref _largestRequest, length, seen) != seen)
+        {
+        }
+    }
+
+    private async Task<System.Text.Json.JsonElement?> ReadJsonAsync(string user, HttpContext context)
+    {
+        using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
+        var body = await reader.ReadToEndAsync(context.RequestAborted);
+        Record(body.Length);
+        if (Refusal(user, context.Request.Headers.Authorization.ToString()) is { } refusal)
+        {
+            Interlocked.Increment(ref _tokenRefusals);
+            await ErrorAsync(context, 401, "InvalidAuthenticationToken", refusal);
+            return null;
+        }
+        return System.Text.Json.JsonDocument.Parse(body.Length == 0 ? "{}" : body).RootElement.Clone();
+    }
+
+    private async Task CreateDraftAsync(string user, HttpContext context)
+    {
+        if (await ReadMimeAsync(user, context) is not { } mime)
+        {
+            return;
+        }
+        var id = "AAMk" + Guid.NewGuid().ToString("N") + "=";
+        _drafts[id] = new FakeGraphDraft(user, mime);
+        context.Response.StatusCode = 201;
+        await context.Response.WriteAsJsonAsync(new { id }, context.RequestAborted);
+    }
+
+    private async Task AddAttachmentAsync(string user, string id, HttpContext context)
+    {
+        if (await ReadJsonAsync(user, context) is not { } json)
+        {
+            return;
+        }
+        if (!_drafts.TryGetValue(id, out var draft))
+        {
+            await ErrorAsync(context, 404, "ErrorItemNotFound", "The specified object was not found in the store.");
+            return;
+        }
+        lock (draft)
+        {
+            draft.Attachments.Add(new FakeGraphAttachment(json.GetProperty("name").GetString()!, json.GetProperty("contentType").GetString()!, json.GetProperty("contentBytes").GetBytesFromBase64()));
+        }
+        context.Response.StatusCode = 201;
+        await context.Response.WriteAsJsonAsync(new { id = Guid.NewGuid().ToString("N") }, context.RequestAborted);
+    }
+
+    private async Task CreateUploadSessionAsync(string user, string id, HttpContext context)
+    {
+        if (await ReadJsonAsync(user, context) is not { } json)
+        {
+            return;
+        }
+        if (!_drafts.TryGetValue(id, out var draft))
+        {
+            await ErrorAsync(context, 404, "ErrorItemNotFound", "The specified object was not found in the store.");
+            return;
+        }
+        var item = json.GetProperty("AttachmentItem");
+        var session = Guid.NewGuid().ToString("N");
+        _uploads[session] = new FakeUploadSession(draft, item.GetProperty("name").GetString()!, item.GetProperty("contentType").GetString()!, item.GetProperty("size").GetInt64());
+        context.Response.StatusCode = 201;
+        await context.Response.WriteAsJsonAsync(new { uploadUrl = $"{Url}/upload/{session}", nextExpectedRanges = FromStart }, context.RequestAborted);
+    }
+
+    private async Task UploadAsync(string sessionId, HttpContext context)
+    {
+        if (!string.IsNullOrEmpty(context.Request.Headers.Authorization))
+        {
+            await ErrorAsync(context, 400, "InvalidRequest", "The upload URL is pre-authenticated: no Authorization header (fake).");
+            return;
+        }
+        if (!_uploads.TryGetValue(sessionId, out var session) || context.Request.Headers.ContentRange.ToString() is not { Length: > 0 } range
+            || !System.Net.Http.Headers.ContentRangeHeaderValue.TryParse(range, out var parsed) || parsed.From != session.Received.Length || parsed.Length != session.Size)
+        {
+            await ErrorAsync(context, 416, "InvalidRange", "The Content-Range does not follow what was uploaded (fake).");
+            return;
+        }
+        var chunk = new MemoryStream();
+        await context.Request.Body.CopyToAsync(chunk, context.RequestAborted);
+        Record(chunk.Length);
+        if (chunk.Length != parsed.To - parsed.From + 1)
+        {
+            await ErrorAsync(context, 400, "InvalidRange", "The body does not match the Content-Range (fake).");
+            return;
+        }
+        chunk.Position = 0;
+        await chunk.CopyToAsync(session.Received, context.RequestAborted);
+        if (session.Received.Length < session.Size)
+        {
+            context.Response.StatusCode = 200;
+            await context.Response.WriteAsJsonAsync(new { nextExpectedRanges = new[] { $"{session.Received.Length}-" } }, context.RequestAborted);
+            return;
+        }
+        _uploads.TryRemove(sessionId, out _);
+        lock (session.Draft)
+        {
+            session.Draft.Attachments.Add(new FakeGraphAttachment(session.Name, session.ContentType, session.Received.ToArray()));
+        }
+        context.Response.StatusCode = 201;
+    }
+
+    private async Task SendDraftAsync(string user, string id, HttpContext context)
+    {
+        if (await ReadJsonAsync(user, context) is null)
+        {
+            return;
+        }
+        if (FailDraftSend is { } fault)
+        {
+            await FaultAsync(context, fault);
+            return;
+        }
+        if (!_drafts.TryRemove(id, out var draft))
+        {
+            await ErrorAsync(context, 404, "ErrorItemNotFound", "The specified object was not found in the store.");
+            return;
+        }
+        _messages.Enqueue(new FakeGraphMessage(draft.User, draft.Mime) { Attachments = [.. draft.Attachments] });
+        context.Response.StatusCode = 202;
+    }
+
+    private async Task DeleteDraftAsync(string user, string id, HttpContext context)
+    {
+        if (Refusal(user, context.Request.Headers.Authorization.ToString()) is { } refusal)
+        {
+            await ErrorAsync(context, 401, "InvalidAuthenticationToken", refusal);
+            return;
+        }
+        if (_drafts.TryRemove(id, out _))
+        {
+            Interlocked.Increment(ref _deletedDrafts);
+        }
+        context.Response.StatusCode = 204;
     }
 
     /// <summary>Why the bearer token is refused, or null when it is a Graph token with Mail.Send for this user.</summary>

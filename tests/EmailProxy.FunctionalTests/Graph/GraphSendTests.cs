@@ -59,6 +59,51 @@ public sealed class GraphSendTests
         Assert.True(sent.Mime.AsSpan().SequenceEqual([.. message, .. "\r\n"u8]), $"{sent.Mime.Length} bytes arrived for {message.Length} sent");
     }
 
+    [Fact]
+    public async Task Send_Swaks25MiB_DraftFromTheMimeAttachmentUploadedInChunksByteExact()
+    {
+        await using var g = await GraphEnvironment.StartAsync();
+        const int attachmentSize = 18 * 1024 * 1024;
+        var message = GraphTestMessages.WithAttachment(attachmentSize, "customer@example.org", "large via Graph");
+        Assert.True(message.Length > 24 * 1024 * 1024, $"{message.Length} bytes");
+        var file = Path.Combine(g.Env.Directory, "large.eml");
+        await File.WriteAllBytesAsync(file, message);
+
+        var run = await ClientRun.RunAsync(g.Env.Directory, "swaks",
+            ["--server", "127.0.0.1", "--port", $"{g.Env.SmtpPort}", "--auth", "PLAIN", "--auth-user", User, "--auth-password", Password,
+             "--from", User, "--to", "customer@example.org", "--data", "@" + file, "--suppress-data"]);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var sent = Assert.Single(g.Graph.Messages);
+        var attachment = Assert.Single(sent.Attachments);
+        var expected = new byte[attachmentSize];
+        new Random(19).NextBytes(expected);
+        Assert.Equal("data.bin", attachment.Name);
+        Assert.Equal("application/octet-stream", attachment.ContentType);
+        Assert.True(expected.AsSpan().SequenceEqual(attachment.Content), "the attachment arrives byte for byte");
+        // The draft is the message without its attachment: headers and text part as the client wrote them.
+        var textEnd = message.AsSpan().IndexOf("--graph-b1\r\nContent-Type: application/octet-stream"u8);
+        Assert.True(sent.Mime.AsSpan().StartsWith(message.AsSpan(0, textEnd)), Encoding.UTF8.GetString(sent.Mime));
+        Assert.True(g.Graph.LargestRequest <= 4 * 1024 * 1024, $"largest request {g.Graph.LargestRequest} bytes");
+        Assert.Equal(0, g.Graph.OpenDrafts);
+    }
+
+    [Fact]
+    public async Task Send_LargeMessageWhoseDraftSendIsRefused_550AndTheDraftDeleted()
+    {
+        await using var g = await GraphEnvironment.StartAsync();
+        g.Graph.FailDraftSend = FakeGraphFault.AccessDenied;
+        using var client = await ConnectAsync(g.Env);
+        var message = MimeMessage.Load(new MemoryStream(GraphTestMessages.WithAttachment(5 * 1024 * 1024, "customer@example.org")));
+
+        var refused = await Assert.ThrowsAsync<SmtpCommandException>(() => client.SendAsync(message));
+
+        Assert.Equal(550, (int)refused.StatusCode);
+        Assert.Empty(g.Graph.Messages);
+        Assert.Equal(0, g.Graph.OpenDrafts);
+        Assert.Equal(1, g.Graph.DeletedDrafts);
+    }
+
     [Theory]
     [InlineData(FakeGraphFault.AccessDenied, 550, "Mail.Send")]
     [InlineData(FakeGraphFault.SendAsDenied, 550, "Send As")]
