@@ -58,7 +58,9 @@ internal static class TokenReport
         foreach (var account in accounts.OrderBy(a => a.Name, StringComparer.OrdinalIgnoreCase))
         {
             var path = Path.Combine(directory, TokenFileName.For(account.Name));
-            statuses.Add(await ReadOneAsync(account, path, store, missing, now, cancellationToken));
+            var status = await ReadOneAsync(account, path, store, missing, now, cancellationToken);
+            var switched = account.SmtpVia == SmtpVia.Auto ? Graph.GraphSwitchFile.Read(directory, account.Name)?.At : null;
+            statuses.Add(status with { SendsMailThrough = Graph.GraphActivity.SendsThrough(account, switched) });
         }
         return statuses;
     }
@@ -198,6 +200,7 @@ internal static class TokenReport
             _ => $"needs sign-in: {s.Reason}",
         });
         Line(text, "identity", s.Identity);
+        Line(text, "sends mail", s.SendsMailThrough);
         Line(text, "token file", s.TokenFile);
         if (s.Scopes is { } scopes)
         {

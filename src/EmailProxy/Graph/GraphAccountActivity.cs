@@ -8,4 +8,7 @@ internal sealed record GraphAccountActivity
     public DateTimeOffset? ThrottledUntil { get; init; }
     public DateTimeOffset? SwitchedAt { get; init; }
     public string? SwitchReason { get; init; }
+
+    /// <summary>The switch mark beside the token file has been looked for.</summary>
+    public bool MarkRead { get; init; }
 }

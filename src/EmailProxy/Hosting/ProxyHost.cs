@@ -80,7 +80,7 @@ internal static partial class ProxyHost
         builder.Services.AddSingleton<GraphHttp>();
         builder.Services.AddSingleton<GraphClient>();
         builder.Services.AddSingleton<GraphTokens>();
-        builder.Services.AddSingleton<GraphActivity>();
+        builder.Services.AddSingleton(s => new GraphActivity(s.GetRequiredService<TimeProvider>(), () => live.Current.TokenDirectory));
         builder.Services.AddSingleton<GraphMetrics>();
         builder.Services.AddSingleton<GraphDelivery>();
         builder.Services.AddSingleton<GraphRoute>();

@@ -8,6 +8,8 @@ namespace EmailProxy.Web;
 /// <param name="Id">The HTML id of the account's heading, from its place on the page (<c>account-3</c>): never the name, which may hold anything.</param>
 /// <param name="State">One line for a person, starting with <c>Signed in</c>, <c>Needs a sign-in</c>, <c>Signing in</c> (a device code waits to be entered) or <c>App-only</c>.</param>
 /// <param name="ErrorCode">The <c>AADSTS</c> code of <paramref name="LastError"/>, when it carries one.</param>
+/// <param name="SendsMailThrough">How the SMTP front sends the account's mail (SMTP or Microsoft Graph, smtp_via).</param>
+/// <param name="LastGraphSend">The last Graph send: when, its result, and any throttling; null when none yet.</param>
 internal sealed record AccountStatus(
     string Id,
     string Name,
@@ -32,7 +34,9 @@ internal sealed record AccountStatus(
     bool CanShowDeviceCode,
     bool CanPaste,
     bool CanForget,
-    bool AppOnly)
+    bool AppOnly,
+    string? SendsMailThrough = null,
+    string? LastGraphSend = null)
 {
     /// <summary>The path of the account's actions (<c>/accounts/{escaped}/…</c>), read back with <see cref="WebEndpoints.AccountNameOf"/>.</summary>
     public static string ActionPath(string name, string action) => $"/accounts/{Uri.EscapeDataString(name)}/{action}";

@@ -40,6 +40,15 @@ public sealed class GraphSendTests
         Assert.Equal([.. bcc, .. message, .. "\r\n"u8], sent.Mime);
         Assert.Equal(0, g.Env.Smtp.AuthenticationAttempts);
         Assert.Contains(g.Proxy.Output, line => line.Contains("<swaks-1@example.com>", StringComparison.Ordinal) && line.Contains("result sent", StringComparison.Ordinal));
+        Assert.DoesNotContain(g.Proxy.Output, line => line.Contains("Grüße.", StringComparison.Ordinal));
+
+        using var http = new HttpClient();
+        var status = await http.GetStringAsync(new Uri(g.Env.RedirectUri + "/"));
+        Assert.Contains("Microsoft Graph (smtp_via = graph)", status, StringComparison.Ordinal);
+        Assert.Matches("Last Graph send</dt><dd>[^<]*UTC: sent<", status);
+        var metrics = await http.GetStringAsync(new Uri(g.Env.RedirectUri + "/metrics"));
+        Assert.Contains("emailproxy_graph_sends{result=\"sent\"} 1", metrics, StringComparison.Ordinal);
+        Assert.Matches("emailproxy_graph_send_seconds_(count|bucket)\\{[^}]*result=\"sent\"", metrics);
     }
 
     [Fact]
@@ -181,6 +190,19 @@ public sealed class GraphSendTests
         Assert.Empty(g.Env.Smtp.Messages);
         Assert.Equal(1, g.Env.Smtp.AuthenticationAttempts);
         Assert.Single(g.Proxy.Output, line => line.Contains("now sends through Microsoft Graph", StringComparison.Ordinal));
+        using var http = new HttpClient();
+        Assert.Contains("smtp_via = auto: Exchange refused SMTP AUTH with 5.7.139", await http.GetStringAsync(new Uri(g.Env.RedirectUri + "/")), StringComparison.Ordinal);
+
+        // A restart remembers the switch: no SMTP login is tried again.
+        await g.Proxy.StopAsync();
+        var again = await g.Env.StartProxyAsync();
+        using (var client = await ConnectAsync(g.Env))
+        {
+            await client.SendAsync(Message("after a restart"));
+        }
+        Assert.Equal(3, g.Graph.Messages.Count);
+        Assert.Equal(1, g.Env.Smtp.AuthenticationAttempts);
+        Assert.DoesNotContain(again.Output, line => line.Contains("now sends through Microsoft Graph", StringComparison.Ordinal));
     }
 
     [Fact]
