@@ -139,6 +139,10 @@ internal sealed class LoginService(LiveConfig live, PasswordVerifier passwords, 
         {
             return LoginOutcome.Fail(LoginFailure.Unavailable, $"Account {account.Name}: {reason}", account);
         }
+        if (result.Worded)
+        {
+            return LoginOutcome.Fail(LoginFailure.Rejected, $"Account {account.Name}: {result.RejectedText}", account);
+        }
         var hint = ProviderErrorMapping.HintFor(account, protocol, result.RejectedText!);
         return LoginOutcome.Fail(LoginFailure.Rejected,
             $"Account {account.Name}: {server.Name} refused the OAuth2 token for {account.Username}: \"{result.RejectedText}\"{(hint is null ? "" : " " + hint)}", account);

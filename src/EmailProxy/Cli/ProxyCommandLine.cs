@@ -190,6 +190,10 @@ internal static class ProxyCommandLine
             {
                 Console.WriteLine($"warning: [account {account.Name}] scope: graph.microsoft.com tokens are refused by Exchange's IMAP, POP and SMTP; use {ProviderErrorMapping.ExchangeMailScope}");
             }
+            if (account.MayUseGraph)
+            {
+                Console.WriteLine($"note: [account {account.Name}] {Graph.GraphFixes.CheckNote(account)}");
+            }
         }
         Console.WriteLine(read.IsValid ? $"{path}: usable" : $"{path}: {read.Errors.Count} error(s)");
         return read.IsValid ? ExitOk : ExitFailure;

@@ -13,4 +13,11 @@ internal static class GraphFixes
     /// <summary>The mailbox may not send as the message's From.</summary>
     public static string SendAs(AccountOptions account) =>
         $"The mailbox {account.Username} may not send as this From address: grant it Send As (Add-RecipientPermission -Identity <from> -Trustee {account.Username} -AccessRights SendAs) or send from {account.Username}.";
+
+    /// <summary>What <c>emailproxy check</c> says of an account that sends (or may send) through Graph.</summary>
+    public static string CheckNote(AccountOptions account) =>
+        $"smtp_via = {(account.SmtpVia == SmtpVia.Graph ? "graph" : "auto")}: {(account.SmtpVia == SmtpVia.Graph ? "its mail is sent" : "after Exchange refuses SMTP AUTH (5.7.139) its mail is sent")} through Microsoft Graph at {account.GraphUrl.GetLeftPart(UriPartial.Authority)} "
+        + $"with {(account.Flow == OAuthFlow.ClientCredentials ? "an app-only token" : "a second token redeemed from the sign-in's refresh token")} for {account.GraphScope ?? (account.Flow == OAuthFlow.ClientCredentials ? GraphScopes.AppDefault : $"{GraphScopes.MailSend} (Mail.Send.Shared when someone else signs in)")}. "
+        + Permission(account)
+        + (account.Flow == OAuthFlow.ClientCredentials ? "" : " The proxy adds the Graph scope to the sign-in itself: do not put it in scope (one token serves one resource).");
 }

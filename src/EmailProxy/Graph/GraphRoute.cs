@@ -43,7 +43,7 @@ internal sealed partial class GraphRoute(GraphTokens tokens, GraphActivity activ
         }
         return token.Temporary
             ? UpstreamLoginResult.Unavailable($"no Microsoft Graph token: {token.Failure}")
-            : UpstreamLoginResult.Rejected($"no Microsoft Graph token: {token.Failure}", tokenRefused: false);
+            : UpstreamLoginResult.Rejected($"no Microsoft Graph token to send with: {token.Failure}", tokenRefused: false) with { Worded = true };
     }
 
     /// <summary>Delivers one message of <paramref name="account"/> (its <c>[server]</c>'s ca_file is trusted for graph_url too); returns the SMTP reply.</summary>

@@ -21,6 +21,9 @@ internal sealed record UpstreamLoginResult
 
     public static UpstreamLoginResult Graph() => new() { ViaGraph = true };
 
+    /// <summary>A refusal the proxy itself words whole, cause and fix (no Graph token for smtp_via = graph): told as it is, with no server's hint added.</summary>
+    public bool Worded { get; init; }
+
     public static UpstreamLoginResult Success(UpstreamConnection connection, string? capabilities = null) =>
         new() { Connection = connection, Capabilities = capabilities };
 

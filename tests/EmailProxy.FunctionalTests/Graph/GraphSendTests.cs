@@ -154,6 +154,30 @@ public sealed class GraphSendTests
     }
 
     [Fact]
+    public async Task Auth_GraphConsentMissing_535WithThePermissionToGrantThenTheNextLoginSends()
+    {
+        await using var g = await GraphEnvironment.StartAsync();
+        g.Env.Identity.FailNextRefreshWith("invalid_grant", "AADSTS65001: The user or administrator has not consented to use the application with ID 'test-client-id'.");
+
+        await using var raw = await LineClient.ConnectAsync(g.Env.SmtpPort);
+        Assert.StartsWith("220 ", await raw.ReadSmtpReplyAsync(), StringComparison.Ordinal);
+        await raw.WriteAsync("EHLO test\r\n");
+        await raw.ReadSmtpReplyAsync();
+        await raw.WriteAsync($"AUTH PLAIN {Convert.ToBase64String(Encoding.UTF8.GetBytes($"\0{User}\0{Password}"))}\r\n");
+        var refused = await raw.ReadSmtpReplyAsync();
+        Assert.StartsWith("535", refused, StringComparison.Ordinal);
+        Assert.Contains("AADSTS65001", refused, StringComparison.Ordinal);
+        Assert.Contains("delegated permission Mail.Send", refused, StringComparison.Ordinal);
+        Assert.DoesNotContain("fake refused", refused, StringComparison.Ordinal);
+
+        // Consent granted meanwhile: the next login gets its Graph token and sends.
+        using var client = await ConnectAsync(g.Env);
+        await client.SendAsync(Message("after consent"));
+        Assert.Single(g.Graph.Messages);
+        Assert.Equal(0, g.Env.Smtp.AuthenticationAttempts);
+    }
+
+    [Fact]
     public async Task Send_FiftyConcurrentSessions_OneGraphTokenRequest()
     {
         await using var g = await GraphEnvironment.StartAsync();

@@ -36,8 +36,11 @@ public sealed class GraphConfigTests : IDisposable
         var result = Read($"smtp_via = {value}\ngraph_url = https://graph.microsoft.us\n");
 
         Assert.True(result.IsValid, string.Join("; ", result.Errors));
+        // The proxy's own Graph scope is not the account's scope: the "two resources" lint stays quiet.
+        Assert.Empty(result.Warnings);
         var account = result.Config!.Accounts["user@example.com"];
         Assert.Equal(expected, account.SmtpVia.ToString());
+        Assert.False(account.ScopeTargetsGraph);
         Assert.Equal(new Uri("https://graph.microsoft.us"), account.GraphUrl);
     }
 
@@ -99,5 +102,20 @@ public sealed class GraphConfigTests : IDisposable
         Assert.Equal(GraphScopes.MailSendShared, GraphScopes.For(delegated, "delegate@example.com"));
         Assert.Equal(GraphScopes.AppDefault, GraphScopes.For(appOnly, null));
         Assert.Equal("custom", GraphScopes.For(delegated with { GraphScope = "custom" }, "delegate@example.com"));
+    }
+
+    [Fact]
+    public void CheckNote_DelegatedAndAppOnly_NameThePermissionAndThePolicy()
+    {
+        var delegated = Read("smtp_via = graph\n").Config!.Accounts["user@example.com"];
+        var appOnly = Read("smtp_via = auto\n", "flow = client_credentials\nclient_secret = s\ntenant = contoso.onmicrosoft.com\n").Config!.Accounts["user@example.com"];
+
+        var note = GraphFixes.CheckNote(delegated);
+        Assert.Contains("delegated permission Mail.Send", note, StringComparison.Ordinal);
+        Assert.Contains("do not put it in scope", note, StringComparison.Ordinal);
+        var appNote = GraphFixes.CheckNote(appOnly);
+        Assert.Contains("after Exchange refuses SMTP AUTH (5.7.139)", appNote, StringComparison.Ordinal);
+        Assert.Contains("application permission Mail.Send", appNote, StringComparison.Ordinal);
+        Assert.Contains("New-ApplicationAccessPolicy", appNote, StringComparison.Ordinal);
     }
 }
