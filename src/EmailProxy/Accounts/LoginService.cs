@@ -117,7 +117,7 @@ internal sealed class LoginService(LiveConfig live, PasswordVerifier passwords, 
             }
         }
         var server = config.Servers[account.ServerName];
-        if (protocol.HostOf(server) is null)
+        if (protocol.HostOf(server) is null && protocol.NeedsUpstreamHost(account))
         {
             return LoginOutcome.Fail(LoginFailure.Unavailable,
                 $"Account {account.Name}: [server {server.Name}] has no {protocol.HostKey}, so {protocol.Name} cannot be used with it", account);
@@ -135,7 +135,7 @@ internal sealed class LoginService(LiveConfig live, PasswordVerifier passwords, 
 
         // An app-only token is accepted by Exchange even where the app may not open the mailbox: probed once before the client hears OK.
         var probeMailbox = account.Flow == OAuthFlow.ClientCredentials;
-        var result = await protocol.LoginUpstreamAsync(server, account.Username, token.AccessToken!, cancellationToken, probeMailbox, account.Sasl);
+        var result = await protocol.LoginForAsync(account, server, token.AccessToken!, cancellationToken, probeMailbox);
         if (result.RejectedText is not null && result.TokenRefused)
         {
             // Expired early, revoked, or minted before a permission change: one fresh token, one more try.
@@ -143,7 +143,7 @@ internal sealed class LoginService(LiveConfig live, PasswordVerifier passwords, 
             var retry = await tokens.GetAccessTokenAsync(tokenAccount, cancellationToken);
             if (retry.Kind == TokenOutcomeKind.Token && retry.AccessToken != token.AccessToken)
             {
-                result = await protocol.LoginUpstreamAsync(server, account.Username, retry.AccessToken!, cancellationToken, probeMailbox, account.Sasl);
+                result = await protocol.LoginForAsync(account, server, retry.AccessToken!, cancellationToken, probeMailbox);
             }
             else if (retry.Kind == TokenOutcomeKind.SignInRequired)
             {
@@ -163,6 +163,10 @@ internal sealed class LoginService(LiveConfig live, PasswordVerifier passwords, 
         if (result.UnavailableReason is { } reason)
         {
             return LoginOutcome.Fail(LoginFailure.Unavailable, $"Account {account.Name}: {reason}", account);
+        }
+        if (result.Worded)
+        {
+            return LoginOutcome.Fail(LoginFailure.Rejected, $"Account {account.Name}: {result.RejectedText}", account);
         }
         var hint = ProviderErrorMapping.HintFor(account, protocol, result.RejectedText!);
         return LoginOutcome.Fail(LoginFailure.Rejected,

@@ -200,6 +200,10 @@ internal static class ProxyCommandLine
             {
                 Console.WriteLine($"warning: [account {account.Name}] scope: graph.microsoft.com tokens are refused by Exchange's IMAP, POP and SMTP; use {ProviderErrorMapping.ExchangeMailScope}");
             }
+            if (account.MayUseGraph)
+            {
+                Console.WriteLine($"note: [account {account.Name}] {Graph.GraphFixes.CheckNote(account)}");
+            }
         }
         var errors = read.Errors.Count + discovered.Count;
         Console.WriteLine(errors == 0 ? $"{path}: usable" : $"{path}: {errors} error(s)");

@@ -61,7 +61,9 @@ internal static class TokenReport
         foreach (var account in accounts.OrderBy(a => a.Name, StringComparer.OrdinalIgnoreCase))
         {
             var path = Path.Combine(directory, TokenFileName.For(account.Name));
-            statuses.Add(await ReadOneAsync(account, path, store, missing, now, cancellationToken));
+            var status = await ReadOneAsync(account, path, store, missing, now, cancellationToken);
+            var switched = account.SmtpVia == SmtpVia.Auto ? Graph.GraphSwitchFile.Read(directory, account.Name)?.At : null;
+            statuses.Add(status with { SendsMailThrough = Graph.GraphActivity.SendsThrough(account, switched) });
         }
         return statuses;
     }
@@ -215,6 +217,7 @@ internal static class TokenReport
         });
         Line(text, "identity", s.Identity);
         Line(text, "from template", s.Template is null ? null : $"[account {s.Template}] (made for this login name)");
+        Line(text, "sends mail", s.SendsMailThrough);
         Line(text, "token file", s.TokenFile);
         if (s.Scopes is { } scopes)
         {

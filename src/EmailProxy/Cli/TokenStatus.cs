@@ -37,6 +37,9 @@ internal sealed record TokenStatus
     [JsonPropertyName("refresh_token_age_days")] public int? RefreshTokenAgeDays { get; init; }
     [JsonPropertyName("saved")] public DateTimeOffset? Saved { get; init; }
 
+    /// <summary>How the SMTP front sends the account's mail: SMTP, or Microsoft Graph (smtp_via, and an auto account's switch).</summary>
+    [JsonPropertyName("sends_mail_through")] public string? SendsMailThrough { get; init; }
+
     /// <summary>Decoded from the access token when it is a JWT; not verified.</summary>
     [JsonPropertyName("claims")] public TokenClaims? Claims { get; init; }
 }

@@ -63,6 +63,23 @@ internal sealed record AccountOptions(string Name)
     /// <summary>sasl: the upstream login mechanism (a server that offers only the other one gets that one).</summary>
     public Sasl.SaslMechanism Sasl { get; init; } = EmailProxy.Sasl.SaslMechanism.XOAuth2;
 
+    /// <summary>smtp_via: how the SMTP front delivers this account's mail (SMTP upstream, Microsoft Graph, or SMTP switching to Graph).</summary>
+    public SmtpVia SmtpVia { get; init; } = SmtpVia.Smtp;
+
+    /// <summary>graph_url: Microsoft Graph's base address (no path); tests point it at their own server.</summary>
+    public Uri GraphUrl { get; init; } = DefaultGraphUrl;
+
+    /// <summary>graph_scope as written; null picks <see cref="Graph.GraphScopes"/>' default for the flow and the signed-in identity.</summary>
+    public string? GraphScope { get; init; }
+
+    /// <summary>graph_save_to_sent_items: Graph keeps a copy of each message it sends in Sent Items.</summary>
+    public bool GraphSaveToSentItems { get; init; } = true;
+
+    public static readonly Uri DefaultGraphUrl = new("https://graph.microsoft.com");
+
+    /// <summary>The SMTP front may deliver this account's mail through Graph (smtp_via graph or auto): the sign-in also asks for the Graph scope.</summary>
+    public bool MayUseGraph => SmtpVia is SmtpVia.Graph or SmtpVia.Auto;
+
     public string ProviderDisplayName => Provider switch
     {
         OAuthProvider.Microsoft => "Microsoft",

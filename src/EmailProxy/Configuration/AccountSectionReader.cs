@@ -22,6 +22,9 @@ internal static class AccountSectionReader
     private static readonly (string Name, Sasl.SaslMechanism Value)[] SaslNames =
         [("xoauth2", Sasl.SaslMechanism.XOAuth2), ("oauthbearer", Sasl.SaslMechanism.OAuthBearer)];
 
+    private static readonly (string Name, SmtpVia Value)[] SmtpViaNames =
+        [("smtp", SmtpVia.Smtp), ("graph", SmtpVia.Graph), ("auto", SmtpVia.Auto)];
+
     private static readonly (string Name, OAuthFlow Value)[] FlowNames =
         [("authorization_code", OAuthFlow.AuthorizationCode), ("device_code", OAuthFlow.DeviceCode), ("client_credentials", OAuthFlow.ClientCredentials)];
 
@@ -86,6 +89,21 @@ internal static class AccountSectionReader
             section.Error(Keys.PasswordHash, null, "is not a value made by 'emailproxy hash-password'");
         }
 
+        var smtpVia = section.Choice(Keys.SmtpVia, SmtpViaNames) ?? SmtpVia.Smtp;
+        // The cloud's Graph host (graph.microsoft.us for usgov, …) unless the file names one.
+        var graphUrl = section.Url(Keys.GraphUrl) ?? cloud.GraphUrl;
+        var graphScope = section.Text(Keys.GraphScope);
+        var saveToSentItems = section.Boolean(Keys.GraphSaveToSentItems) ?? true;
+        if (!saveToSentItems)
+        {
+            section.Warn(Keys.GraphSaveToSentItems, "false",
+                "cannot be honoured: Graph's MIME sendMail, which the proxy uses so that a message arrives byte for byte as the client wrote it, always keeps a copy in Sent Items (it has no saveToSentItems switch); turn off the client's own copy to Sent instead");
+        }
+        if (smtpVia != SmtpVia.Smtp && provider != OAuthProvider.Microsoft)
+        {
+            section.Error(Keys.SmtpVia, section.Text(Keys.SmtpVia), "graph and auto are for Microsoft 365 accounts only (provider = microsoft)");
+        }
+
         if (section.ErrorCount != errorsBefore)
         {
             return null;
@@ -112,6 +130,10 @@ internal static class AccountSectionReader
             Cloud = cloud,
             Discovery = issuer is null ? null : IssuerMetadata.For(issuer),
             Sasl = sasl,
+            SmtpVia = smtpVia,
+            GraphUrl = graphUrl,
+            GraphScope = graphScope,
+            GraphSaveToSentItems = saveToSentItems,
         };
     }
 

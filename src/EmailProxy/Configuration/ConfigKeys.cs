@@ -89,6 +89,10 @@ internal static class ConfigKeys
         public const string ClientCertificate = "client_certificate";
         public const string ClientKey = "client_key";
         public const string AllowIdentity = "allow_identity";
+        public const string SmtpVia = "smtp_via";
+        public const string GraphUrl = "graph_url";
+        public const string GraphScope = "graph_scope";
+        public const string GraphSaveToSentItems = "graph_save_to_sent_items";
 
         // Shared mailboxes and templates (issue 17, items 4-5).
         public const string TokenFrom = "token_from";

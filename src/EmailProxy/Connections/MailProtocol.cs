@@ -52,5 +52,12 @@ internal abstract class MailProtocol(string name, string hostKey, string portKey
         upstream.LoginAsync(server, HostOf(server) ?? throw new InvalidOperationException($"[server {server.Name}] has no {HostKey}"), PortOf(server),
             username, accessToken, probeMailbox, Name, cancellationToken, sasl);
 
+    /// <summary>Whether logins of <paramref name="account"/> need this protocol's host in its <c>[server]</c> (not SMTP through Graph).</summary>
+    public virtual bool NeedsUpstreamHost(AccountOptions account) => true;
+
+    /// <summary>The login for <paramref name="account"/>: upstream with the account's mechanism (<see cref="LoginUpstreamAsync"/>), unless the protocol serves the account otherwise (SMTP through Graph).</summary>
+    public virtual Task<UpstreamLoginResult> LoginForAsync(AccountOptions account, ServerOptions server, string accessToken, CancellationToken cancellationToken, bool probeMailbox = false) =>
+        LoginUpstreamAsync(server, account.Username, accessToken, cancellationToken, probeMailbox, account.Sasl);
+
     public override string ToString() => Name;
 }

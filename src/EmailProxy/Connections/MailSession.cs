@@ -369,6 +369,13 @@ internal abstract class MailSession(ConnectionContext connection, SessionEnviron
         _account = outcome.Account!.Name;
         _loggedIn = true;
         LeavePreLogin();
+        if (outcome.Upstream!.ViaGraph)
+        {
+            SessionLog.LoginSucceeded(Log, Protocol, Client, _account, "Microsoft Graph");
+            await WriteAsync(LoginSucceededReply(tag, outcome), Stopping);
+            _result = await ServeWithoutUpstreamAsync(outcome.Account, Stopping);
+            return true;
+        }
         await using var upstream = outcome.Upstream!.Connection!;
         SessionLog.LoginSucceeded(Log, Protocol, Client, _account, upstream.Endpoint);
         await WriteAsync(LoginSucceededReply(tag, outcome), Stopping);
@@ -380,6 +387,13 @@ internal abstract class MailSession(ConnectionContext connection, SessionEnviron
         _result = $"relayed, ended by {relay.Describe()}";
         return true;
     }
+
+    /// <summary>
+    /// A session the protocol serves itself after the login, with no upstream connection (SMTP through
+    /// Microsoft Graph); returns the session's result for its end line.
+    /// </summary>
+    protected virtual Task<string> ServeWithoutUpstreamAsync(AccountOptions account, CancellationToken stopping) =>
+        throw new InvalidOperationException($"{Protocol} has no session without an upstream");
 
     private async Task EndAsync(SessionEnd end, string detail)
     {

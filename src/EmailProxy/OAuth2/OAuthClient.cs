@@ -54,7 +54,8 @@ internal sealed class OAuthClient(HttpClient http, TimeProvider time, ProxyMetri
     /// assertion when the account has a certificate (a secret beside it is then not sent), else by its secret.
     /// No refresh token comes back; a certificate pair that cannot sign is an error result, never an exception.
     /// </summary>
-    public async Task<TokenEndpointResult> RequestClientCredentialsAsync(AccountOptions account, CancellationToken cancellationToken)
+    /// <param name="scope">The scope asked for; the account's <c>scope</c> when null (another is Graph's, for smtp_via graph).</param>
+    public async Task<TokenEndpointResult> RequestClientCredentialsAsync(AccountOptions account, CancellationToken cancellationToken, string? scope = null)
     {
         var (tokenUrl, missing) = await TokenEndpointAsync(account, cancellationToken);
         if (tokenUrl is null)
@@ -82,7 +83,7 @@ internal sealed class OAuthClient(HttpClient http, TimeProvider time, ProxyMetri
             ClientSecret = assertion is null ? account.ClientSecret : null,
             ClientAssertion = assertion ?? new ClientAssertion(),
             ClientCredentialStyle = ClientCredentialStyle.PostBody,
-            Scope = account.Scope,
+            Scope = scope ?? account.Scope,
         }, ct), cancellationToken);
         InvalidateOnEndpointError(account, result);
         return result;
@@ -98,9 +99,12 @@ internal sealed class OAuthClient(HttpClient http, TimeProvider time, ProxyMetri
             Code = code,
             CodeVerifier = codeVerifier,
             RedirectUri = redirectUri,
+            // A sign-in that also named the Graph scope (smtp_via graph/auto): one token serves one resource, this one the mail scopes.
+            Parameters = account.MayUseGraph ? new Parameters([new KeyValuePair<string, string>(OidcConstants.TokenRequest.Scope, account.Scope)]) : new Parameters(),
         }, ct), cancellationToken);
 
-    public Task<TokenEndpointResult> RefreshAsync(AccountOptions account, string refreshToken, CancellationToken cancellationToken) =>
+    /// <param name="scope">The scope asked for; the account's <c>scope</c> when null (another is Graph's, for smtp_via graph).</param>
+    public Task<TokenEndpointResult> RefreshAsync(AccountOptions account, string refreshToken, CancellationToken cancellationToken, string? scope = null) =>
         SendAsync(account, ProxyMetrics.RefreshTokenGrant, (address, ct) => http.RequestRefreshTokenAsync(new RefreshTokenRequest
         {
             Address = address.AbsoluteUri,
@@ -108,7 +112,7 @@ internal sealed class OAuthClient(HttpClient http, TimeProvider time, ProxyMetri
             ClientSecret = account.ClientSecret,
             ClientCredentialStyle = ClientCredentialStyle.PostBody,
             RefreshToken = refreshToken,
-            Scope = account.Scope,
+            Scope = scope ?? account.Scope,
         }, ct), cancellationToken);
 
     /// <summary>

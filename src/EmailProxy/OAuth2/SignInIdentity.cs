@@ -48,6 +48,9 @@ internal static partial class SignInIdentity
             return account.Scope;
         }
         var missing = IdentityScopes.Where(s => !scopes.Contains(s, StringComparer.OrdinalIgnoreCase)).ToArray();
+        // smtp_via graph/auto: one consent covers the Graph scope too (the code is still redeemed for the mail scopes).
+        var graph = account.MayUseGraph ? Graph.GraphScopes.ForAuthorize(account).Where(s => !scopes.Contains(s, StringComparer.OrdinalIgnoreCase)).ToArray() : [];
+        missing = [.. missing, .. graph];
         return missing.Length == 0 ? account.Scope : string.Join(' ', [.. scopes, .. missing]);
     }
 

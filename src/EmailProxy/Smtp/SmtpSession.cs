@@ -1,5 +1,6 @@
 using System.Text;
 using EmailProxy.Accounts;
+using EmailProxy.Configuration;
 using EmailProxy.Connections;
 using EmailProxy.Sasl;
 using Microsoft.AspNetCore.Connections;
@@ -98,6 +99,14 @@ internal sealed class SmtpSession(ConnectionContext connection, SessionEnvironme
         SessionEnd.CrossProtocol => $"421 4.7.0 {CrossProtocol.Refusal}",
         _ => "421 4.3.2 Email OAuth2 Proxy is shutting down",
     };
+
+    /// <summary>An account that sends through Microsoft Graph: the proxy is the SMTP server from here on (<see cref="SmtpTransactionServer"/>).</summary>
+    protected override Task<string> ServeWithoutUpstreamAsync(AccountOptions account, CancellationToken stopping)
+    {
+        var graph = ((SmtpProtocol)MailProtocol).Graph ?? throw new InvalidOperationException("SMTP through Graph without a Graph route");
+        var server = new SmtpTransactionServer(Input, WriteAsync, (spool, envelope, ct) => graph.SendAsync(account, spool, envelope, ct), Environment.Time);
+        return server.RunAsync(stopping);
+    }
 
     protected override string LoginFailedReply(string tag, LoginOutcome outcome) =>
         outcome.IsTemporary ? MultiLine(454, "4.7.0", [outcome.Message]) : MultiLine(535, "5.7.8", [outcome.Message]);

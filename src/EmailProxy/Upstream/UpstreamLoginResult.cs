@@ -14,7 +14,15 @@ internal sealed record UpstreamLoginResult
     /// <summary>The refusal is about the token (worth a fresh one and one more try), not about the session (an SMTP 530, an IMAP BYE).</summary>
     public bool TokenRefused { get; init; } = true;
 
-    public bool Succeeded => Connection is not null;
+    /// <summary>Accepted without an upstream connection: the SMTP front serves the session itself and delivers through Microsoft Graph (smtp_via).</summary>
+    public bool ViaGraph { get; init; }
+
+    public bool Succeeded => Connection is not null || ViaGraph;
+
+    public static UpstreamLoginResult Graph() => new() { ViaGraph = true };
+
+    /// <summary>A refusal the proxy itself words whole, cause and fix (no Graph token for smtp_via = graph): told as it is, with no server's hint added.</summary>
+    public bool Worded { get; init; }
 
     public static UpstreamLoginResult Success(UpstreamConnection connection, string? capabilities = null) =>
         new() { Connection = connection, Capabilities = capabilities };

@@ -10,6 +10,8 @@ namespace EmailProxy.Web;
 /// <param name="UsesSignInOf">token_from: the account whose sign-in this one uses (it has none of its own).</param>
 /// <param name="Template">The template (<c>*@contoso.com</c>) the account was made from for its login name; null for an account named in the file.</param>
 /// <param name="ErrorCode">The <c>AADSTS</c> code of <paramref name="LastError"/>, when it carries one.</param>
+/// <param name="SendsMailThrough">How the SMTP front sends the account's mail (SMTP or Microsoft Graph, smtp_via).</param>
+/// <param name="LastGraphSend">The last Graph send: when, its result, and any throttling; null when none yet.</param>
 internal sealed record AccountStatus(
     string Id,
     string Name,
@@ -36,7 +38,9 @@ internal sealed record AccountStatus(
     bool CanForget,
     bool AppOnly,
     string? UsesSignInOf = null,
-    string? Template = null)
+    string? Template = null,
+    string? SendsMailThrough = null,
+    string? LastGraphSend = null)
 {
     /// <summary>The path of the account's actions (<c>/accounts/{escaped}/…</c>), read back with <see cref="WebEndpoints.AccountNameOf"/>.</summary>
     public static string ActionPath(string name, string action) => $"/accounts/{Uri.EscapeDataString(name)}/{action}";

@@ -119,6 +119,14 @@ internal static class StatusPage
         {
             Fact(html, "Made from", $"template [account {template}], at this login name's first login", "template");
         }
+        if (account.SendsMailThrough is { } through)
+        {
+            Fact(html, "Sends mail through", through);
+        }
+        if (account.LastGraphSend is { } graphSend)
+        {
+            Fact(html, "Last Graph send", graphSend);
+        }
         // These two change when a sign-in completes while the page is open: status.js rewrites them (data-field).
         Fact(html, "Signed in as", account.AppOnly ? "no person: the app itself (client credentials)" : account.Identity ?? (account.SignedIn ? "(not recorded)" : "nobody yet"), "identity");
         Fact(html, "Access token", account.AccessTokenExpiresAt is { } expires

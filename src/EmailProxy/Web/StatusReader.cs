@@ -113,7 +113,21 @@ internal sealed class StatusReader(LiveConfig live, TokenService tokens, SignInM
             CanPaste: browser && !live.Current.General.LocalServerAuth,
             CanForget: snapshot.AccessToken is not null || snapshot.RefreshToken is not null,
             AppOnly: appOnly,
-            Template: account.Template);
+            Template: account.Template)
+        {
+            SendsMailThrough = Graph.GraphActivity.SendsThrough(account, GraphActivityOf(account)?.SwitchedAt),
+            LastGraphSend = GraphActivityOf(account) is { LastSendAt: { } sentAt } graph
+                ? $"{Time(sentAt)}: {graph.LastResult}{(graph.ThrottledUntil is { } until && until > time.GetUtcNow() ? $"; throttled by Graph until {Time(until)}" : "")}"
+                : null,
+        };
+    }
+
+    private Graph.GraphAccountActivity? GraphActivityOf(AccountOptions account)
+    {
+        var graph = services.GetService<Graph.GraphActivity>();
+        // Read through UsesGraph so that an auto account's switch mark from an earlier run counts too.
+        _ = graph?.UsesGraph(account);
+        return graph?.Of(account.Name);
     }
 
     /// <summary>A time as the page prints it (UTC, to the minute).</summary>

@@ -433,7 +433,10 @@ internal sealed partial class FakeIdentityServer : IAsyncDisposable
         }
 
         grant.Redeemed = true;
-        return Success(IssueTokens(grant.User, grant.ClientId, grant.Scope));
+        // As Microsoft's v2 endpoint: the code is redeemed for the scope the request names (else the authorize
+        // request's), and an access token serves one resource: the first one named.
+        var requested = form.GetValueOrDefault("scope") is { Length: > 0 } asked ? asked : grant.Scope;
+        return Success(IssueTokens(grant.User, grant.ClientId, OneResource(requested)));
     }
 
     private (int Status, string Json) Refresh(Dictionary<string, string> form)
@@ -459,6 +462,24 @@ internal sealed partial class FakeIdentityServer : IAsyncDisposable
 
         var scope = form.GetValueOrDefault("scope") is { Length: > 0 } requested ? requested : issued.Scope;
         return Success(IssueTokens(issued.User, issued.ClientId, scope));
+    }
+
+    /// <summary>The scope's non-resource scopes and those of its first resource (the part before the last '/').</summary>
+    private static string OneResource(string scope)
+    {
+        var scopes = scope.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        static string? ResourceOf(string s) => s.LastIndexOf('/') is var slash and > 8 ? s[..slash] : null;
+        var first = scopes.Select(ResourceOf).FirstOrDefault(r => r is not null);
+        return string.Join(' ', scopes.Where(s => ResourceOf(s) is not { } resource || string.Equals(resource, first, StringComparison.OrdinalIgnoreCase)));
+    }
+
+    /// <summary>The scope an access token issued here was granted (resource scopes only), or null when it was not issued here.</summary>
+    public string? ScopeOf(string accessToken)
+    {
+        lock (_gate)
+        {
+            return _accessTokens.TryGetValue(accessToken, out var token) ? token.Scope : null;
+        }
     }
 
     private FakeTokenSet IssueTokens(string user, string clientId, string requestedScope)

@@ -1,0 +1,111 @@
+using System.Collections.Concurrent;
+using EmailProxy.Configuration;
+using EmailProxy.Connections;
+using EmailProxy.OAuth2;
+using Microsoft.Extensions.Logging;
+
+namespace EmailProxy.Graph;
+
+/// <summary>
+/// Each Graph-sending account's Graph access token: redeemed from the account's refresh token (or by
+/// client credentials) for <see cref="GraphScopes.For"/>, kept in memory while more than
+/// <see cref="TokenService.RefreshMargin"/> of its life is left, and redeemed again once per
+/// account however many sends wait on it (single flight). It is not written to the token file:
+/// after a restart one request gets a new one. Never logged.
+/// </summary>
+internal sealed partial class GraphTokens(TokenService tokens, TimeProvider time, ILogger<GraphTokens> log)
+{
+    private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.OrdinalIgnoreCase);
+
+    public async Task<GraphToken> GetAsync(AccountOptions account, CancellationToken cancellationToken)
+    {
+        var entry = _entries.GetOrAdd(account.Name, static _ => new Entry());
+        var scope = GraphScopes.For(account, tokens.SignedInIdentityOf(account));
+        Task<GraphToken> redeem;
+        lock (entry)
+        {
+            if (entry.Current is { AccessToken: not null } current && entry.Scope == scope && current.ExpiresAt - time.GetUtcNow() > TokenService.RefreshMargin)
+            {
+                return current;
+            }
+            redeem = entry.Redeeming ??= Task.Run(() => RedeemAsync(account, scope, entry), CancellationToken.None);
+        }
+        return await redeem.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>Graph answered 401 to this token: the next <see cref="GetAsync"/> redeems a new one.</summary>
+    public void Invalidate(AccountOptions account, string accessToken)
+    {
+        if (_entries.TryGetValue(account.Name, out var entry))
+        {
+            lock (entry)
+            {
+                if (entry.Current?.AccessToken == accessToken)
+                {
+                    entry.Current = null;
+                }
+            }
+        }
+    }
+
+    private async Task<GraphToken> RedeemAsync(AccountOptions account, string scope, Entry entry)
+    {
+        GraphToken outcome;
+        try
+        {
+            var result = await tokens.RedeemForScopeAsync(account, scope, CancellationToken.None);
+            outcome = result.IsError ? Refused(account, scope, result) : new GraphToken(result.AccessToken, result.ExpiresAt, null, false);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            outcome = GraphToken.Failed($"the Graph token request failed ({e.GetType().Name})", temporary: true);
+        }
+        lock (entry)
+        {
+            entry.Redeeming = null;
+            if (outcome.AccessToken is not null)
+            {
+                entry.Current = outcome;
+                entry.Scope = scope;
+            }
+        }
+        if (outcome.AccessToken is not null)
+        {
+            LogIssued(log, account.Name, scope, outcome.ExpiresAt);
+        }
+        else
+        {
+            LogRefused(log, account.Name, scope, outcome.Failure!);
+        }
+        return outcome;
+    }
+
+    private static GraphToken Refused(AccountOptions account, string scope, TokenEndpointResult result)
+    {
+        if (result.Error == TokenService.SignInNeededError)
+        {
+            return GraphToken.Failed($"account {account.Name} needs an OAuth2 sign-in ({result.ErrorDescription})", temporary: false);
+        }
+        var error = ClientText.Sanitize(result.ErrorText, 600).TrimEnd('.', ' ');
+        var fix = result.ErrorText.Contains("AADSTS65001", StringComparison.Ordinal) || result.ErrorText.Contains("consent", StringComparison.OrdinalIgnoreCase)
+            || result.Error is "invalid_scope" or "unauthorized_client"
+            ? " " + GraphFixes.Permission(account)
+            : result.IsInvalidGrant ? $" Sign in to account {account.Name} again." : "";
+        return GraphToken.Failed($"{account.ProviderDisplayName} refused the Graph token ({scope}): {error}.{fix}", result.Transient);
+    }
+
+    private sealed class Entry
+    {
+        public GraphToken? Current { get; set; }
+        public string? Scope { get; set; }
+        public Task<GraphToken>? Redeeming { get; set; }
+    }
+
+    [LoggerMessage(EventId = 2401, EventName = "GraphTokenIssued", Level = LogLevel.Information,
+        Message = "Microsoft Graph access token of account {Account} issued for {Scope}; expires {ExpiresAt:O}")]
+    private static partial void LogIssued(ILogger logger, string account, string scope, DateTimeOffset expiresAt);
+
+    [LoggerMessage(EventId = 2402, EventName = "GraphTokenRefused", Level = LogLevel.Warning,
+        Message = "No Microsoft Graph access token for account {Account} ({Scope}): {Reason}")]
+    private static partial void LogRefused(ILogger logger, string account, string scope, string reason);
+}

@@ -1,0 +1,11 @@
+namespace EmailProxy.FunctionalTests.Graph;
+
+/// <summary>A draft on <see cref="FakeGraphServer"/>: made from MIME, attachments added, not sent yet.</summary>
+internal sealed class FakeGraphDraft(string user, byte[] mime)
+{
+    public string User { get; } = user;
+
+    public byte[] Mime { get; } = mime;
+
+    public List<FakeGraphAttachment> Attachments { get; } = [];
+}
