@@ -49,6 +49,12 @@ internal sealed class AccountTemplate
     public AccountOptions AccountFor(string loginName) =>
         _made.GetOrAdd(loginName, static (name, options) => options with { Name = name, Username = name, Template = options.Name }, Options);
 
+    /// <summary>How many accounts this template holds made (for the tests: the ones given back are forgotten).</summary>
+    internal int MadeCount => _made.Count;
+
+    /// <summary>Forgets the account made for a login name that gave its place back (a sign-in never completed).</summary>
+    public void Forget(string loginName) => _made.TryRemove(loginName, out _);
+
     /// <summary>Whether two templates would make the same accounts (a reload that leaves one unchanged keeps its accounts as they are).</summary>
     public bool SameAs(AccountTemplate other) =>
         string.Equals(Pattern, other.Pattern, StringComparison.OrdinalIgnoreCase)

@@ -72,9 +72,14 @@ internal sealed class TemplateAccounts
             if (CountOf(template) >= template.MaxAccounts)
             {
                 // Tentative accounts past their sign-in's life give their places back first.
-                foreach (var stale in _entries.Where(entry => !entry.Value.Kept && now - entry.Value.MadeAt >= TentativeLifetime).Select(entry => entry.Key).ToList())
+                foreach (var (stale, entry) in _entries.Where(entry => !entry.Value.Kept && now - entry.Value.MadeAt >= TentativeLifetime).ToList())
                 {
                     _entries.Remove(stale);
+                    if (string.Equals(entry.Pattern, template.Pattern, StringComparison.OrdinalIgnoreCase))
+                    {
+                        // Else every name ever tried would stay in memory, max_accounts more every TentativeLifetime.
+                        template.Forget(stale);
+                    }
                 }
                 if (CountOf(template) >= template.MaxAccounts)
                 {

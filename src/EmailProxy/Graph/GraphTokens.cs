@@ -11,16 +11,20 @@ namespace EmailProxy.Graph;
 /// client credentials) for <see cref="GraphScopes.For"/>, kept in memory while more than
 /// <see cref="TokenService.RefreshMargin"/> of its life is left, and redeemed again once per
 /// account however many sends wait on it (single flight). It is not written to the token file:
-/// after a restart one request gets a new one. Never logged.
+/// after a restart one request gets a new one. Never logged. A shared mailbox (<c>token_from</c>) sends
+/// with a token redeemed from its delegate's sign-in, for <c>Mail.Send.Shared</c>: one entry per
+/// (account whose sign-in is used, scope).
 /// </summary>
-internal sealed partial class GraphTokens(TokenService tokens, TimeProvider time, ILogger<GraphTokens> log)
+internal sealed partial class GraphTokens(TokenService tokens, TimeProvider time, ILogger<GraphTokens> log, LiveConfig? live = null)
 {
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.OrdinalIgnoreCase);
 
     public async Task<GraphToken> GetAsync(AccountOptions account, CancellationToken cancellationToken)
     {
-        var entry = _entries.GetOrAdd(account.Name, static _ => new Entry());
-        var scope = GraphScopes.For(account, tokens.SignedInIdentityOf(account));
+        // The account whose refresh token is redeemed: a shared mailbox's delegate, else the account itself.
+        var owner = account.TokenFrom is { } from && live?.Current.FindAccount(from) is { } signedIn ? signedIn : account;
+        var scope = GraphScopes.For(account, tokens.SignedInIdentityOf(owner));
+        var entry = _entries.GetOrAdd(owner.Name + "\n" + scope, static _ => new Entry());
         Task<GraphToken> redeem;
         lock (entry)
         {
@@ -28,7 +32,7 @@ internal sealed partial class GraphTokens(TokenService tokens, TimeProvider time
             {
                 return current;
             }
-            redeem = entry.Redeeming ??= Task.Run(() => RedeemAsync(account, scope, entry), CancellationToken.None);
+            redeem = entry.Redeeming ??= Task.Run(() => RedeemAsync(owner, scope, entry), CancellationToken.None);
         }
         return await redeem.WaitAsync(cancellationToken);
     }
@@ -36,7 +40,8 @@ internal sealed partial class GraphTokens(TokenService tokens, TimeProvider time
     /// <summary>Graph answered 401 to this token: the next <see cref="GetAsync"/> redeems a new one.</summary>
     public void Invalidate(AccountOptions account, string accessToken)
     {
-        if (_entries.TryGetValue(account.Name, out var entry))
+        ArgumentNullException.ThrowIfNull(account);
+        foreach (var entry in _entries.Values)
         {
             lock (entry)
             {

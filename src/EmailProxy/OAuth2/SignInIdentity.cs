@@ -35,7 +35,10 @@ internal static partial class SignInIdentity
     /// know more. Client credentials have no person (and the <c>.default</c> scope allows nothing
     /// beside it). Refreshes keep the account's plain scope: the identity was checked at the sign-in.
     /// </summary>
-    public static string ScopeFor(AccountOptions account)
+    /// <param name="withGraph">Whether the Graph scope of an account that sends through Graph is asked for too: not in a
+    /// device-code request, whose token answer has no later request that could narrow it to the mail scopes (one token
+    /// serves one resource), so such an account's Graph consent comes from an administrator or a browser sign-in.</param>
+    public static string ScopeFor(AccountOptions account, bool withGraph = true)
     {
         if (account.Flow == OAuthFlow.ClientCredentials)
         {
@@ -49,7 +52,7 @@ internal static partial class SignInIdentity
         }
         var missing = IdentityScopes.Where(s => !scopes.Contains(s, StringComparer.OrdinalIgnoreCase)).ToArray();
         // smtp_via graph/auto: one consent covers the Graph scope too (the code is still redeemed for the mail scopes).
-        var graph = account.MayUseGraph ? Graph.GraphScopes.ForAuthorize(account).Where(s => !scopes.Contains(s, StringComparer.OrdinalIgnoreCase)).ToArray() : [];
+        var graph = withGraph && account.MayUseGraph ? Graph.GraphScopes.ForAuthorize(account).Where(s => !scopes.Contains(s, StringComparer.OrdinalIgnoreCase)).ToArray() : [];
         missing = [.. missing, .. graph];
         return missing.Length == 0 ? account.Scope : string.Join(' ', [.. scopes, .. missing]);
     }
@@ -66,9 +69,21 @@ internal static partial class SignInIdentity
     /// accounts out for good, and the proxy cannot do better than the provider tells it.
     /// </summary>
     /// <param name="log">Where the "nobody named" warning goes (the sign-in manager's log).</param>
+    /// <remarks>
+    /// An account made from a template (<c>[account *@domain]</c>) is stricter, since its login name is whatever a
+    /// client typed: tokens that name nobody are refused (else anyone could sign in for a colleague's name and take
+    /// its generated password), and with Microsoft the id_token's <c>email</c> does not count (Entra does not verify
+    /// it for every tenant; <c>preferred_username</c> and the access token's <c>upn</c> do).
+    /// </remarks>
     public static IdentityVerdict Check(AccountOptions account, TokenEndpointResult result, ILogger? log = null)
     {
-        var named = NamesIn(result);
+        var named = NamesIn(result, trustEmail: account.Template is null || account.Provider != OAuthProvider.Microsoft);
+        if (named.Count == 0 && account.Template is not null)
+        {
+            return IdentityVerdict.Refuse("(nobody named)",
+                $"the provider's tokens do not say who signed in, and account {account.Username} is made from the template "
+                + $"[account {account.Template}], whose sign-ins must name their person: ask for openid in its scope");
+        }
         if (named.Count == 0)
         {
             if (log is not null)
@@ -94,13 +109,17 @@ internal static partial class SignInIdentity
     /// (what the provider shows as the user name: the UPN in Entra) and email, then the access
     /// token's upn and unique_name. Unreadable tokens give none.
     /// </summary>
-    internal static IReadOnlyList<string> NamesIn(TokenEndpointResult result)
+    /// <param name="trustEmail">Whether the id_token's <c>email</c> counts (not for a template account with Microsoft).</param>
+    internal static IReadOnlyList<string> NamesIn(TokenEndpointResult result, bool trustEmail = true)
     {
         var names = new List<string>(4);
         if (JwtPayload.TryRead(result.IdToken, out var id))
         {
             Add(names, JwtPayload.StringClaim(id, "preferred_username"));
-            Add(names, JwtPayload.StringClaim(id, "email"));
+            if (trustEmail)
+            {
+                Add(names, JwtPayload.StringClaim(id, "email"));
+            }
         }
         if (JwtPayload.TryRead(result.AccessToken, out var access))
         {

@@ -86,7 +86,7 @@ internal sealed partial class SignInManager
         DeviceAuthorizationResult result;
         try
         {
-            result = await client.RequestDeviceAuthorizationAsync(account, SignInIdentity.ScopeFor(account), _stopping.Token);
+            result = await client.RequestDeviceAuthorizationAsync(account, SignInIdentity.ScopeFor(account, withGraph: false), _stopping.Token);
         }
         catch (OperationCanceledException)
         {

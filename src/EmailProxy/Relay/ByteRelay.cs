@@ -129,6 +129,12 @@ internal static class ByteRelay
             while (true)
             {
                 failing = RelayEnd.UpstreamFailed;
+                if (!source.DataAvailable)
+                {
+                    // Nothing waiting: wait for the upstream without a buffer (a zero-byte read, which SslStream passes
+                    // down and answers without renting its own), so that an idle session pins no 16 KiB of the client pipe.
+                    _ = await source.Stream.ReadAsync(Memory<byte>.Empty, cancellationToken);
+                }
                 var memory = destination.GetMemory(RecordSize);
                 var read = await source.Stream.ReadAsync(memory, cancellationToken);
                 if (read == 0)

@@ -22,6 +22,15 @@ internal static class HtmlPage
     public static IResult Message(int status, string title, string message) =>
         Content(status, title, $"<p>{Encode(message)}</p><p><a href=\"/\">Back to the status page</a></p>");
 
+    /// <summary>
+    /// The end of the first sign-in of an account made from a template: its generated password, this once (no page of
+    /// the proxy is cached), with what to do if it is lost.
+    /// </summary>
+    public static IResult SignedInWithPassword(string message, string? accountName, string password) =>
+        Content(StatusCodes.Status200OK, "Signed in",
+            $"<p>{Encode(message)}</p><p>Password of {Encode(accountName)}: <code id=\"generated-password\">{Encode(password)}</code></p>"
+            + "<p>Copy it now: it is not shown again. If it is lost, the proxy's administrator clears the account's tokens (emailproxy tokens clear) and the next sign-in makes a new one.</p>");
+
     public static string Document(string title, string bodyHtml, string? headHtml = null) =>
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
         + "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"

@@ -69,6 +69,11 @@ internal static class StatusActions
                     $"Paste the whole address the browser ended on after signing in as {account.Username}, then press the button again.");
             }
             var result = await signIns.CompletePastedAsync(account, address, cancellationToken);
+            if (result.Password?.Take() is { } password)
+            {
+                // A template account's first sign-in: its generated password, shown here as on the redirect page.
+                return HtmlPage.SignedInWithPassword(result.Message, account.Name, password);
+            }
             return HtmlPage.Message(result.Succeeded ? StatusCodes.Status200OK : StatusCodes.Status400BadRequest,
                 result.Succeeded ? "Signed in" : "Sign-in failed", result.Message);
         });

@@ -100,9 +100,7 @@ internal static class WebEndpoints
                 if (result.Password?.Take() is { } password)
                 {
                     // An account made from a template, signed in for the first time: its password, this once (the page is never cached).
-                    return HtmlPage.Content(StatusCodes.Status200OK, "Signed in",
-                        $"<p>{HtmlPage.Encode(result.Message)}</p><p>Password of {HtmlPage.Encode(result.Account?.Name)}: <code id=\"generated-password\">{HtmlPage.Encode(password)}</code></p>"
-                        + "<p>Copy it now: it is not shown again. If it is lost, the proxy's administrator clears the account's tokens (emailproxy tokens clear) and the next sign-in makes a new one.</p>");
+                    return HtmlPage.SignedInWithPassword(result.Message, result.Account?.Name, password);
                 }
                 return Page(result.Succeeded ? StatusCodes.Status200OK : StatusCodes.Status400BadRequest,
                     result.Succeeded ? "Signed in" : "Sign-in failed", result.Message);

@@ -20,7 +20,8 @@ internal sealed class GraphEnvironment : IAsyncDisposable
     public ProxyProcess Proxy { get; }
 
     /// <param name="via">The account's smtp_via.</param>
-    public static async Task<GraphEnvironment> StartAsync(string via = "graph")
+    /// <param name="more">More configuration after the account's lines ({graph_url} stands for the fake's address).</param>
+    public static async Task<GraphEnvironment> StartAsync(string via = "graph", string more = "")
     {
         var env = await TestEnvironment.CreateAsync();
         var graph = new FakeGraphServer(env.Identity);
@@ -28,7 +29,7 @@ internal sealed class GraphEnvironment : IAsyncDisposable
         {
             await graph.StartAsync();
             // The account's section is the default configuration's last: these lines belong to it.
-            env.WriteConfig(append: $"smtp_via = {via}\ngraph_url = {graph.Url}\n");
+            env.WriteConfig(append: $"smtp_via = {via}\ngraph_url = {graph.Url}\n" + more.Replace("{graph_url}", graph.Url.ToString(), StringComparison.Ordinal));
             var proxy = await env.StartProxyAsync();
             await ImapProxyTests.SignInFromStatusPageAsync(env);
             return new GraphEnvironment(env, graph, proxy);

@@ -178,6 +178,27 @@ public sealed class GraphSendTests
     }
 
     [Fact]
+    public async Task Send_SharedMailboxOnTheDelegatesSignIn_SentAsTheSharedMailboxWithMailSendShared()
+    {
+        const string shared = "shared@example.com";
+        await using var g = await GraphEnvironment.StartAsync(more: $"\n[account {shared}]\ntoken_from = {User}\nsmtp_via = graph\ngraph_url = {{graph_url}}\n");
+        g.Env.Identity.AllowDelegate(User, shared);
+
+        using var client = new SmtpClient();
+        await client.ConnectAsync("127.0.0.1", g.Env.SmtpPort, SecureSocketOptions.None);
+        await client.AuthenticateAsync(shared, Password);
+        var message = Message("from the shared mailbox");
+        message.From.Clear();
+        message.From.Add(MailboxAddress.Parse(shared));
+        await client.SendAsync(message);
+
+        var sent = Assert.Single(g.Graph.Messages);
+        Assert.Equal(shared, sent.User);
+        Assert.Contains(g.Env.Identity.TokenRequests, r => r.Form.TryGetValue("scope", out var scope)
+            && scope.Contains(FakeGraphServer.GraphResource + "/Mail.Send.Shared", StringComparison.OrdinalIgnoreCase));
+    }
+
+    [Fact]
     public async Task Send_FiftyConcurrentSessions_OneGraphTokenRequest()
     {
         await using var g = await GraphEnvironment.StartAsync();

@@ -139,6 +139,8 @@ public sealed class AccountTemplateConfigTests : IDisposable
         Assert.Null(refusal);
         Assert.NotNull(account);
         Assert.Null(config.FindAccount("tried1@contoso.com"));
+        // The names given back are forgotten too: only late@ is held (memory does not grow with every name tried).
+        Assert.Equal(1, Assert.Single(config.Templates).MadeCount);
     }
 
     [Theory]

@@ -1,4 +1,5 @@
 using System.Net;
+using EmailProxy.Configuration;
 using EmailProxy.OAuth2;
 using EmailProxy.Tests.TestSupport;
 
@@ -34,6 +35,19 @@ public sealed class DeviceCodeSignInTests : IDisposable
             "OAuth2 sign-in needed for account sales@example.com with Microsoft: open https://microsoft.com/devicelogin and enter ABCD-EFGH (expires in 15 minutes)",
             line.Message);
         Assert.Same(pending, _fx.SignIns.Current(_fx.Account));
+    }
+
+    [Fact]
+    public async Task StartOrJoinAsync_AccountSendingThroughGraph_AsksForTheMailScopesOnly()
+    {
+        var graph = _fx.Account with { SmtpVia = SmtpVia.Graph };
+
+        await _fx.SignIns.StartOrJoinAsync(graph).Guarded();
+
+        var scope = Assert.Single(_fx.Endpoint.Forms)["scope"];
+        Assert.DoesNotContain("graph.microsoft.com", scope, StringComparison.Ordinal);
+        Assert.Contains("openid", scope, StringComparison.Ordinal);
+        Assert.Contains("graph.microsoft.com", SignInIdentity.ScopeFor(graph), StringComparison.Ordinal);
     }
 
     [Fact]

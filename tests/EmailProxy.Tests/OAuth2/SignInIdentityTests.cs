@@ -31,6 +31,30 @@ public sealed class SignInIdentityTests
     }
 
     [Fact]
+    public void Check_TemplateAccountTokensNameNobody_Refused()
+    {
+        var account = TestAccounts.Create("anna@contoso.com") with { Template = "*@contoso.com" };
+
+        var verdict = SignInIdentity.Check(account, Tokens());
+
+        Assert.False(verdict.Accepted);
+        Assert.Contains("openid", verdict.Message, StringComparison.Ordinal);
+        Assert.True(SignInIdentity.Check(account with { Template = null }, Tokens()).Accepted);
+    }
+
+    [Fact]
+    public void Check_TemplateMicrosoftAccountOnlyTheEmailClaimMatches_Refused()
+    {
+        var account = TestAccounts.Create("anna@contoso.com") with { Template = "*@contoso.com" };
+        var tokens = Tokens(new { preferred_username = "mallory@fabrikam.com", email = "anna@contoso.com" });
+
+        Assert.False(SignInIdentity.Check(account, tokens).Accepted);
+        Assert.True(SignInIdentity.Check(account, Tokens(new { preferred_username = "anna@contoso.com" })).Accepted);
+        Assert.True(SignInIdentity.Check(account with { Template = null }, tokens).Accepted);
+        Assert.True(SignInIdentity.Check(account with { Provider = OAuthProvider.Google }, tokens).Accepted);
+    }
+
+    [Fact]
     public void ScopeFor_SomeAlreadyAsked_AddsOnlyTheMissingOnesNeverTwice()
     {
         var account = TestAccounts.Create() with { Scope = "https://mail.google.com/  OpenID email", Provider = OAuthProvider.Google };

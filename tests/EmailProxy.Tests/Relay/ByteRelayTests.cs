@@ -66,6 +66,24 @@ public sealed class ByteRelayTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task RunAsync_UpstreamIdle_WaitsWithAZeroByteReadAndNoClientBuffer()
+    {
+        var toClient = new GetMemoryCountingWriter(_proxyToClient.Writer);
+        var relay = ByteRelay.RunAsync(new Duplex(_clientToProxy.Reader, toClient), _upstream, Notice, _stopping.Token);
+
+        // An idle session holds no buffer of the client pipe while it waits for the upstream.
+        Assert.Equal(0, await _upstreamStream.FirstRead.Task.Guarded());
+        Assert.Equal(0, toClient.BuffersAsked);
+
+        await Server.WriteAsync("* 1 EXISTS\r\n"u8.ToArray());
+        Assert.Equal("* 1 EXISTS\r\n", await ReadToEndAsync(ClientReceives, 12));
+        await Client.CompleteAsync();
+        Assert.Equal("", await ReadToEndAsync(ServerReceives));
+        await Server.CompleteAsync();
+        Assert.Equal(12, (await relay.Guarded()).BytesToClient);
+    }
+
+    [Fact]
     public async Task RunAsync_ClientCloses_EndsClientClosedAndPassesTheCloseOn()
     {
         var relay = Run();

@@ -1,6 +1,6 @@
 namespace EmailProxy.Tests.Relay;
 
-/// <summary>A stream that passes everything on and counts the writes made to it, and the largest.</summary>
+/// <summary>A stream that passes everything on and counts the writes made to it, and the largest; it also tells the size of the first read's buffer.</summary>
 internal sealed class WriteCountingStream(Stream inner) : Stream
 {
     private int _writes;
@@ -15,7 +15,14 @@ internal sealed class WriteCountingStream(Stream inner) : Stream
     public override long Length => throw new NotSupportedException();
     public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
-    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => inner.ReadAsync(buffer, cancellationToken);
+    /// <summary>The length of the buffer the first read was given (0: a zero-byte read that waits for data).</summary>
+    public TaskCompletionSource<int> FirstRead { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        FirstRead.TrySetResult(buffer.Length);
+        return inner.ReadAsync(buffer, cancellationToken);
+    }
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => inner.ReadAsync(buffer, offset, count, cancellationToken);
     public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
 
