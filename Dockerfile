@@ -17,7 +17,7 @@ WORKDIR /src
 # Restore first, from the project files alone, so that a source change keeps the restored layer.
 COPY global.json Directory.Build.props Directory.Packages.props .editorconfig ./
 COPY src/EmailProxy/EmailProxy.csproj src/EmailProxy/
-RUN dotnet restore src/EmailProxy/EmailProxy.csproj -r linux-x64 -p:SelfContained=true
+RUN dotnet restore src/EmailProxy/EmailProxy.csproj -r linux-x64 -p:SelfContained=true -p:PublishReadyToRun=true
 COPY src/ src/
 ARG VERSION_COMMIT=unknown
 RUN dotnet publish src/EmailProxy/EmailProxy.csproj --no-restore -c Release -r linux-x64 --self-contained \

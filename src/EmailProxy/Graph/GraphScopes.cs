@@ -27,7 +27,9 @@ internal static class GraphScopes
         {
             return InCloud(account, AppDefault);
         }
-        var delegated = signedInIdentity is not null && !signedInIdentity.Equals(account.Username, StringComparison.OrdinalIgnoreCase);
+        // A shared mailbox (token_from) always sends as someone else: its delegate signed in.
+        var delegated = account.TokenFrom is not null
+            || (signedInIdentity is not null && !signedInIdentity.Equals(account.Username, StringComparison.OrdinalIgnoreCase));
         return InCloud(account, delegated ? MailSendShared : MailSend);
     }
 

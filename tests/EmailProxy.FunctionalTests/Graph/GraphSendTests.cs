@@ -195,7 +195,7 @@ public sealed class GraphSendTests
         var sent = Assert.Single(g.Graph.Messages);
         Assert.Equal(shared, sent.User);
         Assert.Contains(g.Env.Identity.TokenRequests, r => r.Form.TryGetValue("scope", out var scope)
-            && scope.Contains(FakeGraphServer.GraphResource + "/Mail.Send.Shared", StringComparison.OrdinalIgnoreCase));
+            && scope.Contains(FakeGraphServer.GraphResource + "Mail.Send.Shared", StringComparison.OrdinalIgnoreCase));
     }
 
     [Fact]
