@@ -381,12 +381,19 @@ internal abstract class MailSession(ConnectionContext connection, SessionEnviron
         await WriteAsync(LoginSucceededReply(tag, outcome), Stopping);
 
         var notice = Encoding.UTF8.GetBytes(Farewell(SessionEnd.ShuttingDown, "") + "\r\n");
-        var relay = await ByteRelay.RunAsync(Connection.Transport, upstream, notice, Stopping, Environment.Metrics?.RelayBytes(Protocol));
+        var relay = await ByteRelay.RunAsync(Connection.Transport, upstream, notice, Stopping, Environment.Metrics?.RelayBytes(Protocol),
+            WatchRelayedReplies(outcome.Account));
         _bytesFromClient = relay.BytesFromClient;
         _bytesToClient = relay.BytesToClient;
         _result = $"relayed, ended by {relay.Describe()}";
         return true;
     }
+
+    /// <summary>
+    /// What looks at the upstream's bytes on their way to the client once the relay runs (SMTP: its replies, for
+    /// refusals the proxy has a fix for); null, the default, for none. It only reads: the bytes pass unchanged.
+    /// </summary>
+    protected virtual Action<ReadOnlySpan<byte>>? WatchRelayedReplies(AccountOptions account) => null;
 
     /// <summary>
     /// A session the protocol serves itself after the login, with no upstream connection (SMTP through

@@ -33,6 +33,21 @@ internal sealed class AccountActivity(TimeProvider time)
             (Empty: AccountActivityEntry.None, Protocol: protocol, Outcome: outcome, Now: now));
     }
 
+    /// <summary>
+    /// Records an error the upstream gave after an accepted login (Exchange's Send As refusal, seen in the SMTP relay by
+    /// <see cref="Smtp.SmtpReplyWatcher"/>) as the account's last error, with the proxy's fix for it; the next successful
+    /// login of <paramref name="protocol"/> clears it as it clears a failed login.
+    /// </summary>
+    /// <param name="error">What happened, with the upstream's own words (sanitised; it holds no secret).</param>
+    public void AfterLoginError(string accountName, string protocol, string error, string fix)
+    {
+        var now = time.GetUtcNow();
+        _entries.AddOrUpdate(accountName,
+            static (_, args) => args.Empty.WithAfterLoginError(args.Protocol, args.Error, args.Fix, args.Now),
+            static (_, old, args) => old.WithAfterLoginError(args.Protocol, args.Error, args.Fix, args.Now),
+            (Empty: AccountActivityEntry.None, Protocol: protocol, Error: error, Fix: fix, Now: now));
+    }
+
     /// <summary>The account's entry; <see cref="AccountActivityEntry.None"/> when no login reached it since the start.</summary>
     public AccountActivityEntry Of(string accountName) => _entries.GetValueOrDefault(accountName, AccountActivityEntry.None);
 }

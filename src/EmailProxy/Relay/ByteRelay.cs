@@ -14,7 +14,9 @@ namespace EmailProxy.Relay;
 /// direction waits: the client side waits in Kestrel's pipe, the upstream side in a zero-byte
 /// receive (<see cref="UpstreamSocketStream"/>). On shutdown the
 /// client is sent the protocol's closing line (<c>* BYE</c>, <c>421</c>…) when that does not cut
-/// a line of the upstream's in two.
+/// a line of the upstream's in two. An observer may be shown each chunk copied to the client (SMTP
+/// watches its replies for refusals it has a fix for): it reads them in place, synchronously, and
+/// changes nothing; without one the pump does exactly what it did.
 /// </summary>
 internal static class ByteRelay
 {
@@ -28,14 +30,18 @@ internal static class ByteRelay
     private const int MaxUnflushed = 64 * 1024;
 
     /// <param name="bytes">Where each copied chunk is counted for the metrics, one add per chunk; none when null.</param>
+    /// <param name="observeDown">
+    /// Shown each chunk copied from the upstream to the client, in order, before it is flushed; it must not keep the
+    /// span, block or throw. None when null (IMAP, POP).
+    /// </param>
     public static async Task<RelayResult> RunAsync(IDuplexPipe client, UpstreamConnection upstream, ReadOnlyMemory<byte> shutdownNotice, CancellationToken stopping,
-        RelayByteCounter? bytes = null)
+        RelayByteCounter? bytes = null, Action<ReadOnlySpan<byte>>? observeDown = null)
     {
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         var toUpstream = new Counter(bytes is null ? null : bytes.ToUpstream);
         var toClient = new Counter(bytes is null ? null : bytes.ToClient);
         var up = PumpToStreamAsync(client.Input, upstream.Stream, toUpstream, cancel.Token);
-        var down = PumpToPipeAsync(upstream, client.Output, toClient, cancel.Token);
+        var down = PumpToPipeAsync(upstream, client.Output, toClient, observeDown, cancel.Token);
 
         var first = await Task.WhenAny(up, down);
         if (first == up && up.Result.End == RelayEnd.ClientClosed && !stopping.IsCancellationRequested)
@@ -107,7 +113,8 @@ internal static class ByteRelay
     /// login), then straight from the upstream stream into the client pipe's own memory — one copy
     /// (the decryption's) instead of two.
     /// </summary>
-    private static async Task<PumpEnd> PumpToPipeAsync(UpstreamConnection source, PipeWriter destination, Counter counter, CancellationToken cancellationToken)
+    private static async Task<PumpEnd> PumpToPipeAsync(UpstreamConnection source, PipeWriter destination, Counter counter, Action<ReadOnlySpan<byte>>? observe,
+        CancellationToken cancellationToken)
     {
         var failing = RelayEnd.ClientFailed;
         try
@@ -118,6 +125,7 @@ internal static class ByteRelay
                 {
                     destination.Write(segment.Span);
                     counter.Add(segment.Span);
+                    observe?.Invoke(segment.Span);
                 }
                 source.Reader.AdvanceTo(buffered.Buffer.End);
                 if ((await destination.FlushAsync(cancellationToken)).IsCompleted)
@@ -147,6 +155,7 @@ internal static class ByteRelay
                     return new(RelayEnd.UpstreamClosed, null);
                 }
                 counter.Add(memory.Span[..read]);
+                observe?.Invoke(memory.Span[..read]);
                 destination.Advance(read);
                 unflushed += read;
                 if (unflushed < MaxUnflushed && source.DataAvailable)

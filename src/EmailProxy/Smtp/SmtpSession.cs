@@ -100,6 +100,10 @@ internal sealed class SmtpSession(ConnectionContext connection, SessionEnvironme
         _ => "421 4.3.2 Email OAuth2 Proxy is shutting down",
     };
 
+    /// <summary>Exchange refuses Send As only after the login, at MAIL FROM or at the end of DATA: the relayed replies are watched for it.</summary>
+    protected override Action<ReadOnlySpan<byte>>? WatchRelayedReplies(AccountOptions account) =>
+        new SmtpReplyWatcher(account, Client, Log, Environment.Activity).Observe;
+
     /// <summary>An account that sends through Microsoft Graph: the proxy is the SMTP server from here on (<see cref="SmtpTransactionServer"/>).</summary>
     protected override Task<string> ServeWithoutUpstreamAsync(AccountOptions account, CancellationToken stopping)
     {

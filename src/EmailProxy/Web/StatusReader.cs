@@ -61,10 +61,10 @@ internal sealed class StatusReader(LiveConfig live, TokenService tokens, SignInM
                 State = $"Uses the sign-in of {delegateAccount.Name} (token_from): {shared.State}",
                 UserCode = null, VerificationUri = null, SignInExpiresAt = null,
                 LastLogins = [.. sharedEntry.LastLogins.Select(p => new ProtocolLogin(p.Key, p.Value))],
-                LastError = sharedEntry.LastError is { } sharedError ? $"{sharedEntry.LastErrorProtocol} login: {sharedError}" : null,
+                LastError = ErrorText(sharedEntry),
                 LastErrorAt = sharedEntry.LastError is null ? null : sharedEntry.LastErrorAt,
                 ErrorCode = null,
-                Fix = sharedEntry.LastError is null ? null : StatusFix.ForLogin(account, sharedEntry.LastFailure),
+                Fix = sharedEntry.LastError is null ? null : sharedEntry.LastErrorFix ?? StatusFix.ForLogin(account, sharedEntry.LastFailure),
                 CanSignIn = false, CanShowDeviceCode = false, CanPaste = false, CanForget = false,
                 UsesSignInOf = delegateAccount.Name,
             };
@@ -90,11 +90,11 @@ internal sealed class StatusReader(LiveConfig live, TokenService tokens, SignInM
         string? error = null;
         DateTimeOffset? errorAt = null;
         string? fix = null;
-        if (entry.LastError is { } loginError)
+        if (entry.LastError is not null)
         {
-            error = $"{entry.LastErrorProtocol} login: {loginError}";
+            error = ErrorText(entry);
             errorAt = entry.LastErrorAt;
-            fix = StatusFix.ForLogin(account, entry.LastFailure);
+            fix = entry.LastErrorFix ?? StatusFix.ForLogin(account, entry.LastFailure);
         }
         else if (!appOnly && signIns.LastFailure(account) is { } failed)
         {
@@ -129,6 +129,14 @@ internal sealed class StatusReader(LiveConfig live, TokenService tokens, SignInM
         _ = graph?.UsesGraph(account);
         return graph?.Of(account.Name);
     }
+
+    /// <summary>The entry's last error as the page shows it: a failed login's, or one after a login (its fix is the entry's own).</summary>
+    private static string? ErrorText(AccountActivityEntry entry) => entry.LastError switch
+    {
+        null => null,
+        { } error when entry.LastErrorFix is not null => $"{entry.LastErrorProtocol}: {error}",
+        { } error => $"{entry.LastErrorProtocol} login: {error}",
+    };
 
     /// <summary>A time as the page prints it (UTC, to the minute).</summary>
     public static string Time(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd HH:mm 'UTC'", System.Globalization.CultureInfo.InvariantCulture);

@@ -47,6 +47,12 @@ internal sealed class FakeExchangeSmtpServer : IAsyncDisposable
     /// <summary>The reply to a refused token (default: Exchange's 5.7.3); set to <see cref="SmtpAuthDisabledReply"/> to play a tenant with SMTP AUTH off.</summary>
     public string FailureReply { get; set; } = UnsuccessfulReply;
 
+    /// <summary>Exchange's refusal of a sender the signed-in user may not send as, at MAIL FROM.</summary>
+    public const string SendAsDeniedReply = "550 5.7.60 SMTP; Client does not have permissions to send as this sender [FAKE01.prod.outlook.com 2026-11-24T00:00:00.000Z 08DD]";
+
+    /// <summary>The reply to an authenticated MAIL FROM instead of <c>250 2.1.0 Sender OK</c> (e.g. <see cref="SendAsDeniedReply"/>); null for the 250.</summary>
+    public string? MailFromReply { get; set; }
+
     /// <summary>TLS from the first byte, as smtp.gmail.com:465 (no STARTTLS offered).</summary>
     public bool ImplicitTls { get; set; }
 

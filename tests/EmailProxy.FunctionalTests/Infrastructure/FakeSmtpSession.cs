@@ -52,6 +52,9 @@ internal sealed class FakeSmtpSession(FakeExchangeSmtpServer server, FakeConnect
                 case "MAIL" when !_authenticated:
                     await ReplyAsync("530 5.7.57 Client not authenticated to send mail. [FAKE01.prod.outlook.com]", cancellationToken);
                     break;
+                case "MAIL" when server.MailFromReply is { } refusal:
+                    await ReplyAsync(refusal, cancellationToken);
+                    break;
                 case "MAIL":
                     _mailFrom = argument;
                     _recipients.Clear();

@@ -80,6 +80,31 @@ public sealed class AccountActivityTests
     }
 
     [Fact]
+    public void AfterLoginError_ThenAFailedLoginThenASuccess_FixKeptOnlyWithItsOwnErrorAndClearedByTheProtocolsLogin()
+    {
+        var activity = new AccountActivity(_time);
+        var account = TestAccounts.Create();
+        activity.Login("SMTP", LoginOutcome.Success(account, null!));
+
+        activity.AfterLoginError(account.Name, "SMTP", "the server refused to send as the message's sender: 550 5.7.60", "Add-RecipientPermission …");
+        var refused = activity.Of(account.Name);
+        Assert.Equal("SMTP", refused.LastErrorProtocol);
+        Assert.Equal("the server refused to send as the message's sender: 550 5.7.60", refused.LastError);
+        Assert.Equal("Add-RecipientPermission …", refused.LastErrorFix);
+        Assert.Equal(_time.GetUtcNow(), refused.LastErrorAt);
+        Assert.True(refused.LastLogins.ContainsKey("SMTP"));
+
+        activity.Login("IMAP", LoginOutcome.Fail(LoginFailure.Rejected, "no", account));
+        Assert.Null(activity.Of(account.Name).LastErrorFix);
+
+        activity.AfterLoginError(account.Name, "SMTP", "again", "fix");
+        activity.Login("SMTP", LoginOutcome.Success(account, null!));
+        var cleared = activity.Of(account.Name);
+        Assert.Null(cleared.LastError);
+        Assert.Null(cleared.LastErrorFix);
+    }
+
+    [Fact]
     public void OpenSessions_OpenedAndEnded_CountsWhatIsOpenPerProtocol()
     {
         using var meters = new TestMeterFactory();

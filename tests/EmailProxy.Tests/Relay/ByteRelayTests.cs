@@ -84,6 +84,46 @@ public sealed class ByteRelayTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task RunAsync_WithADownObserver_ObserverSeesEveryDownByteInOrderAndTheClientGetsThemUnchanged()
+    {
+        // What the upstream sent right after the login sits in its reader already: the observer sees that too.
+        await Server.WriteAsync("235 2.7.0 Authentication successful\r\n"u8.ToArray());
+        var early = await _upstream.Reader.ReadAsync().AsTask().Guarded();
+        _upstream.Reader.AdvanceTo(early.Buffer.Start);
+        var seen = new List<byte>();
+        var chunks = 0;
+        var relay = ByteRelay.RunAsync(new Duplex(_clientToProxy.Reader, _proxyToClient.Writer), _upstream, Notice, _stopping.Token,
+            observeDown: chunk => { seen.AddRange(chunk); chunks++; });
+        var expected = new List<byte>("235 2.7.0 Authentication successful\r\n"u8.ToArray());
+        var binary = Enumerable.Range(0, 256).Select(i => (byte)i).ToArray();
+        foreach (var part in new[] { "550-5.7.60 first "u8.ToArray(), "line\r\n550 5.7.60 last\r\n"u8.ToArray(), binary })
+        {
+            await Server.WriteAsync(part);
+            expected.AddRange(part);
+        }
+        await Server.CompleteAsync();
+
+        var received = new List<byte>();
+        while (true)
+        {
+            var read = await ClientReceives.ReadAsync().AsTask().Guarded();
+            received.AddRange(read.Buffer.ToArray());
+            ClientReceives.AdvanceTo(read.Buffer.End);
+            if (read.IsCompleted || received.Count >= expected.Count)
+            {
+                break;
+            }
+        }
+        await Client.CompleteAsync();
+        var result = await relay.Guarded();
+
+        Assert.Equal(expected, received);
+        Assert.Equal(expected, seen);
+        Assert.True(chunks >= 2, "the buffered bytes and the later reads are each shown");
+        Assert.Equal(expected.Count, result.BytesToClient);
+    }
+
+    [Fact]
     public async Task RunAsync_ClientCloses_EndsClientClosedAndPassesTheCloseOn()
     {
         var relay = Run();
