@@ -28,41 +28,8 @@ internal sealed class ImapClientConnection : IAsyncDisposable
     /// Connects to 127.0.0.1:<paramref name="port"/>; with <paramref name="tls"/>, does the TLS handshake the proxy does upstream;
     /// from <paramref name="from"/> (another loopback address, to play another host) when given.
     /// </summary>
-    public static async Task<ImapClientConnection> ConnectAsync(int port, TestCertificates? tls, int bufferSize, CancellationToken cancellationToken, IPAddress? from = null)
-    {
-        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        Stream? stream = null;
-        try
-        {
-            if (from is not null)
-            {
-                socket.Bind(new IPEndPoint(from, 0));
-            }
-            await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), cancellationToken);
-            stream = new NetworkStream(socket, ownsSocket: true);
-            if (tls is not null)
-            {
-                var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
-                stream = ssl;
-                await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
-                {
-                    TargetHost = "127.0.0.1",
-                    EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
-                    RemoteCertificateValidationCallback = (_, certificate, chain, errors) => UpstreamCertificateCheck.Validate(tls, certificate, chain, errors),
-                }, cancellationToken);
-            }
-            return new ImapClientConnection(stream, bufferSize);
-        }
-        catch
-        {
-            if (stream is not null)
-            {
-                await stream.DisposeAsync();
-            }
-            socket.Dispose();
-            throw;
-        }
-    }
+    public static async Task<ImapClientConnection> ConnectAsync(int port, TestCertificates? tls, int bufferSize, CancellationToken cancellationToken, IPAddress? from = null) =>
+        new(await ClientSocket.ConnectAsync(port, tls, cancellationToken, from), bufferSize);
 
     /// <summary>Reads the greeting; fails unless it is <c>* OK</c>.</summary>
     public async Task<string> ReadGreetingAsync(CancellationToken cancellationToken)

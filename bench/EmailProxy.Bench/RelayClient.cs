@@ -25,37 +25,8 @@ internal sealed class RelayClient : IAsyncDisposable
 
     private RelayClient(Stream stream) => _stream = stream;
 
-    public static async Task<RelayClient> ConnectAsync(int port, TestCertificates? tls, CancellationToken cancellationToken)
-    {
-        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        Stream? stream = null;
-        try
-        {
-            await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), cancellationToken);
-            stream = new NetworkStream(socket, ownsSocket: true);
-            if (tls is not null)
-            {
-                var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
-                stream = ssl;
-                await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
-                {
-                    TargetHost = "127.0.0.1",
-                    EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
-                    RemoteCertificateValidationCallback = (_, certificate, chain, errors) => UpstreamCertificateCheck.Validate(tls, certificate, chain, errors),
-                }, cancellationToken);
-            }
-            return new RelayClient(stream);
-        }
-        catch
-        {
-            if (stream is not null)
-            {
-                await stream.DisposeAsync();
-            }
-            socket.Dispose();
-            throw;
-        }
-    }
+    public static async Task<RelayClient> ConnectAsync(int port, TestCertificates? tls, CancellationToken cancellationToken) =>
+        new(await ClientSocket.ConnectAsync(port, tls, cancellationToken));
 
     public async Task WriteLineAsync(string line, CancellationToken cancellationToken) =>
         await _stream.WriteAsync(Encoding.ASCII.GetBytes(line + "\r\n"), cancellationToken);
