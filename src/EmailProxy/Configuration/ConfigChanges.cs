@@ -38,6 +38,8 @@ internal sealed record ConfigChanges(
         (ConfigKeys.General.LocalServerAuth, (a, b) => a.LocalServerAuth == b.LocalServerAuth),
         (ConfigKeys.General.WebHosts, (a, b) => a.WebHosts.SequenceEqual(b.WebHosts, StringComparer.Ordinal)),
         (ConfigKeys.General.LogFormat, (a, b) => a.LogFormat == b.LogFormat),
+        (ConfigKeys.General.TokenStore, (a, b) => a.TokenStore == b.TokenStore),
+        (ConfigKeys.General.Redis, (a, b) => a.Redis == b.Redis),
     ];
 
     /// <summary>The <c>[general]</c> keys a reload applies that no other part of the summary names.</summary>
@@ -81,6 +83,8 @@ internal sealed record ConfigChanges(
                 LocalServerAuth = was.LocalServerAuth,
                 WebHosts = was.WebHosts,
                 LogFormat = was.LogFormat,
+                TokenStore = was.TokenStore,
+                Redis = was.Redis,
             },
         };
         return (pinned, differ);

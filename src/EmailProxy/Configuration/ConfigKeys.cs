@@ -41,6 +41,8 @@ internal static class ConfigKeys
         public const string AdminPassword = "admin_password";
         public const string WebHosts = "web_hosts";
         public const string MetricsToken = "metrics_token";
+        public const string TokenStore = "token_store";
+        public const string Redis = "redis";
 
         public static readonly FrozenSet<string> All = ConstantsOf(typeof(General));
 

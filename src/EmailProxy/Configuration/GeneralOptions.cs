@@ -48,6 +48,15 @@ internal sealed record GeneralOptions
     /// <summary><c>metrics_token</c>: a bearer token that lets a scraper read <c>/metrics</c> without <see cref="AdminPassword"/> (see <see cref="Web.MetricsEndpoint"/>). A secret: never logged.</summary>
     public string? MetricsToken { get; init; }
 
+    /// <summary><c>token_store</c>: where the accounts' tokens are kept (<see cref="TokenStoreKind.Redis"/>: several proxies share them).</summary>
+    public TokenStoreKind TokenStore { get; init; } = TokenStoreKind.File;
+
+    /// <summary>
+    /// <c>redis</c>: a StackExchange.Redis connection string (<c>host:port,password=…,ssl=true</c>), read when
+    /// <see cref="TokenStore"/> is <see cref="TokenStoreKind.Redis"/>. It may hold a password: never logged or shown.
+    /// </summary>
+    public string? Redis { get; init; }
+
     /// <summary>The local TLS of one mail listener: its own key, else <c>local_tls</c>.</summary>
     public LocalTlsMode TlsOf(MailListenerKind listener) => listener switch
     {

@@ -26,6 +26,8 @@ internal static class GeneralSectionReader
         var webListen = ReadWebListen(section);
         var adminPassword = ReadAdminPassword(section);
         var metricsToken = ReadMetricsToken(section);
+        var tokenStore = section.Choice(Keys.TokenStore, ("file", TokenStoreKind.File), ("redis", TokenStoreKind.Redis)) ?? defaults.TokenStore;
+        var redis = ReadRedis(section, tokenStore);
         var general = defaults with
         {
             RedirectUri = redirectUri ?? defaults.RedirectUri,
@@ -61,6 +63,8 @@ internal static class GeneralSectionReader
             WebHosts = section.Text(Keys.WebHosts)?.Split([',', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 ?? defaults.WebHosts,
             MetricsToken = metricsToken,
+            TokenStore = tokenStore,
+            Redis = redis,
         };
         CheckWebListener(section, general);
         if (general.MetricsToken is not null && general.AdminPassword is null)
@@ -119,6 +123,35 @@ internal static class GeneralSectionReader
             return null;
         }
         return token;
+    }
+
+    /// <summary>
+    /// <c>redis</c>: required with <c>token_store = redis</c>, parsed as StackExchange.Redis parses it (so a
+    /// mistake is found by <c>check</c>, not at the first login); ignored, with a warning, with the file store.
+    /// The value is never repeated in a message: it may carry the password.
+    /// </summary>
+    private static string? ReadRedis(SectionReader section, TokenStoreKind tokenStore)
+    {
+        var value = section.Text(Keys.Redis);
+        if (tokenStore != TokenStoreKind.Redis)
+        {
+            if (value is not null)
+            {
+                section.Warn(Keys.Redis, null, "has no effect: token_store is file (set token_store = redis to keep the tokens in Redis)");
+            }
+            return null;
+        }
+        if (value is null)
+        {
+            section.Error(Keys.TokenStore, "redis", "needs redis = host:port (a StackExchange.Redis connection string, e.g. redis.internal:6379,ssl=true; the password may come from $EMAILPROXY_REDIS_PASSWORD)");
+            return null;
+        }
+        if (Redis.RedisConnection.ProblemWith(value) is { } problem)
+        {
+            section.Error(Keys.Redis, null, problem);
+            return null;
+        }
+        return value;
     }
 
     /// <summary>

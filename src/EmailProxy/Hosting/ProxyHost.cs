@@ -8,6 +8,7 @@ using EmailProxy.LocalTls;
 using EmailProxy.OAuth2;
 using EmailProxy.Pop3;
 using EmailProxy.Providers;
+using EmailProxy.Redis;
 using EmailProxy.Smtp;
 using EmailProxy.TokenStore;
 using EmailProxy.Upstream;
@@ -59,6 +60,16 @@ internal static partial class ProxyHost
         builder.Services.AddSingleton(s => TokenFileStore.Open(
             config.TokenDirectory, key,
             s.GetRequiredService<TimeProvider>(), s.GetRequiredService<ILogger<TokenFileStore>>()));
+        if (config.General.TokenStore == TokenStoreKind.Redis)
+        {
+            builder.Services.AddSingleton(s => new RedisConnection(
+                config.General.Redis!, Environment.GetEnvironmentVariable(RedisConnection.PasswordVariable), s.GetRequiredService<ILogger<RedisConnection>>()));
+            builder.Services.AddSingleton<ITokenStore>(_ => throw new NotSupportedException("token_store = redis is not built yet"));
+        }
+        else
+        {
+            builder.Services.AddSingleton<ITokenStore>(s => s.GetRequiredService<TokenFileStore>());
+        }
         // The token client lives as long as the proxy: its connections are renewed, so DNS changes are seen.
         builder.Services.AddHttpClient<OAuthClient>(c => c.Timeout = OAuthClient.RequestTimeout)
             .ConfigurePrimaryHttpMessageHandler(() => new System.Net.Http.SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) });

@@ -34,7 +34,7 @@ namespace EmailProxy.OAuth2;
 /// caller that needs it; the first load is one task every caller awaits before anything else.</item>
 /// </list>
 /// </remarks>
-internal sealed partial class TokenService(OAuthClient client, TokenFileStore store, TimeProvider time, ILogger<TokenService> log)
+internal sealed partial class TokenService(OAuthClient client, ITokenStore store, TimeProvider time, ILogger<TokenService> log)
 {
     public static readonly TimeSpan RefreshMargin = TimeSpan.FromMinutes(5);
 
@@ -397,7 +397,7 @@ internal sealed partial class TokenService(OAuthClient client, TokenFileStore st
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            LogSaveFailed(log, account.Name, store.PathFor(account.Name), e.Message);
+            LogSaveFailed(log, account.Name, store.LocationOf(account.Name), e.Message);
         }
         state.Current = TokenSnapshot.From(tokens);
         return saved;

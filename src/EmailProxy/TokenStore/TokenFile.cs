@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using EmailProxy.Configuration;
 
 namespace EmailProxy.TokenStore;
 
@@ -21,4 +22,22 @@ internal sealed record TokenFile
     [JsonPropertyName("identity")] public string? Identity { get; init; }
     [JsonPropertyName("saved")] public DateTimeOffset Saved { get; init; }
     [JsonPropertyName("secrets")] public required string Secrets { get; init; }
+
+    /// <summary>What every store keeps for an account: its readable metadata and its sealed secrets.</summary>
+    public static TokenFile Of(AccountOptions account, StoredTokens tokens, DateTimeOffset saved, TokenCipher cipher) => new()
+    {
+        Account = account.Name,
+        Username = account.Username,
+        Flow = account.Flow.ToString(),
+        Scope = account.Scope,
+        AccessTokenExpires = tokens.AccessTokenExpiresAt,
+        RefreshTokenRotated = tokens.RefreshTokenRotatedAt,
+        Identity = tokens.Identity,
+        Saved = saved,
+        Secrets = cipher.Seal(account.Name, new TokenSecrets { AccessToken = tokens.AccessToken, RefreshToken = tokens.RefreshToken, PasswordHash = tokens.PasswordHash }),
+    };
+
+    /// <summary>The tokens of this record, given its opened <paramref name="secrets"/>.</summary>
+    public StoredTokens ToStoredTokens(TokenSecrets secrets) =>
+        new(secrets.AccessToken, AccessTokenExpires, secrets.RefreshToken, RefreshTokenRotated, Identity, secrets.PasswordHash);
 }

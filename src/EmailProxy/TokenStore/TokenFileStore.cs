@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using EmailProxy.Configuration;
 using EmailProxy.Storage;
@@ -13,12 +12,10 @@ namespace EmailProxy.TokenStore;
 /// 0700, files 0600. <see cref="Open"/> prepares the folder at start: it removes what an interrupted
 /// write left and rewrites the files an older version encrypted under a passphrase's SHA-256.
 /// </summary>
-internal sealed partial class TokenFileStore
+internal sealed partial class TokenFileStore : ITokenStore
 {
-    private const int NonceSize = 12;
-    private const int TagSize = 16;
-
     private readonly MasterKey _key;
+    private readonly TokenCipher _cipher;
     private readonly TimeProvider _time;
     private readonly ILogger _log;
     private readonly HashSet<string> _damaged = new(StringComparer.Ordinal);
@@ -27,6 +24,7 @@ internal sealed partial class TokenFileStore
     {
         Directory = Path.GetFullPath(directory);
         _key = key;
+        _cipher = new TokenCipher(key);
         _time = time;
         _log = log;
     }
@@ -133,6 +131,9 @@ internal sealed partial class TokenFileStore
     /// <summary>The account's file, named by <see cref="TokenFileName.For"/>: two accounts never share one.</summary>
     public string PathFor(string accountName) => Path.Combine(Directory, TokenFileName.For(accountName));
 
+    /// <inheritdoc/>
+    public string LocationOf(string accountName) => PathFor(accountName);
+
     /// <summary>Reads an account's tokens; null when there is no file or it cannot be used (logged).</summary>
     public async Task<StoredTokens?> LoadAsync(AccountOptions account, CancellationToken cancellationToken)
     {
@@ -163,8 +164,8 @@ internal sealed partial class TokenFileStore
             {
                 throw new InvalidDataException("it holds no secrets");
             }
-            var secrets = Decrypt(account.Name, file.Secrets);
-            return new StoredTokens(secrets.AccessToken, file.AccessTokenExpires, secrets.RefreshToken, file.RefreshTokenRotated, file.Identity, secrets.PasswordHash);
+            var secrets = _cipher.Open(account.Name, file.Secrets);
+            return file.ToStoredTokens(secrets);
         }
         catch (Exception e) when (e is JsonException or InvalidDataException or CryptographicException or FormatException or ArgumentException)
         {
@@ -192,18 +193,7 @@ internal sealed partial class TokenFileStore
         using var held = await FileLock.AcquireAsync(LockPathFor(path), LockTimeout, _time, cancellationToken);
         KeepDamagedCopy(path);
 
-        var file = new TokenFile
-        {
-            Account = account.Name,
-            Username = account.Username,
-            Flow = account.Flow.ToString(),
-            Scope = account.Scope,
-            AccessTokenExpires = tokens.AccessTokenExpiresAt,
-            RefreshTokenRotated = tokens.RefreshTokenRotatedAt,
-            Identity = tokens.Identity,
-            Saved = _time.GetUtcNow(),
-            Secrets = Encrypt(account.Name, new TokenSecrets { AccessToken = tokens.AccessToken, RefreshToken = tokens.RefreshToken, PasswordHash = tokens.PasswordHash }),
-        };
+        var file = TokenFile.Of(account, tokens, _time.GetUtcNow(), _cipher);
         PrivateFile.Write(path, JsonSerializer.SerializeToUtf8Bytes(file, TokenJsonContext.Default.TokenFile));
     }
 
@@ -300,7 +290,7 @@ internal sealed partial class TokenFileStore
             {
                 var file = JsonSerializer.Deserialize(File.ReadAllBytes(path), TokenJsonContext.Default.TokenFile);
                 if (file is { Format: TokenFile.CurrentFormat, Secrets.Length: > 0, Account: not null }
-                    && TryDecrypt(key, file.Account, Convert.FromBase64String(file.Secrets)) is null)
+                    && TokenCipher.TryOpen(key, file.Account, Convert.FromBase64String(file.Secrets)) is null)
                 {
                     return path;
                 }
@@ -368,12 +358,12 @@ internal sealed partial class TokenFileStore
                 return;
             }
             var blob = Convert.FromBase64String(file.Secrets);
-            if (TryDecrypt(_key.Key, file.Account, blob) is not null || TryDecrypt(_key.LegacyPassphraseKey!, file.Account, blob) is not { } secrets)
+            if (TokenCipher.TryOpen(_key.Key, file.Account, blob) is not null || TokenCipher.TryOpen(_key.LegacyPassphraseKey!, file.Account, blob) is not { } secrets)
             {
                 // Already under the current key, or under neither: LoadAsync says what is wrong when the account is used.
                 return;
             }
-            var migrated = file with { Secrets = Encrypt(file.Account, secrets) };
+            var migrated = file with { Secrets = _cipher.Seal(file.Account, secrets) };
             PrivateFile.Write(path, JsonSerializer.SerializeToUtf8Bytes(migrated, TokenJsonContext.Default.TokenFile));
             LogMigrated(_log, file.Account, path);
         }
@@ -396,83 +386,6 @@ internal sealed partial class TokenFileStore
         File.Copy(path, copy, overwrite: true);
         LogDamagedKept(_log, path, copy);
     }
-
-    private string Encrypt(string accountName, TokenSecrets secrets)
-    {
-        var plaintext = JsonSerializer.SerializeToUtf8Bytes(secrets, TokenJsonContext.Default.TokenSecrets);
-        var blob = new byte[NonceSize + TagSize + plaintext.Length];
-        var nonce = blob.AsSpan(0, NonceSize);
-        RandomNumberGenerator.Fill(nonce);
-        using (var aes = new AesGcm(_key.Key, TagSize))
-        {
-            aes.Encrypt(nonce, plaintext, blob.AsSpan(NonceSize + TagSize), blob.AsSpan(NonceSize, TagSize), AssociatedData(accountName));
-        }
-        CryptographicOperations.ZeroMemory(plaintext);
-        return Convert.ToBase64String(blob);
-    }
-
-    /// <summary>Decrypts with the master key, or else with the passphrase's old key (a file not yet migrated).</summary>
-    /// <exception cref="CryptographicException">Neither key opens it.</exception>
-    private TokenSecrets Decrypt(string accountName, string secrets)
-    {
-        var blob = Convert.FromBase64String(secrets);
-        return TryDecrypt(_key.Key, accountName, blob)
-            ?? (_key.LegacyPassphraseKey is { } legacy ? TryDecrypt(legacy, accountName, blob) : null)
-            ?? throw new AuthenticationTagMismatchException();
-    }
-
-    /// <summary>The secrets, or null when the blob does not decrypt with this key.</summary>
-    private static TokenSecrets? TryDecrypt(byte[] key, string accountName, byte[] blob)
-    {
-        if (blob.Length < NonceSize + TagSize)
-        {
-            throw new InvalidDataException("the secrets are truncated");
-        }
-        var plaintext = new byte[blob.Length - NonceSize - TagSize];
-        try
-        {
-            using (var aes = new AesGcm(key, TagSize))
-            {
-                if (!TryDecrypt(aes, blob, plaintext, AssociatedData(accountName))
-                    && (string.Equals(TokenFileName.Fold(accountName), accountName.ToLowerInvariant(), StringComparison.Ordinal)
-                        || !TryDecrypt(aes, blob, plaintext, LegacyAssociatedData(accountName))))
-                {
-                    return null;
-                }
-            }
-            return JsonSerializer.Deserialize(plaintext, TokenJsonContext.Default.TokenSecrets)
-                ?? throw new InvalidDataException("the secrets are empty");
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(plaintext);
-        }
-    }
-
-    /// <summary>Whether the blob decrypts with these associated data (a file of an older version was bound to its <see cref="LegacyAssociatedData"/>).</summary>
-    private static bool TryDecrypt(AesGcm aes, byte[] blob, byte[] plaintext, byte[] associatedData)
-    {
-        try
-        {
-            aes.Decrypt(blob.AsSpan(0, NonceSize), blob.AsSpan(NonceSize + TagSize), blob.AsSpan(NonceSize, TagSize), plaintext, associatedData);
-            return true;
-        }
-        catch (AuthenticationTagMismatchException)
-        {
-            return false;
-        }
-    }
-
-    /// <summary>
-    /// Binds a blob to its account, so a file copied to another account's name does not decrypt. The
-    /// name is folded as the file name is (<see cref="TokenFileName.Fold"/>).
-    /// </summary>
-    private static byte[] AssociatedData(string accountName) => AssociatedDataOf(TokenFileName.Fold(accountName));
-
-    /// <summary>What versions before the fixed case mapping bound a blob to; the same bytes for an ASCII name.</summary>
-    private static byte[] LegacyAssociatedData(string accountName) => AssociatedDataOf(accountName.ToLowerInvariant());
-
-    private static byte[] AssociatedDataOf(string foldedName) => Encoding.UTF8.GetBytes("emailproxy-tokens-v1:" + foldedName);
 
     [LoggerMessage(EventId = 3001, EventName = "TokenFileUnreadable", Level = LogLevel.Error,
         Message = "Token file for account {Account} at {Path} cannot be read ({Reason}); the account needs a new sign-in")]

@@ -210,6 +210,7 @@ public sealed class ConfigChangesTests
         LogLevel level => level == LogLevel.Debug ? LogLevel.Trace : LogLevel.Debug,
         LogFormat format => format == LogFormat.Json ? LogFormat.Text : LogFormat.Json,
         LocalTlsMode mode => mode == LocalTlsMode.Implicit ? LocalTlsMode.StartTls : LocalTlsMode.Implicit,
+        TokenStoreKind store => store == TokenStoreKind.File ? TokenStoreKind.Redis : TokenStoreKind.File,
         IList => new List<string> { "other.example" },
         null when Nullable.GetUnderlyingType(type) == typeof(LocalTlsMode) => LocalTlsMode.Implicit,
         null when type == typeof(IPEndPoint) => new IPEndPoint(IPAddress.Loopback, 1995),
