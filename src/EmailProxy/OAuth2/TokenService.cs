@@ -197,6 +197,12 @@ internal sealed partial class TokenService(OAuthClient client, ITokenStore store
     public void ReloadAll() => _states.Clear();
 
     /// <summary>
+    /// Forgets what is known in memory of one account, so that it is read again from the store at its next use:
+    /// for when another replica changed its tokens (a sign-in completed there, <c>tokens clear</c>, invalid_grant).
+    /// </summary>
+    public void ForgetCached(string accountName) => _states.TryRemove(accountName, out _);
+
+    /// <summary>
     /// What a caller gets from <paramref name="current"/> without a refresh: a token with more than
     /// <paramref name="margin"/> left, or the need for a sign-in; null when a refresh is due. An app-only
     /// account (client credentials) never needs a sign-in: without a usable token, a new one is due.

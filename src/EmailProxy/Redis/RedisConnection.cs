@@ -30,6 +30,12 @@ internal sealed partial class RedisConnection : IAsyncDisposable
         Description = string.Join(", ", _options.EndPoints.Select(EndPointText)) + (_options.Ssl ? " (TLS)" : "");
     }
 
+    /// <summary>
+    /// This process among the replicas: put in what it publishes (pub/sub), so that it can pass over its own
+    /// messages, and in lock values. New at every start.
+    /// </summary>
+    public string InstanceId { get; } = Guid.NewGuid().ToString("N");
+
     /// <summary>The endpoints, for log lines and pages (never the password).</summary>
     public string Description { get; }
 
