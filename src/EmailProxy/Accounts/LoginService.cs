@@ -26,7 +26,8 @@ namespace EmailProxy.Accounts;
 /// A login name that only a template matches (<see cref="AccountTemplate"/>) gets its account at its first login. Its
 /// password is its own: until its first sign-in there is none, and the login only starts that sign-in (whatever the
 /// password, nothing is granted); the sign-in's end shows a generated password once and keeps its hash with the
-/// tokens (<see cref="GeneratedPassword"/>), and from then on the login needs it. An account with <c>token_from</c>
+/// tokens (<see cref="GeneratedPassword"/>; a device code's end, with nobody at a page of the proxy, leaves it to the
+/// status page, <see cref="UnshownPasswords"/>, which the login's text names), and from then on the login needs it. An account with <c>token_from</c>
 /// (a shared mailbox) uses the tokens of the account it names and logs in upstream as its own username.
 /// </remarks>
 internal sealed class LoginService(LiveConfig live, PasswordVerifier passwords, LoginThrottle throttle, TokenService tokens, SignInManager signIns, TimeProvider? time = null)
