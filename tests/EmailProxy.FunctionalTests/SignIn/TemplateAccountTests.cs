@@ -92,6 +92,9 @@ public sealed partial class TemplateAccountTests
         Assert.Contains("its generated password has not been shown yet", status, StringComparison.Ordinal);
         Assert.Contains("<form method=\"post\" class=\"password\" action=\"/accounts/alice%40example.org/password\"><input", status, StringComparison.Ordinal);
         Assert.Contains("\"password_waiting\":true", await browser.GetStringAsync(new Uri(env.RedirectUri + "/status.json")), StringComparison.Ordinal);
+        // The page the login's text names offers it too.
+        Assert.Contains("class=\"password\" action=\"/accounts/alice%40example.org/password\"><input",
+            await browser.GetStringAsync(new Uri(env.RedirectUri + "/accounts/alice%40example.org/signin")), StringComparison.Ordinal);
 
         using var shown = await PressAsync(browser, env, Alice, "password");
         var page = await shown.Content.ReadAsStringAsync();
