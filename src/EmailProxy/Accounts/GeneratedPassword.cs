@@ -35,5 +35,8 @@ internal sealed class GeneratedPassword
     /// <summary>The password the first time; null after that, so that it is shown once only.</summary>
     public string? Take() => Interlocked.Exchange(ref _value, null);
 
+    /// <summary>Whether <see cref="Take"/> has given it (or dropped it): nobody can be shown it any more.</summary>
+    public bool Taken => Volatile.Read(ref _value) is null;
+
     public override string ToString() => "GeneratedPassword { (hidden) }";
 }

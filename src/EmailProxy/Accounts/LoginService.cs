@@ -26,7 +26,8 @@ namespace EmailProxy.Accounts;
 /// A login name that only a template matches (<see cref="AccountTemplate"/>) gets its account at its first login. Its
 /// password is its own: until its first sign-in there is none, and the login only starts that sign-in (whatever the
 /// password, nothing is granted); the sign-in's end shows a generated password once and keeps its hash with the
-/// tokens (<see cref="GeneratedPassword"/>), and from then on the login needs it. An account with <c>token_from</c>
+/// tokens (<see cref="GeneratedPassword"/>; a device code's end, with nobody at a page of the proxy, leaves it to the
+/// status page, <see cref="UnshownPasswords"/>, which the login's text names), and from then on the login needs it. An account with <c>token_from</c>
 /// (a shared mailbox) uses the tokens of the account it names and logs in upstream as its own username.
 /// </remarks>
 internal sealed class LoginService(LiveConfig live, PasswordVerifier passwords, LoginThrottle throttle, TokenService tokens, SignInManager signIns, TimeProvider? time = null)
@@ -99,7 +100,10 @@ internal sealed class LoginService(LiveConfig live, PasswordVerifier passwords, 
             if (passwordHash is null)
             {
                 // Its first sign-in makes its password: until then a login grants nothing, whatever it sent.
-                return await SignInNeededAsync(account, account, "its first sign-in, whose last page shows the password to log in with from then on", null, cancellationToken);
+                return SignInManager.DefaultMethod(account) == SignInMethod.DeviceCode
+                    ? await SignInNeededAsync(account, account, "its first sign-in, which makes the password to log in with from then on", null, cancellationToken,
+                        afterDeviceCode: $"then log in again with that password: once the code is entered, the proxy's page {signIns.SignInPageFor(account).AbsoluteUri} shows it, once (\"Show the password\"), or `emailproxy auth {account.Name}` run on the proxy's host signs in and prints it")
+                    : await SignInNeededAsync(account, account, "its first sign-in, whose last page shows the password to log in with from then on", null, cancellationToken);
             }
         }
         if (passwordHash is { } hash)
@@ -217,13 +221,15 @@ internal sealed class LoginService(LiveConfig live, PasswordVerifier passwords, 
     /// Starts or joins the sign-in of <paramref name="signInAccount"/> (the account itself, or the one its token_from names)
     /// and tells the client what to do (<see cref="SignInText"/>).
     /// </summary>
-    private async Task<LoginOutcome> SignInNeededAsync(AccountOptions account, AccountOptions signInAccount, string reason, PendingSignIn? waited, CancellationToken cancellationToken)
+    /// <param name="afterDeviceCode">What the person does once a device code is entered, instead of "then log in again".</param>
+    private async Task<LoginOutcome> SignInNeededAsync(AccountOptions account, AccountOptions signInAccount, string reason, PendingSignIn? waited, CancellationToken cancellationToken,
+        string? afterDeviceCode = null)
     {
         // A device code the provider refused to give a moment ago is not asked for twice in one login.
         var pending = waited is { Method: SignInMethod.DeviceCode, UserCode: null }
             ? waited
             : await signIns.StartOrJoinAsync(signInAccount, cancellationToken: cancellationToken);
-        var text = SignInText(signInAccount, reason, pending);
+        var text = SignInText(signInAccount, reason, pending, afterDeviceCode);
         return LoginOutcome.Fail(LoginFailure.SignInRequired,
             ReferenceEquals(account, signInAccount) ? text : $"Account {account.Name} uses the sign-in of account {signInAccount.Name} (token_from). {text}", account);
     }
@@ -236,14 +242,18 @@ internal sealed class LoginService(LiveConfig live, PasswordVerifier passwords, 
     /// into). The last failed sign-in, if any, follows, so that a declined or expired code, or the
     /// wrong person, is seen by whoever logs in next.
     /// </summary>
-    internal string SignInText(AccountOptions account, string reason, PendingSignIn pending)
+    /// <remarks>
+    /// A template account's first device-code sign-in says where its generated password is then shown
+    /// (<paramref name="afterDeviceCode"/>): nobody is at a page of the proxy when the code is entered elsewhere.
+    /// </remarks>
+    internal string SignInText(AccountOptions account, string reason, PendingSignIn pending, string? afterDeviceCode = null)
     {
         var needs = $"Account {account.Name} needs an OAuth2 sign-in with {account.ProviderDisplayName} ({reason})";
         var lastFailure = signIns.LastFailure(account) is { } failure ? $" (the last sign-in failed: {failure.Message})" : "";
         if (pending.Method == SignInMethod.DeviceCode)
         {
             return pending.VerificationUri is { } verification && pending.UserCode is { } code
-                ? $"{needs}: open {verification.AbsoluteUri} and enter {code} (sign in as {account.Username}), then log in again{lastFailure}"
+                ? $"{needs}: open {verification.AbsoluteUri} and enter {code} (sign in as {account.Username}), {afterDeviceCode ?? "then log in again"}{lastFailure}"
                 : $"{needs}, but no device code could be had: {(pending.Completion.IsCompletedSuccessfully ? pending.Completion.Result.Message : "see the proxy's log")}; the next login asks again";
         }
         if (pending.Method == SignInMethod.Browser && pending.AuthorizeUrl is null && pending.Completion.IsCompletedSuccessfully)

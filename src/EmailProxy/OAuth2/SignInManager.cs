@@ -253,6 +253,11 @@ internal sealed partial class SignInManager(ProxyConfig config, OAuthClient clie
         {
             config.Created.Keep(account.Name, account.Template);
         }
+        if (completion.Password is { } made)
+        {
+            // Held before anyone hears the end: a device code's end has nobody to show it to but the status page.
+            Unshown.Hold(account.Name, made);
+        }
         // Completed before the outcome is logged: whoever acts on the log line (an operator, a test) finds the
         // sign-in over, on the status page too, not still under way.
         pending.Complete(completion);
@@ -275,11 +280,19 @@ internal sealed partial class SignInManager(ProxyConfig config, OAuthClient clie
     }
 
     /// <summary>
+    /// The generated passwords whose sign-in ended with nobody to show them to (a device code), until the status page
+    /// shows one (<see cref="UnshownPasswords"/>).
+    /// </summary>
+    public UnshownPasswords Unshown { get; } = new();
+
+    /// <summary>
     /// The client password of an account made from a template, made at its first sign-in (when no password is stored with its
-    /// tokens yet); null for any other account, and for a new sign-in of one that has its password (it stays as it was).
+    /// tokens yet), or again when the one made before was never shown to anyone (<see cref="Unshown"/>); null for any other
+    /// account, and for a new sign-in of one whose password was shown (it stays as it was).
     /// </summary>
     private async Task<GeneratedPassword?> NewTemplatePasswordAsync(AccountOptions account) =>
-        account.Template is not null && (await tokens.SnapshotAsync(account, CancellationToken.None)).PasswordHash is null
+        account.Template is not null
+        && (Unshown.IsWaiting(account.Name) || (await tokens.SnapshotAsync(account, CancellationToken.None)).PasswordHash is null)
             ? await Task.Run(GeneratedPassword.New)
             : null;
 

@@ -5,16 +5,27 @@ namespace EmailProxy.Providers;
 /// Exchange Online hosts of its built-in upstream, the resource its mail scopes belong to, and its Microsoft Graph host.
 /// </summary>
 /// <remarks>
-/// Sources: the sign-in hosts and Graph hosts are those of Microsoft's "Microsoft Graph national cloud deployments"
-/// page (learn.microsoft.com/graph/deployments: login.microsoftonline.us for US Government, graph.microsoft.us for
-/// GCC High, dod-graph.microsoft.us for DoD, microsoftgraph.chinacloudapi.cn for 21Vianet; "if you're working in a
-/// Microsoft 365 GCC environment, continue using the worldwide endpoints"). China signs in at
-/// login.partner.microsoftonline.cn, the host Office 365 operated by 21Vianet uses (login.chinacloudapi.cn is the same
-/// directory). The Exchange hosts are those of the Office 365 endpoint lists of each instance ("Office 365 U.S.
-/// Government GCC High endpoints", "... DoD endpoints", "Office 365 operated by 21Vianet endpoints"): IMAP and POP on
-/// outlook.office365.us, outlook-dod.office365.us and partner.outlook.cn; SMTP submission on smtp.office365.us,
-/// outlook-dod.office365.us and smtp.partner.outlook.cn. The scopes' resource is each cloud's Exchange host, as
-/// outlook.office.com is the commercial one's.
+/// Sources, checked against Microsoft's own pages:
+/// <list type="bullet">
+/// <item>Sign-in hosts: "National clouds" of the Microsoft identity platform
+/// (https://learn.microsoft.com/entra/identity-platform/authentication-national-cloud), the table of Microsoft Entra
+/// authentication endpoints: login.microsoftonline.us for US Government (GCC High and DoD alike),
+/// login.partner.microsoftonline.cn for the cloud operated by 21Vianet (its example token endpoint is
+/// https://login.partner.microsoftonline.cn/common/oauth2/v2.0/token), login.microsoftonline.com for the global service.
+/// The 21Vianet endpoint list (below) names login.partner.microsoftonline.cn too.</item>
+/// <item>Graph hosts: "Microsoft Graph national cloud deployments" (https://learn.microsoft.com/graph/deployments):
+/// graph.microsoft.us (GCC High), dod-graph.microsoft.us (DoD), microsoftgraph.chinacloudapi.cn (21Vianet); "if
+/// you're working in a Microsoft 365 GCC environment, continue using the worldwide endpoints".</item>
+/// <item>Exchange hosts: the Office 365 endpoint lists of each instance
+/// (https://learn.microsoft.com/microsoft-365/enterprise/microsoft-365-u-s-government-dod-endpoints, …-gcc-high-endpoints,
+/// …/urls-and-ip-address-ranges-21vianet). DoD: outlook-dod.office365.us (and webmail.apps.mil) on TCP 143, 25, 587,
+/// 993 and 995, so one host serves IMAP, POP and SMTP submission; there is no separate SMTP host. GCC High:
+/// outlook.office365.us on the same ports; smtp.office365.us, the usual submission name (as smtp.office365.com is
+/// the commercial one's), is not in that list, and a <c>[server]</c> with <c>smtp_host = outlook.office365.us</c> is
+/// the list's own choice. 21Vianet: *.partner.outlook.cn (IMAP and POP on partner.outlook.cn, SMTP on
+/// smtp.partner.outlook.cn); the list gives only its web ports.</item>
+/// <item>The scopes' resource is each cloud's Exchange host, as outlook.office.com is the commercial one's.</item>
+/// </list>
 /// </remarks>
 internal sealed record MicrosoftCloud(string Name, string DisplayName, Uri Authority, string ImapHost, string PopHost, string SmtpHost, string Resource, Uri GraphUrl)
 {
@@ -69,6 +80,11 @@ internal sealed record MicrosoftCloud(string Name, string DisplayName, Uri Autho
         if (h.EndsWith("office365.us", StringComparison.Ordinal) || h.EndsWith("microsoftonline.us", StringComparison.Ordinal))
         {
             return h.Contains("-dod", StringComparison.Ordinal) ? UsGovDod : UsGov;
+        }
+        if (h == "webmail.apps.mil")
+        {
+            // DoD's other Exchange host in its endpoint list (IMAP, POP and SMTP ports as outlook-dod.office365.us).
+            return UsGovDod;
         }
         if (h.EndsWith("outlook.cn", StringComparison.Ordinal) || h.EndsWith("microsoftonline.cn", StringComparison.Ordinal) || h.EndsWith("chinacloudapi.cn", StringComparison.Ordinal))
         {

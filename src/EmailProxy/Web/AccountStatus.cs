@@ -12,6 +12,8 @@ namespace EmailProxy.Web;
 /// <param name="ErrorCode">The <c>AADSTS</c> code of <paramref name="LastError"/>, when it carries one.</param>
 /// <param name="SendsMailThrough">How the SMTP front sends the account's mail (SMTP or Microsoft Graph, smtp_via).</param>
 /// <param name="LastGraphSend">The last Graph send: when, its result, and any throttling; null when none yet.</param>
+/// <param name="PasswordWaiting">A template account whose generated password nobody has been shown yet (its device-code
+/// sign-in ended elsewhere): the page offers "Show the password", once. Never the password itself.</param>
 internal sealed record AccountStatus(
     string Id,
     string Name,
@@ -40,7 +42,8 @@ internal sealed record AccountStatus(
     string? UsesSignInOf = null,
     string? Template = null,
     string? SendsMailThrough = null,
-    string? LastGraphSend = null)
+    string? LastGraphSend = null,
+    bool PasswordWaiting = false)
 {
     /// <summary>The path of the account's actions (<c>/accounts/{escaped}/…</c>), read back with <see cref="WebEndpoints.AccountNameOf"/>.</summary>
     public static string ActionPath(string name, string action) => $"/accounts/{Uri.EscapeDataString(name)}/{action}";

@@ -4,6 +4,7 @@ using EmailProxy.OAuth2;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Logging;
 
 namespace EmailProxy.Web;
 
@@ -12,11 +13,12 @@ namespace EmailProxy.Web;
 /// (a request without the page's token, or a form too large or unreadable, changes nothing): sign in
 /// (a browser sign-in started or joined, then 303 to the provider), show a device code (asked for from
 /// the provider, then 303 back to the account on the page, which shows it), paste the address the
-/// browser ended on (<c>local_server_auth = false</c>) and forget the tokens. The account's name is
+/// browser ended on (<c>local_server_auth = false</c>), show a template account's generated password that its
+/// device-code sign-in made with nobody to show it to (once, <see cref="Accounts.UnshownPasswords"/>) and forget the tokens. The account's name is
 /// read from the request target as sent (<see cref="WebEndpoints.AccountNameOf"/>); a name no account
 /// has gets a 404 page and starts nothing.
 /// </summary>
-internal static class StatusActions
+internal static partial class StatusActions
 {
     public static void Map(WebApplication app, LiveConfig config)
     {
@@ -78,6 +80,26 @@ internal static class StatusActions
                 result.Succeeded ? "Signed in" : "Sign-in failed", result.Message);
         });
 
+        actions.MapPost("/password", async (HttpContext context, SignInManager signIns, TokenService tokens, ILoggerFactory logs, CancellationToken cancellationToken) =>
+        {
+            if (Find(context, config) is not { } account)
+            {
+                return UnknownAccount(context);
+            }
+            // Only while its hash is the account's: after the tokens were forgotten it would open nothing.
+            if (account.Template is not null && (await tokens.SnapshotAsync(account, cancellationToken)).PasswordHash is not null
+                && signIns.Unshown.Take(account.Name) is { } password)
+            {
+                var log = logs.CreateLogger(typeof(StatusActions).FullName!);
+                LogPasswordShown(log, account.Name);
+                return HtmlPage.SignedInWithPassword(
+                    $"Account {account.Name} is signed in. Its sign-in made this password, shown here this once (the proxy keeps only its hash): enter it as the account's password in the mail client.",
+                    account.Name, password);
+            }
+            return HtmlPage.Message(StatusCodes.Status404NotFound, "No password to show",
+                $"No generated password of account {account.Name} waits to be shown: each is shown once only (at the end of its sign-in, by emailproxy auth, or here), and a restart of the proxy forgets one nobody was shown. If it is lost, forget the account's tokens (or run emailproxy tokens clear) and sign in again: that makes a new one.");
+        });
+
         actions.MapPost("/forget", async (HttpContext context, TokenService tokens, StatusReader status, CancellationToken cancellationToken) =>
         {
             if (Find(context, config) is not { } account)
@@ -110,4 +132,7 @@ internal static class StatusActions
     private static IResult WithAccount(HttpContext context, LiveConfig config, Func<AccountOptions, IResult> action) =>
         Find(context, config) is { } account ? action(account) : UnknownAccount(context);
 
+    [LoggerMessage(EventId = 6020, EventName = "GeneratedPasswordShown", Level = LogLevel.Information,
+        Message = "The generated password of account {Account} was shown on the status page (once; it is not shown again)")]
+    private static partial void LogPasswordShown(ILogger logger, string account);
 }

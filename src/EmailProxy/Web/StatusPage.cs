@@ -68,6 +68,7 @@ internal static class StatusPage
         html.Append("<p data-field=\"state\">").Append(Encode(account.State)).Append("</p>");
         html.Append("<p>Sign in as <strong>").Append(Encode(account.Mailbox)).Append("</strong> with ").Append(Encode(account.Provider))
             .Append(". Nothing starts until you press the button.</p><div class=\"actions\">");
+        PasswordButton(html, account, formField);
         SignInButtons(html, account, formField);
         html.Append("</div></section><p><a href=\"/\">Back to the status page</a></p>");
         return HtmlPage.Content(StatusCodes.Status200OK, "Sign in", html.ToString());
@@ -154,6 +155,7 @@ internal static class StatusPage
         }
 
         html.Append("<div class=\"actions\">");
+        PasswordButton(html, account, formField);
         SignInButtons(html, account, formField);
         if (account.CanPaste)
         {
@@ -183,6 +185,22 @@ internal static class StatusPage
             .Append(account.SignInExpiresAt?.ToString("O", CultureInfo.InvariantCulture)).Append("\">")
             .Append(account.SignInExpiresAt is { } expires ? Encode($"The code expires in {Duration(expires - model.Now)}.") : "")
             .Append("</p><p class=\"hint\">This page follows the sign-in by itself; without script, reload it.</p></div>");
+    }
+
+    /// <summary>
+    /// A template account's "Show the password" (<see cref="AccountStatus.PasswordWaiting"/>): there for every template account,
+    /// hidden unless a generated password waits, so that the script can show it when a device code is entered while the page is open.
+    /// </summary>
+    private static void PasswordButton(StringBuilder html, AccountStatus account, string formField)
+    {
+        if (account.Template is null || account.UsesSignInOf is not null)
+        {
+            return;
+        }
+        html.Append("<form method=\"post\" class=\"password\" action=\"").Append(Encode(AccountStatus.ActionPath(account.Name, "password"))).Append('"')
+            .Append(account.PasswordWaiting ? "" : " hidden").Append('>').Append(formField)
+            .Append("<p class=\"hint\">The sign-in made this account's own password for the mail client. It is shown once, to whoever presses first, and never again.</p>")
+            .Append("<button type=\"submit\">Show the password").Append(Hidden($" of {account.Name}")).Append("</button></form>");
     }
 
     private static void SignInButtons(StringBuilder html, AccountStatus account, string formField)

@@ -65,7 +65,7 @@ internal sealed class StatusReader(LiveConfig live, TokenService tokens, SignInM
                 LastErrorAt = sharedEntry.LastError is null ? null : sharedEntry.LastErrorAt,
                 ErrorCode = null,
                 Fix = sharedEntry.LastError is null ? null : sharedEntry.LastErrorFix ?? StatusFix.ForLogin(account, sharedEntry.LastFailure),
-                CanSignIn = false, CanShowDeviceCode = false, CanPaste = false, CanForget = false,
+                CanSignIn = false, CanShowDeviceCode = false, CanPaste = false, CanForget = false, PasswordWaiting = false,
                 UsesSignInOf = delegateAccount.Name,
             };
         }
@@ -76,6 +76,8 @@ internal sealed class StatusReader(LiveConfig live, TokenService tokens, SignInM
         var pending = signIns.Current(account);
         var device = pending?.Method == SignInMethod.DeviceCode && pending.UserCode is not null ? pending : null;
         var appOnly = account.Flow == OAuthFlow.ClientCredentials;
+        // Only while its hash is the account's: a password of tokens forgotten since opens nothing.
+        var passwordWaiting = account.Template is not null && snapshot.PasswordHash is not null && signIns.Unshown.IsWaiting(account.Name);
         var expiresAt = snapshot.AccessToken is null ? (DateTimeOffset?)null : snapshot.ExpiresAt;
         var state = appOnly
             ? expiresAt is { } appExpiry
@@ -83,6 +85,7 @@ internal sealed class StatusReader(LiveConfig live, TokenService tokens, SignInM
                 : "App-only (client credentials): a token is fetched at the first login"
             : device is not null ? "Signing in with a device code: waiting until the code below is entered"
             : signedIn ? $"Signed in{(snapshot.Identity is { } who ? $" as {who}" : "")}{(expiresAt is { } e ? $"; access token valid until {Time(e)}" : "")}"
+                + (passwordWaiting ? "; its generated password has not been shown yet: \"Show the password\" shows it, once" : "")
             : snapshot.SignInReason is { } reason ? $"Needs a sign-in: {reason}"
             : "Needs a sign-in: it has no token yet";
 
@@ -113,7 +116,8 @@ internal sealed class StatusReader(LiveConfig live, TokenService tokens, SignInM
             CanPaste: browser && !live.Current.General.LocalServerAuth,
             CanForget: snapshot.AccessToken is not null || snapshot.RefreshToken is not null,
             AppOnly: appOnly,
-            Template: account.Template)
+            Template: account.Template,
+            PasswordWaiting: passwordWaiting)
         {
             SendsMailThrough = Graph.GraphActivity.SendsThrough(account, GraphActivityOf(account)?.SwitchedAt),
             LastGraphSend = GraphActivityOf(account) is { LastSendAt: { } sentAt } graph

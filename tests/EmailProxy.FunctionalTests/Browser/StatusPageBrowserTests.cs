@@ -244,6 +244,45 @@ public sealed partial class StatusPageBrowserTests(BrowserFixture fixture)
         Assert.Empty(browser.ScriptErrors);
     }
 
+    [Fact]
+    public async Task ShowThePassword_DeviceCodeTemplateAccountSignedInElsewhere_AppearsWithoutAReloadAndShowsItOnce()
+    {
+        const string alice = "alice@example.org";
+        await using var env = await TestEnvironment.CreateAsync();
+        env.Identity.DeviceCodeInterval = TimeSpan.FromSeconds(1);
+        env.WriteConfig(AccountSection(env, "*@example.org", "flow = device_code"));
+        var proxy = await env.StartProxyAsync();
+        // A mail client's login makes the account and starts its device code.
+        await using (var client = await LineClient.ConnectAsync(env.ImapPort))
+        {
+            await client.ReadLineAsync();
+            await client.WriteAsync($"a1 LOGIN {alice} anything\r\n");
+            Assert.Contains("Show the password", await client.ReadLineAsync(), StringComparison.Ordinal);
+        }
+        await using var browser = await BrowserPage.OpenAsync(fixture);
+        var page = browser.Page;
+
+        await GotoStatusAsync(page, env);
+        var account = StatusPageContract.Account(page, alice);
+        await Expect(Field(account, "user-code")).ToHaveTextAsync(env.Identity.IssuedUserCodes.Single());
+        await Expect(Button(account, ShowPasswordButton(alice))).ToBeHiddenAsync();
+        env.Identity.ApproveDeviceCode(env.Identity.IssuedUserCodes.Single(), alice);
+        await proxy.WaitForLineAsync(l => l.Contains($"OAuth2 sign-in of account {alice} with Microsoft succeeded", StringComparison.Ordinal));
+
+        // The script shows the button when the code is entered: nobody reloads.
+        await Expect(Field(account, "state")).ToHaveTextAsync(new Regex("^Signed in.*its generated password has not been shown yet"));
+        await Expect(Button(account, ShowPasswordButton(alice))).ToBeVisibleAsync();
+        await browser.ScreenshotAsync("password-waiting");
+        await Button(account, ShowPasswordButton(alice)).ClickAsync();
+
+        await Expect(page.Locator("#generated-password")).ToHaveTextAsync(new Regex("^[a-km-np-z2-9]{20}$"));
+        await browser.ScreenshotAsync("password-shown");
+        await GotoStatusAsync(page, env);
+        await Expect(Field(StatusPageContract.Account(page, alice), "state")).ToHaveTextAsync(new Regex("^Signed in(?!.*not been shown)"));
+        await Expect(Button(StatusPageContract.Account(page, alice), ShowPasswordButton(alice))).ToBeHiddenAsync();
+        Assert.Empty(browser.ScriptErrors);
+    }
+
     /// <summary>Presses Tab until the element has the focus (at most 50 times), as a keyboard user does.</summary>
     private static async Task TabToAsync(IPage page, ILocator target)
     {

@@ -27,4 +27,7 @@ internal static class StatusPageContract
     public static string ShowDeviceCodeButton(string account) => $"Show device code for {account}";
 
     public static string ForgetButton(string account) => $"Forget tokens of {account}";
+
+    /// <summary>A template account's generated password, once, after a sign-in that ended with nobody shown it (a device code).</summary>
+    public static string ShowPasswordButton(string account) => $"Show the password of {account}";
 }

@@ -73,6 +73,49 @@ public sealed partial class TemplateAccountTests
     }
 
     [Fact]
+    public async Task Login_DeviceCodeTemplateAccount_PasswordShownOnceOnTheStatusPageAndOnlyItOpens()
+    {
+        await using var env = await TestEnvironment.CreateAsync();
+        env.Identity.DeviceCodeInterval = TimeSpan.FromSeconds(1);
+        env.WriteConfig(Template(env).Replace("server = fake\n", "server = fake\nflow = device_code\n", StringComparison.Ordinal));
+        var proxy = await env.StartProxyAsync();
+
+        // The login starts the device code and says where the password will be, for nobody is at a page of the proxy when it ends.
+        var first = await LoginAsync(env, Alice, "anything");
+        var code = Assert.Single(env.Identity.IssuedUserCodes);
+        Assert.Contains($"enter {code} (sign in as {Alice}), then log in again with that password: once the code is entered, the proxy's page {env.RedirectUri}/accounts/alice%40example.org/signin shows it, once", first, StringComparison.Ordinal);
+        env.Identity.ApproveDeviceCode(code, Alice);
+        await proxy.WaitForLineAsync(l => l.Contains($"OAuth2 sign-in of account {Alice} with Microsoft succeeded", StringComparison.Ordinal));
+
+        using var browser = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseProxy = false, CookieContainer = new CookieContainer() }) { Timeout = env.SafetyTimeout };
+        var status = WebUtility.HtmlDecode(await browser.GetStringAsync(new Uri(env.RedirectUri + "/")));
+        Assert.Contains("its generated password has not been shown yet", status, StringComparison.Ordinal);
+        Assert.Contains("<form method=\"post\" class=\"password\" action=\"/accounts/alice%40example.org/password\"><input", status, StringComparison.Ordinal);
+        Assert.Contains("\"password_waiting\":true", await browser.GetStringAsync(new Uri(env.RedirectUri + "/status.json")), StringComparison.Ordinal);
+        // The page the login's text names offers it too.
+        Assert.Contains("class=\"password\" action=\"/accounts/alice%40example.org/password\"><input",
+            await browser.GetStringAsync(new Uri(env.RedirectUri + "/accounts/alice%40example.org/signin")), StringComparison.Ordinal);
+
+        using var shown = await PressAsync(browser, env, Alice, "password");
+        var page = await shown.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.OK, shown.StatusCode);
+        var password = PasswordPattern().Match(page);
+        Assert.True(password.Success, page);
+        var generated = password.Groups[1].Value;
+        using var again = await PressAsync(browser, env, Alice, "password");
+        Assert.Equal(HttpStatusCode.NotFound, again.StatusCode);
+        Assert.DoesNotMatch(PasswordPattern(), await again.Content.ReadAsStringAsync());
+        Assert.DoesNotContain("class=\"password\" action=\"/accounts/alice%40example.org/password\"><", await browser.GetStringAsync(new Uri(env.RedirectUri + "/")), StringComparison.Ordinal);
+
+        // The right one first: after a failure the login throttle makes the next check wait its turn.
+        Assert.StartsWith("a1 OK", await LoginAsync(env, Alice, generated), StringComparison.Ordinal);
+        Assert.StartsWith("a1 NO [AUTHENTICATIONFAILED] Wrong login name or password", await LoginAsync(env, Alice, "anything"), StringComparison.Ordinal);
+        Assert.Equal(1, env.Imap.SuccessfulAuthentications);
+        Assert.Contains(proxy.Output, line => line.Contains($"The generated password of account {Alice} was shown on the status page", StringComparison.Ordinal));
+        Assert.DoesNotContain(proxy.Output, line => line.Contains(generated, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task SignIn_SecondUserOfTheTemplateSignsInAsTheFirst_RefusedAndNothingKept()
     {
         await using var env = await TestEnvironment.CreateAsync();
@@ -113,6 +156,18 @@ public sealed partial class TemplateAccountTests
         return await client.ReadUntilAsync(l => l.StartsWith("a1 ", StringComparison.Ordinal));
     }
 
+    /// <summary>Presses an account's button on the status page: a POST with the page's anti-forgery field and cookie, as a browser's.</summary>
+    private static async Task<HttpResponseMessage> PressAsync(HttpClient browser, TestEnvironment env, string account, string action)
+    {
+        var page = await browser.GetStringAsync(new Uri(env.RedirectUri + "/"));
+        var token = WebUtility.HtmlDecode(FormTokenPattern().Match(page).Groups[1].Value);
+        using var form = new FormUrlEncodedContent([new KeyValuePair<string, string>("__csrf", token)]);
+        return await browser.PostAsync(new Uri($"{env.RedirectUri}/accounts/{Uri.EscapeDataString(account)}/{action}"), form);
+    }
+
     [GeneratedRegex("<code id=\"generated-password\">([a-z2-9]{20})</code>")]
     private static partial Regex PasswordPattern();
+
+    [GeneratedRegex("name=\"__csrf\" value=\"([^\"]+)\"")]
+    private static partial Regex FormTokenPattern();
 }

@@ -54,13 +54,56 @@ public sealed class SignInManagerTemplatePasswordTests : IDisposable
     {
         var first = await SignInAsync(_alice);
         var hash = (await _tokens.SnapshotAsync(_alice, CancellationToken.None)).PasswordHash;
+        // Shown at the end of the first sign-in: from then on a mail client may use it.
+        Assert.NotNull(first.Password!.Take());
 
         var second = await SignInAsync(_alice);
 
-        Assert.NotNull(first.Password);
         Assert.True(second.Succeeded);
         Assert.Null(second.Password);
         Assert.Equal(hash, (await _tokens.SnapshotAsync(_alice, CancellationToken.None)).PasswordHash);
+    }
+
+    [Fact]
+    public async Task CompleteAsync_LaterSignInWhenThePasswordWasNeverShown_MakesANewOneAndDropsTheOld()
+    {
+        // A device code entered elsewhere: nobody was at a page of the proxy to be shown the first password.
+        var first = await SignInAsync(_alice);
+
+        var second = await SignInAsync(_alice);
+
+        Assert.True(second.Succeeded, second.Message);
+        var password = second.Password?.Take();
+        Assert.NotNull(password);
+        Assert.Null(first.Password!.Take());
+        var hash = (await _tokens.SnapshotAsync(_alice, CancellationToken.None)).PasswordHash;
+        Assert.True(new PasswordVerifier().Verify(Alice, hash!, password));
+    }
+
+    [Fact]
+    public async Task Unshown_SignInEndedWithNobodyShownThePassword_TakenOnceThenGoneEverywhere()
+    {
+        var result = await SignInAsync(_alice);
+
+        Assert.True(_signIns.Unshown.IsWaiting(Alice));
+        var password = _signIns.Unshown.Take(Alice);
+        Assert.NotNull(password);
+        Assert.True(new PasswordVerifier().Verify(Alice, (await _tokens.SnapshotAsync(_alice, CancellationToken.None)).PasswordHash!, password));
+        Assert.False(_signIns.Unshown.IsWaiting(Alice));
+        Assert.Null(_signIns.Unshown.Take(Alice));
+        Assert.Null(result.Password!.Take());
+        Assert.DoesNotContain(password, _signIns.Unshown.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Unshown_PasswordShownAtTheEndOfItsSignIn_NothingWaits()
+    {
+        var result = await SignInAsync(_alice);
+
+        Assert.NotNull(result.Password!.Take());
+
+        Assert.False(_signIns.Unshown.IsWaiting(Alice));
+        Assert.Null(_signIns.Unshown.Take(Alice));
     }
 
     [Fact]

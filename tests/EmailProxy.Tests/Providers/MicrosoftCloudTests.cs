@@ -32,6 +32,29 @@ public sealed class MicrosoftCloudTests
         Assert.Same(cloud, MicrosoftCloud.OfHost(smtpHost));
     }
 
+    /// <summary>The hosts of Microsoft's national-cloud pages (see <see cref="MicrosoftCloud"/>'s sources), each of its cloud.</summary>
+    [Theory]
+    [InlineData("login.partner.microsoftonline.cn", "china")]
+    [InlineData("partner.outlook.cn", "china")]
+    [InlineData("outlook-dod.office365.us", "usgov-dod")]
+    [InlineData("webmail.apps.mil", "usgov-dod")]
+    [InlineData("outlook.office365.us", "usgov")]
+    [InlineData("login.microsoftonline.us", "usgov")]
+    [InlineData("outlook.office365.com", "global")]
+    public void OfHost_HostOfAnEndpointList_ItsCloud(string host, string cloud)
+    {
+        Assert.Equal(cloud, MicrosoftCloud.OfHost(host)?.Name);
+    }
+
+    [Fact]
+    public void Clouds_SignInAndExchangeHosts_AsMicrosoftsNationalCloudPagesSay()
+    {
+        Assert.Equal("https://login.partner.microsoftonline.cn/", MicrosoftCloud.China.Authority.AbsoluteUri);
+        Assert.Equal("https://login.microsoftonline.us/", MicrosoftCloud.UsGovDod.Authority.AbsoluteUri);
+        // DoD: one Exchange host for IMAP, POP and SMTP submission (TCP 993, 995, 587 in its endpoint list).
+        Assert.Equal(["outlook-dod.office365.us"], new[] { MicrosoftCloud.UsGovDod.ImapHost, MicrosoftCloud.UsGovDod.PopHost, MicrosoftCloud.UsGovDod.SmtpHost }.Distinct());
+    }
+
     [Fact]
     public void For_GlobalCloud_SameAsTheDefaultsBeforeClouds()
     {

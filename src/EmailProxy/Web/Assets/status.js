@@ -64,6 +64,11 @@
       }
       var pending = !!account.user_code;
       section.setAttribute("data-pending", pending ? "true" : "false");
+      // A template account's generated password waits once its device code is entered.
+      var password = section.querySelector("form.password");
+      if (password) {
+        password.hidden = !account.password_waiting;
+      }
       var device = section.querySelector(".device");
       if (!device) {
         return;
