@@ -90,7 +90,7 @@ internal sealed partial class GraphDelivery(GraphTokens tokens, GraphClient clie
         }
         // A new content for each try: the request that carried one disposes it.
         Task<GraphAnswer> TryAsync(string accessToken) => large
-            ? new GraphLargeMessage(client, account, server, accessToken).SendAsync(spool, prefix, cancellationToken)
+            ? new GraphLargeMessage(client, account, server, accessToken, RenewAsync).SendAsync(spool, prefix, cancellationToken)
             : client.SendMimeAsync(account, server, accessToken, new Base64MimeContent(prefix, spool), cancellationToken);
         GraphAnswer answer;
         try
@@ -114,6 +114,13 @@ internal sealed partial class GraphDelivery(GraphTokens tokens, GraphClient clie
                 "unparsable", messageId, null);
         }
         return Map(account, answer, messageId);
+
+        // A large send's cleanup after a 401 midway: the same single-flight renewal the retry above then finds done.
+        async Task<string?> RenewAsync(string refused, CancellationToken ct)
+        {
+            tokens.Invalidate(account, refused);
+            return (await tokens.GetAsync(account, ct)).AccessToken;
+        }
     }
 
     private (string Reply, string Result, string? MessageId, TimeSpan? Throttled) Map(AccountOptions account, GraphAnswer answer, string? messageId)

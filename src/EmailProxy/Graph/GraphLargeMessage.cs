@@ -13,10 +13,17 @@ namespace EmailProxy.Graph;
 /// draft from MIME (headers and body as the client wrote them), each attachment then added decoded
 /// (its bytes unchanged): under <see cref="UploadSessionThreshold"/> in one request, above through
 /// <c>createUploadSession</c> in <see cref="ChunkSize"/> pieces; then the draft is sent. A send that
-/// fails on the way deletes its draft, so that nothing half-made is left in the mailbox.
+/// fails on the way deletes its draft, so that nothing half-made is left in the mailbox: when Graph
+/// refused the token meanwhile (a 401 midway), with a new one (<paramref name="renewToken"/>, once).
 /// </summary>
-internal sealed class GraphLargeMessage(GraphClient client, AccountOptions account, ServerOptions? server, string accessToken)
+/// <param name="renewToken">Drops the refused token and gets a new one (single flight with every other
+/// send of the account); null when none can be had.</param>
+internal sealed class GraphLargeMessage(GraphClient client, AccountOptions account, ServerOptions? server, string accessToken,
+    Func<string, CancellationToken, Task<string?>> renewToken)
 {
+    /// <summary>How long the cleanup of a failed send may take (a new token and the DELETE): the client's reply waits for it.</summary>
+    private static readonly TimeSpan CleanupTimeout = TimeSpan.FromSeconds(30);
+
     /// <summary>Graph takes an attachment of at most this much in one request; larger ones need an upload session.</summary>
     public const long UploadSessionThreshold = 3L * 1000 * 1000;
 
@@ -192,10 +199,16 @@ internal sealed class GraphLargeMessage(GraphClient client, AccountOptions accou
     private async Task DeleteDraftAsync(string messageUrl)
     {
         // Best effort, on its own time: the client's reply does not wait for long on a cleanup.
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var timeout = new CancellationTokenSource(CleanupTimeout);
         try
         {
-            await client.SendAsync(server, HttpMethod.Delete, new Uri(messageUrl), accessToken, null, timeout.Token);
+            var deleted = await client.SendAsync(server, HttpMethod.Delete, new Uri(messageUrl), accessToken, null, timeout.Token);
+            // The token expired or was revoked midway (the step that failed may have been its 401): once more with a new one.
+            if (deleted.Status == 401 && await renewToken(accessToken, timeout.Token) is { } renewed)
+            {
+                accessToken = renewed;
+                await client.SendAsync(server, HttpMethod.Delete, new Uri(messageUrl), accessToken, null, timeout.Token);
+            }
         }
         catch (OperationCanceledException)
         {

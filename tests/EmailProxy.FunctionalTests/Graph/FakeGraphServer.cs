@@ -29,7 +29,8 @@ internal sealed class FakeGraphServer(FakeIdentityServer identity) : IAsyncDispo
     private static readonly string[] FromStart = ["0-"];
 
     private readonly ConcurrentQueue<FakeGraphMessage> _messages = new();
-    private readonly ConcurrentQueue<FakeGraphFault> _faults = new();
+    private readonly ConcurrentDictionary<FakeGraphStep, ConcurrentQueue<FakeGraphFault>> _faults = new();
+    private readonly ConcurrentDictionary<string, bool> _revoked = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, FakeGraphDraft> _drafts = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, FakeUploadSession> _uploads = new(StringComparer.Ordinal);
     private int _deletedDrafts;
@@ -68,13 +69,32 @@ internal sealed class FakeGraphServer(FakeIdentityServer identity) : IAsyncDispo
     /// <summary>Set when a <see cref="FakeGraphFault.DropConnection"/> request has been read whole.</summary>
     public TaskCompletionSource DropReached { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    /// <summary>The next requests answer these faults, one each, in order.</summary>
-    public void FailNext(params FakeGraphFault[] faults)
+    /// <summary>The next sendMail requests answer these faults, one each, in order.</summary>
+    public void FailNext(params FakeGraphFault[] faults) => FailNextAt(FakeGraphStep.SendMail, faults);
+
+    /// <summary>
+    /// The next requests of <paramref name="step"/> answer these faults, one each, in order (after their token
+    /// was checked). <see cref="FakeGraphFault.Unauthorized"/> also revokes the token it was given: every later
+    /// request with it is refused, as Graph refuses an expired or revoked token.
+    /// </summary>
+    public void FailNextAt(FakeGraphStep step, params FakeGraphFault[] faults)
     {
+        var queue = _faults.GetOrAdd(step, static _ => new ConcurrentQueue<FakeGraphFault>());
         foreach (var fault in faults)
         {
-            _faults.Enqueue(fault);
+            queue.Enqueue(fault);
         }
+    }
+
+    /// <summary>Answers the next fault set for <paramref name="step"/>, if any; true when it did.</summary>
+    private async Task<bool> FaultedAsync(FakeGraphStep step, HttpContext context)
+    {
+        if (!_faults.TryGetValue(step, out var queue) || !queue.TryDequeue(out var fault))
+        {
+            return false;
+        }
+        await FaultAsync(context, fault);
+        return true;
     }
 
     public async Task StartAsync()
@@ -123,9 +143,8 @@ internal sealed class FakeGraphServer(FakeIdentityServer identity) : IAsyncDispo
             await ErrorAsync(context, 401, "InvalidAuthenticationToken", refusal);
             return;
         }
-        if (_faults.TryDequeue(out var fault))
+        if (await FaultedAsync(FakeGraphStep.SendMail, context))
         {
-            await FaultAsync(context, fault);
             return;
         }
         if (!context.Request.ContentType?.StartsWith("text/plain", StringComparison.Ordinal) ?? true)
@@ -193,7 +212,7 @@ internal sealed class FakeGraphServer(FakeIdentityServer identity) : IAsyncDispo
 
     private async Task CreateDraftAsync(string user, HttpContext context)
     {
-        if (await ReadMimeAsync(user, context) is not { } mime)
+        if (await ReadMimeAsync(user, context) is not { } mime || await FaultedAsync(FakeGraphStep.CreateDraft, context))
         {
             return;
         }
@@ -205,7 +224,7 @@ internal sealed class FakeGraphServer(FakeIdentityServer identity) : IAsyncDispo
 
     private async Task AddAttachmentAsync(string user, string id, HttpContext context)
     {
-        if (await ReadJsonAsync(user, context) is not { } json)
+        if (await ReadJsonAsync(user, context) is not { } json || await FaultedAsync(FakeGraphStep.AddAttachment, context))
         {
             return;
         }
@@ -224,7 +243,7 @@ internal sealed class FakeGraphServer(FakeIdentityServer identity) : IAsyncDispo
 
     private async Task CreateUploadSessionAsync(string user, string id, HttpContext context)
     {
-        if (await ReadJsonAsync(user, context) is not { } json)
+        if (await ReadJsonAsync(user, context) is not { } json || await FaultedAsync(FakeGraphStep.CreateUploadSession, context))
         {
             return;
         }
@@ -279,7 +298,7 @@ internal sealed class FakeGraphServer(FakeIdentityServer identity) : IAsyncDispo
 
     private async Task SendDraftAsync(string user, string id, HttpContext context)
     {
-        if (await ReadJsonAsync(user, context) is null)
+        if (await ReadJsonAsync(user, context) is null || await FaultedAsync(FakeGraphStep.SendDraft, context))
         {
             return;
         }
@@ -304,6 +323,10 @@ internal sealed class FakeGraphServer(FakeIdentityServer identity) : IAsyncDispo
             await ErrorAsync(context, 401, "InvalidAuthenticationToken", refusal);
             return;
         }
+        if (await FaultedAsync(FakeGraphStep.DeleteDraft, context))
+        {
+            return;
+        }
         if (_drafts.TryRemove(id, out _))
         {
             Interlocked.Increment(ref _deletedDrafts);
@@ -319,6 +342,10 @@ internal sealed class FakeGraphServer(FakeIdentityServer identity) : IAsyncDispo
             return "Access token is empty.";
         }
         var token = authorization["Bearer ".Length..];
+        if (_revoked.ContainsKey(token))
+        {
+            return "Lifetime validation failed, the token is expired.";
+        }
         if (!identity.IsValid(token, user) || identity.ScopeOf(token) is not { } scope)
         {
             return "Access token has expired or is not yet valid.";
@@ -338,6 +365,10 @@ internal sealed class FakeGraphServer(FakeIdentityServer identity) : IAsyncDispo
         switch (fault)
         {
             case FakeGraphFault.Unauthorized:
+                if (context.Request.Headers.Authorization.ToString() is { } authorization && authorization.StartsWith("Bearer ", StringComparison.Ordinal))
+                {
+                    _revoked[authorization["Bearer ".Length..]] = true;
+                }
                 await ErrorAsync(context, 401, "InvalidAuthenticationToken", "Lifetime validation failed, the token is expired.");
                 break;
             case FakeGraphFault.AccessDenied:

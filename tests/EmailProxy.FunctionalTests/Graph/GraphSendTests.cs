@@ -113,6 +113,24 @@ public sealed class GraphSendTests
         Assert.Equal(1, g.Graph.DeletedDrafts);
     }
 
+    [Fact]
+    public async Task Send_LargeMessageTokenRefusedMidway_DraftDeletedWithANewTokenThenSentOnce()
+    {
+        await using var g = await GraphEnvironment.StartAsync();
+        using var client = await ConnectAsync(g.Env);
+        var before = g.GraphTokenRequests;
+        // The draft is made, then the token is refused (and stays refused) at the attachment's upload session.
+        g.Graph.FailNextAt(FakeGraphStep.CreateUploadSession, FakeGraphFault.Unauthorized);
+        var message = MimeMessage.Load(new MemoryStream(GraphTestMessages.WithAttachment(5 * 1024 * 1024, "customer@example.org")));
+
+        await client.SendAsync(message);
+
+        Assert.Single(g.Graph.Messages);
+        Assert.Equal(0, g.Graph.OpenDrafts);
+        Assert.Equal(1, g.Graph.DeletedDrafts);
+        Assert.Equal(before + 1, g.GraphTokenRequests);
+    }
+
     [Theory]
     [InlineData(FakeGraphFault.AccessDenied, 550, "Mail.Send")]
     [InlineData(FakeGraphFault.SendAsDenied, 550, "Send As")]
