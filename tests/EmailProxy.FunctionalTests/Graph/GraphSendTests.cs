@@ -41,6 +41,12 @@ public sealed class GraphSendTests
         Assert.Equal(0, g.Env.Smtp.AuthenticationAttempts);
         Assert.Contains(g.Proxy.Output, line => line.Contains("<swaks-1@example.com>", StringComparison.Ordinal) && line.Contains("result sent", StringComparison.Ordinal));
         Assert.DoesNotContain(g.Proxy.Output, line => line.Contains("Grüße.", StringComparison.Ordinal));
+        // The session's end line counts what the client sent and got, as a relayed session's does.
+        var ended = await g.Proxy.WaitForLineAsync(line => line.Contains("served through Microsoft Graph, 1 message sent", StringComparison.Ordinal));
+        var bytes = System.Text.RegularExpressions.Regex.Match(ended, "; (\\d+) bytes from the client, (\\d+) bytes to it");
+        Assert.True(bytes.Success, ended);
+        Assert.InRange(long.Parse(bytes.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), message.Length + 50, message.Length + 500);
+        Assert.InRange(long.Parse(bytes.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture), 100, 2000);
 
         using var http = new HttpClient();
         var status = await http.GetStringAsync(new Uri(g.Env.RedirectUri + "/"));
