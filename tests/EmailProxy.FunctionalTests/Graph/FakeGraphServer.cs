@@ -31,6 +31,7 @@ internal sealed class FakeGraphServer(FakeIdentityServer identity) : IAsyncDispo
     private readonly ConcurrentQueue<FakeGraphMessage> _messages = new();
     private readonly ConcurrentDictionary<FakeGraphStep, ConcurrentQueue<FakeGraphFault>> _faults = new();
     private readonly ConcurrentDictionary<string, bool> _revoked = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stopping = new();
     private readonly ConcurrentDictionary<string, FakeGraphDraft> _drafts = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, FakeUploadSession> _uploads = new(StringComparer.Ordinal);
     private int _deletedDrafts;
@@ -68,6 +69,9 @@ internal sealed class FakeGraphServer(FakeIdentityServer identity) : IAsyncDispo
 
     /// <summary>Set when a <see cref="FakeGraphFault.DropConnection"/> request has been read whole.</summary>
     public TaskCompletionSource DropReached { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Set when a <see cref="FakeGraphFault.Hang"/> request has been read whole (and is being held).</summary>
+    public TaskCompletionSource HangReached { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>The next sendMail requests answer these faults, one each, in order.</summary>
     public void FailNext(params FakeGraphFault[] faults) => FailNextAt(FakeGraphStep.SendMail, faults);
@@ -123,12 +127,15 @@ internal sealed class FakeGraphServer(FakeIdentityServer identity) : IAsyncDispo
 
     public async ValueTask DisposeAsync()
     {
+        // A held (Hang) response ends now: the test is over.
+        await _stopping.CancelAsync();
         if (_app is not null)
         {
             await _app.StopAsync();
             await _app.DisposeAsync();
             _app = null;
         }
+        _stopping.Dispose();
     }
 
     private async Task SendMailAsync(string user, HttpContext context)
@@ -391,6 +398,16 @@ internal sealed class FakeGraphServer(FakeIdentityServer identity) : IAsyncDispo
                 break;
             case FakeGraphFault.DropConnection:
                 DropReached.TrySetResult();
+                context.Abort();
+                break;
+            case FakeGraphFault.Hang:
+                HangReached.TrySetResult();
+                var released = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                using (_stopping.Token.Register(() => released.TrySetResult()))
+                using (context.RequestAborted.Register(() => released.TrySetResult()))
+                {
+                    await released.Task;
+                }
                 context.Abort();
                 break;
         }

@@ -164,6 +164,28 @@ public sealed class GraphSendTests
     }
 
     [Fact]
+    public async Task Send_GraphNeverAnswers_451MaybeSentAfterTheRequestTimeoutThenTheRetrySucceeds()
+    {
+        // The proxy's Graph request timeout (two minutes) shortened for the test: this fault waits for it.
+        await using var g = await GraphEnvironment.StartAsync(environment: new Dictionary<string, string?> { ["EMAILPROXY_TEST_GRAPH_REQUEST_TIMEOUT"] = "2" });
+        g.Graph.FailNext(FakeGraphFault.Hang);
+        using var client = await ConnectAsync(g.Env);
+        client.Timeout = 30_000;
+
+        var refused = await Assert.ThrowsAsync<SmtpCommandException>(() => client.SendAsync(Message("first try")));
+
+        Assert.True(g.Graph.HangReached.Task.IsCompleted);
+        Assert.Equal(451, (int)refused.StatusCode);
+        Assert.Contains("no answer within 2 seconds", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("may have been sent", refused.Message, StringComparison.Ordinal);
+        Assert.Contains(g.Proxy.Output, line => line.Contains("it may have been sent", StringComparison.Ordinal));
+        Assert.Empty(g.Graph.Messages);
+
+        await client.SendAsync(Message("second try"));
+        Assert.Equal("second try", MimeMessage.Load(new MemoryStream(Assert.Single(g.Graph.Messages).Mime)).Subject);
+    }
+
+    [Fact]
     public async Task Send_GraphRefusesTheTokenOnce_NewGraphTokenAndSentOnce()
     {
         await using var g = await GraphEnvironment.StartAsync();
