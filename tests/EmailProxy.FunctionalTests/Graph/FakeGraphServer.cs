@@ -45,6 +45,14 @@ internal sealed class FakeGraphServer(FakeIdentityServer identity) : IAsyncDispo
 
     public IReadOnlyList<FakeGraphMessage> Messages => [.. _messages];
 
+    /// <summary>
+    /// The copies the mailbox keeps in Sent Items: every MIME sendMail's (it has no saveToSentItems switch) and
+    /// every sent draft's, except a draft marked PidTagDeleteAfterSubmit, which Exchange deletes once submitted.
+    /// </summary>
+    public IReadOnlyList<FakeGraphMessage> SentItems => [.. _sentItems];
+
+    private readonly ConcurrentQueue<FakeGraphMessage> _sentItems = new();
+
     /// <summary>Drafts made and neither sent nor deleted.</summary>
     public int OpenDrafts => _drafts.Count;
 
@@ -116,6 +124,7 @@ internal sealed class FakeGraphServer(FakeIdentityServer identity) : IAsyncDispo
         app.MapPost("/v1.0/users/{user}/messages/{id}/attachments", (string user, string id, HttpContext context) => AddAttachmentAsync(user, id, context));
         app.MapPost("/v1.0/users/{user}/messages/{id}/attachments/createUploadSession", (string user, string id, HttpContext context) => CreateUploadSessionAsync(user, id, context));
         app.MapPut("/upload/{session}", (string session, HttpContext context) => UploadAsync(session, context));
+        app.MapPatch("/v1.0/users/{user}/messages/{id}", (string user, string id, HttpContext context) => PatchDraftAsync(user, id, context));
         app.MapPost("/v1.0/users/{user}/messages/{id}/send", (string user, string id, HttpContext context) => SendDraftAsync(user, id, context));
         app.MapDelete("/v1.0/users/{user}/messages/{id}", (string user, string id, HttpContext context) => DeleteDraftAsync(user, id, context));
         await app.StartAsync();
@@ -169,7 +178,9 @@ internal sealed class FakeGraphServer(FakeIdentityServer identity) : IAsyncDispo
             await ErrorAsync(context, 400, "ErrorMimeContentInvalidBase64String", "Invalid base64 string for MIME content.");
             return;
         }
-        _messages.Enqueue(new FakeGraphMessage(user, mime));
+        var sent = new FakeGraphMessage(user, mime);
+        _messages.Enqueue(sent);
+        _sentItems.Enqueue(sent);
         context.Response.StatusCode = 202;
     }
 
@@ -303,6 +314,32 @@ internal sealed class FakeGraphServer(FakeIdentityServer identity) : IAsyncDispo
         context.Response.StatusCode = 201;
     }
 
+    /// <summary>PATCH of a draft: only its singleValueExtendedProperties are looked at (PidTagDeleteAfterSubmit).</summary>
+    private async Task PatchDraftAsync(string user, string id, HttpContext context)
+    {
+        if (await ReadJsonAsync(user, context) is not { } json || await FaultedAsync(FakeGraphStep.PatchDraft, context))
+        {
+            return;
+        }
+        if (!_drafts.TryGetValue(id, out var draft))
+        {
+            await ErrorAsync(context, 404, "ErrorItemNotFound", "The specified object was not found in the store.");
+            return;
+        }
+        if (json.TryGetProperty("singleValueExtendedProperties", out var properties))
+        {
+            foreach (var property in properties.EnumerateArray())
+            {
+                if (string.Equals(property.GetProperty("id").GetString(), "Boolean 0x0E01", StringComparison.OrdinalIgnoreCase))
+                {
+                    draft.DeleteAfterSubmit = string.Equals(property.GetProperty("value").GetString(), "true", StringComparison.OrdinalIgnoreCase);
+                }
+            }
+        }
+        context.Response.StatusCode = 200;
+        await context.Response.WriteAsJsonAsync(new { id }, context.RequestAborted);
+    }
+
     private async Task SendDraftAsync(string user, string id, HttpContext context)
     {
         if (await ReadJsonAsync(user, context) is null || await FaultedAsync(FakeGraphStep.SendDraft, context))
@@ -319,7 +356,12 @@ internal sealed class FakeGraphServer(FakeIdentityServer identity) : IAsyncDispo
             await ErrorAsync(context, 404, "ErrorItemNotFound", "The specified object was not found in the store.");
             return;
         }
-        _messages.Enqueue(new FakeGraphMessage(draft.User, draft.Mime) { Attachments = [.. draft.Attachments] });
+        var sent = new FakeGraphMessage(draft.User, draft.Mime) { Attachments = [.. draft.Attachments], DeleteAfterSubmit = draft.DeleteAfterSubmit };
+        _messages.Enqueue(sent);
+        if (!draft.DeleteAfterSubmit)
+        {
+            _sentItems.Enqueue(sent);
+        }
         context.Response.StatusCode = 202;
     }
 

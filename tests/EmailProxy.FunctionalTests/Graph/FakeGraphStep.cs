@@ -5,6 +5,7 @@ public enum FakeGraphStep
 {
     SendMail,
     CreateDraft,
+    PatchDraft,
     AddAttachment,
     CreateUploadSession,
     SendDraft,

@@ -38,6 +38,8 @@ public sealed class GraphSendTests
         var bcc = "Bcc: hidden@example.org\r\n"u8.ToArray();
         // swaks ends DATA with CRLF . CRLF: the first CRLF ends the message's last line.
         Assert.Equal([.. bcc, .. message, .. "\r\n"u8], sent.Mime);
+        // graph_save_to_sent_items = true (the default): Graph keeps its copy.
+        Assert.Same(sent, Assert.Single(g.Graph.SentItems));
         Assert.Equal(0, g.Env.Smtp.AuthenticationAttempts);
         Assert.Contains(g.Proxy.Output, line => line.Contains("<swaks-1@example.com>", StringComparison.Ordinal) && line.Contains("result sent", StringComparison.Ordinal));
         Assert.DoesNotContain(g.Proxy.Output, line => line.Contains("Grüße.", StringComparison.Ordinal));
@@ -101,6 +103,30 @@ public sealed class GraphSendTests
         Assert.True(sent.Mime.AsSpan().StartsWith(message.AsSpan(0, textEnd)), Encoding.UTF8.GetString(sent.Mime));
         Assert.True(g.Graph.LargestRequest <= 4 * 1024 * 1024, $"largest request {g.Graph.LargestRequest} bytes");
         Assert.Equal(0, g.Graph.OpenDrafts);
+    }
+
+    [Fact]
+    public async Task Send_SaveToSentItemsFalse_DraftsMarkedDeleteAfterSubmitAndSentItemsStaysEmpty()
+    {
+        await using var g = await GraphEnvironment.StartAsync(more: "graph_save_to_sent_items = false\n");
+        using var client = await ConnectAsync(g.Env);
+        var small = Message("no copy in Sent Items");
+        small.Bcc.Add(MailboxAddress.Parse("hidden@example.org"));
+        var large = MimeMessage.Load(new MemoryStream(GraphTestMessages.WithAttachment(5 * 1024 * 1024, "customer@example.org", "large, no copy")));
+
+        await client.SendAsync(small);
+        await client.SendAsync(large);
+
+        Assert.Equal(2, g.Graph.Messages.Count);
+        Assert.All(g.Graph.Messages, m => Assert.True(m.DeleteAfterSubmit));
+        Assert.Empty(g.Graph.SentItems);
+        Assert.Equal(0, g.Graph.OpenDrafts);
+        // A small message is a draft made from its MIME as it is (the hidden recipient in a Bcc header): no sendMail.
+        Assert.Equal(0, g.Graph.Requests);
+        var first = MimeMessage.Load(new MemoryStream(g.Graph.Messages[0].Mime));
+        Assert.Equal("no copy in Sent Items", first.Subject);
+        Assert.Equal("hidden@example.org", Assert.Single(first.Bcc.Mailboxes).Address);
+        Assert.Equal("data.bin", Assert.Single(g.Graph.Messages[1].Attachments).Name);
     }
 
     [Fact]
