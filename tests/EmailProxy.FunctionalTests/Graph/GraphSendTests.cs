@@ -77,7 +77,7 @@ public sealed class GraphSendTests
     }
 
     [Fact]
-    public async Task Send_Swaks25MiB_DraftFromTheMimeAttachmentUploadedInChunksByteExact()
+    public async Task Send_25MiBBySwaksAndSymfonyMailer_DraftFromTheMimeAttachmentUploadedInChunksByteExact()
     {
         await using var g = await GraphEnvironment.StartAsync();
         const int attachmentSize = 18 * 1024 * 1024;
@@ -85,22 +85,29 @@ public sealed class GraphSendTests
         Assert.True(message.Length > 24 * 1024 * 1024, $"{message.Length} bytes");
         var file = Path.Combine(g.Env.Directory, "large.eml");
         await File.WriteAllBytesAsync(file, message);
+        var script = Path.Combine(AppContext.BaseDirectory, "Clients", "symfony_send.php");
 
-        var run = await ClientRun.RunAsync(g.Env.Directory, "swaks",
-            ["--server", "127.0.0.1", "--port", $"{g.Env.SmtpPort}", "--auth", "PLAIN", "--auth-user", User, "--auth-password", Password,
-             "--from", User, "--to", "customer@example.org", "--data", "@" + file, "--suppress-data"]);
+        // Both clients at once on one proxy: each one's send is the other's concurrent load.
+        var runs = await Task.WhenAll(
+            ClientRun.RunAsync(g.Env.Directory, "swaks",
+                ["--server", "127.0.0.1", "--port", $"{g.Env.SmtpPort}", "--auth", "PLAIN", "--auth-user", User, "--auth-password", Password,
+                 "--from", User, "--to", "customer@example.org", "--data", "@" + file, "--suppress-data"]),
+            ClientRun.RunAsync(g.Env.Directory, "php", [script, "127.0.0.1", $"{g.Env.SmtpPort}", "auto", User, Password, "none", file]));
 
-        Assert.True(run.ExitCode == 0, run.ToString());
-        var sent = Assert.Single(g.Graph.Messages);
-        var attachment = Assert.Single(sent.Attachments);
+        Assert.All(runs, run => Assert.True(run.ExitCode == 0, run.ToString()));
+        Assert.Equal(2, g.Graph.Messages.Count);
         var expected = new byte[attachmentSize];
         new Random(19).NextBytes(expected);
-        Assert.Equal("data.bin", attachment.Name);
-        Assert.Equal("application/octet-stream", attachment.ContentType);
-        Assert.True(expected.AsSpan().SequenceEqual(attachment.Content), "the attachment arrives byte for byte");
         // The draft is the message without its attachment: headers and text part as the client wrote them.
         var textEnd = message.AsSpan().IndexOf("--graph-b1\r\nContent-Type: application/octet-stream"u8);
-        Assert.True(sent.Mime.AsSpan().StartsWith(message.AsSpan(0, textEnd)), Encoding.UTF8.GetString(sent.Mime));
+        foreach (var sent in g.Graph.Messages)
+        {
+            var attachment = Assert.Single(sent.Attachments);
+            Assert.Equal("data.bin", attachment.Name);
+            Assert.Equal("application/octet-stream", attachment.ContentType);
+            Assert.True(expected.AsSpan().SequenceEqual(attachment.Content), "the attachment arrives byte for byte");
+            Assert.True(sent.Mime.AsSpan().StartsWith(message.AsSpan(0, textEnd)), Encoding.UTF8.GetString(sent.Mime));
+        }
         Assert.True(g.Graph.LargestRequest <= 4 * 1024 * 1024, $"largest request {g.Graph.LargestRequest} bytes");
         Assert.Equal(0, g.Graph.OpenDrafts);
     }
