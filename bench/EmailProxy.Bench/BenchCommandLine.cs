@@ -94,6 +94,8 @@ internal static class BenchCommandLine
         // bench relay [--short]: issue 15, items 1-2 (RelayCommandLine.cs); the root's proxy and quiet options apply to it too.
         proxyDll.Recursive = proxyEnv.Recursive = quietWait.Recursive = true;
         root.Subcommands.Add(RelayCommandLine.Create(args, proxyDll, proxyEnv, quietWait));
+        // bench graph [--short]: issue 19 (GraphCommandLine.cs).
+        root.Subcommands.Add(GraphCommandLine.Create(args, proxyDll, proxyEnv));
         root.SetAction((result, cancellationToken) =>
         {
             var options = result.GetValue(shortRun) ? BenchOptions.ShortRun : result.GetValue(quick) ? BenchOptions.QuickRun : new BenchOptions();

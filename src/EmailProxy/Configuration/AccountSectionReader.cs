@@ -94,11 +94,6 @@ internal static class AccountSectionReader
         var graphUrl = section.Url(Keys.GraphUrl) ?? cloud.GraphUrl;
         var graphScope = section.Text(Keys.GraphScope);
         var saveToSentItems = section.Boolean(Keys.GraphSaveToSentItems) ?? true;
-        if (!saveToSentItems)
-        {
-            section.Warn(Keys.GraphSaveToSentItems, "false",
-                "cannot be honoured: Graph's MIME sendMail, which the proxy uses so that a message arrives byte for byte as the client wrote it, always keeps a copy in Sent Items (it has no saveToSentItems switch); turn off the client's own copy to Sent instead");
-        }
         if (smtpVia != SmtpVia.Smtp && provider != OAuthProvider.Microsoft)
         {
             section.Error(Keys.SmtpVia, section.Text(Keys.SmtpVia), "graph and auto are for Microsoft 365 accounts only (provider = microsoft)");

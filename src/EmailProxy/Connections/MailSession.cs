@@ -212,6 +212,9 @@ internal abstract class MailSession(ConnectionContext connection, SessionEnviron
 
     protected void SetOutcome(string result) => _result = result;
 
+    /// <summary>The bytes of a session served without an upstream (<see cref="ServeWithoutUpstreamAsync"/>), for its end line.</summary>
+    protected void SetSessionBytes(long fromClient, long toClient) => (_bytesFromClient, _bytesToClient) = (fromClient, toClient);
+
     protected async ValueTask WriteAsync(string lines, CancellationToken cancellationToken) =>
         await Connection.Transport.Output.WriteAsync(Encoding.UTF8.GetBytes(lines + "\r\n"), cancellationToken);
 

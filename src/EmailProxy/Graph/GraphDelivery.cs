@@ -15,7 +15,8 @@ namespace EmailProxy.Graph;
 /// is a 451 with the wait in words; too large a 552 5.3.4; a refused permission or Send As a 550
 /// with the fix; no answer after the request went out a 451 and a log line that it may have been
 /// sent (Graph has no idempotency key, so the client's retry may send it twice). A message over
-/// one request's size goes as a draft with its attachments added, then sent (<see cref="GraphLargeMessage"/>).
+/// one request's size goes as a draft with its attachments added, then sent; so does every message of an
+/// account with <c>graph_save_to_sent_items = false</c>, its draft marked to be deleted after submission (<see cref="GraphDraftMessage"/>).
 /// </summary>
 /// <remarks>
 /// Graph's MIME sendMail takes its recipients from the message's headers, not from an envelope.
@@ -89,8 +90,8 @@ internal sealed partial class GraphDelivery(GraphTokens tokens, GraphClient clie
                 : SmtpSession.MultiLine(550, "5.7.1", [$"Not sent: {token.Failure}"]), "token_failed", messageId, null);
         }
         // A new content for each try: the request that carried one disposes it.
-        Task<GraphAnswer> TryAsync(string accessToken) => large
-            ? new GraphLargeMessage(client, account, server, accessToken).SendAsync(spool, prefix, cancellationToken)
+        Task<GraphAnswer> TryAsync(string accessToken) => large || !account.GraphSaveToSentItems
+            ? new GraphDraftMessage(client, account, server, accessToken, RenewAsync).SendAsync(spool, prefix, large, cancellationToken)
             : client.SendMimeAsync(account, server, accessToken, new Base64MimeContent(prefix, spool), cancellationToken);
         GraphAnswer answer;
         try
@@ -114,6 +115,13 @@ internal sealed partial class GraphDelivery(GraphTokens tokens, GraphClient clie
                 "unparsable", messageId, null);
         }
         return Map(account, answer, messageId);
+
+        // A large send's cleanup after a 401 midway: the same single-flight renewal the retry above then finds done.
+        async Task<string?> RenewAsync(string refused, CancellationToken ct)
+        {
+            tokens.Invalidate(account, refused);
+            return (await tokens.GetAsync(account, ct)).AccessToken;
+        }
     }
 
     private (string Reply, string Result, string? MessageId, TimeSpan? Throttled) Map(AccountOptions account, GraphAnswer answer, string? messageId)
@@ -123,7 +131,7 @@ internal sealed partial class GraphDelivery(GraphTokens tokens, GraphClient clie
             if (answer.MaybeSent)
             {
                 LogMaybeSent(log, account.Name, messageId ?? "-", failure);
-                return (SmtpSession.MultiLine(451, "4.4.2", [$"Microsoft Graph did not answer ({failure}); the message may have been sent: check the Sent Items of {account.Username} before sending it again"]), "maybe_sent", messageId, null);
+                return (SmtpSession.MultiLine(451, "4.4.2", [$"Microsoft Graph did not answer ({failure}); the message may have been sent: {CheckSentItems(account)} before sending it again"]), "maybe_sent", messageId, null);
             }
             return (SmtpSession.MultiLine(451, "4.4.1", [$"Not sent: Microsoft Graph cannot be reached ({failure}); try again later"]), "unreachable", messageId, null);
         }
@@ -161,10 +169,15 @@ internal sealed partial class GraphDelivery(GraphTokens tokens, GraphClient clie
         {
             // Not the 202 sendMail gives: it may have been sent, the client is not told it was.
             LogMaybeSent(log, account.Name, messageId ?? "-", what);
-            return (SmtpSession.MultiLine(451, "4.4.2", [$"Microsoft Graph answered {what} instead of 202; the message may have been sent: check the Sent Items of {account.Username}"]), "maybe_sent", messageId, null);
+            return (SmtpSession.MultiLine(451, "4.4.2", [$"Microsoft Graph answered {what} instead of 202; the message may have been sent: {CheckSentItems(account)}"]), "maybe_sent", messageId, null);
         }
         return (SmtpSession.MultiLine(554, "5.6.0", [$"Not sent: Microsoft Graph refused the message ({what})"]), "refused", messageId, null);
     }
+
+    /// <summary>Where to look whether a message went out (without a Sent Items copy, only its recipients can tell).</summary>
+    private static string CheckSentItems(AccountOptions account) => account.GraphSaveToSentItems
+        ? $"check the Sent Items of {account.Username}"
+        : "ask its recipients (graph_save_to_sent_items = false keeps no copy in Sent Items)";
 
     private static IEnumerable<string> AddressesOf(HeaderList headers, HeaderId id)
     {

@@ -13,22 +13,37 @@ namespace EmailProxy.Graph;
 /// account however many sends wait on it (single flight). It is not written to the token file:
 /// after a restart one request gets a new one. Never logged. A shared mailbox (<c>token_from</c>) sends
 /// with a token redeemed from its delegate's sign-in, for <c>Mail.Send.Shared</c>: one entry per
-/// (account whose sign-in is used, scope).
+/// (account whose sign-in is used, scope). When the account's own tokens are forgotten (<c>tokens clear</c>,
+/// <c>/forget</c>, a reload that changed its OAuth settings) its Graph tokens go too.
 /// </summary>
-internal sealed partial class GraphTokens(TokenService tokens, TimeProvider time, ILogger<GraphTokens> log, LiveConfig? live = null)
+internal sealed partial class GraphTokens
 {
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.OrdinalIgnoreCase);
+    private readonly TokenService _tokens;
+    private readonly TimeProvider _time;
+    private readonly ILogger<GraphTokens> _log;
+    private readonly LiveConfig? _live;
+
+    public GraphTokens(TokenService tokens, TimeProvider time, ILogger<GraphTokens> log, LiveConfig? live = null)
+    {
+        _tokens = tokens;
+        _time = time;
+        _log = log;
+        _live = live;
+        // Same lifetime as the token service (both the host's singletons): never unsubscribed.
+        tokens.TokensForgotten += Forget;
+    }
 
     public async Task<GraphToken> GetAsync(AccountOptions account, CancellationToken cancellationToken)
     {
         // The account whose refresh token is redeemed: a shared mailbox's delegate, else the account itself.
-        var owner = account.TokenFrom is { } from && live?.Current.FindAccount(from) is { } signedIn ? signedIn : account;
-        var scope = GraphScopes.For(account, tokens.SignedInIdentityOf(owner));
+        var owner = account.TokenFrom is { } from && _live?.Current.FindAccount(from) is { } signedIn ? signedIn : account;
+        var scope = GraphScopes.For(account, _tokens.SignedInIdentityOf(owner));
         var entry = _entries.GetOrAdd(owner.Name + "\n" + scope, static _ => new Entry());
         Task<GraphToken> redeem;
         lock (entry)
         {
-            if (entry.Current is { AccessToken: not null } current && entry.Scope == scope && current.ExpiresAt - time.GetUtcNow() > TokenService.RefreshMargin)
+            if (entry.Current is { AccessToken: not null } current && entry.Scope == scope && current.ExpiresAt - _time.GetUtcNow() > TokenService.RefreshMargin)
             {
                 return current;
             }
@@ -53,12 +68,24 @@ internal sealed partial class GraphTokens(TokenService tokens, TimeProvider time
         }
     }
 
+    /// <summary>
+    /// The tokens of <paramref name="accountName"/> were forgotten: every Graph token redeemed from them (its own,
+    /// and its shared mailboxes') is dropped. A redeem on its way finishes into an entry no one finds any more.
+    /// </summary>
+    private void Forget(string accountName)
+    {
+        foreach (var key in _entries.Keys.Where(k => k.StartsWith(accountName + "\n", StringComparison.OrdinalIgnoreCase)))
+        {
+            _entries.TryRemove(key, out _);
+        }
+    }
+
     private async Task<GraphToken> RedeemAsync(AccountOptions account, string scope, Entry entry)
     {
         GraphToken outcome;
         try
         {
-            var result = await tokens.RedeemForScopeAsync(account, scope, CancellationToken.None);
+            var result = await _tokens.RedeemForScopeAsync(account, scope, CancellationToken.None);
             outcome = result.IsError ? Refused(account, scope, result) : new GraphToken(result.AccessToken, result.ExpiresAt, null, false);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
@@ -76,11 +103,11 @@ internal sealed partial class GraphTokens(TokenService tokens, TimeProvider time
         }
         if (outcome.AccessToken is not null)
         {
-            LogIssued(log, account.Name, scope, outcome.ExpiresAt);
+            LogIssued(_log, account.Name, scope, outcome.ExpiresAt);
         }
         else
         {
-            LogRefused(log, account.Name, scope, outcome.Failure!);
+            LogRefused(_log, account.Name, scope, outcome.Failure!);
         }
         return outcome;
     }

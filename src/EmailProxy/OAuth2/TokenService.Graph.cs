@@ -48,6 +48,15 @@ internal sealed partial class TokenService
         return result;
     }
 
+    /// <summary>
+    /// Raised with the account's name when its tokens were forgotten (<see cref="ForgetAsync"/>) or its access
+    /// token was, after its OAuth settings changed (<see cref="ForgetAccessTokenAsync"/>): what was redeemed from
+    /// them (the Graph token) must not be handed out any more. Raised under the account's gate: handlers are quick.
+    /// </summary>
+    public event Action<string>? TokensForgotten;
+
+    private void OnTokensForgotten(AccountOptions account) => TokensForgotten?.Invoke(account.Name);
+
     /// <summary>Who signed in for the account, as its token file says (null when unknown or not loaded).</summary>
     public string? SignedInIdentityOf(AccountOptions account) =>
         _states.TryGetValue(account.Name, out var state) ? state.Current.Identity : null;

@@ -157,6 +157,7 @@ internal sealed partial class TokenService(OAuthClient client, ITokenStore store
             var inMemory = state.Current.AccessToken is not null || state.Current.RefreshToken is not null;
             state.Current = TokenSnapshot.None;
             state.Generation++;
+            OnTokensForgotten(account);
             var onDisk = await store.DeleteAsync(account.Name, cancellationToken);
             LogForgotten(log, account.Name);
             return inMemory || onDisk;
@@ -182,6 +183,7 @@ internal sealed partial class TokenService(OAuthClient client, ITokenStore store
         {
             state.Current = state.Current with { AccessToken = null, SignInReason = null };
             state.Generation++;
+            OnTokensForgotten(account);
         }
         finally
         {

@@ -105,11 +105,19 @@ internal sealed class SmtpSession(ConnectionContext connection, SessionEnvironme
         new SmtpReplyWatcher(account, Client, Log, Environment.Activity).Observe;
 
     /// <summary>An account that sends through Microsoft Graph: the proxy is the SMTP server from here on (<see cref="SmtpTransactionServer"/>).</summary>
-    protected override Task<string> ServeWithoutUpstreamAsync(AccountOptions account, CancellationToken stopping)
+    protected override async Task<string> ServeWithoutUpstreamAsync(AccountOptions account, CancellationToken stopping)
     {
         var graph = ((SmtpProtocol)MailProtocol).Graph ?? throw new InvalidOperationException("SMTP through Graph without a Graph route");
         var server = new SmtpTransactionServer(Input, WriteAsync, (spool, envelope, ct) => graph.SendAsync(account, spool, envelope, ct), Environment.Time);
-        return server.RunAsync(stopping);
+        try
+        {
+            return await server.RunAsync(stopping);
+        }
+        finally
+        {
+            // Also when the client vanished midway: the end line says how far it got.
+            SetSessionBytes(server.BytesFromClient, server.BytesToClient);
+        }
     }
 
     protected override string LoginFailedReply(string tag, LoginOutcome outcome) =>

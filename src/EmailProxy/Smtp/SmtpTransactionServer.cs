@@ -11,7 +11,9 @@ namespace EmailProxy.Smtp;
 /// (with SIZE), RCPT (at most <see cref="MaxRecipients"/>), DATA (dot-unstuffed into an encrypted
 /// <see cref="MessageSpool"/>, never whole in memory), RSET, NOOP, EHLO/HELO again, QUIT; pipelined
 /// commands are answered in order (PIPELINING is advertised); no BDAT (CHUNKING is not). The client
-/// hears 250 at the end of DATA only once the delivery accepted the message.
+/// hears 250 at the end of DATA only once the delivery accepted the message. It counts the bytes it
+/// read from the client and wrote to it (<see cref="BytesFromClient"/>, <see cref="BytesToClient"/>) for
+/// the session's end line, as the relay does.
 /// </summary>
 internal sealed class SmtpTransactionServer(
     PipeReader input,
@@ -28,9 +30,16 @@ internal sealed class SmtpTransactionServer(
     /// <summary>How long one DATA may take, from 354 to the end of data.</summary>
     public static readonly TimeSpan DataTimeout = TimeSpan.FromMinutes(30);
 
+    private readonly CountingPipeReader _input = new(input);
     private string? _from;
     private readonly List<string> _recipients = [];
     private int _sent;
+
+    /// <summary>The bytes read from the client so far: commands and message data as they came on the wire.</summary>
+    public long BytesFromClient => _input.Consumed;
+
+    /// <summary>The bytes of the replies written to the client so far.</summary>
+    public long BytesToClient { get; private set; }
 
     /// <summary>Serves commands until QUIT or the client leaves; returns the session's result for its end line.</summary>
     public async Task<string> RunAsync(CancellationToken stopping)
@@ -43,11 +52,11 @@ internal sealed class SmtpTransactionServer(
             {
                 try
                 {
-                    line = await input.ReadLineAsync(MailSession.MaxLineLength, window.Token) is { } bytes ? Encoding.UTF8.GetString(bytes) : null;
+                    line = await _input.ReadLineAsync(MailSession.MaxLineLength, window.Token) is { } bytes ? Encoding.UTF8.GetString(bytes) : null;
                 }
                 catch (OperationCanceledException) when (idle.IsCancellationRequested && !stopping.IsCancellationRequested)
                 {
-                    await write($"421 4.4.2 No command for {IdleTimeout.TotalMinutes:0} minutes; closing", stopping);
+                    await WriteAsync($"421 4.4.2 No command for {IdleTimeout.TotalMinutes:0} minutes; closing", stopping);
                     return Result("idle timeout");
                 }
             }
@@ -60,48 +69,55 @@ internal sealed class SmtpTransactionServer(
             {
                 case "EHLO":
                     Reset();
-                    await write(SmtpSession.MultiLine(250, null, [$"{HostIdentity.Name} Hello {SmtpSession.Sanitize(argument)}", .. SmtpSession.Extensions.Where(e => !e.StartsWith("AUTH", StringComparison.Ordinal))]), stopping);
+                    await WriteAsync(SmtpSession.MultiLine(250, null, [$"{HostIdentity.Name} Hello {SmtpSession.Sanitize(argument)}", .. SmtpSession.Extensions.Where(e => !e.StartsWith("AUTH", StringComparison.Ordinal))]), stopping);
                     break;
                 case "HELO":
                     Reset();
-                    await write($"250 {HostIdentity.Name} Hello {SmtpSession.Sanitize(argument)}", stopping);
+                    await WriteAsync($"250 {HostIdentity.Name} Hello {SmtpSession.Sanitize(argument)}", stopping);
                     break;
                 case "NOOP":
-                    await write("250 2.0.0 OK", stopping);
+                    await WriteAsync("250 2.0.0 OK", stopping);
                     break;
                 case "RSET":
                     Reset();
-                    await write("250 2.0.0 Reset", stopping);
+                    await WriteAsync("250 2.0.0 Reset", stopping);
                     break;
                 case "QUIT":
-                    await write("221 2.0.0 Bye", stopping);
+                    await WriteAsync("221 2.0.0 Bye", stopping);
                     return Result("QUIT");
                 case "MAIL":
-                    await write(Mail(argument), stopping);
+                    await WriteAsync(Mail(argument), stopping);
                     break;
                 case "RCPT":
-                    await write(Rcpt(argument), stopping);
+                    await WriteAsync(Rcpt(argument), stopping);
                     break;
                 case "DATA":
                     await DataAsync(stopping);
                     break;
                 case "AUTH":
-                    await write("503 5.5.1 Already authenticated", stopping);
+                    await WriteAsync("503 5.5.1 Already authenticated", stopping);
                     break;
                 case "STARTTLS":
-                    await write("503 5.5.1 STARTTLS is only possible before AUTH", stopping);
+                    await WriteAsync("503 5.5.1 STARTTLS is only possible before AUTH", stopping);
                     break;
                 case "BDAT":
-                    await write("502 5.5.1 BDAT is not offered (no CHUNKING): use DATA", stopping);
+                    await WriteAsync("502 5.5.1 BDAT is not offered (no CHUNKING): use DATA", stopping);
                     break;
                 case "VRFY":
-                    await write("252 2.5.0 Cannot verify the address; send the message and it will be tried", stopping);
+                    await WriteAsync("252 2.5.0 Cannot verify the address; send the message and it will be tried", stopping);
                     break;
                 default:
-                    await write("500 5.5.2 Command not recognized", stopping);
+                    await WriteAsync("500 5.5.2 Command not recognized", stopping);
                     break;
             }
         }
+    }
+
+    private ValueTask WriteAsync(string reply, CancellationToken cancellationToken)
+    {
+        // As the session writes it: UTF-8 and a CRLF.
+        BytesToClient += Encoding.UTF8.GetByteCount(reply) + 2;
+        return write(reply, cancellationToken);
     }
 
     private string Result(string end) => $"served through Microsoft Graph, {_sent} message{(_sent == 1 ? "" : "s")} sent, ended by {end}";
@@ -163,27 +179,27 @@ internal sealed class SmtpTransactionServer(
     {
         if (_from is null)
         {
-            await write("503 5.5.1 Send MAIL first", stopping);
+            await WriteAsync("503 5.5.1 Send MAIL first", stopping);
             return;
         }
         if (_recipients.Count == 0)
         {
-            await write("554 5.5.1 No valid recipients: send RCPT TO first", stopping);
+            await WriteAsync("554 5.5.1 No valid recipients: send RCPT TO first", stopping);
             return;
         }
         using var spool = MessageSpool.Create();
-        await write("354 Start mail input; end with <CRLF>.<CRLF>", stopping);
+        await WriteAsync("354 Start mail input; end with <CRLF>.<CRLF>", stopping);
         long size;
         using (var limit = new CancellationTokenSource(DataTimeout, time))
         using (var window = CancellationTokenSource.CreateLinkedTokenSource(stopping, limit.Token))
         {
-            size = await SmtpDataReader.ReadAsync(input, spool.WriteAsync, GraphDelivery.MaxMessageBytes, window.Token);
+            size = await SmtpDataReader.ReadAsync(_input, spool.WriteAsync, GraphDelivery.MaxMessageBytes, window.Token);
         }
         var envelope = new GraphEnvelope(_from, [.. _recipients]);
         Reset();
         if (size > GraphDelivery.MaxMessageBytes)
         {
-            await write($"552 5.3.4 The message is larger than Exchange Online takes ({GraphDelivery.MaxMessageBytes / 1024 / 1024} MB); not sent", stopping);
+            await WriteAsync($"552 5.3.4 The message is larger than Exchange Online takes ({GraphDelivery.MaxMessageBytes / 1024 / 1024} MB); not sent", stopping);
             return;
         }
         await spool.CompleteAsync(stopping);
@@ -192,7 +208,7 @@ internal sealed class SmtpTransactionServer(
         {
             _sent++;
         }
-        await write(reply, stopping);
+        await WriteAsync(reply, stopping);
     }
 
     /// <summary>"FROM:&lt;a@b&gt; SIZE=1" → a@b and its parameters; the angle brackets may be missing (lenient, as many servers are).</summary>

@@ -8,4 +8,7 @@ internal sealed class FakeGraphDraft(string user, byte[] mime)
     public byte[] Mime { get; } = mime;
 
     public List<FakeGraphAttachment> Attachments { get; } = [];
+
+    /// <summary>PATCHed with PidTagDeleteAfterSubmit (<c>Boolean 0x0E01</c> = true): once sent, no copy stays in Sent Items.</summary>
+    public bool DeleteAfterSubmit { get; set; }
 }

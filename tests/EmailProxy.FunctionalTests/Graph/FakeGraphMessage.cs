@@ -7,4 +7,7 @@ namespace EmailProxy.FunctionalTests.Graph;
 internal sealed record FakeGraphMessage(string User, byte[] Mime)
 {
     public IReadOnlyList<FakeGraphAttachment> Attachments { get; init; } = [];
+
+    /// <summary>Sent from a draft marked PidTagDeleteAfterSubmit (the property the fake recorded).</summary>
+    public bool DeleteAfterSubmit { get; init; }
 }

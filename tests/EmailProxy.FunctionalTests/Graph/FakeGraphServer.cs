@@ -29,7 +29,9 @@ internal sealed class FakeGraphServer(FakeIdentityServer identity) : IAsyncDispo
     private static readonly string[] FromStart = ["0-"];
 
     private readonly ConcurrentQueue<FakeGraphMessage> _messages = new();
-    private readonly ConcurrentQueue<FakeGraphFault> _faults = new();
+    private readonly ConcurrentDictionary<FakeGraphStep, ConcurrentQueue<FakeGraphFault>> _faults = new();
+    private readonly ConcurrentDictionary<string, bool> _revoked = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stopping = new();
     private readonly ConcurrentDictionary<string, FakeGraphDraft> _drafts = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, FakeUploadSession> _uploads = new(StringComparer.Ordinal);
     private int _deletedDrafts;
@@ -42,6 +44,14 @@ internal sealed class FakeGraphServer(FakeIdentityServer identity) : IAsyncDispo
     public string Url => $"https://127.0.0.1:{Port}";
 
     public IReadOnlyList<FakeGraphMessage> Messages => [.. _messages];
+
+    /// <summary>
+    /// The copies the mailbox keeps in Sent Items: every MIME sendMail's (it has no saveToSentItems switch) and
+    /// every sent draft's, except a draft marked PidTagDeleteAfterSubmit, which Exchange deletes once submitted.
+    /// </summary>
+    public IReadOnlyList<FakeGraphMessage> SentItems => [.. _sentItems];
+
+    private readonly ConcurrentQueue<FakeGraphMessage> _sentItems = new();
 
     /// <summary>Drafts made and neither sent nor deleted.</summary>
     public int OpenDrafts => _drafts.Count;
@@ -68,13 +78,35 @@ internal sealed class FakeGraphServer(FakeIdentityServer identity) : IAsyncDispo
     /// <summary>Set when a <see cref="FakeGraphFault.DropConnection"/> request has been read whole.</summary>
     public TaskCompletionSource DropReached { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    /// <summary>The next requests answer these faults, one each, in order.</summary>
-    public void FailNext(params FakeGraphFault[] faults)
+    /// <summary>Set when a <see cref="FakeGraphFault.Hang"/> request has been read whole (and is being held).</summary>
+    public TaskCompletionSource HangReached { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>The next sendMail requests answer these faults, one each, in order.</summary>
+    public void FailNext(params FakeGraphFault[] faults) => FailNextAt(FakeGraphStep.SendMail, faults);
+
+    /// <summary>
+    /// The next requests of <paramref name="step"/> answer these faults, one each, in order (after their token
+    /// was checked). <see cref="FakeGraphFault.Unauthorized"/> also revokes the token it was given: every later
+    /// request with it is refused, as Graph refuses an expired or revoked token.
+    /// </summary>
+    public void FailNextAt(FakeGraphStep step, params FakeGraphFault[] faults)
     {
+        var queue = _faults.GetOrAdd(step, static _ => new ConcurrentQueue<FakeGraphFault>());
         foreach (var fault in faults)
         {
-            _faults.Enqueue(fault);
+            queue.Enqueue(fault);
         }
+    }
+
+    /// <summary>Answers the next fault set for <paramref name="step"/>, if any; true when it did.</summary>
+    private async Task<bool> FaultedAsync(FakeGraphStep step, HttpContext context)
+    {
+        if (!_faults.TryGetValue(step, out var queue) || !queue.TryDequeue(out var fault))
+        {
+            return false;
+        }
+        await FaultAsync(context, fault);
+        return true;
     }
 
     public async Task StartAsync()
@@ -92,6 +124,7 @@ internal sealed class FakeGraphServer(FakeIdentityServer identity) : IAsyncDispo
         app.MapPost("/v1.0/users/{user}/messages/{id}/attachments", (string user, string id, HttpContext context) => AddAttachmentAsync(user, id, context));
         app.MapPost("/v1.0/users/{user}/messages/{id}/attachments/createUploadSession", (string user, string id, HttpContext context) => CreateUploadSessionAsync(user, id, context));
         app.MapPut("/upload/{session}", (string session, HttpContext context) => UploadAsync(session, context));
+        app.MapPatch("/v1.0/users/{user}/messages/{id}", (string user, string id, HttpContext context) => PatchDraftAsync(user, id, context));
         app.MapPost("/v1.0/users/{user}/messages/{id}/send", (string user, string id, HttpContext context) => SendDraftAsync(user, id, context));
         app.MapDelete("/v1.0/users/{user}/messages/{id}", (string user, string id, HttpContext context) => DeleteDraftAsync(user, id, context));
         await app.StartAsync();
@@ -103,12 +136,15 @@ internal sealed class FakeGraphServer(FakeIdentityServer identity) : IAsyncDispo
 
     public async ValueTask DisposeAsync()
     {
+        // A held (Hang) response ends now: the test is over.
+        await _stopping.CancelAsync();
         if (_app is not null)
         {
             await _app.StopAsync();
             await _app.DisposeAsync();
             _app = null;
         }
+        _stopping.Dispose();
     }
 
     private async Task SendMailAsync(string user, HttpContext context)
@@ -123,9 +159,8 @@ internal sealed class FakeGraphServer(FakeIdentityServer identity) : IAsyncDispo
             await ErrorAsync(context, 401, "InvalidAuthenticationToken", refusal);
             return;
         }
-        if (_faults.TryDequeue(out var fault))
+        if (await FaultedAsync(FakeGraphStep.SendMail, context))
         {
-            await FaultAsync(context, fault);
             return;
         }
         if (!context.Request.ContentType?.StartsWith("text/plain", StringComparison.Ordinal) ?? true)
@@ -143,7 +178,9 @@ internal sealed class FakeGraphServer(FakeIdentityServer identity) : IAsyncDispo
             await ErrorAsync(context, 400, "ErrorMimeContentInvalidBase64String", "Invalid base64 string for MIME content.");
             return;
         }
-        _messages.Enqueue(new FakeGraphMessage(user, mime));
+        var sent = new FakeGraphMessage(user, mime);
+        _messages.Enqueue(sent);
+        _sentItems.Enqueue(sent);
         context.Response.StatusCode = 202;
     }
 
@@ -193,7 +230,7 @@ internal sealed class FakeGraphServer(FakeIdentityServer identity) : IAsyncDispo
 
     private async Task CreateDraftAsync(string user, HttpContext context)
     {
-        if (await ReadMimeAsync(user, context) is not { } mime)
+        if (await ReadMimeAsync(user, context) is not { } mime || await FaultedAsync(FakeGraphStep.CreateDraft, context))
         {
             return;
         }
@@ -205,7 +242,7 @@ internal sealed class FakeGraphServer(FakeIdentityServer identity) : IAsyncDispo
 
     private async Task AddAttachmentAsync(string user, string id, HttpContext context)
     {
-        if (await ReadJsonAsync(user, context) is not { } json)
+        if (await ReadJsonAsync(user, context) is not { } json || await FaultedAsync(FakeGraphStep.AddAttachment, context))
         {
             return;
         }
@@ -224,7 +261,7 @@ internal sealed class FakeGraphServer(FakeIdentityServer identity) : IAsyncDispo
 
     private async Task CreateUploadSessionAsync(string user, string id, HttpContext context)
     {
-        if (await ReadJsonAsync(user, context) is not { } json)
+        if (await ReadJsonAsync(user, context) is not { } json || await FaultedAsync(FakeGraphStep.CreateUploadSession, context))
         {
             return;
         }
@@ -277,9 +314,35 @@ internal sealed class FakeGraphServer(FakeIdentityServer identity) : IAsyncDispo
         context.Response.StatusCode = 201;
     }
 
+    /// <summary>PATCH of a draft: only its singleValueExtendedProperties are looked at (PidTagDeleteAfterSubmit).</summary>
+    private async Task PatchDraftAsync(string user, string id, HttpContext context)
+    {
+        if (await ReadJsonAsync(user, context) is not { } json || await FaultedAsync(FakeGraphStep.PatchDraft, context))
+        {
+            return;
+        }
+        if (!_drafts.TryGetValue(id, out var draft))
+        {
+            await ErrorAsync(context, 404, "ErrorItemNotFound", "The specified object was not found in the store.");
+            return;
+        }
+        if (json.TryGetProperty("singleValueExtendedProperties", out var properties))
+        {
+            foreach (var property in properties.EnumerateArray())
+            {
+                if (string.Equals(property.GetProperty("id").GetString(), "Boolean 0x0E01", StringComparison.OrdinalIgnoreCase))
+                {
+                    draft.DeleteAfterSubmit = string.Equals(property.GetProperty("value").GetString(), "true", StringComparison.OrdinalIgnoreCase);
+                }
+            }
+        }
+        context.Response.StatusCode = 200;
+        await context.Response.WriteAsJsonAsync(new { id }, context.RequestAborted);
+    }
+
     private async Task SendDraftAsync(string user, string id, HttpContext context)
     {
-        if (await ReadJsonAsync(user, context) is null)
+        if (await ReadJsonAsync(user, context) is null || await FaultedAsync(FakeGraphStep.SendDraft, context))
         {
             return;
         }
@@ -293,7 +356,12 @@ internal sealed class FakeGraphServer(FakeIdentityServer identity) : IAsyncDispo
             await ErrorAsync(context, 404, "ErrorItemNotFound", "The specified object was not found in the store.");
             return;
         }
-        _messages.Enqueue(new FakeGraphMessage(draft.User, draft.Mime) { Attachments = [.. draft.Attachments] });
+        var sent = new FakeGraphMessage(draft.User, draft.Mime) { Attachments = [.. draft.Attachments], DeleteAfterSubmit = draft.DeleteAfterSubmit };
+        _messages.Enqueue(sent);
+        if (!draft.DeleteAfterSubmit)
+        {
+            _sentItems.Enqueue(sent);
+        }
         context.Response.StatusCode = 202;
     }
 
@@ -302,6 +370,10 @@ internal sealed class FakeGraphServer(FakeIdentityServer identity) : IAsyncDispo
         if (Refusal(user, context.Request.Headers.Authorization.ToString()) is { } refusal)
         {
             await ErrorAsync(context, 401, "InvalidAuthenticationToken", refusal);
+            return;
+        }
+        if (await FaultedAsync(FakeGraphStep.DeleteDraft, context))
+        {
             return;
         }
         if (_drafts.TryRemove(id, out _))
@@ -319,6 +391,10 @@ internal sealed class FakeGraphServer(FakeIdentityServer identity) : IAsyncDispo
             return "Access token is empty.";
         }
         var token = authorization["Bearer ".Length..];
+        if (_revoked.ContainsKey(token))
+        {
+            return "Lifetime validation failed, the token is expired.";
+        }
         if (!identity.IsValid(token, user) || identity.ScopeOf(token) is not { } scope)
         {
             return "Access token has expired or is not yet valid.";
@@ -338,6 +414,10 @@ internal sealed class FakeGraphServer(FakeIdentityServer identity) : IAsyncDispo
         switch (fault)
         {
             case FakeGraphFault.Unauthorized:
+                if (context.Request.Headers.Authorization.ToString() is { } authorization && authorization.StartsWith("Bearer ", StringComparison.Ordinal))
+                {
+                    _revoked[authorization["Bearer ".Length..]] = true;
+                }
                 await ErrorAsync(context, 401, "InvalidAuthenticationToken", "Lifetime validation failed, the token is expired.");
                 break;
             case FakeGraphFault.AccessDenied:
@@ -360,6 +440,16 @@ internal sealed class FakeGraphServer(FakeIdentityServer identity) : IAsyncDispo
                 break;
             case FakeGraphFault.DropConnection:
                 DropReached.TrySetResult();
+                context.Abort();
+                break;
+            case FakeGraphFault.Hang:
+                HangReached.TrySetResult();
+                var released = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                using (_stopping.Token.Register(() => released.TrySetResult()))
+                using (context.RequestAborted.Register(() => released.TrySetResult()))
+                {
+                    await released.Task;
+                }
                 context.Abort();
                 break;
         }

@@ -21,7 +21,8 @@ internal sealed class GraphEnvironment : IAsyncDisposable
 
     /// <param name="via">The account's smtp_via.</param>
     /// <param name="more">More configuration after the account's lines ({graph_url} stands for the fake's address).</param>
-    public static async Task<GraphEnvironment> StartAsync(string via = "graph", string more = "")
+    /// <param name="environment">Variables for the proxy's process.</param>
+    public static async Task<GraphEnvironment> StartAsync(string via = "graph", string more = "", IReadOnlyDictionary<string, string?>? environment = null)
     {
         var env = await TestEnvironment.CreateAsync();
         var graph = new FakeGraphServer(env.Identity);
@@ -30,7 +31,7 @@ internal sealed class GraphEnvironment : IAsyncDisposable
             await graph.StartAsync();
             // The account's section is the default configuration's last: these lines belong to it.
             env.WriteConfig(append: $"smtp_via = {via}\ngraph_url = {graph.Url}\n" + more.Replace("{graph_url}", graph.Url.ToString(), StringComparison.Ordinal));
-            var proxy = await env.StartProxyAsync();
+            var proxy = await env.StartProxyAsync(environment);
             await ImapProxyTests.SignInFromStatusPageAsync(env);
             return new GraphEnvironment(env, graph, proxy);
         }

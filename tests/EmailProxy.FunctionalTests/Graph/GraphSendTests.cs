@@ -38,9 +38,17 @@ public sealed class GraphSendTests
         var bcc = "Bcc: hidden@example.org\r\n"u8.ToArray();
         // swaks ends DATA with CRLF . CRLF: the first CRLF ends the message's last line.
         Assert.Equal([.. bcc, .. message, .. "\r\n"u8], sent.Mime);
+        // graph_save_to_sent_items = true (the default): Graph keeps its copy.
+        Assert.Same(sent, Assert.Single(g.Graph.SentItems));
         Assert.Equal(0, g.Env.Smtp.AuthenticationAttempts);
         Assert.Contains(g.Proxy.Output, line => line.Contains("<swaks-1@example.com>", StringComparison.Ordinal) && line.Contains("result sent", StringComparison.Ordinal));
         Assert.DoesNotContain(g.Proxy.Output, line => line.Contains("Grüße.", StringComparison.Ordinal));
+        // The session's end line counts what the client sent and got, as a relayed session's does.
+        var ended = await g.Proxy.WaitForLineAsync(line => line.Contains("served through Microsoft Graph, 1 message sent", StringComparison.Ordinal));
+        var bytes = System.Text.RegularExpressions.Regex.Match(ended, "; (\\d+) bytes from the client, (\\d+) bytes to it");
+        Assert.True(bytes.Success, ended);
+        Assert.InRange(long.Parse(bytes.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), message.Length + 50, message.Length + 500);
+        Assert.InRange(long.Parse(bytes.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture), 100, 2000);
 
         using var http = new HttpClient();
         var status = await http.GetStringAsync(new Uri(g.Env.RedirectUri + "/"));
@@ -69,7 +77,7 @@ public sealed class GraphSendTests
     }
 
     [Fact]
-    public async Task Send_Swaks25MiB_DraftFromTheMimeAttachmentUploadedInChunksByteExact()
+    public async Task Send_25MiBBySwaksAndSymfonyMailer_DraftFromTheMimeAttachmentUploadedInChunksByteExact()
     {
         await using var g = await GraphEnvironment.StartAsync();
         const int attachmentSize = 18 * 1024 * 1024;
@@ -77,24 +85,55 @@ public sealed class GraphSendTests
         Assert.True(message.Length > 24 * 1024 * 1024, $"{message.Length} bytes");
         var file = Path.Combine(g.Env.Directory, "large.eml");
         await File.WriteAllBytesAsync(file, message);
+        var script = Path.Combine(AppContext.BaseDirectory, "Clients", "symfony_send.php");
 
-        var run = await ClientRun.RunAsync(g.Env.Directory, "swaks",
-            ["--server", "127.0.0.1", "--port", $"{g.Env.SmtpPort}", "--auth", "PLAIN", "--auth-user", User, "--auth-password", Password,
-             "--from", User, "--to", "customer@example.org", "--data", "@" + file, "--suppress-data"]);
+        // Both clients at once on one proxy: each one's send is the other's concurrent load.
+        var runs = await Task.WhenAll(
+            ClientRun.RunAsync(g.Env.Directory, "swaks",
+                ["--server", "127.0.0.1", "--port", $"{g.Env.SmtpPort}", "--auth", "PLAIN", "--auth-user", User, "--auth-password", Password,
+                 "--from", User, "--to", "customer@example.org", "--data", "@" + file, "--suppress-data"]),
+            ClientRun.RunAsync(g.Env.Directory, "php", [script, "127.0.0.1", $"{g.Env.SmtpPort}", "auto", User, Password, "none", file]));
 
-        Assert.True(run.ExitCode == 0, run.ToString());
-        var sent = Assert.Single(g.Graph.Messages);
-        var attachment = Assert.Single(sent.Attachments);
+        Assert.All(runs, run => Assert.True(run.ExitCode == 0, run.ToString()));
+        Assert.Equal(2, g.Graph.Messages.Count);
         var expected = new byte[attachmentSize];
         new Random(19).NextBytes(expected);
-        Assert.Equal("data.bin", attachment.Name);
-        Assert.Equal("application/octet-stream", attachment.ContentType);
-        Assert.True(expected.AsSpan().SequenceEqual(attachment.Content), "the attachment arrives byte for byte");
         // The draft is the message without its attachment: headers and text part as the client wrote them.
         var textEnd = message.AsSpan().IndexOf("--graph-b1\r\nContent-Type: application/octet-stream"u8);
-        Assert.True(sent.Mime.AsSpan().StartsWith(message.AsSpan(0, textEnd)), Encoding.UTF8.GetString(sent.Mime));
+        foreach (var sent in g.Graph.Messages)
+        {
+            var attachment = Assert.Single(sent.Attachments);
+            Assert.Equal("data.bin", attachment.Name);
+            Assert.Equal("application/octet-stream", attachment.ContentType);
+            Assert.True(expected.AsSpan().SequenceEqual(attachment.Content), "the attachment arrives byte for byte");
+            Assert.True(sent.Mime.AsSpan().StartsWith(message.AsSpan(0, textEnd)), Encoding.UTF8.GetString(sent.Mime));
+        }
         Assert.True(g.Graph.LargestRequest <= 4 * 1024 * 1024, $"largest request {g.Graph.LargestRequest} bytes");
         Assert.Equal(0, g.Graph.OpenDrafts);
+    }
+
+    [Fact]
+    public async Task Send_SaveToSentItemsFalse_DraftsMarkedDeleteAfterSubmitAndSentItemsStaysEmpty()
+    {
+        await using var g = await GraphEnvironment.StartAsync(more: "graph_save_to_sent_items = false\n");
+        using var client = await ConnectAsync(g.Env);
+        var small = Message("no copy in Sent Items");
+        small.Bcc.Add(MailboxAddress.Parse("hidden@example.org"));
+        var large = MimeMessage.Load(new MemoryStream(GraphTestMessages.WithAttachment(5 * 1024 * 1024, "customer@example.org", "large, no copy")));
+
+        await client.SendAsync(small);
+        await client.SendAsync(large);
+
+        Assert.Equal(2, g.Graph.Messages.Count);
+        Assert.All(g.Graph.Messages, m => Assert.True(m.DeleteAfterSubmit));
+        Assert.Empty(g.Graph.SentItems);
+        Assert.Equal(0, g.Graph.OpenDrafts);
+        // A small message is a draft made from its MIME as it is (the hidden recipient in a Bcc header): no sendMail.
+        Assert.Equal(0, g.Graph.Requests);
+        var first = MimeMessage.Load(new MemoryStream(g.Graph.Messages[0].Mime));
+        Assert.Equal("no copy in Sent Items", first.Subject);
+        Assert.Equal("hidden@example.org", Assert.Single(first.Bcc.Mailboxes).Address);
+        Assert.Equal("data.bin", Assert.Single(g.Graph.Messages[1].Attachments).Name);
     }
 
     [Fact]
@@ -111,6 +150,24 @@ public sealed class GraphSendTests
         Assert.Empty(g.Graph.Messages);
         Assert.Equal(0, g.Graph.OpenDrafts);
         Assert.Equal(1, g.Graph.DeletedDrafts);
+    }
+
+    [Fact]
+    public async Task Send_LargeMessageTokenRefusedMidway_DraftDeletedWithANewTokenThenSentOnce()
+    {
+        await using var g = await GraphEnvironment.StartAsync();
+        using var client = await ConnectAsync(g.Env);
+        var before = g.GraphTokenRequests;
+        // The draft is made, then the token is refused (and stays refused) at the attachment's upload session.
+        g.Graph.FailNextAt(FakeGraphStep.CreateUploadSession, FakeGraphFault.Unauthorized);
+        var message = MimeMessage.Load(new MemoryStream(GraphTestMessages.WithAttachment(5 * 1024 * 1024, "customer@example.org")));
+
+        await client.SendAsync(message);
+
+        Assert.Single(g.Graph.Messages);
+        Assert.Equal(0, g.Graph.OpenDrafts);
+        Assert.Equal(1, g.Graph.DeletedDrafts);
+        Assert.Equal(before + 1, g.GraphTokenRequests);
     }
 
     [Theory]
@@ -137,6 +194,28 @@ public sealed class GraphSendTests
         {
             Assert.Contains(g.Proxy.Output, line => line.Contains("may have been sent", StringComparison.Ordinal) && line.Contains("GraphMessageMaybeSent", StringComparison.Ordinal) || line.Contains("it may have been sent", StringComparison.Ordinal));
         }
+    }
+
+    [Fact]
+    public async Task Send_GraphNeverAnswers_451MaybeSentAfterTheRequestTimeoutThenTheRetrySucceeds()
+    {
+        // The proxy's Graph request timeout (two minutes) shortened for the test: this fault waits for it.
+        await using var g = await GraphEnvironment.StartAsync(environment: new Dictionary<string, string?> { ["EMAILPROXY_TEST_GRAPH_REQUEST_TIMEOUT"] = "2" });
+        g.Graph.FailNext(FakeGraphFault.Hang);
+        using var client = await ConnectAsync(g.Env);
+        client.Timeout = 30_000;
+
+        var refused = await Assert.ThrowsAsync<SmtpCommandException>(() => client.SendAsync(Message("first try")));
+
+        Assert.True(g.Graph.HangReached.Task.IsCompleted);
+        Assert.Equal(451, (int)refused.StatusCode);
+        Assert.Contains("no answer within 2 seconds", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("may have been sent", refused.Message, StringComparison.Ordinal);
+        Assert.Contains(g.Proxy.Output, line => line.Contains("it may have been sent", StringComparison.Ordinal));
+        Assert.Empty(g.Graph.Messages);
+
+        await client.SendAsync(Message("second try"));
+        Assert.Equal("second try", MimeMessage.Load(new MemoryStream(Assert.Single(g.Graph.Messages).Mime)).Subject);
     }
 
     [Fact]

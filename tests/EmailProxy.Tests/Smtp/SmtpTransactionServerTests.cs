@@ -1,5 +1,8 @@
+using System.IO.Pipelines;
+using System.Text;
 using EmailProxy.Graph;
 using EmailProxy.Smtp;
+using EmailProxy.Tests.TestSupport;
 
 namespace EmailProxy.Tests.Smtp;
 
@@ -33,4 +36,24 @@ public sealed class SmtpTransactionServerTests
     [InlineData(3900, "1 hour 5 minutes")]
     public void InWords_Waits_Readable(int seconds, string words) =>
         Assert.Equal(words, GraphDelivery.InWords(TimeSpan.FromSeconds(seconds)));
+
+    [Fact]
+    public async Task RunAsync_OneMessageThenQuit_CountsTheBytesBothWays()
+    {
+        var client = "MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nDATA\r\nSubject: x\r\n\r\n..dot\r\n.\r\nQUIT\r\n"u8.ToArray();
+        var pipe = new Pipe();
+        await pipe.Writer.WriteAsync(client);
+        var written = new StringBuilder();
+        var server = new SmtpTransactionServer(pipe.Reader, (reply, _) =>
+        {
+            written.Append(reply).Append("\r\n");
+            return ValueTask.CompletedTask;
+        }, (_, _, _) => Task.FromResult("250 2.0.0 OK"), TimeProvider.System);
+
+        var result = await server.RunAsync(CancellationToken.None).Guarded();
+
+        Assert.Equal("served through Microsoft Graph, 1 message sent, ended by QUIT", result);
+        Assert.Equal(client.Length, server.BytesFromClient);
+        Assert.Equal(Encoding.UTF8.GetByteCount(written.ToString()), server.BytesToClient);
+    }
 }

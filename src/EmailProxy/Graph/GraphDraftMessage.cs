@@ -7,16 +7,29 @@ using MimeKit;
 namespace EmailProxy.Graph;
 
 /// <summary>
-/// A message too large for one sendMail (over <see cref="GraphDelivery.MaxMimeSendBytes"/>), up to
-/// Exchange's 150 MB: parsed with MimeKit (its parts stay in the encrypted spool, which it reads as it
-/// needs), its attachments taken out largest first until the rest fits one request, the rest made a
-/// draft from MIME (headers and body as the client wrote them), each attachment then added decoded
-/// (its bytes unchanged): under <see cref="UploadSessionThreshold"/> in one request, above through
-/// <c>createUploadSession</c> in <see cref="ChunkSize"/> pieces; then the draft is sent. A send that
-/// fails on the way deletes its draft, so that nothing half-made is left in the mailbox.
+/// A message sent as a draft, then the draft's send, instead of one sendMail: a message too large for one
+/// sendMail (over <see cref="GraphDelivery.MaxMimeSendBytes"/>, up to Exchange's 150 MB), or one that must
+/// not stay in Sent Items (<c>graph_save_to_sent_items = false</c>).
+/// <para>A large message is parsed with MimeKit (its parts stay in the encrypted spool, which it reads as it
+/// needs), its attachments taken out largest first until the rest fits one request, the rest made a draft
+/// from MIME (headers and body as the client wrote them), each attachment then added decoded (its bytes
+/// unchanged): under <see cref="UploadSessionThreshold"/> in one request, above through
+/// <c>createUploadSession</c> in <see cref="ChunkSize"/> pieces. A message that fits one request is made a
+/// draft from its MIME as it is.</para>
+/// <para>Without a Sent Items copy the draft gets the extended property PidTagDeleteAfterSubmit
+/// (<c>Boolean 0x0E01</c> = true) before it is sent: Exchange deletes the message once it is submitted
+/// (MIME sendMail has no <c>saveToSentItems</c>; only its JSON form has).</para>
+/// <para>A send that fails on the way deletes its draft, so that nothing half-made is left in the mailbox:
+/// when Graph refused the token meanwhile (a 401 midway), with a new one (<paramref name="renewToken"/>, once).</para>
 /// </summary>
-internal sealed class GraphLargeMessage(GraphClient client, AccountOptions account, ServerOptions? server, string accessToken)
+/// <param name="renewToken">Drops the refused token and gets a new one (single flight with every other
+/// send of the account); null when none can be had.</param>
+internal sealed class GraphDraftMessage(GraphClient client, AccountOptions account, ServerOptions? server, string accessToken,
+    Func<string, CancellationToken, Task<string?>> renewToken)
 {
+    /// <summary>How long the cleanup of a failed send may take (a new token and the DELETE): the client's reply waits for it.</summary>
+    private static readonly TimeSpan CleanupTimeout = TimeSpan.FromSeconds(30);
+
     /// <summary>Graph takes an attachment of at most this much in one request; larger ones need an upload session.</summary>
     public const long UploadSessionThreshold = 3L * 1000 * 1000;
 
@@ -33,9 +46,17 @@ internal sealed class GraphLargeMessage(GraphClient client, AccountOptions accou
         return format;
     }
 
-    /// <summary>Draft, attachments, send. Returns the answer that decided (202 of the send, or the first failure) and whether it failed before the send.</summary>
-    public async Task<GraphAnswer> SendAsync(MessageSpool spool, byte[] bccPrefix, CancellationToken cancellationToken)
+    /// <summary>PidTagDeleteAfterSubmit: Exchange deletes the message after it was submitted, so no copy stays in Sent Items.</summary>
+    public const string DeleteAfterSubmitProperty = "Boolean 0x0E01";
+
+    /// <summary>Draft, attachments, send. Returns the answer that decided (202 of the send, or the first failure).</summary>
+    /// <param name="large">Over one request: its attachments are taken out and added to the draft one by one.</param>
+    public async Task<GraphAnswer> SendAsync(MessageSpool spool, byte[] bccPrefix, bool large, CancellationToken cancellationToken)
     {
+        if (!large)
+        {
+            return await SendDraftAsync(new Base64MimeContent(bccPrefix, spool), [], cancellationToken);
+        }
         await using var stream = spool.OpenRead();
         var message = await MimeMessage.LoadAsync(new ParserOptions(), stream, persistent: true, cancellationToken);
         var removed = TakeOutAttachments(message, spool.Length + bccPrefix.Length);
@@ -51,8 +72,12 @@ internal sealed class GraphLargeMessage(GraphClient client, AccountOptions accou
         {
             return new GraphAnswer(413, "ErrorMessageSizeExceeded", "the message's text and headers alone are larger than one Graph request takes", null, true);
         }
+        return await SendDraftAsync(new Base64MimeContent([], rest), removed, cancellationToken);
+    }
 
-        var created = await client.SendAsync(server, HttpMethod.Post, GraphClient.UserUrl(account, "messages"), accessToken, new Base64MimeContent([], rest), cancellationToken);
+    private async Task<GraphAnswer> SendDraftAsync(Base64MimeContent mime, List<MimePart> attachments, CancellationToken cancellationToken)
+    {
+        var created = await client.SendAsync(server, HttpMethod.Post, GraphClient.UserUrl(account, "messages"), accessToken, mime, cancellationToken);
         if (created.Status != 201 || IdOf(created) is not { } id)
         {
             // Nothing is sent before the draft's send: a failure up to there is never "may have been sent".
@@ -61,7 +86,16 @@ internal sealed class GraphLargeMessage(GraphClient client, AccountOptions accou
         var messageUrl = GraphClient.UserUrl(account, $"messages/{Uri.EscapeDataString(id)}").AbsoluteUri;
         try
         {
-            foreach (var part in removed)
+            if (!account.GraphSaveToSentItems)
+            {
+                var marked = await client.SendAsync(server, HttpMethod.Patch, new Uri(messageUrl), accessToken, DeleteAfterSubmit(), cancellationToken);
+                if (marked.Status != 200)
+                {
+                    await DeleteDraftAsync(messageUrl);
+                    return marked with { MaybeSent = false };
+                }
+            }
+            foreach (var part in attachments)
             {
                 var added = await AddAttachmentAsync(messageUrl, part, cancellationToken);
                 if (added is not null)
@@ -192,16 +226,33 @@ internal sealed class GraphLargeMessage(GraphClient client, AccountOptions accou
     private async Task DeleteDraftAsync(string messageUrl)
     {
         // Best effort, on its own time: the client's reply does not wait for long on a cleanup.
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var timeout = new CancellationTokenSource(CleanupTimeout);
         try
         {
-            await client.SendAsync(server, HttpMethod.Delete, new Uri(messageUrl), accessToken, null, timeout.Token);
+            var deleted = await client.SendAsync(server, HttpMethod.Delete, new Uri(messageUrl), accessToken, null, timeout.Token);
+            // The token expired or was revoked midway (the step that failed may have been its 401): once more with a new one.
+            if (deleted.Status == 401 && await renewToken(accessToken, timeout.Token) is { } renewed)
+            {
+                accessToken = renewed;
+                await client.SendAsync(server, HttpMethod.Delete, new Uri(messageUrl), accessToken, null, timeout.Token);
+            }
         }
         catch (OperationCanceledException)
         {
             // Left behind: the log line of the failed send says so.
         }
     }
+
+    /// <summary>The PATCH that marks a draft PidTagDeleteAfterSubmit.</summary>
+    private static StringContent DeleteAfterSubmit() => Json(w =>
+    {
+        w.WriteStartArray("singleValueExtendedProperties");
+        w.WriteStartObject();
+        w.WriteString("id", DeleteAfterSubmitProperty);
+        w.WriteString("value", "true");
+        w.WriteEndObject();
+        w.WriteEndArray();
+    });
 
     private static string? IdOf(GraphAnswer answer) => StringOf(answer, "id");
 
