@@ -75,6 +75,12 @@ internal static partial class ProxyHost
             .ConfigurePrimaryHttpMessageHandler(() => new System.Net.Http.SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
         builder.Services.AddSingleton<TokenService>();
         builder.Services.AddSingleton<SignInManager>();
+        if (config.General.TokenStore == TokenStoreKind.Redis)
+        {
+            // Sign-ins shared among the replicas: pending ones kept in Redis, their ends heard from the others (docs/scale-out.md).
+            builder.Services.AddSingleton<RedisSignInStore>();
+            builder.Services.AddHostedService<RedisSignInListener>();
+        }
         var tokenDirectory = config.TokenDirectory;
         builder.Services.AddSingleton(new ControlToken(tokenDirectory));
         builder.Services.AddSingleton<ControlSignIns>();
