@@ -47,7 +47,7 @@ internal sealed partial class SignInManager
             var now = time.GetUtcNow();
             if (UnderWay(account, now) is { } existing && (method is null || existing.Method == SignInMethod.DeviceCode))
             {
-                return Task.FromResult(existing);
+                return shared is null ? Task.FromResult(existing) : EnsurePolledAsync(existing);
             }
             if (_disposed)
             {

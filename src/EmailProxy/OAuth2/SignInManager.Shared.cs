@@ -22,15 +22,19 @@ internal sealed partial class SignInManager
     /// </summary>
     public static TimeSpan PollLease(TimeSpan interval) => interval + OAuthClient.RequestTimeout + TimeSpan.FromSeconds(5);
 
+    /// <summary>The device codes of other replicas joined here, by this replica's copy, until they end: what a takeover polls with. Under the gate.</summary>
+    private readonly Dictionary<PendingSignIn, RedisSignInRecord> _mirrored = [];
+
     /// <summary>
     /// The account's sign-in under way, as <see cref="Current"/>; with shared sign-ins, also one another replica started
     /// (joined here, so that the status page shows its device code; a device code nobody polls any more is polled from here).
     /// </summary>
     public async Task<PendingSignIn?> CurrentAsync(AccountOptions account, CancellationToken cancellationToken)
     {
-        if (Current(account) is { } local || shared is null)
+        var local = Current(account);
+        if (local is not null || shared is null)
         {
-            return Current(account);
+            return local is null ? null : await EnsurePolledAsync(local);
         }
         RedisSignInRecord? record;
         try
@@ -39,8 +43,7 @@ internal sealed partial class SignInManager
         }
         catch (Exception e) when (RedisSignInStore.IsUnavailable(e))
         {
-            var reason = e.GetType().Name;
-            LogSharedUnavailable(log, account.Name, "be read", shared.Description, reason);
+            // Not logged per account at every status read: the connection logs once that Redis is away, and once that it is back.
             return null;
         }
         return record is null ? null : await JoinAsync(account, record, null);
@@ -85,15 +88,23 @@ internal sealed partial class SignInManager
     /// <summary>A browser sign-in with shared sign-ins: the account's one under way on any replica is joined, else this one is started for all.</summary>
     private async Task<PendingSignIn> StartOrJoinSharedAsync(AccountOptions account, SignInMethod? method, CancellationToken cancellationToken)
     {
-        PendingSignIn proposed;
+        PendingSignIn? proposed = null;
+        PendingSignIn? joined = null;
         lock (_gate)
         {
             var now = time.GetUtcNow();
             if (UnderWay(account, now) is { } existing && (method is null || existing.Method == method))
             {
-                return existing;
+                joined = existing;
             }
-            proposed = Create(account, now);
+            else
+            {
+                proposed = Create(account, now);
+            }
+        }
+        if (joined is not null || proposed is null)
+        {
+            return await EnsurePolledAsync(joined!);
         }
         RedisSignInRecord chosen;
         try
@@ -206,15 +217,34 @@ internal sealed partial class SignInManager
             {
                 _byState[pending.State] = pending;
             }
+            else if (own is null)
+            {
+                _mirrored[pending] = record;
+            }
         }
         if (own is null)
         {
             LogSharedJoined(log, account.Name);
-            if (pending.Method == SignInMethod.DeviceCode)
+        }
+        return await EnsurePolledAsync(pending);
+    }
+
+    /// <summary>
+    /// Returns <paramref name="pending"/>, having first started polling it from here if it is another replica's device
+    /// code that nobody polls any more (its poll lease ran out: that replica stopped or died). Checked whenever a login
+    /// or the status page comes to it, so that a code someone may be entering is always polled by one replica.
+    /// </summary>
+    private async Task<PendingSignIn> EnsurePolledAsync(PendingSignIn pending)
+    {
+        RedisSignInRecord? record;
+        lock (_gate)
+        {
+            if (_polls.ContainsKey(pending) || !_mirrored.TryGetValue(pending, out record))
             {
-                await TakeOverIfUnpolledAsync(pending, record);
+                return pending;
             }
         }
+        await TakeOverIfUnpolledAsync(pending, record);
         return pending;
     }
 
@@ -318,9 +348,11 @@ internal sealed partial class SignInManager
     {
         var message = new RedisSignInMessage(shared!.InstanceId, pending.Account.Name, pending.SharedId!, completion.Succeeded,
             ClientText.Sanitize(completion.Message, MaxFailureLength));
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+        bounded.CancelAfter(OAuthClient.RequestTimeout);
         try
         {
-            await shared.EndAsync(message, CancellationToken.None).WaitAsync(OAuthClient.RequestTimeout, _stopping.Token);
+            await shared.EndAsync(message, bounded.Token);
         }
         catch (Exception e) when (RedisSignInStore.IsUnavailable(e) || e is OperationCanceledException)
         {

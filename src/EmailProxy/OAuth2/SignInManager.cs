@@ -355,6 +355,7 @@ internal sealed partial class SignInManager(ProxyConfig config, OAuthClient clie
     {
         lock (_gate)
         {
+            _mirrored.Remove(pending);
             if (completion.Succeeded)
             {
                 _lastFailure.Remove(pending.Account.Name);
