@@ -22,9 +22,6 @@ internal sealed partial class SignInManager
     /// </summary>
     public static TimeSpan PollLease(TimeSpan interval) => interval + OAuthClient.RequestTimeout + TimeSpan.FromSeconds(5);
 
-    /// <summary>The poll lease of this proxy (<see cref="PollLease"/>, unless a test shortened it: <see cref="RedisSignInStore.PollLeaseVariable"/>).</summary>
-    private TimeSpan PollLeaseFor(TimeSpan interval) => shared?.PollLeaseOverride ?? PollLease(interval);
-
     /// <summary>The device codes of other replicas joined here, by this replica's copy, until they end: what a takeover polls with. Under the gate.</summary>
     private readonly Dictionary<PendingSignIn, RedisSignInRecord> _mirrored = [];
 
@@ -180,7 +177,7 @@ internal sealed partial class SignInManager
         try
         {
             // The poll lease is taken with it: no other replica starts polling it meanwhile.
-            chosen = await shared!.StartOrJoinAsync(record, current => current.Method == SignInMethod.DeviceCode, PollLeaseFor(result.Interval), _stopping.Token);
+            chosen = await shared!.StartOrJoinAsync(record, current => current.Method == SignInMethod.DeviceCode, PollLease(result.Interval), _stopping.Token);
         }
         catch (OperationCanceledException)
         {
@@ -257,7 +254,7 @@ internal sealed partial class SignInManager
         var interval = TimeSpan.FromSeconds(Math.Max(1, record.IntervalSeconds));
         try
         {
-            if (!await shared!.TryTakePollAsync(record.Id, PollLeaseFor(interval), _stopping.Token))
+            if (!await shared!.TryTakePollAsync(record.Id, PollLease(interval), _stopping.Token))
             {
                 return;
             }
@@ -275,7 +272,7 @@ internal sealed partial class SignInManager
     {
         try
         {
-            return await shared!.RenewPollAsync(id, PollLeaseFor(interval), cancellationToken);
+            return await shared!.RenewPollAsync(id, PollLease(interval), cancellationToken);
         }
         catch (Exception e) when (RedisSignInStore.IsUnavailable(e))
         {

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -50,20 +49,7 @@ internal sealed partial class RedisSignInStore(RedisConnection redis, MasterKey 
         return 0
         """;
 
-    /// <summary>
-    /// A device code's poll lease in seconds, instead of the interval plus the token request's limit
-    /// (<see cref="SignInManager.PollLease"/>): for tests, which take a polling over without waiting half a minute.
-    /// </summary>
-    public const string PollLeaseVariable = "EMAILPROXY_REDIS_POLL_LEASE";
-
     private readonly TokenCipher _cipher = new(key);
-
-    /// <summary>The poll lease <see cref="PollLeaseVariable"/> sets, or null.</summary>
-    public TimeSpan? PollLeaseOverride { get; } = PollLeaseFrom(Environment.GetEnvironmentVariable(PollLeaseVariable));
-
-    /// <summary>A whole number of seconds, at least 1; else null.</summary>
-    public static TimeSpan? PollLeaseFrom(string? value) =>
-        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) && seconds >= 1 ? TimeSpan.FromSeconds(seconds) : null;
 
     /// <summary>This replica among the others (<see cref="RedisConnection.InstanceId"/>).</summary>
     public string InstanceId => redis.InstanceId;

@@ -117,19 +117,4 @@ public sealed class RedisSignInStoreTests
         Assert.DoesNotContain(State, text, StringComparison.Ordinal);
         Assert.DoesNotContain(Verifier, text, StringComparison.Ordinal);
     }
-
-    [Theory]
-    [InlineData("3", 3)]
-    [InlineData("1", 1)]
-    [InlineData("0", null)]
-    [InlineData("-2", null)]
-    [InlineData("1.5", null)]
-    [InlineData("", null)]
-    [InlineData(null, null)]
-    public void PollLeaseFrom_Value_WholeSecondsOfAtLeastOne(string? value, int? seconds) =>
-        Assert.Equal(seconds is { } s ? TimeSpan.FromSeconds(s) : null, RedisSignInStore.PollLeaseFrom(value));
-
-    [Fact]
-    public void PollLease_Interval_OutlivesOneIntervalAndOneTokenRequest() =>
-        Assert.True(SignInManager.PollLease(TimeSpan.FromSeconds(5)) > TimeSpan.FromSeconds(5) + OAuthClient.RequestTimeout);
 }
