@@ -64,7 +64,9 @@ internal static partial class ProxyHost
         {
             builder.Services.AddSingleton(s => new RedisConnection(
                 config.General.Redis!, Environment.GetEnvironmentVariable(RedisConnection.PasswordVariable), s.GetRequiredService<ILogger<RedisConnection>>()));
-            builder.Services.AddSingleton<ITokenStore>(_ => throw new NotSupportedException("token_store = redis is not built yet"));
+            builder.Services.AddSingleton(s => new RedisTokenStore(s.GetRequiredService<RedisConnection>(), key,
+                s.GetRequiredService<TimeProvider>(), s.GetRequiredService<ILogger<RedisTokenStore>>()));
+            builder.Services.AddSingleton<ITokenStore>(s => s.GetRequiredService<RedisTokenStore>());
         }
         else
         {
@@ -75,6 +77,12 @@ internal static partial class ProxyHost
             .ConfigurePrimaryHttpMessageHandler(() => new System.Net.Http.SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
         builder.Services.AddSingleton<TokenService>();
         builder.Services.AddSingleton<SignInManager>();
+        if (config.General.TokenStore == TokenStoreKind.Redis)
+        {
+            // Sign-ins shared among the replicas: pending ones kept in Redis, their ends heard from the others (docs/scale-out.md).
+            builder.Services.AddSingleton<RedisSignInStore>();
+            builder.Services.AddHostedService<RedisSignInListener>();
+        }
         var tokenDirectory = config.TokenDirectory;
         builder.Services.AddSingleton(new ControlToken(tokenDirectory));
         builder.Services.AddSingleton<ControlSignIns>();
@@ -138,7 +146,7 @@ internal static partial class ProxyHost
         var app = builder.Build();
         var tokens = app.Services.GetRequiredService<TokenService>();
         // The accounts templates made before: one for each token file a template matches.
-        config.Created.Restore(config, TokenFileStore.StoredAccountNames(config.TokenDirectory), app.Services.GetRequiredService<TimeProvider>().GetUtcNow());
+        config.Created.Restore(config, StoredAccountNames(config, app.Services), app.Services.GetRequiredService<TimeProvider>().GetUtcNow());
         app.Services.GetRequiredService<ProxyMetrics>().ObserveAccounts(() => live.Current.AllAccounts.Where(account => account.TokenFrom is null), account => tokens.Peek(account.Name), app.Services.GetRequiredService<TimeProvider>());
         WebEndpoints.Map(app, live);
         // The certificate is made or loaded now: a problem stops the start, and the CA's path is logged.
@@ -174,6 +182,35 @@ internal static partial class ProxyHost
         app.Lifetime.ApplicationStarted.Register(claim.Take);
         app.Lifetime.ApplicationStopped.Register(claim.Dispose);
         return app;
+    }
+
+    /// <summary>How long the start waits for Redis to list the accounts templates made (it goes on without them after).</summary>
+    private static readonly TimeSpan StoredAccountsTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// The accounts the store holds tokens of (their readable names): the token files', or Redis's records. A Redis that
+    /// cannot be reached at start is logged, and the accounts templates made are made again at their next login.
+    /// </summary>
+    private static IReadOnlyList<string> StoredAccountNames(ProxyConfig config, IServiceProvider services)
+    {
+        if (config.General.TokenStore != TokenStoreKind.Redis)
+        {
+            return TokenFileStore.StoredAccountNames(config.TokenDirectory);
+        }
+        if (config.Templates.Count == 0)
+        {
+            return [];
+        }
+        using var timeout = new CancellationTokenSource(StoredAccountsTimeout);
+        try
+        {
+            return services.GetRequiredService<RedisTokenStore>().StoredAccountNamesAsync(timeout.Token).GetAwaiter().GetResult();
+        }
+        catch (Exception e) when (e is TokenStoreUnavailableException or OperationCanceledException)
+        {
+            LogStoredAccountsUnread(services.GetRequiredService<ILoggerFactory>().CreateLogger("EmailProxy"), services.GetRequiredService<RedisConnection>().Description);
+            return [];
+        }
     }
 
     /// <summary>
@@ -232,6 +269,10 @@ internal static partial class ProxyHost
     [LoggerMessage(EventId = 4, EventName = "PasswordChecksGated", Level = LogLevel.Warning,
         Message = "{Variable} is set (a test-only hook): every password check waits until {ReleaseFile} exists; unset it outside tests")]
     private static partial void LogPasswordChecksGated(ILogger logger, string variable, string releaseFile);
+
+    [LoggerMessage(EventId = 7103, EventName = "RedisStoredAccountsUnread", Level = LogLevel.Warning,
+        Message = "Redis at {EndPoints} could not list the accounts templates made at start; each is made again at its next login")]
+    private static partial void LogStoredAccountsUnread(ILogger logger, string endPoints);
 
     [LoggerMessage(EventId = 3, EventName = "ConfigWarning", Level = LogLevel.Warning, Message = "Configuration: {Warning}")]
     private static partial void LogConfigWarning(ILogger logger, string warning);

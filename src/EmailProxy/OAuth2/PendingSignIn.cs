@@ -66,6 +66,15 @@ internal sealed class PendingSignIn
     /// <summary>The account's settings generation it was started under (<see cref="SignInManager.EndSignInsOf"/>): a later one refuses it.</summary>
     internal int Generation { get; init; }
 
+    /// <summary>Browser sign-ins: the redirect URI the authorize request named, which the code must be redeemed with (null: the proxy's own).</summary>
+    internal string? RedirectUri { get; init; }
+
+    /// <summary>
+    /// With <c>token_store = redis</c>: the name every replica knows this sign-in by (<see cref="Redis.RedisSignInRecord.Id"/>);
+    /// it ends on whichever replica completes it. Null for a sign-in this replica alone knows.
+    /// </summary>
+    internal string? SharedId { get; init; }
+
     /// <summary>Completes once, when the sign-in ends either way (tokens saved, refused, declined, expired).</summary>
     public Task<SignInCompletion> Completion => _completion.Task;
 

@@ -39,7 +39,7 @@ internal sealed partial class SignInManager
         {
             return account.AuthorizeUrl is null && account.Discovery is not null
                 ? StartDiscoveredAsync(account, method, cancellationToken)
-                : Task.FromResult(StartOrJoin(account, method));
+                : shared is null ? Task.FromResult(StartOrJoin(account, method)) : StartOrJoinSharedAsync(account, method, cancellationToken);
         }
         Task<PendingSignIn>? start;
         lock (_gate)
@@ -47,7 +47,7 @@ internal sealed partial class SignInManager
             var now = time.GetUtcNow();
             if (UnderWay(account, now) is { } existing && (method is null || existing.Method == SignInMethod.DeviceCode))
             {
-                return Task.FromResult(existing);
+                return shared is null ? Task.FromResult(existing) : EnsurePolledAsync(existing);
             }
             if (_disposed)
             {
@@ -57,7 +57,7 @@ internal sealed partial class SignInManager
             {
                 // Off the gate and off the caller's thread: the request is awaited by everyone who joins.
                 var generation = GenerationOf(account.Name);
-                start = Task.Run(() => StartDeviceCodeAsync(account, generation), CancellationToken.None);
+                start = Task.Run(() => shared is null ? StartDeviceCodeAsync(account, generation) : StartSharedDeviceCodeAsync(account, method, generation), CancellationToken.None);
                 _deviceStarts[account.Name] = start;
             }
         }
@@ -73,7 +73,7 @@ internal sealed partial class SignInManager
         var problem = await client.EnsureDiscoveredAsync(account, cancellationToken);
         if (account.AuthorizeUrl is not null)
         {
-            return StartOrJoin(account, method);
+            return shared is null ? StartOrJoin(account, method) : await StartOrJoinSharedAsync(account, method, cancellationToken);
         }
         var text = problem ?? $"the discovery document of {account.Issuer?.OriginalString} names no authorization_endpoint: set authorize_url";
         return PendingSignIn.NotStarted(account, SignInMethod.Browser,
@@ -129,10 +129,22 @@ internal sealed partial class SignInManager
             return PendingSignIn.NotStarted(account, SignInMethod.DeviceCode, refused, time.GetUtcNow(), OnCompleting);
         }
 
+        string? sharedId = null;
+        if (shared is not null)
+        {
+            // Kept in Redis for the other replicas, unless one of them was given a code first: then that one is joined.
+            var (joined, id) = await ShareDeviceCodeAsync(account, result);
+            if (joined is not null)
+            {
+                return joined;
+            }
+            sharedId = id;
+        }
         var pending = new PendingSignIn(account, result.VerificationUri!, ClientText.Sanitize(result.UserCode, 40), result.ExpiresAt)
         {
             Completing = OnCompleting,
             Generation = generation,
+            SharedId = sharedId,
         };
         lock (_gate)
         {
@@ -172,6 +184,9 @@ internal sealed partial class SignInManager
         var ended = poll.Token;
         var started = time.GetUtcNow();
         var lastProgress = started;
+        // How it ended here (shared sign-ins tell the other replicas), and whether another replica took the polling over.
+        SignInCompletion? endedHere = null;
+        var handedOver = false;
         lock (_gate)
         {
             _polls[pending] = poll;
@@ -193,13 +208,19 @@ internal sealed partial class SignInManager
                 }
                 if (left <= TimeSpan.Zero)
                 {
-                    End(pending, $"the device code expired before it was entered (it lived {Duration(pending.ExpiresAt - started)})");
+                    endedHere = End(pending, $"the device code expired before it was entered (it lived {Duration(pending.ExpiresAt - started)})");
+                    return;
+                }
+                if (pending.SharedId is { } id && !await KeepPollingAsync(id, interval, ended))
+                {
+                    handedOver = true;
+                    LogDevicePollHandedOver(log, account.Name);
                     return;
                 }
                 var result = await client.RequestDeviceTokenAsync(account, deviceCode, ended);
                 if (!result.IsError)
                 {
-                    await FinishAsync(pending, result);
+                    endedHere = await FinishAsync(pending, result);
                     return;
                 }
                 switch (result.Transient ? "temporarily_unavailable" : result.Code)
@@ -215,16 +236,16 @@ internal sealed partial class SignInManager
                         LogDeviceCodeSlowDown(log, account.Name, (int)interval.TotalSeconds);
                         break;
                     case "authorization_declined" or "access_denied":
-                        End(pending, $"the person declined the sign-in at {account.ProviderDisplayName} ({Described(result)})");
+                        endedHere = End(pending, $"the person declined the sign-in at {account.ProviderDisplayName} ({Described(result)})");
                         return;
                     case "expired_token":
-                        End(pending, $"the device code expired before it was entered ({Described(result)})");
+                        endedHere = End(pending, $"the device code expired before it was entered ({Described(result)})");
                         return;
                     case "bad_verification_code":
-                        End(pending, $"{account.ProviderDisplayName} did not accept the device code ({Described(result)})");
+                        endedHere = End(pending, $"{account.ProviderDisplayName} did not accept the device code ({Described(result)})");
                         return;
                     default:
-                        End(pending, $"the token endpoint refused the device code: {Described(result)}{HintFor(result.ErrorText)}");
+                        endedHere = End(pending, $"the token endpoint refused the device code: {Described(result)}{HintFor(result.ErrorText)}");
                         return;
                 }
                 var now = time.GetUtcNow();
@@ -248,7 +269,7 @@ internal sealed partial class SignInManager
         catch (Exception e) when (e is not OperationCanceledException)
         {
             LogDevicePollFailed(log, e, account.Name);
-            End(pending, "the polling failed unexpectedly (see the proxy's log)");
+            endedHere = End(pending, "the polling failed unexpectedly (see the proxy's log)");
         }
         finally
         {
@@ -256,18 +277,28 @@ internal sealed partial class SignInManager
             {
                 _polls.Remove(pending);
             }
-            // Whatever happened, nobody waits forever (a no-op once completed).
-            pending.Complete(new SignInCompletion(false, account, $"The device code sign-in of account {account.Name} ended without tokens; the next login starts a new code"));
+            if (!handedOver)
+            {
+                // Whatever happened, nobody waits forever (a no-op once completed).
+                pending.Complete(new SignInCompletion(false, account, $"The device code sign-in of account {account.Name} ended without tokens; the next login starts a new code"));
+            }
+            if (pending.SharedId is not null && endedHere is not null)
+            {
+                // Ended here: every replica hears it. Stopped or outdated here, it is left for another replica to poll.
+                await AnnounceAsync(pending, endedHere);
+            }
         }
     }
 
     /// <summary>Ends a device-code sign-in that got no tokens: logged, and told to everyone waiting (and to the next login).</summary>
-    private void End(PendingSignIn pending, string what)
+    private SignInCompletion End(PendingSignIn pending, string what)
     {
         var account = pending.Account;
         var message = $"The device code sign-in of account {account.Name} ended: {what}; the next login starts a new code";
         LogSignInFailed(log, account.Name, message);
-        pending.Complete(new SignInCompletion(false, account, message));
+        var completion = new SignInCompletion(false, account, message);
+        pending.Complete(completion);
+        return completion;
     }
 
     private static SignInCompletion Stopped(AccountOptions account) =>

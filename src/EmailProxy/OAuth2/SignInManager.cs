@@ -5,6 +5,7 @@ using Duende.IdentityModel.Client;
 using EmailProxy.Accounts;
 using EmailProxy.Configuration;
 using EmailProxy.Connections;
+using EmailProxy.Redis;
 using Microsoft.Extensions.Logging;
 
 namespace EmailProxy.OAuth2;
@@ -15,9 +16,12 @@ namespace EmailProxy.OAuth2;
 /// device code (RFC 8628, in the DeviceCode part of this class). One sign-in per account at a time:
 /// concurrent logins and the CLI join it. The last failed one is remembered per account
 /// (<see cref="LastFailure"/>) until one succeeds, so that the next login can say what went wrong.
-/// Disposed when the proxy stops: device-code polling ends with it.
+/// Disposed when the proxy stops: device-code polling ends with it. With <c>token_store = redis</c> (<paramref name="shared"/>)
+/// the sign-ins are shared among the replicas (the Shared part of this class); without it, nothing leaves this process.
 /// </summary>
-internal sealed partial class SignInManager(ProxyConfig config, OAuthClient client, TokenService tokens, TimeProvider time, ILogger<SignInManager> log) : IDisposable
+/// <param name="live">The configuration in effect, to find the account of a sign-in another replica started (null: <paramref name="config"/>).</param>
+internal sealed partial class SignInManager(ProxyConfig config, OAuthClient client, TokenService tokens, TimeProvider time, ILogger<SignInManager> log,
+    RedisSignInStore? shared = null, LiveConfig? live = null) : IDisposable
 {
     public static readonly TimeSpan Lifetime = TimeSpan.FromMinutes(10);
 
@@ -136,6 +140,21 @@ internal sealed partial class SignInManager(ProxyConfig config, OAuthClient clie
             LogSignInOfOldSettings(log, pending.Account.Name);
             return SettingsChanged(pending.Account);
         }
+        if (pending is null && shared is not null)
+        {
+            // Started on another replica: its account is checked before the state is taken.
+            var (other, unavailable) = await PeekSharedAsync(account, pasted.State!, cancellationToken);
+            if (unavailable is not null)
+            {
+                return unavailable;
+            }
+            if (other is not null)
+            {
+                return string.Equals(other, account.Name, StringComparison.OrdinalIgnoreCase)
+                    ? await CompleteAsync(pasted.State, pasted.Code, pasted.Error, pasted.ErrorDescription)
+                    : OtherAccountPasted(account);
+            }
+        }
         if (pending is null || pending.ExpiresAt <= time.GetUtcNow() || pending.Completion.IsCompleted)
         {
             LogPastedStateUnknown(log, account.Name);
@@ -144,11 +163,16 @@ internal sealed partial class SignInManager(ProxyConfig config, OAuthClient clie
         }
         if (!string.Equals(pending.Account.Name, account.Name, StringComparison.OrdinalIgnoreCase))
         {
-            LogPastedStateOfOtherAccount(log, account.Name);
-            return new SignInCompletion(false, account,
-                $"This address belongs to another sign-in (another account's), not to the sign-in of account {account.Name}: nothing was changed; paste it where that sign-in was started, or sign in again for {account.Name}.");
+            return OtherAccountPasted(account);
         }
         return await CompleteAsync(pasted.State, pasted.Code, pasted.Error, pasted.ErrorDescription);
+    }
+
+    private SignInCompletion OtherAccountPasted(AccountOptions account)
+    {
+        LogPastedStateOfOtherAccount(log, account.Name);
+        return new SignInCompletion(false, account,
+            $"This address belongs to another sign-in (another account's), not to the sign-in of account {account.Name}: nothing was changed; paste it where that sign-in was started, or sign in again for {account.Name}.");
     }
 
     /// <summary>
@@ -162,7 +186,17 @@ internal sealed partial class SignInManager(ProxyConfig config, OAuthClient clie
     public async Task<SignInCompletion> CompleteAsync(string? state, string? code, string? error, string? errorDescription, Func<bool>? logUnknownInFull = null)
     {
         PendingSignIn? pending = null;
-        if (state is not null)
+        if (state is not null && shared is not null)
+        {
+            // Taken from Redis exactly once, whichever replica started it: a redirect replayed to another replica finds nothing.
+            var (taken, unavailable) = await TakeSharedAsync(state);
+            if (unavailable is not null)
+            {
+                return unavailable;
+            }
+            pending = taken;
+        }
+        else if (state is not null)
         {
             lock (_gate)
             {
@@ -177,6 +211,25 @@ internal sealed partial class SignInManager(ProxyConfig config, OAuthClient clie
             LogUnknownState(log, logUnknownInFull?.Invoke() ?? true ? LogLevel.Warning : LogLevel.Debug);
             return new SignInCompletion(false, null, "This sign-in is unknown or has expired (sign-ins live 10 minutes). Start it again from the proxy's status page or by logging in from your mail client.");
         }
+        if (pending.SharedId is null)
+        {
+            return await RedeemAsync(pending, code, error, errorDescription);
+        }
+        SignInCompletion? completion = null;
+        try
+        {
+            return completion = await RedeemAsync(pending, code, error, errorDescription);
+        }
+        finally
+        {
+            // Every replica hears how it ended (RedeemAsync has completed it here whatever happened).
+            await AnnounceAsync(pending, completion ?? await pending.Completion);
+        }
+    }
+
+    /// <summary>The browser sign-in whose state the redirect carried, taken (by this replica alone): its code redeemed and its tokens saved, or why not.</summary>
+    private async Task<SignInCompletion> RedeemAsync(PendingSignIn pending, string? code, string? error, string? errorDescription)
+    {
         var account = pending.Account;
         if (Outdated(pending))
         {
@@ -196,7 +249,8 @@ internal sealed partial class SignInManager(ProxyConfig config, OAuthClient clie
 
         try
         {
-            var result = await client.RedeemCodeAsync(account, code, pending.CodeVerifier, RedirectUri, CancellationToken.None);
+            // With the redirect URI the authorize request named (another replica's, for a sign-in started there).
+            var result = await client.RedeemCodeAsync(account, code, pending.CodeVerifier, pending.RedirectUri ?? RedirectUri, CancellationToken.None);
             if (result.IsError)
             {
                 LogSignInFailed(log, account.Name, result.ErrorText);
@@ -314,6 +368,7 @@ internal sealed partial class SignInManager(ProxyConfig config, OAuthClient clie
     {
         lock (_gate)
         {
+            _mirrored.Remove(pending);
             if (completion.Succeeded)
             {
                 _lastFailure.Remove(pending.Account.Name);
@@ -413,7 +468,13 @@ internal sealed partial class SignInManager(ProxyConfig config, OAuthClient clie
             codeChallenge: challenge,
             codeChallengeMethod: OidcConstants.CodeChallengeMethods.Sha256,
             extra: new Parameters(Providers.ProviderEndpoints.AuthorizeParameters(account.Provider)));
-        return new PendingSignIn(account, state, verifier, new Uri(url), now + Lifetime) { Completing = OnCompleting, Generation = GenerationOf(account.Name) };
+        return new PendingSignIn(account, state, verifier, new Uri(url), now + Lifetime)
+        {
+            Completing = OnCompleting,
+            Generation = GenerationOf(account.Name),
+            RedirectUri = RedirectUri,
+            SharedId = shared is null ? null : RedisSignInStore.Hash(state),
+        };
     }
 
     private void Forget(PendingSignIn pending)

@@ -43,7 +43,13 @@ internal sealed partial class TokenService(OAuthClient client, ITokenStore store
     public async Task<TokenOutcome> GetAccessTokenAsync(AccountOptions account, CancellationToken cancellationToken)
     {
         var state = await GetStateAsync(account, cancellationToken);
-        if (Usable(account, state.Current, RefreshMargin) is { } outcome)
+        var outcome = Usable(account, state.Current, RefreshMargin);
+        // A store other replicas write: one of them may have signed the account in since this one read it.
+        if (outcome is { Kind: TokenOutcomeKind.SignInRequired } && store.IsShared && await AdoptNewerFromStoreAsync(account, state, cancellationToken))
+        {
+            outcome = Usable(account, state.Current, RefreshMargin);
+        }
+        if (outcome is not null)
         {
             return outcome;
         }
@@ -203,6 +209,45 @@ internal sealed partial class TokenService(OAuthClient client, ITokenStore store
     /// for when another replica changed its tokens (a sign-in completed there, <c>tokens clear</c>, invalid_grant).
     /// </summary>
     public void ForgetCached(string accountName) => _states.TryRemove(accountName, out _);
+
+    /// <summary>
+    /// Reads the account's tokens from a shared store again and takes them if another replica changed them (a sign-in
+    /// there): whether they were taken. A store that cannot be read now changes nothing (the caller's answer stands).
+    /// </summary>
+    private async Task<bool> AdoptNewerFromStoreAsync(AccountOptions account, AccountState state, CancellationToken cancellationToken)
+    {
+        var seen = state.Current;
+        StoredTokens? stored;
+        try
+        {
+            stored = await store.LoadAsync(account, cancellationToken);
+        }
+        catch (IOException e)
+        {
+            LogRereadFailed(log, account.Name, e.Message);
+            return false;
+        }
+        if (stored is null || (stored.RefreshToken == seen.RefreshToken && stored.AccessToken == seen.AccessToken))
+        {
+            return false;
+        }
+        await state.Gate.WaitAsync(cancellationToken);
+        try
+        {
+            if (!ReferenceEquals(state.Current, seen))
+            {
+                // Changed here meanwhile: the caller decides again from what is current.
+                return true;
+            }
+            state.Current = TokenSnapshot.From(stored);
+            LogAdoptedFromStore(log, account.Name);
+            return true;
+        }
+        finally
+        {
+            state.Gate.Release();
+        }
+    }
 
     /// <summary>
     /// What a caller gets from <paramref name="current"/> without a refresh: a token with more than
@@ -478,6 +523,14 @@ internal sealed partial class TokenService(OAuthClient client, ITokenStore store
     [LoggerMessage(EventId = 2107, EventName = "TokenLoadFailed", Level = LogLevel.Error,
         Message = "The tokens of account {Account} could not be loaded ({Reason}); the account needs a new sign-in")]
     private static partial void LogLoadFailed(ILogger logger, string account, string reason);
+
+    [LoggerMessage(EventId = 2191, EventName = "TokensTakenFromSharedStore", Level = LogLevel.Information,
+        Message = "The tokens of account {Account} were changed by another replica (a sign-in there); this one uses them now")]
+    private static partial void LogAdoptedFromStore(ILogger logger, string account);
+
+    [LoggerMessage(EventId = 2192, EventName = "SharedStoreRereadFailed", Level = LogLevel.Warning,
+        Message = "The tokens of account {Account} could not be read again from the shared store: {Reason}")]
+    private static partial void LogRereadFailed(ILogger logger, string account, string reason);
 
     [LoggerMessage(EventId = 2190, EventName = "TokensForgotten", Level = LogLevel.Information,
         Message = "The tokens of account {Account} were forgotten (emailproxy tokens clear); its next login needs a sign-in")]

@@ -9,6 +9,12 @@ namespace EmailProxy.TokenStore;
 /// </summary>
 internal interface ITokenStore
 {
+    /// <summary>
+    /// Whether other processes (replicas) write it too: then what this process knows in memory may be older than what
+    /// is kept, and an account that seems to need a sign-in is read again first (another replica may have signed it in).
+    /// </summary>
+    bool IsShared { get; }
+
     /// <summary>Where the account's tokens are kept, for log lines and texts (a file's path, a Redis key); never a secret.</summary>
     string LocationOf(string accountName);
 

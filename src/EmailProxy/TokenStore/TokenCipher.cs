@@ -28,6 +28,40 @@ internal sealed class TokenCipher(MasterKey key)
         return Convert.ToBase64String(blob);
     }
 
+    /// <summary>
+    /// Seals any other record the proxy keeps outside its own memory (a pending sign-in in Redis) the same way as the
+    /// secrets (<c>nonce | tag | ciphertext</c>, AES-256-GCM under the master key, base64), bound to
+    /// <paramref name="associatedData"/>: the record's own name (its key), so that one copied under another name does not open.
+    /// </summary>
+    public string SealRecord(string associatedData, ReadOnlySpan<byte> plaintext)
+    {
+        var blob = new byte[NonceSize + TagSize + plaintext.Length];
+        var nonce = blob.AsSpan(0, NonceSize);
+        RandomNumberGenerator.Fill(nonce);
+        using (var aes = new AesGcm(key.Key, TagSize))
+        {
+            aes.Encrypt(nonce, plaintext, blob.AsSpan(NonceSize + TagSize), blob.AsSpan(NonceSize, TagSize), RecordAssociatedData(associatedData));
+        }
+        return Convert.ToBase64String(blob);
+    }
+
+    /// <summary>Opens what <see cref="SealRecord"/> sealed under the same <paramref name="associatedData"/>, with the master key only.</summary>
+    /// <exception cref="AuthenticationTagMismatchException">Another key sealed it, or under other associated data, or it was changed.</exception>
+    /// <exception cref="FormatException">It is not base64.</exception>
+    /// <exception cref="InvalidDataException">It is truncated.</exception>
+    public byte[] OpenRecord(string associatedData, string sealedRecord)
+    {
+        var blob = Convert.FromBase64String(sealedRecord);
+        if (blob.Length < NonceSize + TagSize)
+        {
+            throw new InvalidDataException("the record is truncated");
+        }
+        var plaintext = new byte[blob.Length - NonceSize - TagSize];
+        using var aes = new AesGcm(key.Key, TagSize);
+        aes.Decrypt(blob.AsSpan(0, NonceSize), blob.AsSpan(NonceSize + TagSize), blob.AsSpan(NonceSize, TagSize), plaintext, RecordAssociatedData(associatedData));
+        return plaintext;
+    }
+
     /// <summary>Opens with the master key, or else with the passphrase's old key (a file not yet migrated).</summary>
     /// <exception cref="CryptographicException">Neither key opens it.</exception>
     /// <exception cref="FormatException">It is not base64.</exception>
@@ -91,6 +125,9 @@ internal sealed class TokenCipher(MasterKey key)
 
     /// <summary>What versions before the fixed case mapping bound a blob to; the same bytes for an ASCII name.</summary>
     private static byte[] LegacyAssociatedData(string accountName) => AssociatedDataOf(accountName.ToLowerInvariant());
+
+    /// <summary>A record's associated data: never the same bytes as a token blob's, whatever the record's name.</summary>
+    private static byte[] RecordAssociatedData(string name) => Encoding.UTF8.GetBytes("emailproxy-record-v1:" + name);
 
     private static byte[] AssociatedDataOf(string foldedName) => Encoding.UTF8.GetBytes("emailproxy-tokens-v1:" + foldedName);
 }

@@ -131,6 +131,9 @@ internal sealed partial class TokenFileStore : ITokenStore
     /// <summary>The account's file, named by <see cref="TokenFileName.For"/>: two accounts never share one.</summary>
     public string PathFor(string accountName) => Path.Combine(Directory, TokenFileName.For(accountName));
 
+    /// <summary>One proxy's (its instance lock keeps a second one out).</summary>
+    public bool IsShared => false;
+
     /// <inheritdoc/>
     public string LocationOf(string accountName) => PathFor(accountName);
 

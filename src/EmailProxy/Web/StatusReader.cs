@@ -73,7 +73,8 @@ internal sealed class StatusReader(LiveConfig live, TokenService tokens, SignInM
         var signedIn = snapshot.SignedIn;
         // A browser sign-in under way changes nothing shown: a mail client's login starts one with nobody at a
         // browser, so the account still needs a sign-in. A device code is shown: someone must enter it.
-        var pending = signIns.Current(account);
+        // With shared sign-ins (token_store = redis) also one another replica started: its device code is shown here too.
+        var pending = await signIns.CurrentAsync(account, cancellationToken);
         var device = pending?.Method == SignInMethod.DeviceCode && pending.UserCode is not null ? pending : null;
         var appOnly = account.Flow == OAuthFlow.ClientCredentials;
         // Only while its hash is the account's: a password of tokens forgotten since opens nothing.

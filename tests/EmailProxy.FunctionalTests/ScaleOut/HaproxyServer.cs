@@ -52,7 +52,7 @@ internal sealed class HaproxyServer : IAsyncDisposable
             var path = Path.Combine(directory, "haproxy.cfg");
             await File.WriteAllTextAsync(path, config.ToString());
             // -db: foreground, no daemon. haproxy says nothing when it is ready: its frontends accepting is the sign.
-            server._process = await ServerProcess.StartAsync("haproxy", "haproxy", ["-db", "-f", path], _ => true);
+            server._process = await ServerProcess.StartAsync("haproxy", "haproxy", ["-db", "-f", path], ready: null);
             foreach (var port in server._ports.Values)
             {
                 await WaitForListenerAsync(port, server._process);

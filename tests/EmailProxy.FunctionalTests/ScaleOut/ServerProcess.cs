@@ -44,8 +44,8 @@ internal sealed class ServerProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
-    /// <summary>Starts <paramref name="program"/> and waits for the output line that says it is ready.</summary>
-    public static async Task<ServerProcess> StartAsync(string name, string program, IEnumerable<string> arguments, Func<string, bool> ready)
+    /// <summary>Starts <paramref name="program"/> and waits for the output line that says it is ready (none when <paramref name="ready"/> is null: the caller has its own sign).</summary>
+    public static async Task<ServerProcess> StartAsync(string name, string program, IEnumerable<string> arguments, Func<string, bool>? ready)
     {
         var server = new ServerProcess(name, program, arguments);
         try
@@ -53,7 +53,10 @@ internal sealed class ServerProcess : IAsyncDisposable
             server._process.Start();
             server._process.BeginOutputReadLine();
             server._process.BeginErrorReadLine();
-            await server.Log.WaitForAsync(ready);
+            if (ready is not null)
+            {
+                await server.Log.WaitForAsync(ready);
+            }
             return server;
         }
         catch

@@ -1,0 +1,238 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using EmailProxy.Configuration;
+using EmailProxy.Redis;
+using Microsoft.Extensions.Logging;
+using StackExchange.Redis;
+
+namespace EmailProxy.TokenStore;
+
+/// <summary>
+/// Keeps each account's tokens in Redis (<c>token_store = redis</c>), shared by every replica: one hash per account,
+/// <c>emailproxy:tokens:{folded name}</c> (<see cref="TokenFileName.Fold"/>), whose field <c>record</c> holds the
+/// same JSON as a token file (readable metadata beside the secrets sealed by <see cref="TokenCipher"/> under the
+/// master key every replica is given) and whose field <c>version</c> counts the writes. Each write is one
+/// server-side script, so a record is replaced whole or not at all. A Redis that cannot be reached is a
+/// <see cref="TokenStoreUnavailableException"/>.
+/// </summary>
+internal sealed partial class RedisTokenStore : ITokenStore
+{
+    /// <summary>The prefix of every account's hash.</summary>
+    public const string TokensKeyPrefix = RedisConnection.KeyPrefix + "tokens:";
+
+    private const string RecordField = "record";
+    private const string VersionField = "version";
+
+    /// <summary>
+    /// KEYS[1] the account's hash; ARGV[1] the record; ARGV[2] the version expected there ("" for any, "0" for none).
+    /// Returns the new version, or -1 when the version there is not the expected one (nothing written).
+    /// </summary>
+    private const string SaveScript = """
+        local current = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
+        if ARGV[2] ~= '' and tonumber(ARGV[2]) ~= current then
+          return -1
+        end
+        redis.call('HSET', KEYS[1], 'record', ARGV[1], 'version', current + 1)
+        return current + 1
+        """;
+
+    private readonly RedisConnection _redis;
+    private readonly TokenCipher _cipher;
+    private readonly TimeProvider _time;
+    private readonly ILogger _log;
+
+    public RedisTokenStore(RedisConnection redis, MasterKey key, TimeProvider time, ILogger<RedisTokenStore> log)
+    {
+        _redis = redis;
+        _cipher = new TokenCipher(key);
+        _time = time;
+        _log = log;
+    }
+
+    /// <summary>The account's hash: its name folded as token files fold it, so two accounts never share one.</summary>
+    public static RedisKey KeyFor(string accountName) => TokensKeyPrefix + TokenFileName.Fold(accountName);
+
+    /// <summary>Every replica reads and writes it.</summary>
+    public bool IsShared => true;
+
+    /// <inheritdoc/>
+    public string LocationOf(string accountName) => $"Redis key {KeyFor(accountName)} at {_redis.Description}";
+
+    /// <summary>Reads an account's record; null when there is none or it cannot be used (logged).</summary>
+    /// <exception cref="TokenStoreUnavailableException">Redis cannot be reached.</exception>
+    public async Task<StoredTokens?> LoadAsync(AccountOptions account, CancellationToken cancellationToken)
+    {
+        var (record, _) = await ReadAsync(account.Name, cancellationToken);
+        if (record is null)
+        {
+            return null;
+        }
+        try
+        {
+            var file = JsonSerializer.Deserialize(record, TokenJsonContext.Default.TokenFile)
+                ?? throw new InvalidDataException("the record is empty");
+            if (file.Format != TokenFile.CurrentFormat)
+            {
+                throw new InvalidDataException($"format {file.Format} is not known to this version");
+            }
+            if (string.IsNullOrEmpty(file.Secrets))
+            {
+                throw new InvalidDataException("it holds no secrets");
+            }
+            return file.ToStoredTokens(_cipher.Open(account.Name, file.Secrets));
+        }
+        catch (Exception e) when (e is JsonException or InvalidDataException or CryptographicException or FormatException or ArgumentException)
+        {
+            LogDamaged(_log, account.Name, KeyFor(account.Name).ToString(), e is CryptographicException ? "it does not decrypt with this master key" : e.Message);
+            return null;
+        }
+    }
+
+    /// <summary>Keeps the account's tokens whatever was kept (a new sign-in, <c>tokens migrate</c>).</summary>
+    /// <exception cref="TokenStoreUnavailableException">Redis cannot be reached.</exception>
+    public async Task SaveAsync(AccountOptions account, StoredTokens tokens, CancellationToken cancellationToken) =>
+        await WriteAsync(account, tokens, expectedVersion: null, cancellationToken);
+
+    /// <summary>Removes the account's record, whatever it holds.</summary>
+    /// <exception cref="TokenStoreUnavailableException">Redis cannot be reached.</exception>
+    public async Task<bool> DeleteAsync(string accountName, CancellationToken cancellationToken)
+    {
+        var database = await DatabaseAsync(cancellationToken);
+        try
+        {
+            return await database.KeyDeleteAsync(KeyFor(accountName)).WaitAsync(cancellationToken);
+        }
+        catch (RedisException e)
+        {
+            throw Unavailable(e);
+        }
+    }
+
+    /// <summary>
+    /// The account names the records say they belong to (their readable <c>account</c>), nothing decrypted: at start, the
+    /// accounts made from templates are made again from them (as <see cref="TokenFileStore.StoredAccountNames"/> does for files).
+    /// </summary>
+    /// <exception cref="TokenStoreUnavailableException">Redis cannot be reached.</exception>
+    public async Task<IReadOnlyList<string>> StoredAccountNamesAsync(CancellationToken cancellationToken)
+    {
+        var names = new List<string>();
+        foreach (var (key, record) in await ReadAllAsync(cancellationToken))
+        {
+            try
+            {
+                var file = JsonSerializer.Deserialize(record, TokenJsonContext.Default.TokenFile);
+                // Only a record kept under its own account's key: a copied one is not an account.
+                if (file?.Account is { Length: > 0 } account && KeyFor(account) == key)
+                {
+                    names.Add(account);
+                }
+            }
+            catch (JsonException)
+            {
+                // Left out: it is logged when its account loads it.
+            }
+        }
+        return names;
+    }
+
+    /// <summary>Every record kept (key and JSON), for listing and <c>tokens migrate</c>.</summary>
+    /// <exception cref="TokenStoreUnavailableException">Redis cannot be reached.</exception>
+    public async Task<IReadOnlyList<(RedisKey Key, string Record)>> ReadAllAsync(CancellationToken cancellationToken)
+    {
+        var multiplexer = await _redis.GetAsync(cancellationToken);
+        var database = multiplexer.GetDatabase();
+        var records = new List<(RedisKey, string)>();
+        try
+        {
+            foreach (var server in multiplexer.GetServers().Where(server => !server.IsReplica))
+            {
+                await foreach (var key in server.KeysAsync(pattern: TokensKeyPrefix + "*").WithCancellation(cancellationToken))
+                {
+                    if (await database.HashGetAsync(key, RecordField).WaitAsync(cancellationToken) is { HasValue: true } record)
+                    {
+                        records.Add((key, record.ToString()));
+                    }
+                }
+            }
+        }
+        catch (RedisException e)
+        {
+            throw Unavailable(e);
+        }
+        return records;
+    }
+
+    /// <summary>Writes one record as it is (<c>tokens migrate</c>: the sealed secrets are not opened), version 1 onwards.</summary>
+    /// <exception cref="TokenStoreUnavailableException">Redis cannot be reached.</exception>
+    public async Task WriteRecordAsync(string accountName, string record, CancellationToken cancellationToken)
+    {
+        var database = await DatabaseAsync(cancellationToken);
+        try
+        {
+            await database.ScriptEvaluateAsync(SaveScript, [KeyFor(accountName)], [record, ""]).WaitAsync(cancellationToken);
+        }
+        catch (RedisException e)
+        {
+            throw Unavailable(e);
+        }
+    }
+
+    /// <summary>The JSON of one account's record, or null when there is none.</summary>
+    /// <exception cref="TokenStoreUnavailableException">Redis cannot be reached.</exception>
+    public async Task<string?> ReadRecordAsync(string accountName, CancellationToken cancellationToken) =>
+        (await ReadAsync(accountName, cancellationToken)).Record;
+
+    private async Task<(string? Record, long Version)> ReadAsync(string accountName, CancellationToken cancellationToken)
+    {
+        var database = await DatabaseAsync(cancellationToken);
+        try
+        {
+            var values = await database.HashGetAsync(KeyFor(accountName), [RecordField, VersionField]).WaitAsync(cancellationToken);
+            var record = values[0].HasValue ? values[0].ToString() : null;
+            var version = values[1].HasValue && values[1].TryParse(out long parsed) ? parsed : 0;
+            return (record, version);
+        }
+        catch (RedisException e)
+        {
+            throw Unavailable(e);
+        }
+    }
+
+    private async Task<bool> WriteAsync(AccountOptions account, StoredTokens tokens, long? expectedVersion, CancellationToken cancellationToken)
+    {
+        var record = JsonSerializer.Serialize(TokenFile.Of(account, tokens, _time.GetUtcNow(), _cipher), TokenJsonContext.Default.TokenFile);
+        var database = await DatabaseAsync(cancellationToken);
+        RedisResult result;
+        try
+        {
+            result = await database.ScriptEvaluateAsync(SaveScript, [KeyFor(account.Name)],
+                [record, expectedVersion is { } expected ? expected : ""]).WaitAsync(cancellationToken);
+        }
+        catch (RedisException e)
+        {
+            throw Unavailable(e);
+        }
+        var version = (long)result;
+        if (version < 0)
+        {
+            LogChangedElsewhere(_log, account.Name);
+            return false;
+        }
+        return true;
+    }
+
+    private async Task<IDatabase> DatabaseAsync(CancellationToken cancellationToken) =>
+        (await _redis.GetAsync(cancellationToken)).GetDatabase();
+
+    /// <summary>What a caller is told when Redis failed a command: the endpoints, never the password.</summary>
+    private TokenStoreUnavailableException Unavailable(RedisException e) =>
+        new($"Redis at {_redis.Description} is unavailable ({(e is RedisServerException ? e.Message : e.GetType().Name)})", e);
+
+    [LoggerMessage(EventId = 7101, EventName = "RedisTokenRecordDamaged", Level = LogLevel.Warning,
+        Message = "The tokens of account {Account} in Redis ({Key}) cannot be used: {Reason}; the account needs a new sign-in")]
+    private static partial void LogDamaged(ILogger logger, string account, string key, string reason);
+
+    [LoggerMessage(EventId = 7102, EventName = "RedisTokenRecordChangedElsewhere", Level = LogLevel.Information,
+        Message = "The tokens of account {Account} were not saved: another replica changed them since they were read (the newer ones are kept)")]
+    private static partial void LogChangedElsewhere(ILogger logger, string account);
+}

@@ -1,0 +1,37 @@
+using EmailProxy.FunctionalTests.Infrastructure;
+using Xunit;
+
+namespace EmailProxy.FunctionalTests.ScaleOut;
+
+/// <summary>Three proxies on one Redis behind HAProxy: the tokens of one sign-in are every replica's.</summary>
+public sealed class RedisTokenStoreTests
+{
+    [Fact]
+    public async Task Login_SignedInThroughReplicaA_WorksThroughBAndCWithoutNewSignIn()
+    {
+        await using var env = await TestEnvironment.CreateAsync();
+        await using var redis = new RedisServer();
+        await using var set = await ReplicaSet.StartAsync(env, redis);
+        var (a, b, c) = (set.Replicas[0], set.Replicas[1], set.Replicas[2]);
+
+        await ScaleOutSteps.SignInThroughAsync(set, a);
+
+        var throughB = await ScaleOutSteps.ImapLoginAsync(b.ImapPort);
+        Assert.True(throughB.StartsWith("l1 OK", StringComparison.Ordinal), throughB + "\n" + b.Process.Describe());
+        Assert.StartsWith("l1 OK", await ScaleOutSteps.ImapLoginAsync(c.ImapPort), StringComparison.Ordinal);
+        // And through the balancer, whichever replica it picks.
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.StartsWith("l1 OK", await ScaleOutSteps.ImapLoginAsync(set.ImapPort), StringComparison.Ordinal);
+        }
+        Assert.Equal(1, env.Identity.AuthorizationCodeRequests);
+        Assert.Equal(0, env.Identity.RefreshTokenRequests);
+        Assert.Single(env.Identity.AuthorizeRequests);
+        // Nothing in the replicas' own token folders: the tokens are in Redis only.
+        foreach (var replica in set.Replicas)
+        {
+            var folder = Path.Combine(replica.Directory, "tokens");
+            Assert.False(Directory.Exists(folder) && Directory.GetFiles(folder, "*.json").Length > 0, $"replica {replica.Name} wrote a token file");
+        }
+    }
+}
