@@ -12,10 +12,9 @@ namespace EmailProxy.FunctionalTests.Container;
 /// when the tests end, and its network namespace mount is removed. The image is built the way a machine
 /// without Microsoft's registry builds it: the runtime-deps base from Debian (<c>.ci/docker-base-image</c>) and an
 /// SDK stand-in with this machine's SDK (<c>.ci/docker-sdk-image</c>), passed as the Dockerfile's arguments to its
-/// default target; the <c>prebuilt</c> target on demand, from a binary published on the host while the default target
-/// builds (both compile ahead of time for minutes; side by side they share the two cores better than one after the
-/// other). One engine for the whole <see cref="ContainerTestsRunAlone"/> collection. Where the engine cannot run (not
-/// root, no dockerd), <see cref="Unavailable"/> says why and the tests are reported as skipped, never passed.
+/// default target; the <c>prebuilt</c> target on demand. One engine for the whole <see cref="ContainerTestsRunAlone"/>
+/// collection. Where the engine cannot run (not root, no dockerd), <see cref="Unavailable"/> says why and the tests are
+/// reported as skipped, never passed.
 /// </summary>
 public sealed class DockerEngine : IAsyncLifetime, IDisposable
 {
@@ -26,7 +25,6 @@ public sealed class DockerEngine : IAsyncLifetime, IDisposable
 
     private Process? _daemon;
     private string? _context;
-    private Task<CommandResult>? _hostPublish;
 
     /// <summary>Why the engine cannot run here; null when it runs.</summary>
     public string? Unavailable { get; private set; }
@@ -68,9 +66,6 @@ public sealed class DockerEngine : IAsyncLifetime, IDisposable
             return;
         }
         await StopLeftoverAsync();
-        // The prebuilt target's binary, published on the host while the engine builds the default target.
-        _context = Directory.CreateTempSubdirectory("emailproxy-image-").FullName;
-        _hostPublish = PublishOnHostAsync(Path.Combine(_context, "publish"));
         Directory.CreateDirectory(DataRoot);
         Directory.CreateDirectory(RunRoot);
         StartDaemon();
@@ -88,16 +83,15 @@ public sealed class DockerEngine : IAsyncLifetime, IDisposable
 
     /// <summary>
     /// The Dockerfile's <c>prebuilt</c> target, for machines whose build stage cannot reach NuGet: the single file
-    /// published on this machine (started with the engine; a failed publish fails here), copied onto the base.
-    /// Removed with the engine's images.
+    /// published on this machine, copied onto the base. Removed with the engine's images.
     /// </summary>
     internal async Task<string> BuildPrebuiltAsync()
     {
-        if (_hostPublish is null || _context is null)
-        {
-            throw new InvalidOperationException("The engine is not started.");
-        }
-        await _hostPublish;
+        _context ??= Directory.CreateTempSubdirectory("emailproxy-image-").FullName;
+        await Command.CheckedAsync("dotnet",
+            ["publish", Path.Combine(RepositoryRoot, "src", "EmailProxy", "EmailProxy.csproj"), "-c", "Release", "-r", "linux-x64", "--self-contained",
+             "-p:PublishSingleFile=true", "-o", Path.Combine(_context, "publish"), "--nologo"],
+            BuildTimeout);
         await Command.CheckedAsync(Docker,
             ["build", "--network", "host", "--target", "prebuilt", "--build-arg", $"BASE_IMAGE={BaseImage}", "--build-arg", $"VERSION_COMMIT={Commit}",
              "-f", Path.Combine(RepositoryRoot, "Dockerfile"), "-t", PrebuiltImage, _context],
@@ -105,22 +99,11 @@ public sealed class DockerEngine : IAsyncLifetime, IDisposable
         return PrebuiltImage;
     }
 
-    /// <summary>docs/container.md's <c>dotnet publish</c> for the <c>prebuilt</c> target, into <paramref name="output"/>.</summary>
-    private static Task<CommandResult> PublishOnHostAsync(string output) => Command.CheckedAsync("dotnet",
-        ["publish", Path.Combine(RepositoryRoot, "src", "EmailProxy", "EmailProxy.csproj"), "-c", "Release", "-r", "linux-x64", "--self-contained",
-         "-p:PublishSingleFile=true", "-o", output, "--nologo"],
-        BuildTimeout);
-
     /// <summary>Runs docker against this engine.</summary>
     internal Task<CommandResult> DockerAsync(params string[] arguments) => Command.RunAsync(Docker, arguments, TimeSpan.FromMinutes(2), Environment);
 
     public async Task DisposeAsync()
     {
-        if (_hostPublish is not null)
-        {
-            // Not left running over its deleted folder; its failure, if any, is the prebuilt test's to report.
-            await Task.WhenAny(_hostPublish);
-        }
         if (_daemon is { } daemon)
         {
             await Command.RunAsync(Docker, ["rmi", "--force", Image, PrebuiltImage], TimeSpan.FromMinutes(1), Environment);
