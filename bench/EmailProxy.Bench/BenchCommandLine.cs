@@ -21,6 +21,10 @@ internal static class BenchCommandLine
         {
             Description = "The shortest run that still goes through every part (the functional tests run it; its figures say little)",
         };
+        var smoke = new Option<bool>("--smoke")
+        {
+            Description = "Smaller still than --short: every part once, its figures meaningless (the functional tests run it to check the bench completes)",
+        };
         var only = new Option<string[]>("--only")
         {
             Description = $"Run only these parts: {string.Join(", ", Parts)} (comma-separated or repeated)",
@@ -89,7 +93,7 @@ internal static class BenchCommandLine
 
         var root = new RootCommand("The Email OAuth2 Proxy bench: the real proxy against a direct connection to the same upstream (docs/performance.md)")
         {
-            quick, shortRun, only, skip, messageMb, quietWait, idleSessions, relayedSessions, hold, proxyDll, proxyEnv,
+            quick, shortRun, smoke, only, skip, messageMb, quietWait, idleSessions, relayedSessions, hold, proxyDll, proxyEnv,
         };
         // bench relay [--short]: issue 15, items 1-2 (RelayCommandLine.cs); the root's proxy and quiet options apply to it too.
         proxyDll.Recursive = proxyEnv.Recursive = quietWait.Recursive = true;
@@ -98,7 +102,10 @@ internal static class BenchCommandLine
         root.Subcommands.Add(GraphCommandLine.Create(args, proxyDll, proxyEnv));
         root.SetAction((result, cancellationToken) =>
         {
-            var options = result.GetValue(shortRun) ? BenchOptions.ShortRun : result.GetValue(quick) ? BenchOptions.QuickRun : new BenchOptions();
+            var options = result.GetValue(smoke) ? BenchOptions.SmokeRun
+                : result.GetValue(shortRun) ? BenchOptions.ShortRun
+                : result.GetValue(quick) ? BenchOptions.QuickRun
+                : new BenchOptions();
             var skipped = (result.GetValue(skip) ?? []).ToHashSet(StringComparer.Ordinal);
             if (result.GetValue(only) is { Length: > 0 } onlyParts)
             {

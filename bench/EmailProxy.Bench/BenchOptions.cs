@@ -8,6 +8,9 @@ internal sealed record BenchOptions
     /// <summary><c>--short</c>: every part, each as small as still says something (the functional tests run it).</summary>
     public bool Short { get; init; }
 
+    /// <summary><c>--smoke</c>: every part at the smallest size that still runs its whole path (only the functional test runs it).</summary>
+    public bool Smoke { get; init; }
+
     /// <summary>The command line as given, for the report.</summary>
     public IReadOnlyList<string> Arguments { get; init; } = [];
 
@@ -111,5 +114,31 @@ internal sealed record BenchOptions
         SessionNoopSamples = 200,
         StartupRepetitions = 2,
         QuietWait = TimeSpan.Zero,
+    };
+
+    /// <summary>
+    /// <c>--smoke</c>: every part through its whole path once more than nothing (1 MiB message, 20 latency samples,
+    /// 50 logins, 50 idle and 10 relayed sessions, 100 idle and 10 Dovecot sessions, 1 s of each hostile client, one
+    /// start-up), with short memory settling; the figures mean nothing. Only the functional test ShortBenchTests runs
+    /// it, to check that the bench still completes; <c>--short</c> stays the shortest run worth reading.
+    /// </summary>
+    public static BenchOptions SmokeRun { get; } = ShortRun with
+    {
+        Smoke = true,
+        MessageBytes = 1024 * 1024,
+        ThroughputRounds = 1,
+        FetchesPerRound = 1,
+        LatencySamples = 20,
+        LatencyWarmup = 5,
+        RateLogins = 50,
+        RateConcurrency = [4],
+        IdleSessionCounts = [50],
+        RelayedSessionCounts = [10],
+        HostileDuration = TimeSpan.FromSeconds(1),
+        HostileQuietSamples = 20,
+        SessionIdleCounts = [100],
+        SessionRelayedCounts = [10],
+        SessionNoopSamples = 20,
+        StartupRepetitions = 1,
     };
 }

@@ -10,7 +10,13 @@ static async Task<int> RunAsync(BenchOptions options, CancellationToken stopping
     ProxyInstance.DllOverride = options.ProxyDll;
     ProxyInstance.ExtraEnvironment = options.ProxyEnvironment;
     SessionsPart.Hold = options.SessionHold;
-    if (options.Short)
+    if (options.Smoke)
+    {
+        MemoryPart.SettleMinimum = TimeSpan.FromMilliseconds(200);
+        MemoryPart.SettleMaximum = TimeSpan.FromSeconds(1);
+        MemoryPart.WarmUpConnects = 10;
+    }
+    else if (options.Short)
     {
         MemoryPart.SettleMinimum = TimeSpan.FromSeconds(1);
         MemoryPart.SettleMaximum = TimeSpan.FromSeconds(4);

@@ -11,6 +11,10 @@ internal static class RelayCommandLine
         {
             Description = "A short run for CI: 2 repetitions of one transfer each, no waiting for quiet cores",
         };
+        var smoke = new Option<bool>("--smoke")
+        {
+            Description = "Smaller still, for the functional tests: 1 repetition, a 2 MiB message and 10 small ones; figures meaningless",
+        };
         var repetitions = new Option<int?>("--repetitions")
         {
             Description = "Interleaved repetitions per workload (default 7, short 2)",
@@ -44,14 +48,14 @@ internal static class RelayCommandLine
 
         var command = new Command("relay", "The relay against socat and a direct connection, to the real Dovecot of the tests on implicit TLS: IMAP FETCH, POP3 RETR, SMTP DATA (issue 15, items 1-2)")
         {
-            shortRun, repetitions, transfers, clientSide,
+            shortRun, smoke, repetitions, transfers, clientSide,
         };
         command.SetAction((result, cancellationToken) =>
         {
             ProxyInstance.DllOverride = result.GetValue(proxyDll)?.FullName;
             ProxyInstance.ExtraEnvironment = (result.GetValue(proxyEnv) ?? []).Select(pair => pair.Split('=', 2))
                 .GroupBy(pair => pair[0], StringComparer.Ordinal).ToDictionary(pairs => pairs.Key, pairs => pairs.Last()[1], StringComparer.Ordinal);
-            var options = (result.GetValue(shortRun) ? RelayOptions.ShortRun : new RelayOptions()) with { Arguments = args };
+            var options = (result.GetValue(smoke) ? RelayOptions.SmokeRun : result.GetValue(shortRun) ? RelayOptions.ShortRun : new RelayOptions()) with { Arguments = args };
             if (result.GetValue(repetitions) is { } n)
             {
                 options = options with { Repetitions = n };

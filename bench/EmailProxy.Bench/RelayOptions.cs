@@ -37,4 +37,15 @@ internal sealed record RelayOptions
         TransfersPerSample = 1,
         QuietWait = TimeSpan.Zero,
     };
+
+    /// <summary>
+    /// Smaller still, for the functional test only: every workload on every path once, with a 2 MiB message and 10 small
+    /// ones; the figures mean nothing.
+    /// </summary>
+    public static RelayOptions SmokeRun { get; } = ShortRun with
+    {
+        BigMessageBytes = 2 * 1024 * 1024,
+        SmallMessages = 10,
+        Repetitions = 1,
+    };
 }

@@ -21,7 +21,7 @@ namespace EmailProxy.FunctionalTests.Container;
 /// </summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 [Collection(ContainerTestsRunAlone.Name)]
-public sealed class ContainerImageTests(DockerEngine docker, DovecotFixture dovecot) : IClassFixture<DockerEngine>, IClassFixture<DovecotFixture>
+public sealed class ContainerImageTests(DockerEngine docker, DovecotFixture dovecot) : IClassFixture<DovecotFixture>
 {
     private const string ContainerName = "espocrm-mail-proxy";
     private const int ContainerUid = 1654;

@@ -12,8 +12,9 @@ namespace EmailProxy.FunctionalTests.Container;
 /// when the tests end, and its network namespace mount is removed. The image is built the way a machine
 /// without Microsoft's registry builds it: the runtime-deps base from Debian (<c>.ci/docker-base-image</c>) and an
 /// SDK stand-in with this machine's SDK (<c>.ci/docker-sdk-image</c>), passed as the Dockerfile's arguments to its
-/// default target; the <c>prebuilt</c> target on demand. Where the engine cannot run (not root,
-/// no dockerd), <see cref="Unavailable"/> says why and the tests are reported as skipped, never passed.
+/// default target; the <c>prebuilt</c> target on demand. One engine for the whole <see cref="ContainerTestsRunAlone"/>
+/// collection. Where the engine cannot run (not root, no dockerd), <see cref="Unavailable"/> says why and the tests are
+/// reported as skipped, never passed.
 /// </summary>
 public sealed class DockerEngine : IAsyncLifetime, IDisposable
 {

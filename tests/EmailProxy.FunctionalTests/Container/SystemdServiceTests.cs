@@ -15,7 +15,7 @@ namespace EmailProxy.FunctionalTests.Container;
 /// </summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 [Collection(ContainerTestsRunAlone.Name)]
-public sealed class SystemdServiceTests(DockerEngine docker) : IClassFixture<DockerEngine>
+public sealed class SystemdServiceTests(DockerEngine docker)
 {
     private const string SystemdImage = "emailproxy-local/systemd:bookworm";
     private const string ConfigPath = "/etc/emailproxy/emailproxy.config";
