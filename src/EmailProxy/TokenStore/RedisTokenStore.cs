@@ -58,15 +58,66 @@ internal sealed partial class RedisTokenStore : ITokenStore
     /// <inheritdoc/>
     public string LocationOf(string accountName) => $"Redis key {KeyFor(accountName)} at {_redis.Description}";
 
+    /// <summary>
+    /// How long the refresh lock of an account lasts without being extended: its holder's library extends it every third of it
+    /// while the holder lives, so only a replica that died holding it keeps the others waiting, at most this long. 30 s by default.
+    /// </summary>
+    public TimeSpan RefreshLease { get; init; } = DefaultRefreshLease;
+
+    public static readonly TimeSpan DefaultRefreshLease = TimeSpan.FromSeconds(30);
+
     /// <summary>Reads an account's record; null when there is none or it cannot be used (logged).</summary>
     /// <exception cref="TokenStoreUnavailableException">Redis cannot be reached.</exception>
-    public async Task<StoredTokens?> LoadAsync(AccountOptions account, CancellationToken cancellationToken)
+    public async Task<StoredTokens?> LoadAsync(AccountOptions account, CancellationToken cancellationToken) =>
+        (await LoadVersionedAsync(account, cancellationToken)).Tokens;
+
+    /// <summary>
+    /// Takes the account's refresh lock among the replicas (<c>emailproxy:lock:refresh:{folded name}</c>, DistributedLock.Redis:
+    /// a lease of <see cref="RefreshLease"/>, extended by the library while it is held), waiting for it at most <paramref name="wait"/>.
+    /// </summary>
+    /// <returns>The lock (disposing it lets go), or null when another replica held it all that time.</returns>
+    /// <exception cref="TokenStoreUnavailableException">Redis cannot be reached.</exception>
+    public async Task<IAsyncDisposable?> TryLockRefreshAsync(string accountName, TimeSpan wait, CancellationToken cancellationToken)
     {
-        var (record, _) = await ReadAsync(account.Name, cancellationToken);
-        if (record is null)
+        var database = await DatabaseAsync(cancellationToken);
+        var refreshLock = new Medallion.Threading.Redis.RedisDistributedLock(RefreshLockKeyFor(accountName), database, options => options
+            .Expiry(RefreshLease)
+            .BusyWaitSleepTime(TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(100)));
+        try
         {
-            return null;
+            return await refreshLock.TryAcquireAsync(wait, cancellationToken);
         }
+        catch (RedisException e)
+        {
+            throw Unavailable(e);
+        }
+    }
+
+    /// <summary>The key of an account's refresh lock.</summary>
+    public static RedisKey RefreshLockKeyFor(string accountName) => RedisConnection.KeyPrefix + "lock:refresh:" + TokenFileName.Fold(accountName);
+
+    /// <summary>
+    /// Reads an account's record and its version (0 when there is none), for a compare-and-set (<see cref="SaveIfVersionAsync"/>);
+    /// the tokens are null when there are none or they cannot be used (logged).
+    /// </summary>
+    /// <exception cref="TokenStoreUnavailableException">Redis cannot be reached.</exception>
+    public async Task<(StoredTokens? Tokens, long Version)> LoadVersionedAsync(AccountOptions account, CancellationToken cancellationToken)
+    {
+        var (record, version) = await ReadAsync(account.Name, cancellationToken);
+        return (record is null ? null : Open(account, record), version);
+    }
+
+    /// <summary>
+    /// Keeps the account's tokens only if the record's version is still <paramref name="expectedVersion"/> (a compare-and-set):
+    /// a replica never overwrites what another wrote since it read (a sign-in, <c>tokens clear</c>, a newer refresh).
+    /// </summary>
+    /// <returns>Whether they were kept.</returns>
+    /// <exception cref="TokenStoreUnavailableException">Redis cannot be reached.</exception>
+    public Task<bool> SaveIfVersionAsync(AccountOptions account, StoredTokens tokens, long expectedVersion, CancellationToken cancellationToken) =>
+        WriteAsync(account, tokens, expectedVersion, cancellationToken);
+
+    private StoredTokens? Open(AccountOptions account, string record)
+    {
         try
         {
             var file = JsonSerializer.Deserialize(record, TokenJsonContext.Default.TokenFile)
