@@ -70,6 +70,7 @@ internal static partial class ProxyHost
                 RefreshLease = RedisConnection.RefreshLeaseFromEnvironment() ?? RedisTokenStore.DefaultRefreshLease,
             });
             builder.Services.AddSingleton<ITokenStore>(s => s.GetRequiredService<RedisTokenStore>());
+            builder.Services.AddHostedService<RedisTokenChanges>();
         }
         else
         {

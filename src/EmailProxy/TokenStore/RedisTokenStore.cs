@@ -151,7 +151,9 @@ internal sealed partial class RedisTokenStore : ITokenStore
         var database = await DatabaseAsync(cancellationToken);
         try
         {
-            return await database.KeyDeleteAsync(KeyFor(accountName)).WaitAsync(cancellationToken);
+            var removed = await database.KeyDeleteAsync(KeyFor(accountName)).WaitAsync(cancellationToken);
+            await RedisTokenChanges.PublishAsync(_redis, accountName, _log, cancellationToken);
+            return removed;
         }
         catch (RedisException e)
         {
@@ -269,6 +271,7 @@ internal sealed partial class RedisTokenStore : ITokenStore
             LogChangedElsewhere(_log, account.Name);
             return false;
         }
+        await RedisTokenChanges.PublishAsync(_redis, account.Name, _log, cancellationToken);
         return true;
     }
 
