@@ -45,9 +45,20 @@ internal sealed partial class TokenService(OAuthClient client, ITokenStore store
         var state = await GetStateAsync(account, cancellationToken);
         var outcome = Usable(account, state.Current, RefreshMargin);
         // A store other replicas write: one of them may have signed the account in since this one read it.
-        if (outcome is { Kind: TokenOutcomeKind.SignInRequired } && store.IsShared && await AdoptNewerFromStoreAsync(account, state, cancellationToken))
+        if (outcome is { Kind: TokenOutcomeKind.SignInRequired } && store.IsShared)
         {
-            outcome = Usable(account, state.Current, RefreshMargin);
+            try
+            {
+                if (await AdoptNewerFromStoreAsync(account, state, cancellationToken))
+                {
+                    outcome = Usable(account, state.Current, RefreshMargin);
+                }
+            }
+            catch (TokenStoreUnavailableException e)
+            {
+                // Not known to need a sign-in: its tokens may be in the store, which cannot be read now.
+                return TokenOutcome.Failed($"its tokens cannot be read: {e.Message}");
+            }
         }
         if (outcome is not null)
         {
@@ -211,8 +222,9 @@ internal sealed partial class TokenService(OAuthClient client, ITokenStore store
 
     /// <summary>
     /// Reads the account's tokens from a shared store again and takes them if another replica changed them (a sign-in
-    /// there): whether they were taken. A store that cannot be read now changes nothing (the caller's answer stands).
+    /// there): whether they were taken.
     /// </summary>
+    /// <exception cref="TokenStoreUnavailableException">The store cannot be reached now.</exception>
     private async Task<bool> AdoptNewerFromStoreAsync(AccountOptions account, AccountState state, CancellationToken cancellationToken)
     {
         var seen = state.Current;
@@ -221,7 +233,7 @@ internal sealed partial class TokenService(OAuthClient client, ITokenStore store
         {
             stored = await store.LoadAsync(account, cancellationToken);
         }
-        catch (IOException e)
+        catch (IOException e) when (e is not TokenStoreUnavailableException)
         {
             LogRereadFailed(log, account.Name, e.Message);
             return false;
