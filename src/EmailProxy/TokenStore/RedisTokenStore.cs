@@ -190,9 +190,12 @@ internal sealed partial class RedisTokenStore : ITokenStore
 
     /// <summary>Every record kept (key and JSON), for listing and <c>tokens migrate</c>.</summary>
     /// <exception cref="TokenStoreUnavailableException">Redis cannot be reached.</exception>
-    public async Task<IReadOnlyList<(RedisKey Key, string Record)>> ReadAllAsync(CancellationToken cancellationToken)
+    public Task<IReadOnlyList<(RedisKey Key, string Record)>> ReadAllAsync(CancellationToken cancellationToken) => ReadAllAsync(_redis, cancellationToken);
+
+    /// <inheritdoc cref="ReadAllAsync(CancellationToken)"/>
+    public static async Task<IReadOnlyList<(RedisKey Key, string Record)>> ReadAllAsync(RedisConnection redis, CancellationToken cancellationToken)
     {
-        var multiplexer = await _redis.GetAsync(cancellationToken);
+        var multiplexer = await redis.GetAsync(cancellationToken);
         var database = multiplexer.GetDatabase();
         var records = new List<(RedisKey, string)>();
         try
@@ -210,23 +213,28 @@ internal sealed partial class RedisTokenStore : ITokenStore
         }
         catch (RedisException e)
         {
-            throw Unavailable(e);
+            throw Unavailable(redis, e);
         }
         return records;
     }
 
-    /// <summary>Writes one record as it is (<c>tokens migrate</c>: the sealed secrets are not opened), version 1 onwards.</summary>
+    /// <summary>
+    /// Writes one record as it is, unless the account has one already (<c>tokens migrate</c>: the sealed secrets are not
+    /// opened, and nothing kept is overwritten); its version starts at 1.
+    /// </summary>
+    /// <returns>Whether it was written (false: the account had a record).</returns>
     /// <exception cref="TokenStoreUnavailableException">Redis cannot be reached.</exception>
-    public async Task WriteRecordAsync(string accountName, string record, CancellationToken cancellationToken)
+    public static async Task<bool> TryAddRecordAsync(RedisConnection redis, string accountName, string record, CancellationToken cancellationToken)
     {
-        var database = await DatabaseAsync(cancellationToken);
+        var database = (await redis.GetAsync(cancellationToken)).GetDatabase();
         try
         {
-            await database.ScriptEvaluateAsync(SaveScript, [KeyFor(accountName)], [record, ""]).WaitAsync(cancellationToken);
+            var result = await database.ScriptEvaluateAsync(SaveScript, [KeyFor(accountName)], [record, "0"]).WaitAsync(cancellationToken);
+            return (long)result > 0;
         }
         catch (RedisException e)
         {
-            throw Unavailable(e);
+            throw Unavailable(redis, e);
         }
     }
 
@@ -279,8 +287,10 @@ internal sealed partial class RedisTokenStore : ITokenStore
         (await _redis.GetAsync(cancellationToken)).GetDatabase();
 
     /// <summary>What a caller is told when Redis failed a command: the endpoints, never the password.</summary>
-    private TokenStoreUnavailableException Unavailable(RedisException e) =>
-        new($"Redis at {_redis.Description} is unavailable ({(e is RedisServerException ? e.Message : e.GetType().Name)})", e);
+    private TokenStoreUnavailableException Unavailable(RedisException e) => Unavailable(_redis, e);
+
+    private static TokenStoreUnavailableException Unavailable(RedisConnection redis, RedisException e) =>
+        new($"Redis at {redis.Description} is unavailable ({(e is RedisServerException ? e.Message : e.GetType().Name)})", e);
 
     [LoggerMessage(EventId = 7101, EventName = "RedisTokenRecordDamaged", Level = LogLevel.Warning,
         Message = "The tokens of account {Account} in Redis ({Key}) cannot be used: {Reason}; the account needs a new sign-in")]
