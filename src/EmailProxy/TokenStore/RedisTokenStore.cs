@@ -162,6 +162,27 @@ internal sealed partial class RedisTokenStore : ITokenStore
     }
 
     /// <summary>
+    /// Removes one account's record without a proxy (<c>tokens clear</c> on a host where none runs) and tells the running
+    /// replicas, which drop it from memory.
+    /// </summary>
+    /// <returns>Whether there was one.</returns>
+    /// <exception cref="TokenStoreUnavailableException">Redis cannot be reached.</exception>
+    public static async Task<bool> DeleteRecordAsync(RedisConnection redis, string accountName, CancellationToken cancellationToken)
+    {
+        var database = (await redis.GetAsync(cancellationToken)).GetDatabase();
+        try
+        {
+            var removed = await database.KeyDeleteAsync(KeyFor(accountName)).WaitAsync(cancellationToken);
+            await RedisTokenChanges.PublishAsync(redis, accountName, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, cancellationToken);
+            return removed;
+        }
+        catch (RedisException e)
+        {
+            throw Unavailable(redis, e);
+        }
+    }
+
+    /// <summary>
     /// The account names the records say they belong to (their readable <c>account</c>), nothing decrypted: at start, the
     /// accounts made from templates are made again from them (as <see cref="TokenFileStore.StoredAccountNames"/> does for files).
     /// </summary>

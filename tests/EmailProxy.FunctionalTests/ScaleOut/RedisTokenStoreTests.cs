@@ -58,5 +58,15 @@ public sealed class RedisTokenStoreTests
             var answer = await ScaleOutSteps.ImapLoginAsync(replica.ImapPort);
             Assert.True(answer.Contains("needs an OAuth2 sign-in", StringComparison.Ordinal), $"replica {replica.Name}: {answer}");
         }
+
+        // Again from a host where no proxy runs (its own token folder): the record goes from Redis, and the replicas hear it.
+        await ScaleOutSteps.SignInThroughAsync(set, c);
+        Assert.StartsWith("l1 OK", await ScaleOutSteps.ImapLoginAsync(a.ImapPort), StringComparison.Ordinal);
+        var offlineConfig = Path.Combine(env.Directory, "cli.ini");
+        await File.WriteAllTextAsync(offlineConfig, set.ConfigFor(b with { Directory = Path.Combine(env.Directory, "cli") }));
+        var (offlineExit, offlineOutput) = await ScaleOutSteps.RunCliAsync(set, "tokens", "clear", TestEnvironment.Account, "--config", offlineConfig);
+        Assert.True(offlineExit == 0, offlineOutput);
+        Assert.Contains("removed from Redis", offlineOutput, StringComparison.Ordinal);
+        Assert.Contains("needs an OAuth2 sign-in", await ScaleOutSteps.ImapLoginAsync(a.ImapPort), StringComparison.Ordinal);
     }
 }
