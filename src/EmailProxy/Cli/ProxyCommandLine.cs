@@ -52,7 +52,10 @@ internal static class ProxyCommandLine
         var clearAccount = new Argument<string>("ACCOUNT") { Description = "The account's name, as in [account NAME]" };
         var tokensClear = new Command("clear", "Remove one account's tokens (a running proxy forgets its copy too); its next login needs a sign-in") { clearAccount };
         tokensClear.SetAction((result, cancellationToken) => TokensClearCommand.RunAsync(result.GetValue(configOption), result.GetValue(clearAccount)!, cancellationToken));
-        var tokens = new Command("tokens", "What the token folder holds for each account, and clearing one") { tokensList, tokensShow, tokensClear };
+        var migrateTo = new Option<string>("--to") { Description = "redis (token folder to Redis) or file (Redis to token folder)", Required = true };
+        var tokensMigrate = new Command("migrate", "Copy every account's tokens between the token folder and Redis (sealed as they are; nothing at the destination overwritten); with the proxies stopped") { migrateTo };
+        tokensMigrate.SetAction((result, cancellationToken) => TokensMigrateCommand.RunAsync(result.GetValue(configOption), result.GetValue(migrateTo)!, cancellationToken));
+        var tokens = new Command("tokens", "What the token folder holds for each account, and clearing one") { tokensList, tokensShow, tokensClear, tokensMigrate };
 
         var authAccount = new Argument<string>("ACCOUNT") { Description = "The account's name, as in [account NAME]" };
         var deviceCodeOption = new Option<bool>("--device-code") { Description = "Sign in with a device code (open a URL, enter a code) whatever the account's flow" };

@@ -37,6 +37,16 @@ internal static class TokensClearCommand
                     : $"Account {account.Name} had no tokens: nothing to clear.");
                 return ProxyCommandLine.ExitOk;
             }
+            if (config.General.TokenStore == Configuration.TokenStoreKind.Redis && config.General.Redis is { } connectionString)
+            {
+                await using var redis = new Redis.RedisConnection(connectionString, Environment.GetEnvironmentVariable(Redis.RedisConnection.PasswordVariable),
+                    Microsoft.Extensions.Logging.Abstractions.NullLogger<Redis.RedisConnection>.Instance);
+                var cleared = await RedisTokenStore.DeleteRecordAsync(redis, account.Name, cancellationToken);
+                await Console.Out.WriteLineAsync(cleared
+                    ? $"Account {account.Name}: its tokens were removed from Redis at {redis.Description}, and the running replicas told; its next login needs a sign-in."
+                    : $"Account {account.Name} has no tokens in Redis at {redis.Description}: nothing to clear.");
+                return ProxyCommandLine.ExitOk;
+            }
             var tokenDirectory = config.TokenDirectory;
             var removed = await TokenFileStore.DeleteAsync(tokenDirectory, account.Name, TokenFileStore.DefaultLockTimeout, TimeProvider.System, cancellationToken);
             await Console.Out.WriteLineAsync(removed

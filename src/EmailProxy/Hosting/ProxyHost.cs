@@ -65,8 +65,12 @@ internal static partial class ProxyHost
             builder.Services.AddSingleton(s => new RedisConnection(
                 config.General.Redis!, Environment.GetEnvironmentVariable(RedisConnection.PasswordVariable), s.GetRequiredService<ILogger<RedisConnection>>()));
             builder.Services.AddSingleton(s => new RedisTokenStore(s.GetRequiredService<RedisConnection>(), key,
-                s.GetRequiredService<TimeProvider>(), s.GetRequiredService<ILogger<RedisTokenStore>>()));
+                s.GetRequiredService<TimeProvider>(), s.GetRequiredService<ILogger<RedisTokenStore>>())
+            {
+                RefreshLease = RedisConnection.RefreshLeaseFromEnvironment() ?? RedisTokenStore.DefaultRefreshLease,
+            });
             builder.Services.AddSingleton<ITokenStore>(s => s.GetRequiredService<RedisTokenStore>());
+            builder.Services.AddHostedService<RedisTokenChanges>();
         }
         else
         {

@@ -45,9 +45,20 @@ internal sealed partial class TokenService(OAuthClient client, ITokenStore store
         var state = await GetStateAsync(account, cancellationToken);
         var outcome = Usable(account, state.Current, RefreshMargin);
         // A store other replicas write: one of them may have signed the account in since this one read it.
-        if (outcome is { Kind: TokenOutcomeKind.SignInRequired } && store.IsShared && await AdoptNewerFromStoreAsync(account, state, cancellationToken))
+        if (outcome is { Kind: TokenOutcomeKind.SignInRequired } && store.IsShared)
         {
-            outcome = Usable(account, state.Current, RefreshMargin);
+            try
+            {
+                if (await AdoptNewerFromStoreAsync(account, state, cancellationToken))
+                {
+                    outcome = Usable(account, state.Current, RefreshMargin);
+                }
+            }
+            catch (TokenStoreUnavailableException e)
+            {
+                // Not known to need a sign-in: its tokens may be in the store, which cannot be read now.
+                return TokenOutcome.Failed($"its tokens cannot be read: {e.Message}");
+            }
         }
         if (outcome is not null)
         {
@@ -119,6 +130,7 @@ internal sealed partial class TokenService(OAuthClient client, ITokenStore store
             if (state.Current.AccessToken == accessToken)
             {
                 state.Current = state.Current with { AccessToken = null };
+                state.RefusedAccessToken = accessToken;
             }
         }
         finally
@@ -212,8 +224,9 @@ internal sealed partial class TokenService(OAuthClient client, ITokenStore store
 
     /// <summary>
     /// Reads the account's tokens from a shared store again and takes them if another replica changed them (a sign-in
-    /// there): whether they were taken. A store that cannot be read now changes nothing (the caller's answer stands).
+    /// there): whether they were taken.
     /// </summary>
+    /// <exception cref="TokenStoreUnavailableException">The store cannot be reached now.</exception>
     private async Task<bool> AdoptNewerFromStoreAsync(AccountOptions account, AccountState state, CancellationToken cancellationToken)
     {
         var seen = state.Current;
@@ -222,7 +235,7 @@ internal sealed partial class TokenService(OAuthClient client, ITokenStore store
         {
             stored = await store.LoadAsync(account, cancellationToken);
         }
-        catch (IOException e)
+        catch (IOException e) when (e is not TokenStoreUnavailableException)
         {
             LogRereadFailed(log, account.Name, e.Message);
             return false;
@@ -328,6 +341,84 @@ internal sealed partial class TokenService(OAuthClient client, ITokenStore store
     /// changed since then (a reload) drops the answer, which was asked for with the old ones.</param>
     private async Task<TokenOutcome> RefreshAsync(AccountOptions account, AccountState state, string refreshToken, int generation)
     {
+        if (store is not RedisTokenStore shared)
+        {
+            return await RefreshUnlockedAsync(account, state, refreshToken, generation, expectedVersion: null);
+        }
+        // Replicas share the tokens: one refreshes at a time, under the account's lock in Redis; the others wait for the
+        // lock, then find the tokens it saved. A replica that died holding it blocks the account for its lease at most.
+        IAsyncDisposable? held;
+        try
+        {
+            held = await shared.TryLockRefreshAsync(account.Name, shared.RefreshLease + OAuthClient.RequestTimeout, CancellationToken.None);
+        }
+        catch (TokenStoreUnavailableException e)
+        {
+            return await EndRefreshAsync(state, TokenOutcome.Failed($"its token needs a refresh and {e.Message}"));
+        }
+        if (held is null)
+        {
+            LogRefreshLockTimedOut(log, account.Name);
+            return await EndRefreshAsync(state, TokenOutcome.Failed("another replica has been refreshing its token for too long; try again"));
+        }
+        await using (held)
+        {
+            StoredTokens? stored;
+            long version;
+            try
+            {
+                (stored, version) = await shared.LoadVersionedAsync(account, CancellationToken.None);
+            }
+            catch (TokenStoreUnavailableException e)
+            {
+                return await EndRefreshAsync(state, TokenOutcome.Failed($"its token needs a refresh and {e.Message}"));
+            }
+            var now = time.GetUtcNow();
+            if (stored is null || stored.RefreshToken != refreshToken
+                || (stored.AccessToken is { } storedToken && storedToken != state.Current.AccessToken && storedToken != state.RefusedAccessToken
+                    && stored.AccessTokenExpiresAt - now > RefreshMargin))
+            {
+                // Another replica refreshed (or signed in, or cleared the tokens) while this one waited: its tokens are taken, not refreshed again.
+                return await AdoptFromLockedStoreAsync(account, state, refreshToken, stored);
+            }
+            return await RefreshUnlockedAsync(account, state, refreshToken, generation, version);
+        }
+    }
+
+    /// <summary>Ends the running refresh with <paramref name="outcome"/>, nothing changed.</summary>
+    private static async Task<TokenOutcome> EndRefreshAsync(AccountState state, TokenOutcome outcome)
+    {
+        await state.Gate.WaitAsync(CancellationToken.None);
+        state.Refreshing = null;
+        state.Gate.Release();
+        return outcome;
+    }
+
+    /// <summary>Ends the running refresh with the tokens another replica saved (none: they were cleared there).</summary>
+    private async Task<TokenOutcome> AdoptFromLockedStoreAsync(AccountOptions account, AccountState state, string refreshToken, StoredTokens? stored)
+    {
+        await state.Gate.WaitAsync(CancellationToken.None);
+        try
+        {
+            state.Refreshing = null;
+            if (state.Current.RefreshToken == refreshToken)
+            {
+                state.Current = stored is null ? TokenSnapshot.None : TokenSnapshot.From(stored);
+                LogAdoptedFromStore(log, account.Name);
+            }
+            return Usable(account, state.Current, TimeSpan.Zero)
+                ?? TokenOutcome.Failed("another replica changed its tokens while this one waited to refresh them; log in again");
+        }
+        finally
+        {
+            state.Gate.Release();
+        }
+    }
+
+    /// <param name="expectedVersion">A shared store's version of the record this refresh started from: the save is a
+    /// compare-and-set on it (null: the store is this process's alone).</param>
+    private async Task<TokenOutcome> RefreshUnlockedAsync(AccountOptions account, AccountState state, string refreshToken, int generation, long? expectedVersion)
+    {
         LogRefreshing(log, account.Name);
         TokenEndpointResult result;
         try
@@ -376,8 +467,16 @@ internal sealed partial class TokenService(OAuthClient client, ITokenStore store
                 return TokenOutcome.Failed($"the token refresh with {account.ProviderDisplayName} failed: {result.ErrorText}");
             }
             var rotated = result.RefreshToken is not null && result.RefreshToken != refreshToken;
-            await SaveAndApplyAsync(account, state,
-                new StoredTokens(result.AccessToken, result.ExpiresAt, result.RefreshToken ?? refreshToken, rotated ? time.GetUtcNow() : current.RotatedAt, current.Identity));
+            var refreshed = new StoredTokens(result.AccessToken, result.ExpiresAt, result.RefreshToken ?? refreshToken, rotated ? time.GetUtcNow() : current.RotatedAt, current.Identity);
+            if (expectedVersion is { } version && !await SaveIfUnchangedAndApplyAsync(account, state, refreshed, version))
+            {
+                // Another replica wrote newer tokens meanwhile (its lock lease ran out under this one?): they are kept and taken.
+                return Usable(account, state.Current, TimeSpan.Zero) ?? TokenOutcome.Token(result.AccessToken!);
+            }
+            if (expectedVersion is null)
+            {
+                await SaveAndApplyAsync(account, state, refreshed);
+            }
             LogRefreshed(log, account.Name, result.ExpiresAt, rotated);
             return TokenOutcome.Token(result.AccessToken!);
         }
@@ -456,6 +555,33 @@ internal sealed partial class TokenService(OAuthClient client, ITokenStore store
         return saved;
     }
 
+    /// <summary>
+    /// <see cref="SaveAndApplyAsync"/> for a refresh on a shared store: saved only if the record is still the version the
+    /// refresh started from (a compare-and-set), then published; when another replica wrote since, its tokens are read and
+    /// published instead, and these dropped. A store that cannot be reached keeps them in memory (logged), as a file would.
+    /// </summary>
+    /// <returns>Whether these tokens were taken (saved, or kept in memory for a store that cannot be reached).</returns>
+    private async Task<bool> SaveIfUnchangedAndApplyAsync(AccountOptions account, AccountState state, StoredTokens tokens, long expectedVersion)
+    {
+        var shared = (RedisTokenStore)store;
+        tokens = tokens.PasswordHash is null && state.Current.PasswordHash is { } passwordHash ? tokens with { PasswordHash = passwordHash } : tokens;
+        try
+        {
+            if (!await shared.SaveIfVersionAsync(account, tokens, expectedVersion, CancellationToken.None))
+            {
+                var (newer, _) = await shared.LoadVersionedAsync(account, CancellationToken.None);
+                state.Current = newer is null ? TokenSnapshot.None : TokenSnapshot.From(newer);
+                return false;
+            }
+        }
+        catch (TokenStoreUnavailableException e)
+        {
+            LogSaveFailed(log, account.Name, store.LocationOf(account.Name), e.Message);
+        }
+        state.Current = TokenSnapshot.From(tokens);
+        return true;
+    }
+
     /// <summary>One account's tokens in memory; see the locking rules in the class remarks.</summary>
     private sealed class AccountState
     {
@@ -479,6 +605,9 @@ internal sealed partial class TokenService(OAuthClient client, ITokenStore store
 
         /// <summary>The running refresh; set and cleared under <see cref="Gate"/>.</summary>
         public Task<TokenOutcome>? Refreshing { get; set; }
+
+        /// <summary>The access token the upstream refused last (<see cref="InvalidateAsync"/>): a shared store may still hold it, and it is not taken from there again.</summary>
+        public string? RefusedAccessToken { get; set; }
 
         /// <summary>Counts forgets and changed settings (under <see cref="Gate"/>): an answer requested before one is not saved after it.</summary>
         public int Generation { get; set; }
@@ -531,6 +660,10 @@ internal sealed partial class TokenService(OAuthClient client, ITokenStore store
     [LoggerMessage(EventId = 2192, EventName = "SharedStoreRereadFailed", Level = LogLevel.Warning,
         Message = "The tokens of account {Account} could not be read again from the shared store: {Reason}")]
     private static partial void LogRereadFailed(ILogger logger, string account, string reason);
+
+    [LoggerMessage(EventId = 2193, EventName = "RefreshLockTimedOut", Level = LogLevel.Warning,
+        Message = "The token of account {Account} was not refreshed: another replica held its refresh lock in Redis past its lease and the token request's time")]
+    private static partial void LogRefreshLockTimedOut(ILogger logger, string account);
 
     [LoggerMessage(EventId = 2190, EventName = "TokensForgotten", Level = LogLevel.Information,
         Message = "The tokens of account {Account} were forgotten (emailproxy tokens clear); its next login needs a sign-in")]

@@ -15,6 +15,18 @@ internal sealed partial class RedisConnection : IAsyncDisposable
     /// <summary>Where the password may come from instead of the connection string (it wins when set).</summary>
     public const string PasswordVariable = "EMAILPROXY_REDIS_PASSWORD";
 
+    /// <summary>
+    /// The refresh lock's lease in seconds, instead of 30 (<see cref="TokenStore.RedisTokenStore.RefreshLease"/>): for tests, which
+    /// kill a replica holding it and should not wait 30 s. Not a setting operators need: a live holder extends its lease.
+    /// </summary>
+    public const string RefreshLeaseVariable = "EMAILPROXY_REDIS_REFRESH_LEASE";
+
+    /// <summary>The lease <see cref="RefreshLeaseVariable"/> sets (at least 1 s), or null when it is not set or not a number.</summary>
+    public static TimeSpan? RefreshLeaseFromEnvironment() =>
+        double.TryParse(Environment.GetEnvironmentVariable(RefreshLeaseVariable), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds >= 1
+            ? TimeSpan.FromSeconds(seconds)
+            : null;
+
     /// <summary>Every key the proxy writes starts with this, so one Redis may serve other things too.</summary>
     public const string KeyPrefix = "emailproxy:";
 

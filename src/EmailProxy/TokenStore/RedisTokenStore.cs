@@ -58,15 +58,66 @@ internal sealed partial class RedisTokenStore : ITokenStore
     /// <inheritdoc/>
     public string LocationOf(string accountName) => $"Redis key {KeyFor(accountName)} at {_redis.Description}";
 
+    /// <summary>
+    /// How long the refresh lock of an account lasts without being extended: its holder's library extends it every third of it
+    /// while the holder lives, so only a replica that died holding it keeps the others waiting, at most this long. 30 s by default.
+    /// </summary>
+    public TimeSpan RefreshLease { get; init; } = DefaultRefreshLease;
+
+    public static readonly TimeSpan DefaultRefreshLease = TimeSpan.FromSeconds(30);
+
     /// <summary>Reads an account's record; null when there is none or it cannot be used (logged).</summary>
     /// <exception cref="TokenStoreUnavailableException">Redis cannot be reached.</exception>
-    public async Task<StoredTokens?> LoadAsync(AccountOptions account, CancellationToken cancellationToken)
+    public async Task<StoredTokens?> LoadAsync(AccountOptions account, CancellationToken cancellationToken) =>
+        (await LoadVersionedAsync(account, cancellationToken)).Tokens;
+
+    /// <summary>
+    /// Takes the account's refresh lock among the replicas (<c>emailproxy:lock:refresh:{folded name}</c>, DistributedLock.Redis:
+    /// a lease of <see cref="RefreshLease"/>, extended by the library while it is held), waiting for it at most <paramref name="wait"/>.
+    /// </summary>
+    /// <returns>The lock (disposing it lets go), or null when another replica held it all that time.</returns>
+    /// <exception cref="TokenStoreUnavailableException">Redis cannot be reached.</exception>
+    public async Task<IAsyncDisposable?> TryLockRefreshAsync(string accountName, TimeSpan wait, CancellationToken cancellationToken)
     {
-        var (record, _) = await ReadAsync(account.Name, cancellationToken);
-        if (record is null)
+        var database = await DatabaseAsync(cancellationToken);
+        var refreshLock = new Medallion.Threading.Redis.RedisDistributedLock(RefreshLockKeyFor(accountName), database, options => options
+            .Expiry(RefreshLease)
+            .BusyWaitSleepTime(TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(100)));
+        try
         {
-            return null;
+            return await refreshLock.TryAcquireAsync(wait, cancellationToken);
         }
+        catch (RedisException e)
+        {
+            throw Unavailable(e);
+        }
+    }
+
+    /// <summary>The key of an account's refresh lock.</summary>
+    public static RedisKey RefreshLockKeyFor(string accountName) => RedisConnection.KeyPrefix + "lock:refresh:" + TokenFileName.Fold(accountName);
+
+    /// <summary>
+    /// Reads an account's record and its version (0 when there is none), for a compare-and-set (<see cref="SaveIfVersionAsync"/>);
+    /// the tokens are null when there are none or they cannot be used (logged).
+    /// </summary>
+    /// <exception cref="TokenStoreUnavailableException">Redis cannot be reached.</exception>
+    public async Task<(StoredTokens? Tokens, long Version)> LoadVersionedAsync(AccountOptions account, CancellationToken cancellationToken)
+    {
+        var (record, version) = await ReadAsync(account.Name, cancellationToken);
+        return (record is null ? null : Open(account, record), version);
+    }
+
+    /// <summary>
+    /// Keeps the account's tokens only if the record's version is still <paramref name="expectedVersion"/> (a compare-and-set):
+    /// a replica never overwrites what another wrote since it read (a sign-in, <c>tokens clear</c>, a newer refresh).
+    /// </summary>
+    /// <returns>Whether they were kept.</returns>
+    /// <exception cref="TokenStoreUnavailableException">Redis cannot be reached.</exception>
+    public Task<bool> SaveIfVersionAsync(AccountOptions account, StoredTokens tokens, long expectedVersion, CancellationToken cancellationToken) =>
+        WriteAsync(account, tokens, expectedVersion, cancellationToken);
+
+    private StoredTokens? Open(AccountOptions account, string record)
+    {
         try
         {
             var file = JsonSerializer.Deserialize(record, TokenJsonContext.Default.TokenFile)
@@ -100,11 +151,34 @@ internal sealed partial class RedisTokenStore : ITokenStore
         var database = await DatabaseAsync(cancellationToken);
         try
         {
-            return await database.KeyDeleteAsync(KeyFor(accountName)).WaitAsync(cancellationToken);
+            var removed = await database.KeyDeleteAsync(KeyFor(accountName)).WaitAsync(cancellationToken);
+            await RedisTokenChanges.PublishAsync(_redis, accountName, _log, cancellationToken);
+            return removed;
         }
         catch (RedisException e)
         {
             throw Unavailable(e);
+        }
+    }
+
+    /// <summary>
+    /// Removes one account's record without a proxy (<c>tokens clear</c> on a host where none runs) and tells the running
+    /// replicas, which drop it from memory.
+    /// </summary>
+    /// <returns>Whether there was one.</returns>
+    /// <exception cref="TokenStoreUnavailableException">Redis cannot be reached.</exception>
+    public static async Task<bool> DeleteRecordAsync(RedisConnection redis, string accountName, CancellationToken cancellationToken)
+    {
+        var database = (await redis.GetAsync(cancellationToken)).GetDatabase();
+        try
+        {
+            var removed = await database.KeyDeleteAsync(KeyFor(accountName)).WaitAsync(cancellationToken);
+            await RedisTokenChanges.PublishAsync(redis, accountName, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, cancellationToken);
+            return removed;
+        }
+        catch (RedisException e)
+        {
+            throw Unavailable(redis, e);
         }
     }
 
@@ -137,9 +211,12 @@ internal sealed partial class RedisTokenStore : ITokenStore
 
     /// <summary>Every record kept (key and JSON), for listing and <c>tokens migrate</c>.</summary>
     /// <exception cref="TokenStoreUnavailableException">Redis cannot be reached.</exception>
-    public async Task<IReadOnlyList<(RedisKey Key, string Record)>> ReadAllAsync(CancellationToken cancellationToken)
+    public Task<IReadOnlyList<(RedisKey Key, string Record)>> ReadAllAsync(CancellationToken cancellationToken) => ReadAllAsync(_redis, cancellationToken);
+
+    /// <inheritdoc cref="ReadAllAsync(CancellationToken)"/>
+    public static async Task<IReadOnlyList<(RedisKey Key, string Record)>> ReadAllAsync(RedisConnection redis, CancellationToken cancellationToken)
     {
-        var multiplexer = await _redis.GetAsync(cancellationToken);
+        var multiplexer = await redis.GetAsync(cancellationToken);
         var database = multiplexer.GetDatabase();
         var records = new List<(RedisKey, string)>();
         try
@@ -157,23 +234,28 @@ internal sealed partial class RedisTokenStore : ITokenStore
         }
         catch (RedisException e)
         {
-            throw Unavailable(e);
+            throw Unavailable(redis, e);
         }
         return records;
     }
 
-    /// <summary>Writes one record as it is (<c>tokens migrate</c>: the sealed secrets are not opened), version 1 onwards.</summary>
+    /// <summary>
+    /// Writes one record as it is, unless the account has one already (<c>tokens migrate</c>: the sealed secrets are not
+    /// opened, and nothing kept is overwritten); its version starts at 1.
+    /// </summary>
+    /// <returns>Whether it was written (false: the account had a record).</returns>
     /// <exception cref="TokenStoreUnavailableException">Redis cannot be reached.</exception>
-    public async Task WriteRecordAsync(string accountName, string record, CancellationToken cancellationToken)
+    public static async Task<bool> TryAddRecordAsync(RedisConnection redis, string accountName, string record, CancellationToken cancellationToken)
     {
-        var database = await DatabaseAsync(cancellationToken);
+        var database = (await redis.GetAsync(cancellationToken)).GetDatabase();
         try
         {
-            await database.ScriptEvaluateAsync(SaveScript, [KeyFor(accountName)], [record, ""]).WaitAsync(cancellationToken);
+            var result = await database.ScriptEvaluateAsync(SaveScript, [KeyFor(accountName)], [record, "0"]).WaitAsync(cancellationToken);
+            return (long)result > 0;
         }
         catch (RedisException e)
         {
-            throw Unavailable(e);
+            throw Unavailable(redis, e);
         }
     }
 
@@ -218,6 +300,7 @@ internal sealed partial class RedisTokenStore : ITokenStore
             LogChangedElsewhere(_log, account.Name);
             return false;
         }
+        await RedisTokenChanges.PublishAsync(_redis, account.Name, _log, cancellationToken);
         return true;
     }
 
@@ -225,8 +308,10 @@ internal sealed partial class RedisTokenStore : ITokenStore
         (await _redis.GetAsync(cancellationToken)).GetDatabase();
 
     /// <summary>What a caller is told when Redis failed a command: the endpoints, never the password.</summary>
-    private TokenStoreUnavailableException Unavailable(RedisException e) =>
-        new($"Redis at {_redis.Description} is unavailable ({(e is RedisServerException ? e.Message : e.GetType().Name)})", e);
+    private TokenStoreUnavailableException Unavailable(RedisException e) => Unavailable(_redis, e);
+
+    private static TokenStoreUnavailableException Unavailable(RedisConnection redis, RedisException e) =>
+        new($"Redis at {redis.Description} is unavailable ({(e is RedisServerException ? e.Message : e.GetType().Name)})", e);
 
     [LoggerMessage(EventId = 7101, EventName = "RedisTokenRecordDamaged", Level = LogLevel.Warning,
         Message = "The tokens of account {Account} in Redis ({Key}) cannot be used: {Reason}; the account needs a new sign-in")]

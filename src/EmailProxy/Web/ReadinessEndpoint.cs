@@ -16,7 +16,8 @@ namespace EmailProxy.Web;
 /// configuration problem's section and key, but never a value from the file nor anything secret.
 /// </summary>
 /// <param name="listeners">The mail listeners; none in hosts without them (the HTTP side's tests).</param>
-internal sealed class ReadinessEndpoint(ProxyConfig config, MailListeners? listeners = null)
+/// <param name="redis">The shared token store's connection (<c>token_store = redis</c>); null with the file store.</param>
+internal sealed class ReadinessEndpoint(ProxyConfig config, MailListeners? listeners = null, Redis.RedisConnection? redis = null)
 {
     public const string Path = "/readyz";
 
@@ -47,6 +48,10 @@ internal sealed class ReadinessEndpoint(ProxyConfig config, MailListeners? liste
             {
                 problems.Add($"the {listener.Protocol} listener on {listener.EndPoint} is not bound: {reason} (tried again every {MailListeners.RetryInterval.TotalSeconds} s)");
             }
+        }
+        if (redis is { IsConnected: false })
+        {
+            problems.Add($"the token store, Redis at {redis.Description}, cannot be reached: only logins whose access token is in memory work (the proxy reconnects by itself)");
         }
         if (TokenFolderProblem(config.TokenDirectory) is { } folder)
         {

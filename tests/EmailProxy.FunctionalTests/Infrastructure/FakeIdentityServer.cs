@@ -357,6 +357,11 @@ internal sealed partial class FakeIdentityServer : IAsyncDisposable
             await Task.Delay(Delay, context.RequestAborted);
         }
 
+        if (!await HoldIfAskedAsync(grantType, context))
+        {
+            return Results.Empty;
+        }
+
         var result = HandleToken(tenant, grantType, form);
         record.StatusCode = result.Status;
         return Results.Text(google ? WithoutExtExpiresIn(result.Json) : result.Json, "application/json; charset=utf-8", Encoding.UTF8, result.Status);
@@ -447,6 +452,11 @@ internal sealed partial class FakeIdentityServer : IAsyncDisposable
         }
 
         var refreshToken = form.GetValueOrDefault("refresh_token");
+        if (refreshToken is not null && RefuseReplay(refreshToken) is { } replayed)
+        {
+            return replayed;
+        }
+
         if (refreshToken is null
             || !_refreshTokens.TryGetValue(refreshToken, out var issued)
             || issued.Revoked
@@ -461,7 +471,9 @@ internal sealed partial class FakeIdentityServer : IAsyncDisposable
         }
 
         var scope = form.GetValueOrDefault("scope") is { Length: > 0 } requested ? requested : issued.Scope;
-        return Success(IssueTokens(issued.User, issued.ClientId, scope));
+        var tokens = IssueTokens(issued.User, issued.ClientId, scope);
+        NoteRotation(refreshToken, tokens.RefreshToken);
+        return Success(tokens);
     }
 
     /// <summary>The scope's non-resource scopes and those of its first resource (the part before the last '/').</summary>

@@ -34,4 +34,39 @@ public sealed class RedisTokenStoreTests
             Assert.False(Directory.Exists(folder) && Directory.GetFiles(folder, "*.json").Length > 0, $"replica {replica.Name} wrote a token file");
         }
     }
+
+    [Fact]
+    public async Task TokensClear_OnReplicaB_SeenByAAndC()
+    {
+        await using var env = await TestEnvironment.CreateAsync();
+        await using var redis = new RedisServer();
+        await using var set = await ReplicaSet.StartAsync(env, redis);
+        var (a, b, c) = (set.Replicas[0], set.Replicas[1], set.Replicas[2]);
+        await ScaleOutSteps.SignInThroughAsync(set, a);
+        foreach (var replica in set.Replicas)
+        {
+            Assert.StartsWith("l1 OK", await ScaleOutSteps.ImapLoginAsync(replica.ImapPort), StringComparison.Ordinal);
+        }
+
+        var (exit, output) = await ScaleOutSteps.RunCliAsync(set, "tokens", "clear", TestEnvironment.Account, "--config", b.ConfigPath);
+
+        Assert.True(exit == 0, output);
+        Assert.Contains("running proxy forgot them", output, StringComparison.Ordinal);
+        // A and C held the access token in memory: the message from B made them drop it.
+        foreach (var replica in new[] { a, c, b })
+        {
+            var answer = await ScaleOutSteps.ImapLoginAsync(replica.ImapPort);
+            Assert.True(answer.Contains("needs an OAuth2 sign-in", StringComparison.Ordinal), $"replica {replica.Name}: {answer}");
+        }
+
+        // Again from a host where no proxy runs (its own token folder): the record goes from Redis, and the replicas hear it.
+        await ScaleOutSteps.SignInThroughAsync(set, c);
+        Assert.StartsWith("l1 OK", await ScaleOutSteps.ImapLoginAsync(a.ImapPort), StringComparison.Ordinal);
+        var offlineConfig = Path.Combine(env.Directory, "cli.ini");
+        await File.WriteAllTextAsync(offlineConfig, set.ConfigFor(b with { Directory = Path.Combine(env.Directory, "cli") }));
+        var (offlineExit, offlineOutput) = await ScaleOutSteps.RunCliAsync(set, "tokens", "clear", TestEnvironment.Account, "--config", offlineConfig);
+        Assert.True(offlineExit == 0, offlineOutput);
+        Assert.Contains("removed from Redis", offlineOutput, StringComparison.Ordinal);
+        Assert.Contains("needs an OAuth2 sign-in", await ScaleOutSteps.ImapLoginAsync(a.ImapPort), StringComparison.Ordinal);
+    }
 }

@@ -15,6 +15,7 @@ namespace EmailProxy.FunctionalTests.ScaleOut;
 internal sealed class ReplicaSet : IAsyncDisposable
 {
     private readonly List<Replica> _replicas = [];
+    private IReadOnlyDictionary<string, string?> _extraEnvironment = new Dictionary<string, string?>();
 
     private ReplicaSet(TestEnvironment environment, RedisServer redis)
     {
@@ -43,7 +44,7 @@ internal sealed class ReplicaSet : IAsyncDisposable
     public int PopPort => Balancer.PortOf("pop");
 
     /// <summary>The variables every replica (and a CLI command run against the shared store) is started with.</summary>
-    public IReadOnlyDictionary<string, string?> ProcessEnvironment => new Dictionary<string, string?>
+    public IReadOnlyDictionary<string, string?> ProcessEnvironment => new Dictionary<string, string?>(_extraEnvironment)
     {
         ["EMAILPROXY_SECRET"] = MasterKey,
         ["EMAILPROXY_REDIS_PASSWORD"] = Redis.Password,
@@ -52,11 +53,17 @@ internal sealed class ReplicaSet : IAsyncDisposable
     /// <summary>Starts Redis if needed, <paramref name="count"/> replicas (each waited for) and the balancer in front of them.</summary>
     /// <param name="append">Text appended to each replica's configuration (more sections).</param>
     /// <param name="transform">Applied to each replica's whole configuration text last.</param>
-    public static async Task<ReplicaSet> StartAsync(TestEnvironment environment, RedisServer redis, int count = 3, string? append = null, Func<string, string>? transform = null)
+    /// <param name="processEnvironment">More variables for every replica (e.g. a short refresh-lock lease).</param>
+    public static async Task<ReplicaSet> StartAsync(TestEnvironment environment, RedisServer redis, int count = 3, string? append = null, Func<string, string>? transform = null,
+        IReadOnlyDictionary<string, string?>? processEnvironment = null)
     {
         ArgumentNullException.ThrowIfNull(environment);
         ArgumentNullException.ThrowIfNull(redis);
         var set = new ReplicaSet(environment, redis);
+        if (processEnvironment is not null)
+        {
+            set._extraEnvironment = processEnvironment;
+        }
         try
         {
             await redis.StartAsync();

@@ -56,6 +56,34 @@ internal static partial class ScaleOutSteps
         return answer;
     }
 
+    /// <summary>Runs <c>emailproxy ARGUMENTS</c> with the replicas' environment (master key, Redis password); its exit code and output.</summary>
+    public static Task<(int ExitCode, string Output)> RunCliAsync(ReplicaSet set, params string[] arguments)
+    {
+        ArgumentNullException.ThrowIfNull(set);
+        return RunCliAsync(set.ProcessEnvironment, arguments);
+    }
+
+    /// <summary>Runs <c>emailproxy ARGUMENTS</c> with these variables set; its exit code and output.</summary>
+    public static async Task<(int ExitCode, string Output)> RunCliAsync(IReadOnlyDictionary<string, string?> environment, params string[] arguments)
+    {
+        ArgumentNullException.ThrowIfNull(environment);
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(ProxyProcess.DllPath);
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(ObservableLog.DefaultTimeout);
+        return (process.ExitCode, await stdout + await stderr);
+    }
+
     [GeneratedRegex(@"https?://\S+")]
     private static partial Regex UrlPattern();
 }

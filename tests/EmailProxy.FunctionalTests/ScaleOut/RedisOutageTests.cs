@@ -1,0 +1,46 @@
+using EmailProxy.FunctionalTests.Infrastructure;
+using Xunit;
+
+namespace EmailProxy.FunctionalTests.ScaleOut;
+
+/// <summary>Redis stopped under the replicas, then started again: what still works, what is told, and that nothing is lost.</summary>
+public sealed class RedisOutageTests
+{
+    [Fact]
+    public async Task Login_RedisStoppedThenStarted_InMemoryTokensWorkOthersTemporaryFailureNothingLost()
+    {
+        await using var env = await TestEnvironment.CreateAsync();
+        await using var redis = new RedisServer();
+        await using var set = await ReplicaSet.StartAsync(env, redis);
+        var (a, b) = (set.Replicas[0], set.Replicas[1]);
+        await ScaleOutSteps.SignInThroughAsync(set, a);
+        Assert.StartsWith("l1 OK", await ScaleOutSteps.ImapLoginAsync(a.ImapPort), StringComparison.Ordinal);
+
+        await redis.StopAsync();
+        await b.Process.WaitForLineAsync(l => l.Contains("The connection to Redis", StringComparison.Ordinal) && l.Contains("is lost", StringComparison.Ordinal));
+
+        // A holds a valid access token in memory: its logins go on. B has none: a temporary failure that names Redis.
+        Assert.StartsWith("l1 OK", await ScaleOutSteps.ImapLoginAsync(a.ImapPort), StringComparison.Ordinal);
+        var refused = await ScaleOutSteps.ImapLoginAsync(b.ImapPort);
+        Assert.StartsWith("l1 NO [UNAVAILABLE]", refused, StringComparison.Ordinal);
+        Assert.Contains("Redis at 127.0.0.1:", refused, StringComparison.Ordinal);
+        Assert.DoesNotContain(redis.Password!, refused, StringComparison.Ordinal);
+        using var http = new HttpClient();
+        using (var ready = await http.GetAsync(new Uri(b.HttpAddress, "readyz")))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+            Assert.Contains("Redis at 127.0.0.1:", await ready.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        await redis.StartAsync();
+        await b.Process.WaitForLineAsync(l => l.Contains("The connection to Redis", StringComparison.Ordinal) && l.Contains("is back", StringComparison.Ordinal));
+
+        // The token kept before the outage is still there: B uses it, no new sign-in.
+        Assert.StartsWith("l1 OK", await ScaleOutSteps.ImapLoginAsync(b.ImapPort), StringComparison.Ordinal);
+        using (var ready = await http.GetAsync(new Uri(b.HttpAddress, "readyz")))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.OK, ready.StatusCode);
+        }
+        Assert.Equal(1, env.Identity.AuthorizationCodeRequests);
+    }
+}
