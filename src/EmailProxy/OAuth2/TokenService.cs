@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using EmailProxy.Configuration;
 using EmailProxy.Connections;
 using EmailProxy.Providers;
+using EmailProxy.Redis;
 using EmailProxy.TokenStore;
 using Microsoft.Extensions.Logging;
 
@@ -345,6 +346,22 @@ internal sealed partial class TokenService(OAuthClient client, ITokenStore store
         {
             return await RefreshUnlockedAsync(account, state, refreshToken, generation, expectedVersion: null);
         }
+        try
+        {
+            return await RefreshSharedAsync(account, state, refreshToken, generation, shared);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // A last guard, as for the token request: the account's running refresh always ends, so that a Redis that
+            // failed in a way not foreseen does not leave a faulted refresh every later login of the account joins.
+            var failure = e.GetType().Name;
+            LogSharedRefreshFailed(log, account.Name, failure);
+            return await EndRefreshAsync(state, TokenOutcome.Failed($"its token needs a refresh and the token store failed ({failure}); try again"));
+        }
+    }
+
+    private async Task<TokenOutcome> RefreshSharedAsync(AccountOptions account, AccountState state, string refreshToken, int generation, RedisTokenStore shared)
+    {
         // Replicas share the tokens: one refreshes at a time, under the account's lock in Redis; the others wait for the
         // lock, then find the tokens it saved. A replica that died holding it blocks the account for its lease at most.
         IAsyncDisposable? held;
@@ -361,7 +378,7 @@ internal sealed partial class TokenService(OAuthClient client, ITokenStore store
             LogRefreshLockTimedOut(log, account.Name);
             return await EndRefreshAsync(state, TokenOutcome.Failed("another replica has been refreshing its token for too long; try again"));
         }
-        await using (held)
+        try
         {
             StoredTokens? stored;
             long version;
@@ -382,6 +399,27 @@ internal sealed partial class TokenService(OAuthClient client, ITokenStore store
                 return await AdoptFromLockedStoreAsync(account, state, refreshToken, stored);
             }
             return await RefreshUnlockedAsync(account, state, refreshToken, generation, version);
+        }
+        finally
+        {
+            await ReleaseAsync(held, account);
+        }
+    }
+
+    /// <summary>
+    /// Lets go of the refresh lock. A release Redis fails (gone meanwhile) is only logged: the refresh is done, and the
+    /// lease runs out by itself.
+    /// </summary>
+    private async Task ReleaseAsync(IAsyncDisposable held, AccountOptions account)
+    {
+        try
+        {
+            await held.DisposeAsync();
+        }
+        catch (Exception e) when (RedisConnection.IsUnavailable(e))
+        {
+            var failure = e.GetType().Name;
+            LogRefreshLockNotReleased(log, account.Name, failure);
         }
     }
 
@@ -672,4 +710,12 @@ internal sealed partial class TokenService(OAuthClient client, ITokenStore store
     [LoggerMessage(EventId = 2106, EventName = "TokenSaveFailed", Level = LogLevel.Error,
         Message = "The tokens of account {Account} could not be saved to {Path}: {Reason}. They are used from memory; fix the folder's permissions or the account will need a new sign-in after a restart")]
     private static partial void LogSaveFailed(ILogger logger, string account, string path, string reason);
+
+    [LoggerMessage(EventId = 2194, EventName = "SharedRefreshFailed", Level = LogLevel.Warning,
+        Message = "The refresh of account {Account} ended on an unexpected failure of the shared token store ({Failure}); the next login tries again")]
+    private static partial void LogSharedRefreshFailed(ILogger logger, string account, string failure);
+
+    [LoggerMessage(EventId = 2195, EventName = "RefreshLockNotReleased", Level = LogLevel.Information,
+        Message = "The refresh lock of account {Account} could not be let go in Redis ({Failure}); its lease runs out by itself")]
+    private static partial void LogRefreshLockNotReleased(ILogger logger, string account, string failure);
 }

@@ -54,6 +54,18 @@ internal sealed partial class RedisConnection : IAsyncDisposable
     /// <summary>Whether a connection is up now (false before the first use).</summary>
     public bool IsConnected => _multiplexer?.IsConnected == true;
 
+    /// <summary>
+    /// Whether an exception says that Redis cannot be used now: refused or lost (<see cref="RedisException"/>), too slow
+    /// (<see cref="RedisTimeoutException"/> is a <see cref="TimeoutException"/>, not a RedisException: a Redis that hangs
+    /// or a partition), the proxy stopping, or a lock library's aggregate of these.
+    /// </summary>
+    public static bool IsUnavailable(Exception exception) => exception switch
+    {
+        RedisException or TimeoutException or ObjectDisposedException => true,
+        AggregateException aggregate => aggregate.InnerExceptions.Count > 0 && aggregate.InnerExceptions.All(IsUnavailable),
+        _ => false,
+    };
+
     /// <summary>What is wrong with a <c>redis</c> value for <c>check</c>, or null; never repeats the value (it may hold the password).</summary>
     public static string? ProblemWith(string connectionString)
     {

@@ -67,7 +67,7 @@ internal sealed partial class RedisSignInStore(RedisConnection redis, MasterKey 
     public static string PollKey(string id) => PollPrefix + id;
 
     /// <summary>Whether an exception says that Redis cannot be used now (down, unreachable, too slow, or the proxy stopping).</summary>
-    public static bool IsUnavailable(Exception exception) => exception is RedisException or TimeoutException or ObjectDisposedException;
+    public static bool IsUnavailable(Exception exception) => RedisConnection.IsUnavailable(exception);
 
     /// <summary>The record sealed under the master key, bound to <paramref name="redisKey"/>.</summary>
     public static string Seal(TokenCipher cipher, string redisKey, RedisSignInRecord record)

@@ -26,7 +26,7 @@ internal sealed partial class RedisTokenChanges(RedisConnection redis, TokenServ
             var multiplexer = await redis.GetAsync(cancellationToken);
             await multiplexer.GetSubscriber().PublishAsync(RedisChannel.Literal(Channel), redis.InstanceId + "\n" + accountName).WaitAsync(cancellationToken);
         }
-        catch (RedisException e)
+        catch (Exception e) when (RedisConnection.IsUnavailable(e))
         {
             LogPublishFailed(log, accountName, e.GetType().Name);
         }
@@ -42,7 +42,7 @@ internal sealed partial class RedisTokenChanges(RedisConnection redis, TokenServ
                 await multiplexer.GetSubscriber().SubscribeAsync(RedisChannel.Literal(Channel), (_, message) => OnMessage(message)).WaitAsync(stoppingToken);
                 return;
             }
-            catch (RedisException e)
+            catch (Exception e) when (RedisConnection.IsUnavailable(e))
             {
                 LogSubscribeFailed(log, redis.Description, e.GetType().Name);
                 await Task.Delay(RetryDelay, time, stoppingToken);
@@ -63,15 +63,15 @@ internal sealed partial class RedisTokenChanges(RedisConnection redis, TokenServ
         LogForgotten(log, accountName);
     }
 
-    [LoggerMessage(EventId = 7201, EventName = "RedisTokenChangeHeard", Level = LogLevel.Debug,
+    [LoggerMessage(EventId = 7111, EventName = "RedisTokenChangeHeard", Level = LogLevel.Debug,
         Message = "Another replica changed the tokens of account {Account}: they are read again from Redis at its next use")]
     private static partial void LogForgotten(ILogger logger, string account);
 
-    [LoggerMessage(EventId = 7202, EventName = "RedisTokenChangePublishFailed", Level = LogLevel.Warning,
+    [LoggerMessage(EventId = 7112, EventName = "RedisTokenChangePublishFailed", Level = LogLevel.Warning,
         Message = "The other replicas could not be told that the tokens of account {Account} changed ({Failure}); they read them again when theirs fail")]
     private static partial void LogPublishFailed(ILogger logger, string account, string failure);
 
-    [LoggerMessage(EventId = 7203, EventName = "RedisTokenChangeSubscribeFailed", Level = LogLevel.Warning,
+    [LoggerMessage(EventId = 7113, EventName = "RedisTokenChangeSubscribeFailed", Level = LogLevel.Warning,
         Message = "Could not subscribe to the other replicas' token changes at Redis {EndPoints} ({Failure}); trying again")]
     private static partial void LogSubscribeFailed(ILogger logger, string endPoints, string failure);
 }

@@ -87,7 +87,7 @@ internal sealed partial class RedisTokenStore : ITokenStore
         {
             return await refreshLock.TryAcquireAsync(wait, cancellationToken);
         }
-        catch (RedisException e)
+        catch (Exception e) when (RedisConnection.IsUnavailable(e))
         {
             throw Unavailable(e);
         }
@@ -155,7 +155,7 @@ internal sealed partial class RedisTokenStore : ITokenStore
             await RedisTokenChanges.PublishAsync(_redis, accountName, _log, cancellationToken);
             return removed;
         }
-        catch (RedisException e)
+        catch (Exception e) when (RedisConnection.IsUnavailable(e))
         {
             throw Unavailable(e);
         }
@@ -176,7 +176,7 @@ internal sealed partial class RedisTokenStore : ITokenStore
             await RedisTokenChanges.PublishAsync(redis, accountName, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, cancellationToken);
             return removed;
         }
-        catch (RedisException e)
+        catch (Exception e) when (RedisConnection.IsUnavailable(e))
         {
             throw Unavailable(redis, e);
         }
@@ -232,7 +232,7 @@ internal sealed partial class RedisTokenStore : ITokenStore
                 }
             }
         }
-        catch (RedisException e)
+        catch (Exception e) when (RedisConnection.IsUnavailable(e))
         {
             throw Unavailable(redis, e);
         }
@@ -253,7 +253,7 @@ internal sealed partial class RedisTokenStore : ITokenStore
             var result = await database.ScriptEvaluateAsync(SaveScript, [KeyFor(accountName)], [record, "0"]).WaitAsync(cancellationToken);
             return (long)result > 0;
         }
-        catch (RedisException e)
+        catch (Exception e) when (RedisConnection.IsUnavailable(e))
         {
             throw Unavailable(redis, e);
         }
@@ -274,7 +274,7 @@ internal sealed partial class RedisTokenStore : ITokenStore
             var version = values[1].HasValue && values[1].TryParse(out long parsed) ? parsed : 0;
             return (record, version);
         }
-        catch (RedisException e)
+        catch (Exception e) when (RedisConnection.IsUnavailable(e))
         {
             throw Unavailable(e);
         }
@@ -290,7 +290,7 @@ internal sealed partial class RedisTokenStore : ITokenStore
             result = await database.ScriptEvaluateAsync(SaveScript, [KeyFor(account.Name)],
                 [record, expectedVersion is { } expected ? expected : ""]).WaitAsync(cancellationToken);
         }
-        catch (RedisException e)
+        catch (Exception e) when (RedisConnection.IsUnavailable(e))
         {
             throw Unavailable(e);
         }
@@ -308,9 +308,9 @@ internal sealed partial class RedisTokenStore : ITokenStore
         (await _redis.GetAsync(cancellationToken)).GetDatabase();
 
     /// <summary>What a caller is told when Redis failed a command: the endpoints, never the password.</summary>
-    private TokenStoreUnavailableException Unavailable(RedisException e) => Unavailable(_redis, e);
+    private TokenStoreUnavailableException Unavailable(Exception e) => Unavailable(_redis, e);
 
-    private static TokenStoreUnavailableException Unavailable(RedisConnection redis, RedisException e) =>
+    private static TokenStoreUnavailableException Unavailable(RedisConnection redis, Exception e) =>
         new($"Redis at {redis.Description} is unavailable ({(e is RedisServerException ? e.Message : e.GetType().Name)})", e);
 
     [LoggerMessage(EventId = 7101, EventName = "RedisTokenRecordDamaged", Level = LogLevel.Warning,

@@ -43,4 +43,40 @@ public sealed class RedisOutageTests
         }
         Assert.Equal(1, env.Identity.AuthorizationCodeRequests);
     }
+
+    /// <summary>
+    /// Redis that hangs (SIGSTOP: connected, answering nothing): the client's commands time out (a <c>RedisTimeoutException</c>,
+    /// which is not a <c>RedisException</c>). A replica with the token in memory keeps working; one that must read the store
+    /// gives the temporary failure naming Redis; once Redis answers again that replica reads the tokens and logs in: the
+    /// failed read did not stay behind as one every later login joins.
+    /// </summary>
+    [Fact]
+    public async Task Login_RedisHangs_InMemoryTokenWorksOthersTemporaryFailureThenBothWork()
+    {
+        await using var env = await TestEnvironment.CreateAsync();
+        await using var redis = new RedisServer();
+        await using var set = await ReplicaSet.StartAsync(env, redis, count: 2);
+        var (a, b) = (set.Replicas[0], set.Replicas[1]);
+        await ScaleOutSteps.SignInThroughAsync(set, a);
+        Assert.StartsWith("l1 OK", await ScaleOutSteps.ImapLoginAsync(a.ImapPort), StringComparison.Ordinal);
+
+        redis.Pause();
+        string onA, onB;
+        try
+        {
+            onA = await ScaleOutSteps.ImapLoginAsync(a.ImapPort);
+            onB = await ScaleOutSteps.ImapLoginAsync(b.ImapPort);
+        }
+        finally
+        {
+            redis.Resume();
+        }
+        var afterOnB = await ScaleOutSteps.ImapLoginAsync(b.ImapPort);
+
+        Assert.StartsWith("l1 OK", onA, StringComparison.Ordinal);
+        Assert.StartsWith("l1 NO [UNAVAILABLE]", onB, StringComparison.Ordinal);
+        Assert.Contains("Redis at 127.0.0.1:", onB, StringComparison.Ordinal);
+        Assert.StartsWith("l1 OK", afterOnB, StringComparison.Ordinal);
+        Assert.Equal(1, env.Identity.AuthorizationCodeRequests);
+    }
 }

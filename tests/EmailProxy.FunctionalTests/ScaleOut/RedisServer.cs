@@ -82,10 +82,24 @@ internal sealed class RedisServer : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// SIGSTOP: Redis keeps its connections but answers nothing, as a hung or partitioned Redis does (the clients' commands
+    /// time out instead of being refused). <see cref="Resume"/> lets it go on.
+    /// </summary>
+    public void Pause() => (_process ?? throw new InvalidOperationException("Redis was not started.")).Send("STOP");
+
+    /// <summary>SIGCONT after <see cref="Pause"/>.</summary>
+    public void Resume() => _process?.Send("CONT");
+
     public async ValueTask DisposeAsync()
     {
         if (_process is { } process)
         {
+            // A paused Redis would not act on SIGTERM.
+            if (!process.HasExited)
+            {
+                process.Send("CONT");
+            }
             await process.DisposeAsync();
         }
         try

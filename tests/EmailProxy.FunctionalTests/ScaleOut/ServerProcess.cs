@@ -122,7 +122,8 @@ internal sealed class ServerProcess : IAsyncDisposable
         }
     }
 
-    private void Send(string signal)
+    /// <summary>Sends a signal by name (<c>STOP</c>, <c>CONT</c>, <c>TERM</c>) with <c>kill</c>.</summary>
+    public void Send(string signal)
     {
         using var kill = Process.Start(new ProcessStartInfo("kill", ["-" + signal, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]) { UseShellExecute = false });
         kill?.WaitForExit();
