@@ -9,19 +9,22 @@
 # Target `runtime` (the default) builds from source; target `prebuilt` takes a binary already
 # published on the host into ./publish/emailproxy (dotnet publish … -o publish), for machines
 # whose build stage cannot reach NuGet.
+# READY_TO_RUN (default true) compiles the proxy and the framework ahead of time for a faster start
+# (docs/performance.md); the image tests turn it off to save minutes of crossgen on two cores.
 ARG SDK_IMAGE=mcr.microsoft.com/dotnet/sdk:10.0
 ARG BASE_IMAGE=mcr.microsoft.com/dotnet/runtime-deps:10.0
 
 FROM ${SDK_IMAGE} AS build
+ARG READY_TO_RUN=true
 WORKDIR /src
 # Restore first, from the project files alone, so that a source change keeps the restored layer.
 COPY global.json Directory.Build.props Directory.Packages.props .editorconfig ./
 COPY src/EmailProxy/EmailProxy.csproj src/EmailProxy/
-RUN dotnet restore src/EmailProxy/EmailProxy.csproj -r linux-x64 -p:SelfContained=true -p:PublishReadyToRun=true
+RUN dotnet restore src/EmailProxy/EmailProxy.csproj -r linux-x64 -p:SelfContained=true -p:PublishReadyToRun=${READY_TO_RUN}
 COPY src/ src/
 ARG VERSION_COMMIT=unknown
 RUN dotnet publish src/EmailProxy/EmailProxy.csproj --no-restore -c Release -r linux-x64 --self-contained \
-      -p:PublishSingleFile=true -p:SourceRevisionId=${VERSION_COMMIT} -o /publish \
+      -p:PublishSingleFile=true -p:PublishReadyToRun=${READY_TO_RUN} -p:SourceRevisionId=${VERSION_COMMIT} -o /publish \
  && rm -f /publish/*.pdb
 
 # The common part of both runtime targets.
