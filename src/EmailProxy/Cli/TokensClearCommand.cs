@@ -41,7 +41,7 @@ internal static class TokensClearCommand
             {
                 await using var redis = new Redis.RedisConnection(connectionString, Environment.GetEnvironmentVariable(Redis.RedisConnection.PasswordVariable),
                     Microsoft.Extensions.Logging.Abstractions.NullLogger<Redis.RedisConnection>.Instance);
-                var cleared = await RedisTokenStore.DeleteRecordAsync(redis, account.Name, cancellationToken);
+                var cleared = await RedisTokenStore.DeleteRecordAsync(redis, account.Name, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, cancellationToken);
                 await Console.Out.WriteLineAsync(cleared
                     ? $"Account {account.Name}: its tokens were removed from Redis at {redis.Description}, and the running replicas told; its next login needs a sign-in."
                     : $"Account {account.Name} has no tokens in Redis at {redis.Description}: nothing to clear.");

@@ -120,17 +120,7 @@ internal sealed partial class RedisTokenStore : ITokenStore
     {
         try
         {
-            var file = JsonSerializer.Deserialize(record, TokenJsonContext.Default.TokenFile)
-                ?? throw new InvalidDataException("the record is empty");
-            if (file.Format != TokenFile.CurrentFormat)
-            {
-                throw new InvalidDataException($"format {file.Format} is not known to this version");
-            }
-            if (string.IsNullOrEmpty(file.Secrets))
-            {
-                throw new InvalidDataException("it holds no secrets");
-            }
-            return file.ToStoredTokens(_cipher.Open(account.Name, file.Secrets));
+            return TokenFile.Read(System.Text.Encoding.UTF8.GetBytes(record), account.Name, _cipher);
         }
         catch (Exception e) when (e is JsonException or InvalidDataException or CryptographicException or FormatException or ArgumentException)
         {
@@ -146,34 +136,23 @@ internal sealed partial class RedisTokenStore : ITokenStore
 
     /// <summary>Removes the account's record, whatever it holds.</summary>
     /// <exception cref="TokenStoreUnavailableException">Redis cannot be reached.</exception>
-    public async Task<bool> DeleteAsync(string accountName, CancellationToken cancellationToken)
-    {
-        var database = await DatabaseAsync(cancellationToken);
-        try
-        {
-            var removed = await database.KeyDeleteAsync(KeyFor(accountName)).WaitAsync(cancellationToken);
-            await RedisTokenChanges.PublishAsync(_redis, accountName, _log, cancellationToken);
-            return removed;
-        }
-        catch (Exception e) when (RedisConnection.IsUnavailable(e))
-        {
-            throw Unavailable(e);
-        }
-    }
+    public Task<bool> DeleteAsync(string accountName, CancellationToken cancellationToken) =>
+        DeleteRecordAsync(_redis, accountName, _log, cancellationToken);
 
     /// <summary>
-    /// Removes one account's record without a proxy (<c>tokens clear</c> on a host where none runs) and tells the running
-    /// replicas, which drop it from memory.
+    /// Removes one account's record and tells the running replicas, which drop it from memory: also without a proxy
+    /// (<c>tokens clear</c> on a host where none runs).
     /// </summary>
     /// <returns>Whether there was one.</returns>
     /// <exception cref="TokenStoreUnavailableException">Redis cannot be reached.</exception>
-    public static async Task<bool> DeleteRecordAsync(RedisConnection redis, string accountName, CancellationToken cancellationToken)
+    public static async Task<bool> DeleteRecordAsync(RedisConnection redis, string accountName, ILogger log, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(redis);
         var database = (await redis.GetAsync(cancellationToken)).GetDatabase();
         try
         {
             var removed = await database.KeyDeleteAsync(KeyFor(accountName)).WaitAsync(cancellationToken);
-            await RedisTokenChanges.PublishAsync(redis, accountName, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, cancellationToken);
+            await RedisTokenChanges.PublishAsync(redis, accountName, log, cancellationToken);
             return removed;
         }
         catch (Exception e) when (RedisConnection.IsUnavailable(e))

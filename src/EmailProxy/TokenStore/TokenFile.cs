@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
 using EmailProxy.Configuration;
 
@@ -36,6 +37,30 @@ internal sealed record TokenFile
         Saved = saved,
         Secrets = cipher.Seal(account.Name, new TokenSecrets { AccessToken = tokens.AccessToken, RefreshToken = tokens.RefreshToken, PasswordHash = tokens.PasswordHash }),
     };
+
+    /// <summary>
+    /// The tokens a stored record (a token file's bytes, a Redis record's text) holds for <paramref name="accountName"/>,
+    /// opened with <paramref name="cipher"/>: what every store reads back.
+    /// </summary>
+    /// <exception cref="JsonException">It is not this JSON.</exception>
+    /// <exception cref="InvalidDataException">It is empty, of a format this version does not know, or holds no secrets.</exception>
+    /// <exception cref="System.Security.Cryptography.CryptographicException">Its secrets do not open with this master key.</exception>
+    /// <exception cref="FormatException">Its secrets are not base64.</exception>
+    public static StoredTokens Read(ReadOnlySpan<byte> json, string accountName, TokenCipher cipher)
+    {
+        ArgumentNullException.ThrowIfNull(cipher);
+        var file = JsonSerializer.Deserialize(json, TokenJsonContext.Default.TokenFile)
+            ?? throw new InvalidDataException("it is empty");
+        if (file.Format != CurrentFormat)
+        {
+            throw new InvalidDataException($"format {file.Format} is not known to this version");
+        }
+        if (string.IsNullOrEmpty(file.Secrets))
+        {
+            throw new InvalidDataException("it holds no secrets");
+        }
+        return file.ToStoredTokens(cipher.Open(accountName, file.Secrets));
+    }
 
     /// <summary>The tokens of this record, given its opened <paramref name="secrets"/>.</summary>
     public StoredTokens ToStoredTokens(TokenSecrets secrets) =>

@@ -157,18 +157,7 @@ internal sealed partial class TokenFileStore : ITokenStore
         }
         try
         {
-            var file = JsonSerializer.Deserialize(json, TokenJsonContext.Default.TokenFile)
-                ?? throw new InvalidDataException("the file is empty");
-            if (file.Format != TokenFile.CurrentFormat)
-            {
-                throw new InvalidDataException($"format {file.Format} is not known to this version");
-            }
-            if (string.IsNullOrEmpty(file.Secrets))
-            {
-                throw new InvalidDataException("it holds no secrets");
-            }
-            var secrets = _cipher.Open(account.Name, file.Secrets);
-            return file.ToStoredTokens(secrets);
+            return TokenFile.Read(json, account.Name, _cipher);
         }
         catch (Exception e) when (e is JsonException or InvalidDataException or CryptographicException or FormatException or ArgumentException)
         {
