@@ -11,7 +11,10 @@ namespace EmailProxy.Web;
 /// <c>/readyz</c>, for a container's health check or an orchestrator's readiness probe: 200 "ready" when
 /// every configured mail listener is bound (the HTTP listener is, since it answers), the token folder
 /// takes a new file, and the configuration file on disk still reads without errors; else 503 with one
-/// line per thing that is not. Like <c>/healthz</c> it answers without <c>admin_password</c> and for any
+/// line per thing that is not. A shared token store (Redis) that cannot be reached is named too, but the
+/// answer stays 200 ("ready, degraded"): it fails every replica alike, so taking this one out of the
+/// balancer would help nothing, and taking them all out (or restarting them) would end the logins whose
+/// access token is in memory, which still work. Like <c>/healthz</c> it answers without <c>admin_password</c> and for any
 /// Host (a probe reaches the proxy by whatever address it has): so it names addresses, a folder and a
 /// configuration problem's section and key, but never a value from the file nor anything secret.
 /// </summary>
@@ -32,11 +35,25 @@ internal sealed class ReadinessEndpoint(ProxyConfig config, MailListeners? liste
         {
             context.Response.Headers.CacheControl = "no-store";
             var problems = readiness.Problems();
-            return problems.Count == 0
-                ? Results.Text("ready\n")
-                : Results.Text(new StringBuilder("not ready:\n").AppendJoin("", problems.Select(p => $"- {p}\n")).ToString(),
-                    "text/plain; charset=utf-8", statusCode: StatusCodes.Status503ServiceUnavailable);
+            var degraded = readiness.Degradations();
+            if (problems.Count == 0 && degraded.Count == 0)
+            {
+                return Results.Text("ready\n");
+            }
+            var text = new StringBuilder(problems.Count == 0 ? "ready, degraded:\n" : "not ready:\n")
+                .AppendJoin("", problems.Concat(degraded).Select(p => $"- {p}\n")).ToString();
+            return Results.Text(text, "text/plain; charset=utf-8",
+                statusCode: problems.Count == 0 ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
         });
+
+    /// <summary>
+    /// What works only in part, one sentence each, without making the proxy unready (the answer stays 200): a shared
+    /// token store that cannot be reached. Empty when nothing is degraded.
+    /// </summary>
+    public IReadOnlyList<string> Degradations() =>
+        redis is { IsConnected: false }
+            ? [$"the token store, Redis at {redis.Description}, cannot be reached: only logins whose access token is in memory work, others get a temporary failure (the proxy reconnects by itself)"]
+            : [];
 
     /// <summary>What is not ready, one sentence each; empty when all is.</summary>
     public IReadOnlyList<string> Problems()
@@ -48,10 +65,6 @@ internal sealed class ReadinessEndpoint(ProxyConfig config, MailListeners? liste
             {
                 problems.Add($"the {listener.Protocol} listener on {listener.EndPoint} is not bound: {reason} (tried again every {MailListeners.RetryInterval.TotalSeconds} s)");
             }
-        }
-        if (redis is { IsConnected: false })
-        {
-            problems.Add($"the token store, Redis at {redis.Description}, cannot be reached: only logins whose access token is in memory work (the proxy reconnects by itself)");
         }
         if (TokenFolderProblem(config.TokenDirectory) is { } folder)
         {

@@ -52,6 +52,29 @@ public sealed class ReadinessEndpointTests : IDisposable
         Assert.Equal([_temp.Combine("emailproxy.config")], Directory.GetFileSystemEntries(_temp.Path));
     }
 
+    /// <summary>
+    /// A shared token store (Redis) that cannot be reached fails every replica alike: it is named, but it does not make
+    /// the proxy unready, so the balancer keeps sending logins whose access token is in memory (they work).
+    /// </summary>
+    [Fact]
+    public async Task Degradations_RedisNotReached_NamedButNotAProblem()
+    {
+        var config = WriteAndRead();
+        await using var redis = new EmailProxy.Redis.RedisConnection("127.0.0.1:1,password=red-Secret-9", null, NullLogger<EmailProxy.Redis.RedisConnection>.Instance);
+        var readiness = new ReadinessEndpoint(config, redis: redis);
+
+        Assert.Empty(readiness.Problems());
+        var degraded = Assert.Single(readiness.Degradations());
+        Assert.Contains("Redis at 127.0.0.1:1", degraded, StringComparison.Ordinal);
+        Assert.DoesNotContain("red-Secret-9", degraded, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Degradations_FileStore_None()
+    {
+        Assert.Empty(new ReadinessEndpoint(WriteAndRead()).Degradations());
+    }
+
     [Fact]
     public async Task Problems_MailListenerPortTaken_NamesTheListenerItsAddressAndWhy()
     {
