@@ -3,10 +3,12 @@ using System.Diagnostics;
 namespace EmailProxy.Bench;
 
 /// <summary>
-/// CPU time used so far by a path's proxies, redis-server, haproxy, the bench itself and the whole machine (busy ticks of
-/// /proc/stat): two readings around a sample give what each used during it, and what other processes did meanwhile.
+/// CPU time used so far by a path's proxies, all the proxies the bench started (those of other paths idle meanwhile),
+/// redis-server, haproxy, the bench itself (its clients, the fake upstream and identity server) and the whole machine
+/// (busy ticks of /proc/stat): two readings around a sample give what each used during it, and what other processes did
+/// meanwhile.
 /// </summary>
-internal readonly record struct ScaleOutCpu(TimeSpan Proxies, TimeSpan Redis, TimeSpan Haproxy, TimeSpan Bench, TimeSpan Machine)
+internal readonly record struct ScaleOutCpu(TimeSpan Proxies, TimeSpan AllProxies, TimeSpan Redis, TimeSpan Haproxy, TimeSpan Bench, TimeSpan Machine)
 {
     private const double TicksPerSecond = 100; // USER_HZ
 
@@ -17,9 +19,15 @@ internal readonly record struct ScaleOutCpu(TimeSpan Proxies, TimeSpan Redis, Ti
         {
             proxies += proxy.ReadCpuTime();
         }
+        var all = TimeSpan.Zero;
+        foreach (var proxy in environment.Replicas.Append(environment.FileProxy))
+        {
+            all += proxy.ReadCpuTime();
+        }
         using var self = Process.GetCurrentProcess();
         return new ScaleOutCpu(
             proxies,
+            all,
             ProcessCpu.Of(environment.Redis.ProcessId),
             ProcessCpu.Of(environment.Balancer.ProcessId),
             self.TotalProcessorTime,
@@ -29,6 +37,7 @@ internal readonly record struct ScaleOutCpu(TimeSpan Proxies, TimeSpan Redis, Ti
     /// <summary>What was used between <paramref name="before"/> and this reading.</summary>
     public ScaleOutCpu Since(ScaleOutCpu before) => new(
         Proxies - before.Proxies,
+        AllProxies - before.AllProxies,
         Redis - before.Redis,
         Haproxy - before.Haproxy,
         Bench - before.Bench,
@@ -36,11 +45,12 @@ internal readonly record struct ScaleOutCpu(TimeSpan Proxies, TimeSpan Redis, Ti
 
     public ScaleOutCpu Plus(ScaleOutCpu other) => new(
         Proxies + other.Proxies,
+        AllProxies + other.AllProxies,
         Redis + other.Redis,
         Haproxy + other.Haproxy,
         Bench + other.Bench,
         Machine + other.Machine);
 
-    /// <summary>What processes other than these used (the machine's busy time less all of them), never below zero.</summary>
-    public TimeSpan Others => TimeSpan.FromTicks(Math.Max(0, (Machine - Proxies - Redis - Haproxy - Bench).Ticks));
+    /// <summary>What processes the bench did not start used (the machine's busy time less all of these), never below zero.</summary>
+    public TimeSpan Others => TimeSpan.FromTicks(Math.Max(0, (Machine - AllProxies - Redis - Haproxy - Bench).Ticks));
 }

@@ -8,11 +8,13 @@ internal static class ScaleOutReport
     public static void Summary(IReadOnlyList<ScaleOutPath> paths, IReadOnlyList<ScaleOutSample> warm, IReadOnlyList<ScaleOutSample> waves, ScaleOutOptions options)
     {
         Report.Line($"machine: {Environment.ProcessorCount} cores, shared by the bench's clients, the proxies, redis-server and haproxy; "
-            + "rates are medians of the samples (min–max beside); \"ratio to a\" is the median over a's, and in brackets the range of the ratios within each repetition");
+            + "rates are medians of the samples (min–max beside); \"ratio to a\" is the median over a's, and in brackets the range of the ratios within each repetition; "
+            + "CPU per login: of the path's proxies, of redis-server, of haproxy, and of the bench process (its clients, the fake upstream's TLS and the identity server); "
+            + "\"others\": cores used by processes the bench did not start");
         Report.Line();
         Report.Line($"warm access token: {options.Repetitions} repetitions × {options.LoginsPerSample} logins, {options.Concurrency} clients at once");
-        Report.Line("| path | logins/s | min–max | ratio to a | proxies' CPU per login | redis CPU per login | haproxy CPU per login | failed | others |");
-        Report.Line("|---|---|---|---|---|---|---|---|---|");
+        Report.Line("| path | logins/s | min–max | ratio to a | proxies' CPU per login | redis CPU per login | haproxy CPU per login | bench CPU per login | failed | others |");
+        Report.Line("|---|---|---|---|---|---|---|---|---|---|");
         var warmRepetitions = warm.Chunk(paths.Count).ToList();
         foreach (var path in paths)
         {
@@ -20,8 +22,8 @@ internal static class ScaleOutReport
         }
         Report.Line();
         Report.Line($"first wave after the access token expired: {options.WaveRepetitions} wave(s) per path of {options.WaveLogins} logins at once");
-        Report.Line("| path | logins/s | min–max | ratio to a | proxies' CPU per login | redis CPU per login | haproxy CPU per login | failed | others | refresh requests per wave | replayed |");
-        Report.Line("|---|---|---|---|---|---|---|---|---|---|---|");
+        Report.Line("| path | logins/s | min–max | ratio to a | proxies' CPU per login | redis CPU per login | haproxy CPU per login | bench CPU per login | failed | others | refresh requests per wave | replayed |");
+        Report.Line("|---|---|---|---|---|---|---|---|---|---|---|---|");
         var waved = paths.Where(path => waves.Any(sample => sample.Path == path)).ToList();
         var waveRepetitions = waves.Chunk(Math.Max(1, waved.Count)).ToList();
         foreach (var path in waved)
@@ -46,9 +48,9 @@ internal static class ScaleOutReport
         var cpu = mine.Aggregate(default(ScaleOutCpu), (sum, sample) => sum.Plus(sample.Cpu));
         var logins = Math.Max(1, mine.Sum(sample => sample.Succeeded));
         var seconds = mine.Sum(sample => sample.Logins.Elapsed.TotalSeconds);
-        var spread = ratios.Count > 1 ? string.Create(CultureInfo.InvariantCulture, $" ({ratios.Min():0.00}–{ratios.Max():0.00})") : "";
+        var spread = ratios.Count > 1 && path != baseline ? string.Create(CultureInfo.InvariantCulture, $" ({ratios.Min():0.00}–{ratios.Max():0.00})") : "";
         Report.Line(string.Create(CultureInfo.InvariantCulture,
-            $"| {path} | {median:0} | {rates.Min():0}–{rates.Max():0} | {ratio:0.00}{spread} | {PerLogin(cpu.Proxies, logins)} | {PerLogin(cpu.Redis, logins)} | {PerLogin(cpu.Haproxy, logins)} | {mine.Sum(sample => sample.Logins.Failures)} | {cpu.Others.TotalSeconds / Math.Max(seconds, 1e-9):0.00} |{extra}"));
+            $"| {path} | {median:0} | {rates.Min():0}–{rates.Max():0} | {ratio:0.00}{spread} | {PerLogin(cpu.Proxies, logins)} | {PerLogin(cpu.Redis, logins)} | {PerLogin(cpu.Haproxy, logins)} | {PerLogin(cpu.Bench, logins)} | {mine.Sum(sample => sample.Logins.Failures)} | {cpu.Others.TotalSeconds / Math.Max(seconds, 1e-9):0.00} |{extra}"));
     }
 
     private static string PerLogin(TimeSpan cpu, int logins) => string.Create(CultureInfo.InvariantCulture, $"{cpu.TotalMilliseconds / logins:0.00} ms");
