@@ -66,7 +66,7 @@ public sealed partial class ShortBenchTests(ITestOutputHelper output)
     /// <c>bench scaleout --smoke</c>: a few logins through each of the four paths (one file-store proxy, one Redis-store
     /// proxy, three Redis-store proxies behind haproxy, the file-store proxy behind haproxy) and one expired-token wave
     /// each through the file-store proxy and the three replicas, with Debian's redis-server and haproxy started and
-    /// stopped by the bench; the figures go to the test output, unasserted (about 20 s on a shared 2-core machine).
+    /// stopped by the bench; the figures go to the test output, unasserted (10–26 s on a shared 2-core machine).
     /// </summary>
     [Fact]
     public async Task BenchScaleOut_Smoke_EveryPathAndWaveCompletes()
