@@ -100,6 +100,8 @@ internal static class BenchCommandLine
         root.Subcommands.Add(RelayCommandLine.Create(args, proxyDll, proxyEnv, quietWait));
         // bench graph [--short]: issue 19 (GraphCommandLine.cs).
         root.Subcommands.Add(GraphCommandLine.Create(args, proxyDll, proxyEnv));
+        // bench scaleout [--short|--smoke]: issue 18, logins per second with 1 and 3 replicas (ScaleOutCommandLine.cs).
+        root.Subcommands.Add(ScaleOutCommandLine.Create(args, proxyDll, proxyEnv, quietWait));
         root.SetAction((result, cancellationToken) =>
         {
             var options = result.GetValue(smoke) ? BenchOptions.SmokeRun

@@ -24,6 +24,18 @@ internal static class LoginRatePart
         return result with { ProxyProcessCpu = proxy.ReadCpuTime() - cpu };
     }
 
+    /// <summary>
+    /// Logins at an IMAP port on 127.0.0.1 that leads to one or more proxies (a proxy's own, or a balancer's in front of
+    /// them); the caller reads the processes' CPU.
+    /// </summary>
+    public static Task<LoginRateResult> RunAtAsync(string path, int port, int logins, int concurrency, CancellationToken cancellationToken) =>
+        RunAsync(path, logins, concurrency, async ct =>
+        {
+            await using var client = await ImapClientConnection.ConnectAsync(port, null, Buffer, ct);
+            await client.ReadGreetingAsync(ct);
+            await client.CommandOkAsync("l", $"LOGIN {BenchEnvironment.Account} {BenchEnvironment.Password}", ct);
+        }, cancellationToken);
+
     public static Task<LoginRateResult> RunDirectAsync(BenchEnvironment environment, int logins, int concurrency, CancellationToken cancellationToken)
     {
         var initialResponse = environment.DirectInitialResponse();

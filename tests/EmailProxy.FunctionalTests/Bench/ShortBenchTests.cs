@@ -62,6 +62,30 @@ public sealed partial class ShortBenchTests(ITestOutputHelper output)
         Assert.Contains(lines, line => line.StartsWith("summary (", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// <c>bench scaleout --smoke</c>: a few logins through each of the four paths (one file-store proxy, one Redis-store
+    /// proxy, three Redis-store proxies behind haproxy, the file-store proxy behind haproxy) and one expired-token wave
+    /// each through the file-store proxy and the three replicas, with Debian's redis-server and haproxy started and
+    /// stopped by the bench; the figures go to the test output, unasserted (10–26 s on a shared 2-core machine).
+    /// </summary>
+    [Fact]
+    public async Task BenchScaleOut_Smoke_EveryPathAndWaveCompletes()
+    {
+        var bench = await BuiltBenchAsync();
+        var lines = new List<string>();
+        var (exitCode, elapsed) = await RunAsync("dotnet", [bench, "scaleout", "--smoke"], lines);
+        foreach (var line in lines)
+        {
+            output.WriteLine(line);
+        }
+        output.WriteLine($"(bench scaleout --smoke: exit code {exitCode} after {elapsed.TotalSeconds:0} s)");
+
+        Assert.Equal(0, exitCode);
+        Assert.Contains("part warm done", lines);
+        Assert.Contains("part waves done", lines);
+        Assert.Contains(lines, line => line.StartsWith("summary (", StringComparison.Ordinal));
+    }
+
     /// <summary>The bench's dll in this build's configuration; built first when missing.</summary>
     private async Task<string> BuiltBenchAsync()
     {

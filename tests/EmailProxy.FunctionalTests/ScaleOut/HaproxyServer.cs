@@ -26,6 +26,9 @@ internal sealed class HaproxyServer : IAsyncDisposable
     /// <summary>What haproxy wrote.</summary>
     public ObservableLog Log => _process!.Log;
 
+    /// <summary>haproxy's PID (the bench reads its CPU time).</summary>
+    public int ProcessId => _process!.Id;
+
     /// <param name="services">Per service name ("imap", "smtp", "http"…) the backend ports, all on 127.0.0.1.</param>
     /// <param name="frontendPorts">A service's frontend port when it must be known before (the public redirect URI); a free one otherwise.</param>
     public static async Task<HaproxyServer> StartAsync(IReadOnlyDictionary<string, IReadOnlyList<int>> services, IReadOnlyDictionary<string, int>? frontendPorts = null)

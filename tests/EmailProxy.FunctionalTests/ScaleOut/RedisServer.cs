@@ -42,6 +42,9 @@ internal sealed class RedisServer : IAsyncDisposable
 
     public bool IsRunning => _process is { HasExited: false };
 
+    /// <summary>The running redis-server's PID (the bench reads its CPU time).</summary>
+    public int ProcessId => (_process ?? throw new InvalidOperationException("Redis was not started.")).Id;
+
     /// <summary>Starts it (again, on the same port and data, after <see cref="StopAsync"/>); returns once it accepts connections.</summary>
     public async Task StartAsync()
     {
