@@ -87,8 +87,15 @@ internal static partial class StatusActions
                 return UnknownAccount(context);
             }
             // Only while its hash is the account's: after the tokens were forgotten it would open nothing.
-            if (account.Template is not null && (await tokens.SnapshotAsync(account, cancellationToken)).PasswordHash is not null
-                && signIns.Unshown.Take(account.Name) is { } password)
+            var taken = account.Template is not null && (await tokens.SnapshotAsync(account, cancellationToken)).PasswordHash is not null
+                ? await signIns.Unshown.TakeAsync(account.Name, cancellationToken)
+                : default;
+            if (taken.Unavailable)
+            {
+                return HtmlPage.Message(StatusCodes.Status503ServiceUnavailable, "Password cannot be fetched now",
+                    $"The generated password of account {account.Name} cannot be fetched now: the proxy's shared store (Redis at {signIns.Unshown.SharedDescription}) cannot be reached. Nothing is lost: try again in a moment.");
+            }
+            if (taken.Password is { } password)
             {
                 var log = logs.CreateLogger(typeof(StatusActions).FullName!);
                 LogPasswordShown(log, account.Name);
