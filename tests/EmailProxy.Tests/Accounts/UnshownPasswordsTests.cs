@@ -1,8 +1,13 @@
+using System.Security.Cryptography;
 using EmailProxy.Accounts;
+using EmailProxy.Redis;
+using EmailProxy.TokenStore;
+using Microsoft.Extensions.Logging.Abstractions;
+using StackExchange.Redis;
 
 namespace EmailProxy.Tests.Accounts;
 
-/// <summary>The generated passwords nobody was shown, held in memory (no Redis).</summary>
+/// <summary>The generated passwords nobody was shown: held in memory (no Redis), and what happens while Redis cannot be reached.</summary>
 public sealed class UnshownPasswordsTests
 {
     private const string Alice = "alice@example.org";
@@ -42,5 +47,31 @@ public sealed class UnshownPasswordsTests
         Assert.False(await unshown.IsWaitingAsync(Alice, CancellationToken.None));
         Assert.Equal(new UnshownPasswords.TakeResult(null, false), await unshown.TakeAsync(Alice, CancellationToken.None));
         Assert.Null(password.Take());
+    }
+
+    [Fact]
+    public async Task TakeAsync_RedisUnreachable_SaysUnavailableAndTakesNothing()
+    {
+        await using var redis = new RedisConnection("127.0.0.1:6379", null, NullLogger<RedisConnection>.Instance,
+            _ => Task.FromException<IConnectionMultiplexer>(new RedisException("Redis is down")));
+        var store = new RedisSignInStore(redis, MasterKey.FromBytes(RandomNumberGenerator.GetBytes(32)), TimeProvider.System, NullLogger<RedisSignInStore>.Instance);
+        var unshown = new UnshownPasswords(store);
+
+        Assert.Equal(new UnshownPasswords.TakeResult(null, true), await unshown.TakeAsync(Alice, CancellationToken.None));
+        Assert.False(await unshown.IsWaitingAsync(Alice, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task HoldAsync_RedisUnreachable_KeptHereAndShownByThisReplica()
+    {
+        await using var redis = new RedisConnection("127.0.0.1:6379", null, NullLogger<RedisConnection>.Instance,
+            _ => Task.FromException<IConnectionMultiplexer>(new RedisException("Redis is down")));
+        var store = new RedisSignInStore(redis, MasterKey.FromBytes(RandomNumberGenerator.GetBytes(32)), TimeProvider.System, NullLogger<RedisSignInStore>.Instance);
+        var unshown = new UnshownPasswords(store);
+
+        await unshown.HoldAsync(Alice, new GeneratedPassword("the-password", "hash"), CancellationToken.None);
+
+        Assert.True(await unshown.IsWaitingAsync(Alice, CancellationToken.None));
+        Assert.Equal(new UnshownPasswords.TakeResult("the-password", false), await unshown.TakeAsync(Alice, CancellationToken.None));
     }
 }
