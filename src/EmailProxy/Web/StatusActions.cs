@@ -1,3 +1,4 @@
+using EmailProxy.Accounts;
 using EmailProxy.Configuration;
 using EmailProxy.Connections;
 using EmailProxy.OAuth2;
@@ -104,7 +105,7 @@ internal static partial class StatusActions
                     account.Name, password);
             }
             return HtmlPage.Message(StatusCodes.Status404NotFound, "No password to show",
-                $"No generated password of account {account.Name} waits to be shown: each is shown once only (at the end of its sign-in, by emailproxy auth, or here), and a restart of the proxy forgets one nobody was shown. If it is lost, forget the account's tokens (or run emailproxy tokens clear) and sign in again: that makes a new one.");
+                $"No generated password of account {account.Name} waits to be shown: each is shown once only (at the end of its sign-in, by emailproxy auth, or here{(signIns.Unshown.SharedDescription is null ? "" : ", on any replica")}), and {(signIns.Unshown.SharedDescription is null ? "a restart of the proxy forgets one nobody was shown" : $"one nobody was shown is kept {UnshownPasswords.SharedLife.TotalHours:0} hours")}. If it is lost, forget the account's tokens (or run emailproxy tokens clear) and sign in again: that makes a new one.");
         });
 
         actions.MapPost("/forget", async (HttpContext context, TokenService tokens, StatusReader status, CancellationToken cancellationToken) =>
