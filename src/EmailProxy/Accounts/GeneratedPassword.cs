@@ -17,7 +17,8 @@ internal sealed class GeneratedPassword
 
     private string? _value;
 
-    private GeneratedPassword(string value, string hash)
+    /// <summary>Made by <see cref="New"/>; tests make them with a value of their own.</summary>
+    internal GeneratedPassword(string value, string hash)
     {
         _value = value;
         Hash = hash;
@@ -32,8 +33,32 @@ internal sealed class GeneratedPassword
         return new GeneratedPassword(value, PasswordVerifier.Hash(value));
     }
 
+    private Action? _onTaken;
+
     /// <summary>The password the first time; null after that, so that it is shown once only.</summary>
-    public string? Take() => Interlocked.Exchange(ref _value, null);
+    public string? Take()
+    {
+        var value = Interlocked.Exchange(ref _value, null);
+        if (value is not null)
+        {
+            Interlocked.Exchange(ref _onTaken, null)?.Invoke();
+        }
+        return value;
+    }
+
+    /// <summary>The password while nobody has taken it, without taking it: to keep a sealed copy (<see cref="UnshownPasswords"/>).</summary>
+    public string? Peek() => Volatile.Read(ref _value);
+
+    /// <summary>Runs <paramref name="action"/> once when <see cref="Take"/> gives the password (at once if it was given already).</summary>
+    public void OnTaken(Action action)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        Volatile.Write(ref _onTaken, action);
+        if (Taken)
+        {
+            Interlocked.Exchange(ref _onTaken, null)?.Invoke();
+        }
+    }
 
     /// <summary>Whether <see cref="Take"/> has given it (or dropped it): nobody can be shown it any more.</summary>
     public bool Taken => Volatile.Read(ref _value) is null;

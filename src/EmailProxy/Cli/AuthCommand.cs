@@ -1,5 +1,6 @@
 using EmailProxy.Configuration;
 using EmailProxy.OAuth2;
+using EmailProxy.Redis;
 using EmailProxy.TokenStore;
 using EmailProxy.Web;
 using Microsoft.Extensions.Logging;
@@ -117,7 +118,10 @@ internal static class AuthCommand
         return await WaitAsync(started.ExpiresAt, isBrowser, ProxyOutcomeAsync, PasteAsync, pasteOnly: isBrowser && !config.General.LocalServerAuth, cancellationToken);
     }
 
-    /// <summary>No proxy runs: the sign-in is done here, with the key and token folder <c>run</c> uses, and the token stored here.</summary>
+    /// <summary>
+    /// No proxy runs: the sign-in is done here, with the key and token folder <c>run</c> uses, and the token stored here: in the
+    /// token folder, or in Redis (<c>token_store = redis</c>) for the replicas running elsewhere.
+    /// </summary>
     private static async Task<(bool Succeeded, string Message, string? Identity, string? Password)?> OfflineAsync(
         string path, ProxyConfig config, AccountOptions account, SignInMethod method, CancellationToken cancellationToken)
     {
@@ -143,7 +147,29 @@ internal static class AuthCommand
         using var http = new HttpClient { Timeout = OAuthClient.RequestTimeout };
         var time = TimeProvider.System;
         var client = new OAuthClient(http, time);
-        var store = new TokenFileStore(tokenDirectory, key, time, logging.CreateLogger<TokenFileStore>());
+        // With token_store = redis the tokens go to Redis, as a replica keeps them: the running replicas elsewhere hear of the
+        // save (RedisTokenStore publishes it) and use them at their next login.
+        await using var redis = config.General.TokenStore == TokenStoreKind.Redis && config.General.Redis is { } connectionString
+            ? RedisConnection.ForCommand(connectionString)
+            : null;
+        ITokenStore store;
+        if (redis is null)
+        {
+            store = new TokenFileStore(tokenDirectory, key, time, logging.CreateLogger<TokenFileStore>());
+        }
+        else
+        {
+            try
+            {
+                // Before the sign-in: a person should not sign in for tokens that cannot be kept.
+                await redis.GetAsync(cancellationToken);
+            }
+            catch (Exception e) when (RedisConnection.IsUnavailable(e))
+            {
+                return (false, $"Redis at {redis.Description} cannot be reached ({e.GetType().Name}): the tokens could not be kept there; nothing was started", null, null);
+            }
+            store = new RedisTokenStore(redis, key, time, logging.CreateLogger<RedisTokenStore>());
+        }
         var tokens = new TokenService(client, store, time, logging.CreateLogger<TokenService>());
         using var signIns = new SignInManager(config, client, tokens, time, logging.CreateLogger<SignInManager>());
 

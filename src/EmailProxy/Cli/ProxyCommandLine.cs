@@ -250,6 +250,11 @@ internal static class ProxyCommandLine
             await Console.Error.WriteLineAsync($"emailproxy: {path}: [general] {e.Message}");
             return ExitBadConfig;
         }
+        catch (TokenStoreUnavailableException e)
+        {
+            await Console.Error.WriteLineAsync($"emailproxy: {e.Message}");
+            return ExitFailure;
+        }
         if (json)
         {
             await Console.Out.WriteLineAsync(accountName is null

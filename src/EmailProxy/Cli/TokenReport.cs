@@ -4,6 +4,7 @@ using System.Text.Json;
 using EmailProxy.Configuration;
 using EmailProxy.Connections;
 using EmailProxy.OAuth2;
+using EmailProxy.Redis;
 using EmailProxy.TokenStore;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -26,19 +27,28 @@ internal static class TokenReport
     /// <summary>token_from: the account has no tokens of its own; it uses another account's sign-in.</summary>
     public const string UsesSignInOf = "uses-sign-in-of";
 
+    /// <summary>How <see cref="RedisTokenStore.LocationOf"/> begins: an account's location in Redis, not a file's path.</summary>
+    private const string RedisLocationPrefix = "Redis key ";
+
     /// <summary>Operators alert before Microsoft's limit on an unused refresh token.</summary>
     public const int RefreshTokenInactivityDays = 90;
 
     /// <summary>The state of every account (or of <paramref name="accounts"/>), sorted by name.</summary>
+    /// <remarks>
+    /// With <c>token_store = redis</c> the records are read from Redis (the key file or <c>$EMAILPROXY_SECRET</c> is still
+    /// needed to tell whether they open), and each account's location is its Redis key, never the connection's password.
+    /// </remarks>
     /// <exception cref="MasterKeyException">The key exists but cannot be used (as <c>run</c> refuses it).</exception>
+    /// <exception cref="TokenStoreUnavailableException">Redis cannot be reached (its message names the endpoints).</exception>
     public static async Task<IReadOnlyList<TokenStatus>> ReadAsync(
         ProxyConfig config, IEnumerable<AccountOptions> accounts, string? environmentSecret, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var directory = config.TokenDirectory;
         var secretFile = Path.GetFullPath(config.General.SecretFile, config.ConfigDirectory);
+        var inRedis = config.General.TokenStore == TokenStoreKind.Redis && config.General.Redis is not null;
         string? missing = null;
-        TokenFileStore? store = null;
-        if (!Directory.Exists(directory))
+        MasterKey? key = null;
+        if (!inRedis && !Directory.Exists(directory))
         {
             missing = $"the token folder {directory} does not exist (the first sign-in creates it)";
         }
@@ -53,24 +63,69 @@ internal static class TokenReport
         }
         else
         {
-            var key = MasterKey.Load(secretFile, directory, environmentSecret);
-            store = new TokenFileStore(directory, key, TimeProvider.System, NullLogger<TokenFileStore>.Instance);
+            key = MasterKey.Load(secretFile, directory, environmentSecret);
         }
 
+        if (inRedis)
+        {
+            await using var redis = RedisConnection.ForCommand(config.General.Redis!);
+            var store = key is null ? null : new RedisTokenStore(redis, key, TimeProvider.System, NullLogger<RedisTokenStore>.Instance);
+            try
+            {
+                return await ReadAllAsync(config, accounts, store, name => $"{RedisLocationPrefix}{RedisTokenStore.KeyFor(name)} at {redis.Description}", missing, now, async (account, stop) =>
+                {
+                    var record = await store!.ReadRecordAsync(account.Name, stop);
+                    return (record is null ? null : System.Text.Encoding.UTF8.GetBytes(record), "there are no tokens in Redis");
+                }, cancellationToken);
+            }
+            catch (Exception e) when (RedisConnection.IsUnavailable(e))
+            {
+                throw new TokenStoreUnavailableException($"Redis at {redis.Description} cannot be reached ({e.GetType().Name}): the tokens cannot be read", e);
+            }
+        }
+        var files = key is null ? null : new TokenFileStore(directory, key, TimeProvider.System, NullLogger<TokenFileStore>.Instance);
+        return await ReadAllAsync(config, accounts, files, name => Path.Combine(directory, TokenFileName.For(name)), missing, now, (account, stop) => ReadFileAsync(Path.Combine(directory, TokenFileName.For(account.Name)), account, stop), cancellationToken);
+    }
+
+    /// <summary>The file store's bytes of an account's record, or null and why there are none.</summary>
+    private static async Task<(byte[]? Bytes, string Absent)> ReadFileAsync(string path, AccountOptions account, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await File.ReadAllBytesAsync(path, cancellationToken), "");
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            // An older version's name is renamed by the proxy's next start (TokenFileStore.Open); this command renames nothing.
+            var legacy = Path.Combine(Path.GetDirectoryName(path)!, TokenFileName.Legacy(account.Name));
+            return (null, legacy != path && File.Exists(legacy)
+                ? $"there is no token file under this version's name, but {legacy} has an older version's name: the proxy renames it at its next start"
+                : "there is no token file");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return (null, $"the token file cannot be read: {e.Message}");
+        }
+    }
+
+    private static async Task<IReadOnlyList<TokenStatus>> ReadAllAsync(ProxyConfig config, IEnumerable<AccountOptions> accounts, ITokenStore? store, Func<string, string> locationOf, string? missing,
+        DateTimeOffset now, Func<AccountOptions, CancellationToken, Task<(byte[]? Bytes, string Absent)>> read, CancellationToken cancellationToken)
+    {
+        var directory = config.TokenDirectory;
         var statuses = new List<TokenStatus>();
         foreach (var account in accounts.OrderBy(a => a.Name, StringComparer.OrdinalIgnoreCase))
         {
-            var path = Path.Combine(directory, TokenFileName.For(account.Name));
-            var status = await ReadOneAsync(account, path, store, missing, now, cancellationToken);
+            var status = await ReadOneAsync(account, store, locationOf, missing, now, read, cancellationToken);
             var switched = account.SmtpVia == SmtpVia.Auto ? Graph.GraphSwitchFile.Read(directory, account.Name)?.At : null;
             statuses.Add(status with { SendsMailThrough = Graph.GraphActivity.SendsThrough(account, switched) });
         }
         return statuses;
     }
 
-    private static async Task<TokenStatus> ReadOneAsync(
-        AccountOptions account, string path, TokenFileStore? store, string? missing, DateTimeOffset now, CancellationToken cancellationToken)
+    private static async Task<TokenStatus> ReadOneAsync(AccountOptions account, ITokenStore? store, Func<string, string> locationOf, string? missing, DateTimeOffset now,
+        Func<AccountOptions, CancellationToken, Task<(byte[]? Bytes, string Absent)>> read, CancellationToken cancellationToken)
     {
+        var what = locationOf(account.Name).StartsWith(RedisLocationPrefix, StringComparison.Ordinal) ? "the token record" : "the token file";
         var status = new TokenStatus
         {
             Account = account.Name,
@@ -78,40 +133,28 @@ internal static class TokenReport
             Provider = account.ProviderDisplayName,
             Flow = FlowName(account.Flow),
             State = NeedsSignIn,
-            TokenFile = path,
+            TokenFile = locationOf(account.Name),
             Template = account.Template,
         };
         if (account.TokenFrom is { } tokenFrom)
         {
-            // No token file of its own: its logins use the delegate's (listed under that account).
+            // No tokens of its own: its logins use the delegate's (listed under that account).
             return status with
             {
                 State = UsesSignInOf,
                 UsesSignInOf = tokenFrom,
                 Reason = $"uses the sign-in of {tokenFrom} (token_from): it has no token file of its own",
-                TokenFile = Path.Combine(Path.GetDirectoryName(path)!, TokenFileName.For(tokenFrom)),
+                TokenFile = locationOf(tokenFrom),
             };
         }
-        if (missing is not null)
+        if (missing is not null || store is null)
         {
-            return NotSignedIn(status, account, missing);
+            return NotSignedIn(status, account, missing ?? "the master key cannot be read");
         }
-        byte[] bytes;
-        try
+        var (bytes, absent) = await read(account, cancellationToken);
+        if (bytes is null)
         {
-            bytes = await File.ReadAllBytesAsync(path, cancellationToken);
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            // An older version's name is renamed by the proxy's next start (TokenFileStore.Open); this command renames nothing.
-            var legacy = Path.Combine(Path.GetDirectoryName(path)!, TokenFileName.Legacy(account.Name));
-            return NotSignedIn(status, account, legacy != path && File.Exists(legacy)
-                ? $"there is no token file under this version's name, but {legacy} has an older version's name: the proxy renames it at its next start"
-                : "there is no token file");
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return NotSignedIn(status, account, $"the token file cannot be read: {e.Message}");
+            return NotSignedIn(status, account, absent);
         }
 
         TokenFile? file;
@@ -125,7 +168,7 @@ internal static class TokenReport
         }
         if (file is null)
         {
-            return NotSignedIn(status, account, "the token file is damaged (it is not a token file's JSON)");
+            return NotSignedIn(status, account, $"{what} is damaged (it is not a token file's JSON)");
         }
         status = status with
         {
@@ -139,15 +182,15 @@ internal static class TokenReport
         };
         if (file.Format != TokenFile.CurrentFormat)
         {
-            return NotSignedIn(status, account, $"the token file is damaged (format {file.Format} is not known to this version)");
+            return NotSignedIn(status, account, $"{what} is damaged (format {file.Format} is not known to this version)");
         }
         if (string.IsNullOrEmpty(file.Secrets))
         {
-            return NotSignedIn(status, account, "the token file is damaged (it holds no secrets)");
+            return NotSignedIn(status, account, $"{what} is damaged (it holds no secrets)");
         }
-        if (await store!.LoadAsync(account, cancellationToken) is not { } tokens)
+        if (await store.LoadAsync(account, cancellationToken) is not { } tokens)
         {
-            return NotSignedIn(status, account, "the token file does not decrypt with this master key (or its secrets are damaged)");
+            return NotSignedIn(status, account, $"{what} does not decrypt with this master key (or its secrets are damaged)");
         }
         status = status with { Claims = tokens.AccessToken is { } accessToken ? DecodeClaims(accessToken) : null };
         if (account.Flow == OAuthFlow.ClientCredentials)
@@ -218,7 +261,7 @@ internal static class TokenReport
         Line(text, "identity", s.Identity);
         Line(text, "from template", s.Template is null ? null : $"[account {s.Template}] (made for this login name)");
         Line(text, "sends mail", s.SendsMailThrough);
-        Line(text, "token file", s.TokenFile);
+        Line(text, s.TokenFile.StartsWith(RedisLocationPrefix, StringComparison.Ordinal) ? "token record" : "token file", s.TokenFile);
         if (s.Scopes is { } scopes)
         {
             Line(text, "scopes", string.Join(' ', scopes));

@@ -39,9 +39,16 @@ internal static class TokensClearCommand
             }
             if (config.General.TokenStore == Configuration.TokenStoreKind.Redis && config.General.Redis is { } connectionString)
             {
-                await using var redis = new Redis.RedisConnection(connectionString, Environment.GetEnvironmentVariable(Redis.RedisConnection.PasswordVariable),
-                    Microsoft.Extensions.Logging.Abstractions.NullLogger<Redis.RedisConnection>.Instance);
-                var cleared = await RedisTokenStore.DeleteRecordAsync(redis, account.Name, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, cancellationToken);
+                await using var redis = Redis.RedisConnection.ForCommand(connectionString);
+                bool cleared;
+                try
+                {
+                    cleared = await RedisTokenStore.DeleteRecordAsync(redis, account.Name, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, cancellationToken);
+                }
+                catch (Exception e) when (Redis.RedisConnection.IsUnavailable(e))
+                {
+                    throw new TokenStoreUnavailableException($"Redis at {redis.Description} cannot be reached ({e.GetType().Name})", e);
+                }
                 await Console.Out.WriteLineAsync(cleared
                     ? $"Account {account.Name}: its tokens were removed from Redis at {redis.Description}, and the running replicas told; its next login needs a sign-in."
                     : $"Account {account.Name} has no tokens in Redis at {redis.Description}: nothing to clear.");
@@ -57,6 +64,11 @@ internal static class TokensClearCommand
         catch (ControlException e)
         {
             await Console.Error.WriteLineAsync($"emailproxy: {e.Message}");
+            return ProxyCommandLine.ExitFailure;
+        }
+        catch (TokenStoreUnavailableException e)
+        {
+            await Console.Error.WriteLineAsync($"emailproxy: the tokens of account {account.Name} cannot be removed: {e.Message}");
             return ProxyCommandLine.ExitFailure;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

@@ -4,7 +4,6 @@ using EmailProxy.Configuration;
 using EmailProxy.Redis;
 using EmailProxy.Storage;
 using EmailProxy.TokenStore;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace EmailProxy.Cli;
 
@@ -47,7 +46,7 @@ internal static class TokensMigrateCommand
             await Console.Error.WriteLineAsync($"emailproxy: a proxy is running with the token folder {config.TokenDirectory}: stop every proxy of this store first, migrate, then start them on the new one");
             return ProxyCommandLine.ExitFailure;
         }
-        await using var redis = new RedisConnection(connectionString, Environment.GetEnvironmentVariable(RedisConnection.PasswordVariable), NullLogger<RedisConnection>.Instance);
+        await using var redis = RedisConnection.ForCommand(connectionString);
         try
         {
             var (moved, kept) = toRedis
@@ -65,6 +64,11 @@ internal static class TokensMigrateCommand
         catch (TokenStoreUnavailableException e)
         {
             await Console.Error.WriteLineAsync($"emailproxy: {e.Message}");
+            return ProxyCommandLine.ExitFailure;
+        }
+        catch (Exception e) when (RedisConnection.IsUnavailable(e))
+        {
+            await Console.Error.WriteLineAsync($"emailproxy: Redis at {redis.Description} cannot be reached ({e.GetType().Name}): nothing was copied");
             return ProxyCommandLine.ExitFailure;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

@@ -229,7 +229,7 @@ internal sealed partial class ConfigReloader(
         // Before the tokens: a sign-in that completes meanwhile is refused, not saved under the old settings.
         foreach (var name in changes.OAuthChanged.Concat(changes.AccountsRemoved))
         {
-            signIns.EndSignInsOf(name);
+            await signIns.EndSignInsOfAsync(name, cancellationToken);
         }
         foreach (var name in changes.OAuthChanged)
         {
@@ -247,7 +247,7 @@ internal sealed partial class ConfigReloader(
             {
                 continue;
             }
-            signIns.EndSignInsOf(name);
+            await signIns.EndSignInsOfAsync(name, cancellationToken);
             if (after is not null)
             {
                 await tokens.ForgetAccessTokenAsync(after, cancellationToken);

@@ -62,6 +62,11 @@ internal sealed partial class SignInManager
         }
         // First: whoever hears the outcome and asks for a token finds the new one.
         tokens.ForgetCached(message.Account);
+        if (message.Succeeded && (live?.Current ?? config).ResolveAccount(message.Account, time.GetUtcNow()).Account is { Template: { } template } made)
+        {
+            // An account made from a template on the replica where it signed in is this replica's too (its status page lists it).
+            config.Created.Keep(made.Name, template);
+        }
         List<PendingSignIn> ended;
         lock (_gate)
         {
@@ -82,6 +87,37 @@ internal sealed partial class SignInManager
                     poll.Cancel();
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// <see cref="EndSignInsOf"/>, and with shared sign-ins also the account's sign-in under way on any replica: its record
+    /// and state are removed from Redis (a redirect that lands on another replica finds nothing to redeem with settings it
+    /// was not started with) and its end is published, so that every replica's waiting logins hear "settings changed, sign
+    /// in again". Redis away: logged; the record then lives until it expires, as before.
+    /// </summary>
+    public async Task EndSignInsOfAsync(string accountName, CancellationToken cancellationToken)
+    {
+        EndSignInsOf(accountName);
+        if (shared is null)
+        {
+            return;
+        }
+        try
+        {
+            if (await shared.CurrentAsync(accountName, cancellationToken) is not { } record)
+            {
+                return;
+            }
+            var message = new RedisSignInMessage(shared.InstanceId, record.Account, record.Id, false,
+                ClientText.Sanitize(SettingsChangedText(record.Account), MaxFailureLength));
+            await shared.EndAsync(message, cancellationToken, record.Method == SignInMethod.Browser ? record.State : null);
+            LogSharedEndedByReload(log, accountName);
+        }
+        catch (Exception e) when (RedisSignInStore.IsUnavailable(e))
+        {
+            var reason = e.GetType().Name;
+            LogSharedUnavailable(log, accountName, "be ended after the reload", shared.Description, reason);
         }
     }
 
@@ -301,11 +337,15 @@ internal sealed partial class SignInManager
             return (null, new SignInCompletion(false, null,
                 $"This sign-in cannot be completed now: the proxy's shared store (Redis at {shared.Description}) cannot be reached. Reload this page in a moment (its code stays good for a few minutes)."));
         }
+        PendingSignIn? local;
         if (record is null)
         {
-            return (null, null);
+            lock (_gate)
+            {
+                // Ended here by a reload (EndSignInsOfAsync removed its state from Redis): its redirect hears why.
+                return _byState.TryGetValue(state, out local) && GenerationOf(local.Account.Name) != local.Generation ? (local, null) : (null, null);
+            }
         }
-        PendingSignIn? local;
         lock (_gate)
         {
             if (_byState.TryGetValue(state, out local))
@@ -433,6 +473,10 @@ internal sealed partial class SignInManager
     [LoggerMessage(EventId = 2026, EventName = "SharedSignInAccountUnknown", Level = LogLevel.Warning,
         Message = "A sign-in another replica started is for account {Account}, which this replica's configuration does not have: every replica must be given the same configuration")]
     private static partial void LogSharedAccountUnknown(ILogger logger, string account);
+
+    [LoggerMessage(EventId = 2028, EventName = "SharedSignInEndedByReload", Level = LogLevel.Information,
+        Message = "The sign-in of account {Account} under way among the replicas is ended: a reload changed the account's OAuth settings; every replica is told")]
+    private static partial void LogSharedEndedByReload(ILogger logger, string account);
 
     [LoggerMessage(EventId = 2027, EventName = "DevicePollLeaseNotRenewed", Level = LogLevel.Debug,
         Message = "The device code's poll lease could not be renewed ({Reason}); polling goes on")]

@@ -310,7 +310,7 @@ internal sealed partial class SignInManager(ProxyConfig config, OAuthClient clie
         if (completion.Password is { } made)
         {
             // Held before anyone hears the end: a device code's end has nobody to show it to but the status page.
-            Unshown.Hold(account.Name, made);
+            await Unshown.HoldAsync(account.Name, made, _stopping.Token);
         }
         // Completed before the outcome is logged: whoever acts on the log line (an operator, a test) finds the
         // sign-in over, on the status page too, not still under way.
@@ -337,7 +337,7 @@ internal sealed partial class SignInManager(ProxyConfig config, OAuthClient clie
     /// The generated passwords whose sign-in ended with nobody to show them to (a device code), until the status page
     /// shows one (<see cref="UnshownPasswords"/>).
     /// </summary>
-    public UnshownPasswords Unshown { get; } = new();
+    public UnshownPasswords Unshown { get; } = new(shared, log);
 
     /// <summary>
     /// The client password of an account made from a template, made at its first sign-in (when no password is stored with its
@@ -346,7 +346,7 @@ internal sealed partial class SignInManager(ProxyConfig config, OAuthClient clie
     /// </summary>
     private async Task<GeneratedPassword?> NewTemplatePasswordAsync(AccountOptions account) =>
         account.Template is not null
-        && (Unshown.IsWaiting(account.Name) || (await tokens.SnapshotAsync(account, CancellationToken.None)).PasswordHash is null)
+        && (await Unshown.IsWaitingAsync(account.Name, _stopping.Token) || (await tokens.SnapshotAsync(account, CancellationToken.None)).PasswordHash is null)
             ? await Task.Run(GeneratedPassword.New)
             : null;
 
@@ -430,8 +430,10 @@ internal sealed partial class SignInManager(ProxyConfig config, OAuthClient clie
         }
     }
 
-    private static SignInCompletion SettingsChanged(AccountOptions account) =>
-        new(false, account, $"The sign-in of account {account.Name} was started with OAuth settings that a reload of the configuration has replaced: the account's settings changed; sign in again.");
+    private static SignInCompletion SettingsChanged(AccountOptions account) => new(false, account, SettingsChangedText(account.Name));
+
+    private static string SettingsChangedText(string accountName) =>
+        $"The sign-in of account {accountName} was started with OAuth settings that a reload of the configuration has replaced: the account's settings changed; sign in again.";
 
     /// <summary>How much of a failure's message is remembered (it goes into a login's one-line answer).</summary>
     public const int MaxFailureLength = 400;

@@ -32,15 +32,39 @@ internal sealed partial class RedisConnection : IAsyncDisposable
 
     private readonly ConfigurationOptions _options;
     private readonly ILogger _log;
-    private readonly SemaphoreSlim _connecting = new(1, 1);
-    private ConnectionMultiplexer? _multiplexer;
+    private readonly Func<ConfigurationOptions, Task<IConnectionMultiplexer>> _connect;
+    private readonly Lock _gate = new();
+
+    /// <summary>The one connect under way or done (under the gate): shared by every caller, cancelled by none; a failed one is forgotten.</summary>
+    private Task<IConnectionMultiplexer>? _connecting;
+    private bool _disposed;
 
     public RedisConnection(string connectionString, string? passwordFromEnvironment, ILogger<RedisConnection> log)
+        : this(connectionString, passwordFromEnvironment, log, giveUpAtStart: false)
+    {
+    }
+
+    /// <param name="giveUpAtStart">For a command that runs once (<c>tokens list</c>, <c>auth</c>): the first connect fails when
+    /// Redis cannot be reached, instead of returning a multiplexer that keeps trying, so that the command says so at once.</param>
+    public RedisConnection(string connectionString, string? passwordFromEnvironment, ILogger<RedisConnection> log, bool giveUpAtStart)
+        : this(connectionString, passwordFromEnvironment, log, async options => await ConnectionMultiplexer.ConnectAsync(options))
+    {
+        _options.AbortOnConnectFail = giveUpAtStart;
+    }
+
+    /// <summary>A test seam: <paramref name="connect"/> makes the multiplexer (once, whoever asks first).</summary>
+    internal RedisConnection(string connectionString, string? passwordFromEnvironment, ILogger<RedisConnection> log,
+        Func<ConfigurationOptions, Task<IConnectionMultiplexer>> connect)
     {
         _options = OptionsFor(connectionString, passwordFromEnvironment);
         _log = log;
+        _connect = connect;
         Description = string.Join(", ", _options.EndPoints.Select(EndPointText)) + (_options.Ssl ? " (TLS)" : "");
     }
+
+    /// <summary>A connection for a command that runs once: it fails at once when Redis cannot be reached (see the constructor's giveUpAtStart).</summary>
+    public static RedisConnection ForCommand(string connectionString) =>
+        new(connectionString, Environment.GetEnvironmentVariable(PasswordVariable), Microsoft.Extensions.Logging.Abstractions.NullLogger<RedisConnection>.Instance, giveUpAtStart: true);
 
     /// <summary>
     /// This process among the replicas: put in what it publishes (pub/sub), so that it can pass over its own
@@ -52,7 +76,18 @@ internal sealed partial class RedisConnection : IAsyncDisposable
     public string Description { get; }
 
     /// <summary>Whether a connection is up now (false before the first use).</summary>
-    public bool IsConnected => _multiplexer?.IsConnected == true;
+    public bool IsConnected
+    {
+        get
+        {
+            Task<IConnectionMultiplexer>? connecting;
+            lock (_gate)
+            {
+                connecting = _connecting;
+            }
+            return connecting is { IsCompletedSuccessfully: true } && connecting.Result.IsConnected;
+        }
+    }
 
     /// <summary>
     /// Whether an exception says that Redis cannot be used now: refused or lost (<see cref="RedisException"/>), too slow
@@ -95,43 +130,97 @@ internal sealed partial class RedisConnection : IAsyncDisposable
         return options;
     }
 
-    /// <summary>The multiplexer, connecting it at first use. It is returned even while Redis is unreachable: it keeps trying.</summary>
+    /// <summary>
+    /// The multiplexer, connecting it at first use. It is returned even while Redis is unreachable: it keeps trying. The
+    /// connect is one task shared by every caller: <paramref name="cancellationToken"/> only stops this caller's wait, so a
+    /// caller that gives up neither leaks the multiplexer being made nor makes a later caller start a second one.
+    /// </summary>
+    /// <exception cref="ObjectDisposedException">The connection was disposed (the proxy stops).</exception>
     public async Task<IConnectionMultiplexer> GetAsync(CancellationToken cancellationToken)
     {
-        if (_multiplexer is { } ready)
+        Task<IConnectionMultiplexer> connecting;
+        lock (_gate)
         {
-            return ready;
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            connecting = _connecting ??= ConnectAsync();
         }
-        await _connecting.WaitAsync(cancellationToken);
         try
         {
-            if (_multiplexer is null)
-            {
-                var multiplexer = await ConnectionMultiplexer.ConnectAsync(_options).WaitAsync(cancellationToken);
-                multiplexer.ConnectionFailed += (_, e) => OnConnectionLost(e);
-                multiplexer.ConnectionRestored += (_, e) => OnConnectionRestored(e);
-                if (!multiplexer.IsConnected)
-                {
-                    LogNotConnectedYet(_log, Description);
-                }
-                _multiplexer = multiplexer;
-            }
-            return _multiplexer;
+            return await connecting.WaitAsync(cancellationToken);
         }
-        finally
+        catch when (connecting.IsFaulted)
         {
-            _connecting.Release();
+            // Only a command's connection gives up (giveUpAtStart): the next call tries again.
+            lock (_gate)
+            {
+                if (_connecting == connecting)
+                {
+                    _connecting = null;
+                }
+            }
+            throw;
         }
     }
 
+    private async Task<IConnectionMultiplexer> ConnectAsync()
+    {
+        // Not the caller's token: the connect is everyone's (it is bounded by the options' connect timeout).
+        var multiplexer = await _connect(_options);
+        multiplexer.ConnectionFailed += (_, e) => OnConnectionLost(e);
+        multiplexer.ConnectionRestored += (_, e) => OnConnectionRestored(e);
+        if (!multiplexer.IsConnected)
+        {
+            LogNotConnectedYet(_log, Description);
+        }
+        return multiplexer;
+    }
+
+    /// <summary>Closes the multiplexer; one still being made is closed as soon as it is (a proxy stopping does not wait for Redis).</summary>
     public async ValueTask DisposeAsync()
     {
-        if (_multiplexer is { } multiplexer)
+        Task<IConnectionMultiplexer>? connecting;
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+            _disposed = true;
+            connecting = _connecting;
+        }
+        if (connecting is null)
+        {
+            return;
+        }
+        if (connecting.IsCompleted)
+        {
+            await CloseAsync(connecting);
+        }
+        else
+        {
+            _ = CloseAsync(connecting);
+        }
+    }
+
+    private static async Task CloseAsync(Task<IConnectionMultiplexer> connecting)
+    {
+        IConnectionMultiplexer multiplexer;
+        try
+        {
+            multiplexer = await connecting;
+        }
+        catch (Exception e) when (IsUnavailable(e))
+        {
+            return;
+        }
+        try
         {
             await multiplexer.CloseAsync(allowCommandsToComplete: false);
+        }
+        finally
+        {
             multiplexer.Dispose();
         }
-        _connecting.Dispose();
     }
 
     private void OnConnectionLost(ConnectionFailedEventArgs e)

@@ -18,6 +18,8 @@ namespace EmailProxy.Redis;
 /// the replica its redirect lands on: two replicas never both redeem one code;</item>
 /// <item><c>emailproxy:signin:poll:{id}</c>: a device code's poller (its replica's InstanceId) with a short lease it
 /// renews at every poll, so that another replica takes the polling over when it is gone.</item>
+/// <item><c>emailproxy:signin:password:{folded name}</c>: a template account's generated password that nobody was shown yet,
+/// sealed, for <see cref="Accounts.UnshownPasswords.SharedLife"/>; taken once (GETDEL) by the replica whose status page shows it.</item>
 /// </list>
 /// The end of a shared sign-in is published on <see cref="Channel"/> (<see cref="RedisSignInMessage"/>). No key and no
 /// message holds a state, verifier or device code: keys name a sign-in by the SHA-256 of its secret.
@@ -30,14 +32,22 @@ internal sealed partial class RedisSignInStore(RedisConnection redis, MasterKey 
     private const string AccountPrefix = RedisConnection.KeyPrefix + "signin:account:";
     private const string StatePrefix = RedisConnection.KeyPrefix + "signin:state:";
     private const string PollPrefix = RedisConnection.KeyPrefix + "signin:poll:";
+    private const string PasswordPrefix = RedisConnection.KeyPrefix + "signin:password:";
     private const string IdField = "id";
     private const string RecordField = "record";
 
-    /// <summary>Deletes the account's record if it is still this sign-in's, and the sign-in's poll lease.</summary>
+    /// <summary>Deletes the account's record if it is still this sign-in's, the sign-in's poll lease, and its state when given (KEYS[3]).</summary>
     private const string EndScript = """
         if redis.call('HGET', KEYS[1], 'id') == ARGV[1] then redis.call('DEL', KEYS[1]) end
         redis.call('DEL', KEYS[2])
+        if #KEYS >= 3 then redis.call('DEL', KEYS[3]) end
         return 1
+        """;
+
+    /// <summary>Deletes a key if it still holds ARGV[1] (a newer value is left).</summary>
+    private const string DeleteIfScript = """
+        if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+        return 0
         """;
 
     /// <summary>Renews the poll lease if this replica holds it.</summary>
@@ -65,6 +75,9 @@ internal sealed partial class RedisSignInStore(RedisConnection redis, MasterKey 
     public static string StateKey(string state) => StatePrefix + Hash(state);
 
     public static string PollKey(string id) => PollPrefix + id;
+
+    /// <summary>Where a template account's generated password nobody was shown yet waits (<see cref="Accounts.UnshownPasswords"/>).</summary>
+    public static string PasswordKey(string accountName) => PasswordPrefix + TokenFileName.Fold(accountName);
 
     /// <summary>Whether an exception says that Redis cannot be used now (down, unreachable, too slow, or the proxy stopping).</summary>
     public static bool IsUnavailable(Exception exception) => RedisConnection.IsUnavailable(exception);
@@ -216,12 +229,17 @@ internal sealed partial class RedisSignInStore(RedisConnection redis, MasterKey 
         return (long)renewed == 1;
     }
 
-    /// <summary>A shared sign-in ended here: its record and lease are removed, and every replica is told.</summary>
-    public async Task EndAsync(RedisSignInMessage message, CancellationToken cancellationToken)
+    /// <summary>
+    /// A shared sign-in ended here: its record and lease are removed, and every replica is told. <paramref name="state"/>: a
+    /// browser sign-in ended before its redirect came (a reload changed its account's settings), whose state goes too, so
+    /// that no replica redeems its code.
+    /// </summary>
+    public async Task EndAsync(RedisSignInMessage message, CancellationToken cancellationToken, string? state = null)
     {
         ArgumentNullException.ThrowIfNull(message);
         var multiplexer = await redis.GetAsync(cancellationToken);
-        await multiplexer.GetDatabase().ScriptEvaluateAsync(EndScript, [AccountKey(message.Account), PollKey(message.Id)], [message.Id]).WaitAsync(cancellationToken);
+        RedisKey[] keys = state is null ? [AccountKey(message.Account), PollKey(message.Id)] : [AccountKey(message.Account), PollKey(message.Id), StateKey(state)];
+        await multiplexer.GetDatabase().ScriptEvaluateAsync(EndScript, keys, [message.Id]).WaitAsync(cancellationToken);
         await multiplexer.GetSubscriber().PublishAsync(RedisChannel.Literal(Channel), Serialize(message)).WaitAsync(cancellationToken);
     }
 
@@ -236,6 +254,55 @@ internal sealed partial class RedisSignInStore(RedisConnection redis, MasterKey 
                 handler(message);
             }
         }).WaitAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Keeps the account's generated password, sealed under the master key (bound to its key), for <paramref name="life"/>; one
+    /// kept before is replaced (a newer sign-in made a newer one). Returns what was written, to remove exactly it later.
+    /// </summary>
+    public async Task<string> HoldPasswordAsync(string accountName, string password, TimeSpan life, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(password);
+        var database = await DatabaseAsync(cancellationToken);
+        var passwordKey = PasswordKey(accountName);
+        var sealedPassword = _cipher.SealRecord(passwordKey, Encoding.UTF8.GetBytes(password));
+        await database.StringSetAsync(passwordKey, sealedPassword, life).WaitAsync(cancellationToken);
+        return sealedPassword;
+    }
+
+    /// <summary>Takes the account's generated password (GETDEL: one replica gets it, once), or null when none waits.</summary>
+    public async Task<string?> TakePasswordAsync(string accountName, CancellationToken cancellationToken)
+    {
+        var database = await DatabaseAsync(cancellationToken);
+        var passwordKey = PasswordKey(accountName);
+        var value = await database.StringGetDeleteAsync(passwordKey).WaitAsync(cancellationToken);
+        if (value.IsNullOrEmpty)
+        {
+            return null;
+        }
+        try
+        {
+            return Encoding.UTF8.GetString(_cipher.OpenRecord(passwordKey, value.ToString()));
+        }
+        catch (Exception e) when (e is CryptographicException or FormatException or InvalidDataException)
+        {
+            LogUnreadable(log, e.GetType().Name);
+            return null;
+        }
+    }
+
+    /// <summary>Whether a generated password of the account waits to be shown.</summary>
+    public async Task<bool> IsPasswordWaitingAsync(string accountName, CancellationToken cancellationToken)
+    {
+        var database = await DatabaseAsync(cancellationToken);
+        return await database.KeyExistsAsync(PasswordKey(accountName)).WaitAsync(cancellationToken);
+    }
+
+    /// <summary>Removes the password <see cref="HoldPasswordAsync"/> wrote (it was shown another way), unless a newer one replaced it.</summary>
+    public async Task ForgetPasswordAsync(string accountName, string sealedPassword, CancellationToken cancellationToken)
+    {
+        var database = await DatabaseAsync(cancellationToken);
+        await database.ScriptEvaluateAsync(DeleteIfScript, [PasswordKey(accountName)], [sealedPassword]).WaitAsync(cancellationToken);
     }
 
     private async Task<IDatabase> DatabaseAsync(CancellationToken cancellationToken) => (await redis.GetAsync(cancellationToken)).GetDatabase();

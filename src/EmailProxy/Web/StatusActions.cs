@@ -1,3 +1,4 @@
+using EmailProxy.Accounts;
 using EmailProxy.Configuration;
 using EmailProxy.Connections;
 using EmailProxy.OAuth2;
@@ -87,8 +88,15 @@ internal static partial class StatusActions
                 return UnknownAccount(context);
             }
             // Only while its hash is the account's: after the tokens were forgotten it would open nothing.
-            if (account.Template is not null && (await tokens.SnapshotAsync(account, cancellationToken)).PasswordHash is not null
-                && signIns.Unshown.Take(account.Name) is { } password)
+            var taken = account.Template is not null && (await tokens.SnapshotAsync(account, cancellationToken)).PasswordHash is not null
+                ? await signIns.Unshown.TakeAsync(account.Name, cancellationToken)
+                : default;
+            if (taken.Unavailable)
+            {
+                return HtmlPage.Message(StatusCodes.Status503ServiceUnavailable, "Password cannot be fetched now",
+                    $"The generated password of account {account.Name} cannot be fetched now: the proxy's shared store (Redis at {signIns.Unshown.SharedDescription}) cannot be reached. Nothing is lost: try again in a moment.");
+            }
+            if (taken.Password is { } password)
             {
                 var log = logs.CreateLogger(typeof(StatusActions).FullName!);
                 LogPasswordShown(log, account.Name);
@@ -97,7 +105,7 @@ internal static partial class StatusActions
                     account.Name, password);
             }
             return HtmlPage.Message(StatusCodes.Status404NotFound, "No password to show",
-                $"No generated password of account {account.Name} waits to be shown: each is shown once only (at the end of its sign-in, by emailproxy auth, or here), and a restart of the proxy forgets one nobody was shown. If it is lost, forget the account's tokens (or run emailproxy tokens clear) and sign in again: that makes a new one.");
+                $"No generated password of account {account.Name} waits to be shown: each is shown once only (at the end of its sign-in, by emailproxy auth, or here{(signIns.Unshown.SharedDescription is null ? "" : ", on any replica")}), and {(signIns.Unshown.SharedDescription is null ? "a restart of the proxy forgets one nobody was shown" : $"one nobody was shown is kept {UnshownPasswords.SharedLife.TotalHours:0} hours")}. If it is lost, forget the account's tokens (or run emailproxy tokens clear) and sign in again: that makes a new one.");
         });
 
         actions.MapPost("/forget", async (HttpContext context, TokenService tokens, StatusReader status, CancellationToken cancellationToken) =>

@@ -78,7 +78,7 @@ internal sealed class StatusReader(LiveConfig live, TokenService tokens, SignInM
         var device = pending?.Method == SignInMethod.DeviceCode && pending.UserCode is not null ? pending : null;
         var appOnly = account.Flow == OAuthFlow.ClientCredentials;
         // Only while its hash is the account's: a password of tokens forgotten since opens nothing.
-        var passwordWaiting = account.Template is not null && snapshot.PasswordHash is not null && signIns.Unshown.IsWaiting(account.Name);
+        var passwordWaiting = account.Template is not null && snapshot.PasswordHash is not null && await signIns.Unshown.IsWaitingAsync(account.Name, cancellationToken);
         var expiresAt = snapshot.AccessToken is null ? (DateTimeOffset?)null : snapshot.ExpiresAt;
         var state = appOnly
             ? expiresAt is { } appExpiry

@@ -85,12 +85,12 @@ public sealed class SignInManagerTemplatePasswordTests : IDisposable
     {
         var result = await SignInAsync(_alice);
 
-        Assert.True(_signIns.Unshown.IsWaiting(Alice));
-        var password = _signIns.Unshown.Take(Alice);
+        Assert.True(await _signIns.Unshown.IsWaitingAsync(Alice, CancellationToken.None));
+        var password = (await _signIns.Unshown.TakeAsync(Alice, CancellationToken.None)).Password;
         Assert.NotNull(password);
         Assert.True(new PasswordVerifier().Verify(Alice, (await _tokens.SnapshotAsync(_alice, CancellationToken.None)).PasswordHash!, password));
-        Assert.False(_signIns.Unshown.IsWaiting(Alice));
-        Assert.Null(_signIns.Unshown.Take(Alice));
+        Assert.False(await _signIns.Unshown.IsWaitingAsync(Alice, CancellationToken.None));
+        Assert.Null((await _signIns.Unshown.TakeAsync(Alice, CancellationToken.None)).Password);
         Assert.Null(result.Password!.Take());
         Assert.DoesNotContain(password, _signIns.Unshown.ToString(), StringComparison.Ordinal);
     }
@@ -102,8 +102,8 @@ public sealed class SignInManagerTemplatePasswordTests : IDisposable
 
         Assert.NotNull(result.Password!.Take());
 
-        Assert.False(_signIns.Unshown.IsWaiting(Alice));
-        Assert.Null(_signIns.Unshown.Take(Alice));
+        Assert.False(await _signIns.Unshown.IsWaitingAsync(Alice, CancellationToken.None));
+        Assert.Null((await _signIns.Unshown.TakeAsync(Alice, CancellationToken.None)).Password);
     }
 
     [Fact]
