@@ -124,29 +124,32 @@ internal sealed partial class TokenService
         {
             return (stored, version);
         }
-        if (stored is not null && stored.RefreshToken == unsaved.Tokens.RefreshToken && stored.AccessToken == unsaved.Tokens.AccessToken
-            && stored.SignInReason == unsaved.Tokens.SignInReason)
+        var entry = new KeyValuePair<string, UnsavedTokens>(account.Name, unsaved);
+        if (version == unsaved.Version && !Holds(stored, unsaved))
         {
-            // The write that seemed to fail reached Redis after all (it answered too late): nothing to do.
-            _unsaved.TryRemove(new KeyValuePair<string, UnsavedTokens>(account.Name, unsaved));
-            return (stored, version);
-        }
-        if (version == unsaved.Version
-            && await shared.SaveIfVersionAsync(account, unsaved.Tokens, version, unsaved.Change, CancellationToken.None) is { } written)
-        {
-            _unsaved.TryRemove(new KeyValuePair<string, UnsavedTokens>(account.Name, unsaved));
-            LogUnsavedWritten(log, account.Name);
-            return (unsaved.Tokens, written);
-        }
-        _unsaved.TryRemove(new KeyValuePair<string, UnsavedTokens>(account.Name, unsaved));
-        if (version == unsaved.Version)
-        {
+            if (await shared.SaveIfVersionAsync(account, unsaved.Tokens, version, unsaved.Change, CancellationToken.None) is { } written)
+            {
+                _unsaved.TryRemove(entry);
+                LogUnsavedWritten(log, account.Name);
+                return (unsaved.Tokens, written);
+            }
             // Changed between the read and the write: read what won.
             (stored, version) = await shared.LoadVersionedAsync(account, CancellationToken.None);
+        }
+        _unsaved.TryRemove(entry);
+        if (Holds(stored, unsaved))
+        {
+            // Written already: the write that seemed to fail reached Redis after all (it answered too late), or another
+            // settling of them (a login's, the reconnection's) came first.
+            return (stored, version);
         }
         LogUnsavedDropped(log, account.Name);
         return (stored, version);
     }
+
+    private static bool Holds(StoredTokens? stored, UnsavedTokens unsaved) =>
+        stored is not null && stored.RefreshToken == unsaved.Tokens.RefreshToken && stored.AccessToken == unsaved.Tokens.AccessToken
+        && stored.SignInReason == unsaved.Tokens.SignInReason;
 
     /// <summary>
     /// Writes tokens this replica could not save as soon as Redis answers again (a login, the background refresh), not only at
@@ -155,10 +158,15 @@ internal sealed partial class TokenService
     /// </summary>
     private async Task WriteUnsavedAsync(AccountOptions account, AccountState state, CancellationToken cancellationToken)
     {
-        if (!_unsaved.TryGetValue(account.Name, out var unsaved) || store is not RedisTokenStore { IsConnected: true } shared)
+        if (_unsaved.TryGetValue(account.Name, out var unsaved) && store is RedisTokenStore { IsConnected: true } shared)
         {
-            return;
+            await WriteUnsavedAsync(account, state, unsaved, shared, cancellationToken);
         }
+    }
+
+    /// <summary>Writes (or drops) <paramref name="unsaved"/>; when dropped, the store's tokens are taken into <paramref name="state"/>.</summary>
+    private async Task WriteUnsavedAsync(AccountOptions account, AccountState state, UnsavedTokens unsaved, RedisTokenStore shared, CancellationToken cancellationToken)
+    {
         StoredTokens? settled;
         try
         {
@@ -297,7 +305,11 @@ internal sealed partial class TokenService
         catch (TokenStoreUnavailableException e)
         {
             LogSaveFailed(log, account.Name, store.LocationOf(account.Name), e.Message);
-            _unsaved[account.Name] = new UnsavedTokens(tokens, expectedVersion, change);
+            _unsaved[account.Name] = new UnsavedTokens(account, tokens, expectedVersion, change);
+            if (Interlocked.Exchange(ref _watchingReconnects, 1) == 0)
+            {
+                shared.Reconnected += OnStoreReconnected;
+            }
         }
         state.Current = TokenSnapshot.From(tokens);
         return true;
@@ -307,7 +319,44 @@ internal sealed partial class TokenService
     private sealed record LockedRecord(IAsyncDisposable Held, StoredTokens? Stored, long Version);
 
     /// <summary>Tokens a shared store could not keep, the version of the record they replace, and what they are to tell the others.</summary>
-    private sealed record UnsavedTokens(StoredTokens Tokens, long Version, TokenChange Change);
+    private sealed record UnsavedTokens(AccountOptions Account, StoredTokens Tokens, long Version, TokenChange Change);
+
+    /// <summary>Whether <see cref="OnStoreReconnected"/> is subscribed (once, at the first tokens kept aside).</summary>
+    private int _watchingReconnects;
+
+    /// <summary>Redis is back: every account's unsaved tokens are written (or dropped) at once, before another replica refreshes with an older one.</summary>
+    private void OnStoreReconnected() => _ = Task.Run(WriteAllUnsavedAsync, CancellationToken.None);
+
+    private async Task WriteAllUnsavedAsync()
+    {
+        foreach (var unsaved in _unsaved.Values)
+        {
+            var account = unsaved.Account;
+            try
+            {
+                if (store is not RedisTokenStore shared)
+                {
+                    return;
+                }
+                if (_states.TryGetValue(account.Name, out var state) && state.Loaded.IsValueCreated && state.Loaded.Value.IsCompletedSuccessfully)
+                {
+                    await WriteUnsavedAsync(account, state, unsaved, shared, CancellationToken.None);
+                }
+                else
+                {
+                    // Not in memory (a notice dropped it): its next load takes whatever is settled here.
+                    var (stored, version) = await shared.LoadVersionedAsync(account, CancellationToken.None);
+                    await SettleUnsavedAsync(account, shared, stored, version);
+                }
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // Kept (or not) as it was: the next login, background refresh or refresh under the lock tries again.
+                var failure = e.GetType().Name;
+                LogUnsavedWriteFailed(log, account.Name, failure);
+            }
+        }
+    }
 
     [LoggerMessage(EventId = 2196, EventName = "UnsavedTokensWritten", Level = LogLevel.Information,
         Message = "The tokens of account {Account} that could not be saved while Redis was away are saved now")]
@@ -316,6 +365,10 @@ internal sealed partial class TokenService
     [LoggerMessage(EventId = 2197, EventName = "UnsavedTokensDropped", Level = LogLevel.Warning,
         Message = "The tokens of account {Account} that could not be saved while Redis was away are dropped: its tokens were changed meanwhile (a sign-in or tokens clear), and those are kept")]
     private static partial void LogUnsavedDropped(ILogger logger, string account);
+
+    [LoggerMessage(EventId = 2199, EventName = "UnsavedTokensWriteFailed", Level = LogLevel.Warning,
+        Message = "The tokens of account {Account} that could not be saved while Redis was away could not be written now that it is back ({Failure}); the next login tries again")]
+    private static partial void LogUnsavedWriteFailed(ILogger logger, string account, string failure);
 
     [LoggerMessage(EventId = 2198, EventName = "TokenLoadUnavailable", Level = LogLevel.Warning,
         Message = "The tokens of account {Account} could not be read: {Reason}; they are read again at its next use")]

@@ -54,6 +54,7 @@ internal sealed partial class RedisTokenStore : ITokenStore
     private readonly TokenCipher _cipher;
     private readonly TimeProvider _time;
     private readonly ILogger _log;
+    private int _watchingReconnects;
 
     public RedisTokenStore(RedisConnection redis, MasterKey key, TimeProvider time, ILogger<RedisTokenStore> log)
     {
@@ -133,6 +134,12 @@ internal sealed partial class RedisTokenStore : ITokenStore
 
     /// <summary>Whether a connection to Redis is up now: tokens kept in memory only are written back as soon as it is.</summary>
     public bool IsConnected => _redis.IsConnected;
+
+    /// <summary>
+    /// Raised when the connection to Redis is back after it was lost (once this store has used it), on a thread of the Redis
+    /// client's: handlers are quick.
+    /// </summary>
+    public event Action? Reconnected;
 
     private StoredTokens? Open(AccountOptions account, string record)
     {
@@ -302,8 +309,21 @@ internal sealed partial class RedisTokenStore : ITokenStore
         return version;
     }
 
-    private async Task<IDatabase> DatabaseAsync(CancellationToken cancellationToken) =>
-        (await _redis.GetAsync(cancellationToken)).GetDatabase();
+    private async Task<IDatabase> DatabaseAsync(CancellationToken cancellationToken)
+    {
+        var multiplexer = await _redis.GetAsync(cancellationToken);
+        if (Interlocked.Exchange(ref _watchingReconnects, 1) == 0)
+        {
+            multiplexer.ConnectionRestored += (_, e) =>
+            {
+                if (e.ConnectionType == ConnectionType.Interactive)
+                {
+                    Reconnected?.Invoke();
+                }
+            };
+        }
+        return multiplexer.GetDatabase();
+    }
 
     /// <summary>What a caller is told when Redis failed a command: the endpoints, never the password.</summary>
     private TokenStoreUnavailableException Unavailable(Exception e) => Unavailable(_redis, e);

@@ -4,6 +4,7 @@ using EmailProxy.Redis;
 using EmailProxy.Tests.OAuth2;
 using EmailProxy.Tests.TestSupport;
 using EmailProxy.TokenStore;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using StackExchange.Redis;
 
@@ -38,6 +39,9 @@ internal sealed class SharedTokensFixture : IAsyncDisposable
 
     public LocalRedis Redis { get; }
 
+    /// <summary>What the replicas' token services log (all of them into one).</summary>
+    public RecordingLoggerProvider Logs { get; } = new(LogLevel.Information);
+
     /// <summary>Refresh tokens sent a second time (each refused).</summary>
     public int Replays => Volatile.Read(ref _replays);
 
@@ -48,7 +52,7 @@ internal sealed class SharedTokensFixture : IAsyncDisposable
     {
         var connection = new RedisConnection(Redis.ConnectionString, null, NullLogger<RedisConnection>.Instance);
         var store = new RedisTokenStore(connection, OAuth2Fixture.Key, Fx.Time, NullLogger<RedisTokenStore>.Instance) { RefreshLease = TimeSpan.FromSeconds(1) };
-        var tokens = new TokenService(Fx.Client, store, Fx.Time, NullLogger<TokenService>.Instance);
+        var tokens = new TokenService(Fx.Client, store, Fx.Time, Logs.CreateLogger<TokenService>());
         RedisTokenChanges? changes = null;
         if (hearChanges)
         {
