@@ -96,7 +96,13 @@ internal sealed class LoginService(LiveConfig live, PasswordVerifier passwords, 
         var passwordHash = account.PasswordHash;
         if (account.Template is not null)
         {
-            passwordHash = (await tokens.SnapshotAsync(account, cancellationToken)).PasswordHash;
+            var snapshot = await tokens.SnapshotAsync(account, cancellationToken);
+            if (snapshot.Unreadable is { } unreadable)
+            {
+                // Not a first sign-in: its password hash may be kept in the store that cannot be read now.
+                return LoginOutcome.Fail(LoginFailure.TokenUnavailable, $"Account {account.Name}: {unreadable}", account);
+            }
+            passwordHash = snapshot.PasswordHash;
             if (passwordHash is null)
             {
                 // Its first sign-in makes its password: until then a login grants nothing, whatever it sent.

@@ -14,7 +14,8 @@ namespace EmailProxy.Graph;
 /// after a restart one request gets a new one. Never logged. A shared mailbox (<c>token_from</c>) sends
 /// with a token redeemed from its delegate's sign-in, for <c>Mail.Send.Shared</c>: one entry per
 /// (account whose sign-in is used, scope). When the account's own tokens are forgotten (<c>tokens clear</c>,
-/// <c>/forget</c>, a reload that changed its OAuth settings) its Graph tokens go too.
+/// <c>/forget</c>, a reload that changed its OAuth settings) or replaced on another replica (a sign-in, <c>tokens clear</c>
+/// or an invalid_grant there; not a mere refresh) its Graph tokens go too.
 /// </summary>
 internal sealed partial class GraphTokens
 {
@@ -117,6 +118,10 @@ internal sealed partial class GraphTokens
         if (result.Error == TokenService.SignInNeededError)
         {
             return GraphToken.Failed($"account {account.Name} needs an OAuth2 sign-in ({result.ErrorDescription})", temporary: false);
+        }
+        if (result.Error == TokenService.StoreUnavailableError)
+        {
+            return GraphToken.Failed($"the tokens of account {account.Name} cannot be used now: {result.ErrorDescription}", temporary: true);
         }
         var error = ClientText.Sanitize(result.ErrorText, 600).TrimEnd('.', ' ');
         var fix = result.ErrorText.Contains("AADSTS65001", StringComparison.Ordinal) || result.ErrorText.Contains("consent", StringComparison.OrdinalIgnoreCase)

@@ -41,9 +41,23 @@ internal sealed partial class TokenService(OAuthClient client, ITokenStore store
 
     private readonly ConcurrentDictionary<string, AccountState> _states = new(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>
+    /// Tokens of a refresh that a shared store could not keep (Redis away), by account, with the version of the record they
+    /// were meant to replace: newer than the store's, so never replaced by them; written with a compare-and-set on that version
+    /// as soon as the store answers again (<see cref="SettleUnsavedAsync"/>). Outside <see cref="AccountState"/>, which a
+    /// change notice from another replica drops.
+    /// </summary>
+    private readonly ConcurrentDictionary<string, UnsavedTokens> _unsaved = new(StringComparer.OrdinalIgnoreCase);
+
     public async Task<TokenOutcome> GetAccessTokenAsync(AccountOptions account, CancellationToken cancellationToken)
     {
         var state = await GetStateAsync(account, cancellationToken);
+        if (state.LoadFailure is { } failure)
+        {
+            // Not known to need a sign-in: its tokens may be in the store, which cannot be read now. Read again at the next use.
+            return TokenOutcome.Failed($"its tokens cannot be read: {failure}");
+        }
+        await WriteUnsavedAsync(account, state, cancellationToken);
         var outcome = Usable(account, state.Current, RefreshMargin);
         // A store other replicas write: one of them may have signed the account in since this one read it.
         if (outcome is { Kind: TokenOutcomeKind.SignInRequired } && store.IsShared)
@@ -96,6 +110,11 @@ internal sealed partial class TokenService(OAuthClient client, ITokenStore store
     public async Task RefreshIfDueAsync(AccountOptions account, TimeSpan lookAhead, CancellationToken cancellationToken)
     {
         var state = await GetStateAsync(account, cancellationToken);
+        if (state.LoadFailure is not null)
+        {
+            return;
+        }
+        await WriteUnsavedAsync(account, state, cancellationToken);
         if (Usable(account, state.Current, RefreshMargin + lookAhead) is not null
             || (account.Flow == OAuthFlow.ClientCredentials && state.Current.AccessToken is null))
         {
@@ -147,10 +166,17 @@ internal sealed partial class TokenService(OAuthClient client, ITokenStore store
     public async Task<bool> AcceptSignInAsync(AccountOptions account, TokenEndpointResult result, CancellationToken cancellationToken, string? identity = null, string? passwordHash = null)
     {
         var state = await GetStateAsync(account, cancellationToken);
+        if (state.LoadFailure is not null)
+        {
+            // Read once more (it was not kept): a template account's password hash comes from there.
+            state = await GetStateAsync(account, cancellationToken);
+        }
         var tokens = new StoredTokens(result.AccessToken, result.ExpiresAt, result.RefreshToken, result.RefreshToken is null ? null : time.GetUtcNow(), identity, passwordHash);
         await state.Gate.WaitAsync(CancellationToken.None);
         try
         {
+            // A new sign-in: tokens a refresh could not save are older, and never written now.
+            _unsaved.TryRemove(account.Name, out _);
             return await SaveAndApplyAsync(account, state, tokens);
         }
         finally
@@ -176,7 +202,8 @@ internal sealed partial class TokenService(OAuthClient client, ITokenStore store
             var inMemory = state.Current.AccessToken is not null || state.Current.RefreshToken is not null;
             state.Current = TokenSnapshot.None;
             state.Generation++;
-            OnTokensForgotten(account);
+            _unsaved.TryRemove(account.Name, out _);
+            OnTokensForgotten(account.Name);
             var onDisk = await store.DeleteAsync(account.Name, cancellationToken);
             LogForgotten(log, account.Name);
             return inMemory || onDisk;
@@ -202,7 +229,7 @@ internal sealed partial class TokenService(OAuthClient client, ITokenStore store
         {
             state.Current = state.Current with { AccessToken = null, SignInReason = null };
             state.Generation++;
-            OnTokensForgotten(account);
+            OnTokensForgotten(account.Name);
         }
         finally
         {
@@ -219,9 +246,19 @@ internal sealed partial class TokenService(OAuthClient client, ITokenStore store
 
     /// <summary>
     /// Forgets what is known in memory of one account, so that it is read again from the store at its next use:
-    /// for when another replica changed its tokens (a sign-in completed there, <c>tokens clear</c>, invalid_grant).
+    /// for when another replica changed its tokens (a sign-in completed there, <c>tokens clear</c>, invalid_grant, a refresh).
+    /// Tokens this replica could not save (Redis away) are not forgotten: they are written, or dropped, when the store is read.
     /// </summary>
-    public void ForgetCached(string accountName) => _states.TryRemove(accountName, out _);
+    /// <param name="tokensReplaced">Not only refreshed: another sign-in's tokens, or none (a clear, an invalid_grant). What was
+    /// redeemed from them (<see cref="TokensForgotten"/>: the Graph token) goes too; after a refresh it stays good.</param>
+    public void ForgetCached(string accountName, bool tokensReplaced = false)
+    {
+        _states.TryRemove(accountName, out _);
+        if (tokensReplaced)
+        {
+            OnTokensForgotten(accountName);
+        }
+    }
 
     /// <summary>
     /// Reads the account's tokens from a shared store again and takes them if another replica changed them (a sign-in
@@ -231,6 +268,11 @@ internal sealed partial class TokenService(OAuthClient client, ITokenStore store
     private async Task<bool> AdoptNewerFromStoreAsync(AccountOptions account, AccountState state, CancellationToken cancellationToken)
     {
         var seen = state.Current;
+        if (_unsaved.ContainsKey(account.Name))
+        {
+            // Newer than the store's: never replaced by them before they are written (or dropped) under the refresh lock.
+            return false;
+        }
         StoredTokens? stored;
         try
         {
@@ -291,31 +333,55 @@ internal sealed partial class TokenService(OAuthClient client, ITokenStore store
     /// </summary>
     private Task<TokenOutcome> StartOrJoinRefresh(AccountOptions account, AccountState state)
     {
-        if (account.Flow == OAuthFlow.ClientCredentials)
-        {
-            var generation = state.Generation;
-            return state.Refreshing ??= Task.Run(() => RequestAppTokenAsync(account, state, generation), CancellationToken.None);
-        }
-        var refreshToken = state.Current.RefreshToken!;
+        var refreshToken = account.Flow == OAuthFlow.ClientCredentials ? null : state.Current.RefreshToken!;
         var started = state.Generation;
         return state.Refreshing ??= Task.Run(() => RefreshAsync(account, state, refreshToken, started), CancellationToken.None);
     }
 
+    /// <summary>
+    /// The account's state, loaded first. A load the shared store could not answer is handed out once (its
+    /// <see cref="AccountState.LoadFailure"/> says so) and not kept: the next use loads again.
+    /// </summary>
     private async Task<AccountState> GetStateAsync(AccountOptions account, CancellationToken cancellationToken)
     {
         var state = _states.GetOrAdd(account.Name, static (_, start) => new AccountState(start.Service.LoadAsync, start.Account), (Service: this, Account: account));
         await state.Loaded.Value.WaitAsync(cancellationToken);
+        if (state.LoadFailure is not null)
+        {
+            _states.TryRemove(new KeyValuePair<string, AccountState>(account.Name, state));
+        }
         return state;
     }
 
     private async Task LoadAsync(AccountOptions account, AccountState state)
     {
         // The store logs and absorbs a damaged file; whatever else goes wrong, the account is
-        // "sign-in needed", never broken for good.
+        // "sign-in needed", never broken for good. A shared store that cannot be reached is not a need for a sign-in:
+        // the account's tokens are only unknown now.
         StoredTokens? stored;
         try
         {
-            stored = await store.LoadAsync(account, CancellationToken.None);
+            if (store is RedisTokenStore shared)
+            {
+                var (read, version) = await shared.LoadVersionedAsync(account, CancellationToken.None);
+                (stored, _) = await SettleUnsavedAsync(account, shared, read, version);
+            }
+            else
+            {
+                stored = await store.LoadAsync(account, CancellationToken.None);
+            }
+        }
+        catch (TokenStoreUnavailableException e)
+        {
+            if (_unsaved.TryGetValue(account.Name, out var unsaved))
+            {
+                // Newer than anything the store holds for it: used until they can be written.
+                state.Current = TokenSnapshot.From(unsaved.Tokens);
+                return;
+            }
+            LogLoadUnavailable(log, account.Name, e.Message);
+            state.LoadFailure = e.Message;
+            return;
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -336,121 +402,6 @@ internal sealed partial class TokenService(OAuthClient client, ITokenStore store
             state.Gate.Release();
         }
         LogLoaded(log, account.Name, stored.AccessTokenExpiresAt);
-    }
-
-    /// <param name="generation">The account's <see cref="AccountState.Generation"/> when the refresh started: its settings
-    /// changed since then (a reload) drops the answer, which was asked for with the old ones.</param>
-    private async Task<TokenOutcome> RefreshAsync(AccountOptions account, AccountState state, string refreshToken, int generation)
-    {
-        if (store is not RedisTokenStore shared)
-        {
-            return await RefreshUnlockedAsync(account, state, refreshToken, generation, expectedVersion: null);
-        }
-        try
-        {
-            return await RefreshSharedAsync(account, state, refreshToken, generation, shared);
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            // A last guard, as for the token request: the account's running refresh always ends, so that a Redis that
-            // failed in a way not foreseen does not leave a faulted refresh every later login of the account joins.
-            var failure = e.GetType().Name;
-            LogSharedRefreshFailed(log, account.Name, failure);
-            return await EndRefreshAsync(state, TokenOutcome.Failed($"its token needs a refresh and the token store failed ({failure}); try again"));
-        }
-    }
-
-    private async Task<TokenOutcome> RefreshSharedAsync(AccountOptions account, AccountState state, string refreshToken, int generation, RedisTokenStore shared)
-    {
-        // Replicas share the tokens: one refreshes at a time, under the account's lock in Redis; the others wait for the
-        // lock, then find the tokens it saved. A replica that died holding it blocks the account for its lease at most.
-        IAsyncDisposable? held;
-        try
-        {
-            held = await shared.TryLockRefreshAsync(account.Name, shared.RefreshLease + OAuthClient.RequestTimeout, CancellationToken.None);
-        }
-        catch (TokenStoreUnavailableException e)
-        {
-            return await EndRefreshAsync(state, TokenOutcome.Failed($"its token needs a refresh and {e.Message}"));
-        }
-        if (held is null)
-        {
-            LogRefreshLockTimedOut(log, account.Name);
-            return await EndRefreshAsync(state, TokenOutcome.Failed("another replica has been refreshing its token for too long; try again"));
-        }
-        try
-        {
-            StoredTokens? stored;
-            long version;
-            try
-            {
-                (stored, version) = await shared.LoadVersionedAsync(account, CancellationToken.None);
-            }
-            catch (TokenStoreUnavailableException e)
-            {
-                return await EndRefreshAsync(state, TokenOutcome.Failed($"its token needs a refresh and {e.Message}"));
-            }
-            var now = time.GetUtcNow();
-            if (stored is null || stored.RefreshToken != refreshToken
-                || (stored.AccessToken is { } storedToken && storedToken != state.Current.AccessToken && storedToken != state.RefusedAccessToken
-                    && stored.AccessTokenExpiresAt - now > RefreshMargin))
-            {
-                // Another replica refreshed (or signed in, or cleared the tokens) while this one waited: its tokens are taken, not refreshed again.
-                return await AdoptFromLockedStoreAsync(account, state, refreshToken, stored);
-            }
-            return await RefreshUnlockedAsync(account, state, refreshToken, generation, version);
-        }
-        finally
-        {
-            await ReleaseAsync(held, account);
-        }
-    }
-
-    /// <summary>
-    /// Lets go of the refresh lock. A release Redis fails (gone meanwhile) is only logged: the refresh is done, and the
-    /// lease runs out by itself.
-    /// </summary>
-    private async Task ReleaseAsync(IAsyncDisposable held, AccountOptions account)
-    {
-        try
-        {
-            await held.DisposeAsync();
-        }
-        catch (Exception e) when (RedisConnection.IsUnavailable(e))
-        {
-            var failure = e.GetType().Name;
-            LogRefreshLockNotReleased(log, account.Name, failure);
-        }
-    }
-
-    /// <summary>Ends the running refresh with <paramref name="outcome"/>, nothing changed.</summary>
-    private static async Task<TokenOutcome> EndRefreshAsync(AccountState state, TokenOutcome outcome)
-    {
-        await state.Gate.WaitAsync(CancellationToken.None);
-        state.Refreshing = null;
-        state.Gate.Release();
-        return outcome;
-    }
-
-    /// <summary>Ends the running refresh with the tokens another replica saved (none: they were cleared there).</summary>
-    private async Task<TokenOutcome> AdoptFromLockedStoreAsync(AccountOptions account, AccountState state, string refreshToken, StoredTokens? stored)
-    {
-        await state.Gate.WaitAsync(CancellationToken.None);
-        try
-        {
-            state.Refreshing = null;
-            if (state.Current.RefreshToken == refreshToken)
-            {
-                state.Current = stored is null ? TokenSnapshot.None : TokenSnapshot.From(stored);
-                LogAdoptedFromStore(log, account.Name);
-            }
-            return Usable(account, state.Current, TimeSpan.Zero)
-                ?? TokenOutcome.Failed("another replica changed its tokens while this one waited to refresh them; log in again");
-        }
-        finally
-        {
-            state.Gate.Release();
-        }
     }
 
     /// <param name="expectedVersion">A shared store's version of the record this refresh started from: the save is a
@@ -486,8 +437,7 @@ internal sealed partial class TokenService(OAuthClient client, ITokenStore store
                 // saved as any other: with single-use refresh tokens the one this refresh used is spent.
                 if (!result.IsError && result.RefreshToken is { } next && next != refreshToken)
                 {
-                    await SaveAndApplyAsync(account, state,
-                        new StoredTokens(null, null, next, time.GetUtcNow(), current.Identity));
+                    await SaveRefreshedAsync(account, state, new StoredTokens(null, null, next, time.GetUtcNow(), current.Identity), expectedVersion, TokenChange.Refreshed);
                     LogRotatedKept(log, account.Name);
                 }
                 return TokenOutcome.Failed("its settings changed while its token was being refreshed; the next login refreshes with the new ones");
@@ -495,8 +445,17 @@ internal sealed partial class TokenService(OAuthClient client, ITokenStore store
             if (result.IsInvalidGrant)
             {
                 var reason = $"{account.ProviderDisplayName} refused its refresh token ({result.ErrorText}{Providers.ProviderErrorMapping.RefreshRefusalHint(account)})";
-                state.Current = current with { SignInReason = reason, AccessToken = null };
                 LogRefreshRefused(log, account.Name, result.ErrorText);
+                if (expectedVersion is { } refusedVersion)
+                {
+                    // A shared store: the refusal is written (the refused token dropped, who signed in and a template account's
+                    // password hash kept), so that every replica knows without a refresh request of its own.
+                    var refused = new StoredTokens(null, null, null, null, current.Identity, current.PasswordHash, reason);
+                    return await SaveIfUnchangedAndApplyAsync(account, state, refused, refusedVersion, TokenChange.Refused)
+                        ? TokenOutcome.SignIn(reason)
+                        : Usable(account, state.Current, TimeSpan.Zero) ?? TokenOutcome.SignIn(reason);
+                }
+                state.Current = current with { SignInReason = reason, AccessToken = null };
                 return TokenOutcome.SignIn(reason);
             }
             if (result.IsError)
@@ -506,14 +465,10 @@ internal sealed partial class TokenService(OAuthClient client, ITokenStore store
             }
             var rotated = result.RefreshToken is not null && result.RefreshToken != refreshToken;
             var refreshed = new StoredTokens(result.AccessToken, result.ExpiresAt, result.RefreshToken ?? refreshToken, rotated ? time.GetUtcNow() : current.RotatedAt, current.Identity);
-            if (expectedVersion is { } version && !await SaveIfUnchangedAndApplyAsync(account, state, refreshed, version))
+            if (!await SaveRefreshedAsync(account, state, refreshed, expectedVersion, TokenChange.Refreshed))
             {
                 // Another replica wrote newer tokens meanwhile (its lock lease ran out under this one?): they are kept and taken.
                 return Usable(account, state.Current, TimeSpan.Zero) ?? TokenOutcome.Token(result.AccessToken!);
-            }
-            if (expectedVersion is null)
-            {
-                await SaveAndApplyAsync(account, state, refreshed);
             }
             LogRefreshed(log, account.Name, result.ExpiresAt, rotated);
             return TokenOutcome.Token(result.AccessToken!);
@@ -531,7 +486,8 @@ internal sealed partial class TokenService(OAuthClient client, ITokenStore store
     /// </summary>
     /// <param name="generation">The account's <see cref="AccountState.Generation"/> when the request started: a
     /// forget since then (tokens clear) drops the answer instead of saving it.</param>
-    private async Task<TokenOutcome> RequestAppTokenAsync(AccountOptions account, AccountState state, int generation)
+    /// <param name="expectedVersion">As for <see cref="RefreshUnlockedAsync"/>: the shared record's version read under the lock.</param>
+    private async Task<TokenOutcome> RequestAppTokenAsync(AccountOptions account, AccountState state, int generation, long? expectedVersion)
     {
         LogAppTokenRequesting(log, account.Name);
         TokenEndpointResult result;
@@ -559,7 +515,10 @@ internal sealed partial class TokenService(OAuthClient client, ITokenStore store
                 LogAppTokenFailed(log, account.Name, account.ProviderDisplayName, error, fix ?? "");
                 return TokenOutcome.Failed($"{account.ProviderDisplayName} refused the app-only (client credentials) token request: {error}{(fix is null ? "" : " " + fix)}");
             }
-            await SaveAndApplyAsync(account, state, new StoredTokens(result.AccessToken, result.ExpiresAt, null, null, null));
+            if (!await SaveRefreshedAsync(account, state, new StoredTokens(result.AccessToken, result.ExpiresAt, null, null, null), expectedVersion, TokenChange.Refreshed))
+            {
+                return Usable(account, state.Current, TimeSpan.Zero) ?? TokenOutcome.Token(result.AccessToken!);
+            }
             LogAppTokenIssued(log, account.Name, result.ExpiresAt);
             return TokenOutcome.Token(result.AccessToken!);
         }
@@ -593,33 +552,6 @@ internal sealed partial class TokenService(OAuthClient client, ITokenStore store
         return saved;
     }
 
-    /// <summary>
-    /// <see cref="SaveAndApplyAsync"/> for a refresh on a shared store: saved only if the record is still the version the
-    /// refresh started from (a compare-and-set), then published; when another replica wrote since, its tokens are read and
-    /// published instead, and these dropped. A store that cannot be reached keeps them in memory (logged), as a file would.
-    /// </summary>
-    /// <returns>Whether these tokens were taken (saved, or kept in memory for a store that cannot be reached).</returns>
-    private async Task<bool> SaveIfUnchangedAndApplyAsync(AccountOptions account, AccountState state, StoredTokens tokens, long expectedVersion)
-    {
-        var shared = (RedisTokenStore)store;
-        tokens = tokens.PasswordHash is null && state.Current.PasswordHash is { } passwordHash ? tokens with { PasswordHash = passwordHash } : tokens;
-        try
-        {
-            if (!await shared.SaveIfVersionAsync(account, tokens, expectedVersion, CancellationToken.None))
-            {
-                var (newer, _) = await shared.LoadVersionedAsync(account, CancellationToken.None);
-                state.Current = newer is null ? TokenSnapshot.None : TokenSnapshot.From(newer);
-                return false;
-            }
-        }
-        catch (TokenStoreUnavailableException e)
-        {
-            LogSaveFailed(log, account.Name, store.LocationOf(account.Name), e.Message);
-        }
-        state.Current = TokenSnapshot.From(tokens);
-        return true;
-    }
-
     /// <summary>One account's tokens in memory; see the locking rules in the class remarks.</summary>
     private sealed class AccountState
     {
@@ -649,6 +581,9 @@ internal sealed partial class TokenService(OAuthClient client, ITokenStore store
 
         /// <summary>Counts forgets and changed settings (under <see cref="Gate"/>): an answer requested before one is not saved after it.</summary>
         public int Generation { get; set; }
+
+        /// <summary>Why the first load failed: the shared store could not be reached (null when it did not). Such a state is not kept.</summary>
+        public string? LoadFailure { get; set; }
     }
 
     [LoggerMessage(EventId = 2120, EventName = "AppTokenRequesting", Level = LogLevel.Debug,
@@ -699,9 +634,6 @@ internal sealed partial class TokenService(OAuthClient client, ITokenStore store
         Message = "The tokens of account {Account} could not be read again from the shared store: {Reason}")]
     private static partial void LogRereadFailed(ILogger logger, string account, string reason);
 
-    [LoggerMessage(EventId = 2193, EventName = "RefreshLockTimedOut", Level = LogLevel.Warning,
-        Message = "The token of account {Account} was not refreshed: another replica held its refresh lock in Redis past its lease and the token request's time")]
-    private static partial void LogRefreshLockTimedOut(ILogger logger, string account);
 
     [LoggerMessage(EventId = 2190, EventName = "TokensForgotten", Level = LogLevel.Information,
         Message = "The tokens of account {Account} were forgotten (emailproxy tokens clear); its next login needs a sign-in")]
@@ -710,12 +642,4 @@ internal sealed partial class TokenService(OAuthClient client, ITokenStore store
     [LoggerMessage(EventId = 2106, EventName = "TokenSaveFailed", Level = LogLevel.Error,
         Message = "The tokens of account {Account} could not be saved to {Path}: {Reason}. They are used from memory; fix the folder's permissions or the account will need a new sign-in after a restart")]
     private static partial void LogSaveFailed(ILogger logger, string account, string path, string reason);
-
-    [LoggerMessage(EventId = 2194, EventName = "SharedRefreshFailed", Level = LogLevel.Warning,
-        Message = "The refresh of account {Account} ended on an unexpected failure of the shared token store ({Failure}); the next login tries again")]
-    private static partial void LogSharedRefreshFailed(ILogger logger, string account, string failure);
-
-    [LoggerMessage(EventId = 2195, EventName = "RefreshLockNotReleased", Level = LogLevel.Information,
-        Message = "The refresh lock of account {Account} could not be let go in Redis ({Failure}); its lease runs out by itself")]
-    private static partial void LogRefreshLockNotReleased(ILogger logger, string account, string failure);
 }

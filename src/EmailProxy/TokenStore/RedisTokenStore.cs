@@ -12,8 +12,9 @@ namespace EmailProxy.TokenStore;
 /// <c>emailproxy:tokens:{folded name}</c> (<see cref="TokenFileName.Fold"/>), whose field <c>record</c> holds the
 /// same JSON as a token file (readable metadata beside the secrets sealed by <see cref="TokenCipher"/> under the
 /// master key every replica is given) and whose field <c>version</c> counts the writes. Each write is one
-/// server-side script, so a record is replaced whole or not at all. A Redis that cannot be reached is a
-/// <see cref="TokenStoreUnavailableException"/>.
+/// server-side script, so a record is replaced whole or not at all. A removal takes the <c>record</c> field only and counts
+/// as a write: the version is never reset, so a compare-and-set begun before a <c>tokens clear</c> and a new sign-in never
+/// matches the new record. A Redis that cannot be reached is a <see cref="TokenStoreUnavailableException"/>.
 /// </summary>
 internal sealed partial class RedisTokenStore : ITokenStore
 {
@@ -24,22 +25,36 @@ internal sealed partial class RedisTokenStore : ITokenStore
     private const string VersionField = "version";
 
     /// <summary>
-    /// KEYS[1] the account's hash; ARGV[1] the record; ARGV[2] the version expected there ("" for any, "0" for none).
-    /// Returns the new version, or -1 when the version there is not the expected one (nothing written).
+    /// KEYS[1] the account's hash; ARGV[1] the record; ARGV[2] the version expected there ("" for any, "none" for no record
+    /// whatever the version). Returns the new version, or -1 when the version there is not the expected one (nothing written).
     /// </summary>
     private const string SaveScript = """
         local current = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
-        if ARGV[2] ~= '' and tonumber(ARGV[2]) ~= current then
+        if ARGV[2] == 'none' then
+          if redis.call('HEXISTS', KEYS[1], 'record') == 1 then
+            return -1
+          end
+        elseif ARGV[2] ~= '' and tonumber(ARGV[2]) ~= current then
           return -1
         end
         redis.call('HSET', KEYS[1], 'record', ARGV[1], 'version', current + 1)
         return current + 1
         """;
 
+    /// <summary>KEYS[1] the account's hash. Removes its record and counts the removal as a write (the version stays). Returns 1 when there was one.</summary>
+    private const string DeleteScript = """
+        if redis.call('HDEL', KEYS[1], 'record') == 1 then
+          redis.call('HINCRBY', KEYS[1], 'version', 1)
+          return 1
+        end
+        return 0
+        """;
+
     private readonly RedisConnection _redis;
     private readonly TokenCipher _cipher;
     private readonly TimeProvider _time;
     private readonly ILogger _log;
+    private int _watchingReconnects;
 
     public RedisTokenStore(RedisConnection redis, MasterKey key, TimeProvider time, ILogger<RedisTokenStore> log)
     {
@@ -110,11 +125,21 @@ internal sealed partial class RedisTokenStore : ITokenStore
     /// <summary>
     /// Keeps the account's tokens only if the record's version is still <paramref name="expectedVersion"/> (a compare-and-set):
     /// a replica never overwrites what another wrote since it read (a sign-in, <c>tokens clear</c>, a newer refresh).
+    /// The other replicas are told <paramref name="change"/>.
     /// </summary>
-    /// <returns>Whether they were kept.</returns>
+    /// <returns>The record's new version, or null when they were not kept (it was changed since).</returns>
     /// <exception cref="TokenStoreUnavailableException">Redis cannot be reached.</exception>
-    public Task<bool> SaveIfVersionAsync(AccountOptions account, StoredTokens tokens, long expectedVersion, CancellationToken cancellationToken) =>
-        WriteAsync(account, tokens, expectedVersion, cancellationToken);
+    public Task<long?> SaveIfVersionAsync(AccountOptions account, StoredTokens tokens, long expectedVersion, TokenChange change, CancellationToken cancellationToken) =>
+        WriteAsync(account, tokens, expectedVersion, change, cancellationToken);
+
+    /// <summary>Whether a connection to Redis is up now: tokens kept in memory only are written back as soon as it is.</summary>
+    public bool IsConnected => _redis.IsConnected;
+
+    /// <summary>
+    /// Raised when the connection to Redis is back after it was lost (once this store has used it), on a thread of the Redis
+    /// client's: handlers are quick.
+    /// </summary>
+    public event Action? Reconnected;
 
     private StoredTokens? Open(AccountOptions account, string record)
     {
@@ -129,10 +154,10 @@ internal sealed partial class RedisTokenStore : ITokenStore
         }
     }
 
-    /// <summary>Keeps the account's tokens whatever was kept (a new sign-in, <c>tokens migrate</c>).</summary>
+    /// <summary>Keeps the account's tokens whatever was kept (a new sign-in); the other replicas are told of a new sign-in.</summary>
     /// <exception cref="TokenStoreUnavailableException">Redis cannot be reached.</exception>
     public async Task SaveAsync(AccountOptions account, StoredTokens tokens, CancellationToken cancellationToken) =>
-        await WriteAsync(account, tokens, expectedVersion: null, cancellationToken);
+        await WriteAsync(account, tokens, expectedVersion: null, TokenChange.SignedIn, cancellationToken);
 
     /// <summary>Removes the account's record, whatever it holds.</summary>
     /// <exception cref="TokenStoreUnavailableException">Redis cannot be reached.</exception>
@@ -151,8 +176,9 @@ internal sealed partial class RedisTokenStore : ITokenStore
         var database = (await redis.GetAsync(cancellationToken)).GetDatabase();
         try
         {
-            var removed = await database.KeyDeleteAsync(KeyFor(accountName)).WaitAsync(cancellationToken);
-            await RedisTokenChanges.PublishAsync(redis, accountName, log, cancellationToken);
+            // The record only: its version goes on counting (see the class remarks).
+            var removed = (long)await database.ScriptEvaluateAsync(DeleteScript, [KeyFor(accountName)]).WaitAsync(cancellationToken) == 1;
+            await RedisTokenChanges.PublishAsync(redis, accountName, TokenChange.Cleared, log, cancellationToken);
             return removed;
         }
         catch (Exception e) when (RedisConnection.IsUnavailable(e))
@@ -220,7 +246,7 @@ internal sealed partial class RedisTokenStore : ITokenStore
 
     /// <summary>
     /// Writes one record as it is, unless the account has one already (<c>tokens migrate</c>: the sealed secrets are not
-    /// opened, and nothing kept is overwritten); its version starts at 1.
+    /// opened, and nothing kept is overwritten); its version counts on from the account's last (1 for a new account).
     /// </summary>
     /// <returns>Whether it was written (false: the account had a record).</returns>
     /// <exception cref="TokenStoreUnavailableException">Redis cannot be reached.</exception>
@@ -229,7 +255,7 @@ internal sealed partial class RedisTokenStore : ITokenStore
         var database = (await redis.GetAsync(cancellationToken)).GetDatabase();
         try
         {
-            var result = await database.ScriptEvaluateAsync(SaveScript, [KeyFor(accountName)], [record, "0"]).WaitAsync(cancellationToken);
+            var result = await database.ScriptEvaluateAsync(SaveScript, [KeyFor(accountName)], [record, "none"]).WaitAsync(cancellationToken);
             return (long)result > 0;
         }
         catch (Exception e) when (RedisConnection.IsUnavailable(e))
@@ -259,7 +285,7 @@ internal sealed partial class RedisTokenStore : ITokenStore
         }
     }
 
-    private async Task<bool> WriteAsync(AccountOptions account, StoredTokens tokens, long? expectedVersion, CancellationToken cancellationToken)
+    private async Task<long?> WriteAsync(AccountOptions account, StoredTokens tokens, long? expectedVersion, TokenChange change, CancellationToken cancellationToken)
     {
         var record = JsonSerializer.Serialize(TokenFile.Of(account, tokens, _time.GetUtcNow(), _cipher), TokenJsonContext.Default.TokenFile);
         var database = await DatabaseAsync(cancellationToken);
@@ -277,14 +303,27 @@ internal sealed partial class RedisTokenStore : ITokenStore
         if (version < 0)
         {
             LogChangedElsewhere(_log, account.Name);
-            return false;
+            return null;
         }
-        await RedisTokenChanges.PublishAsync(_redis, account.Name, _log, cancellationToken);
-        return true;
+        await RedisTokenChanges.PublishAsync(_redis, account.Name, change, _log, cancellationToken);
+        return version;
     }
 
-    private async Task<IDatabase> DatabaseAsync(CancellationToken cancellationToken) =>
-        (await _redis.GetAsync(cancellationToken)).GetDatabase();
+    private async Task<IDatabase> DatabaseAsync(CancellationToken cancellationToken)
+    {
+        var multiplexer = await _redis.GetAsync(cancellationToken);
+        if (Interlocked.Exchange(ref _watchingReconnects, 1) == 0)
+        {
+            multiplexer.ConnectionRestored += (_, e) =>
+            {
+                if (e.ConnectionType == ConnectionType.Interactive)
+                {
+                    Reconnected?.Invoke();
+                }
+            };
+        }
+        return multiplexer.GetDatabase();
+    }
 
     /// <summary>What a caller is told when Redis failed a command: the endpoints, never the password.</summary>
     private TokenStoreUnavailableException Unavailable(Exception e) => Unavailable(_redis, e);

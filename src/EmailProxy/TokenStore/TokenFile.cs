@@ -21,6 +21,8 @@ internal sealed record TokenFile
     [JsonPropertyName("refresh_token_rotated")] public DateTimeOffset? RefreshTokenRotated { get; init; }
     /// <summary>Who signed in (id_token <c>preferred_username</c>/<c>email</c>, or the access token's <c>upn</c>); null for app-only tokens and older files.</summary>
     [JsonPropertyName("identity")] public string? Identity { get; init; }
+    /// <summary>Why the account needs a sign-in: its refresh token was refused (invalid_grant) and dropped. Readable, no secret; absent otherwise and in older records.</summary>
+    [JsonPropertyName("sign_in_needed")] public string? SignInNeeded { get; init; }
     [JsonPropertyName("saved")] public DateTimeOffset Saved { get; init; }
     [JsonPropertyName("secrets")] public required string Secrets { get; init; }
 
@@ -34,6 +36,7 @@ internal sealed record TokenFile
         AccessTokenExpires = tokens.AccessTokenExpiresAt,
         RefreshTokenRotated = tokens.RefreshTokenRotatedAt,
         Identity = tokens.Identity,
+        SignInNeeded = tokens.SignInReason,
         Saved = saved,
         Secrets = cipher.Seal(account.Name, new TokenSecrets { AccessToken = tokens.AccessToken, RefreshToken = tokens.RefreshToken, PasswordHash = tokens.PasswordHash }),
     };
@@ -64,5 +67,5 @@ internal sealed record TokenFile
 
     /// <summary>The tokens of this record, given its opened <paramref name="secrets"/>.</summary>
     public StoredTokens ToStoredTokens(TokenSecrets secrets) =>
-        new(secrets.AccessToken, AccessTokenExpires, secrets.RefreshToken, RefreshTokenRotated, Identity, secrets.PasswordHash);
+        new(secrets.AccessToken, AccessTokenExpires, secrets.RefreshToken, RefreshTokenRotated, Identity, secrets.PasswordHash, SignInNeeded);
 }
