@@ -344,11 +344,26 @@ internal sealed partial class SignInManager(ProxyConfig config, OAuthClient clie
     /// tokens yet), or again when the one made before was never shown to anyone (<see cref="Unshown"/>); null for any other
     /// account, and for a new sign-in of one whose password was shown (it stays as it was).
     /// </summary>
-    private async Task<GeneratedPassword?> NewTemplatePasswordAsync(AccountOptions account) =>
-        account.Template is not null
-        && (await Unshown.IsWaitingAsync(account.Name, _stopping.Token) || (await tokens.SnapshotAsync(account, CancellationToken.None)).PasswordHash is null)
-            ? await Task.Run(GeneratedPassword.New)
-            : null;
+    /// <remarks>
+    /// A shared store that cannot be read now (<see cref="TokenSnapshot.Unreadable"/>) may hold a password that works: none is
+    /// made then, and the one stored is kept when the sign-in's tokens are written (<see cref="TokenService.AcceptSignInAsync"/>).
+    /// </remarks>
+    private async Task<GeneratedPassword?> NewTemplatePasswordAsync(AccountOptions account)
+    {
+        if (account.Template is null)
+        {
+            return null;
+        }
+        if (!await Unshown.IsWaitingAsync(account.Name, _stopping.Token))
+        {
+            var snapshot = await tokens.SnapshotAsync(account, CancellationToken.None);
+            if (snapshot.Unreadable is not null || snapshot.PasswordHash is not null)
+            {
+                return null;
+            }
+        }
+        return await Task.Run(GeneratedPassword.New);
+    }
 
     private static string PasswordNote(GeneratedPassword? password) =>
         password is null ? "" : " with the password shown with this message, once only (the proxy keeps only its hash): enter it as the account's password in the mail client";

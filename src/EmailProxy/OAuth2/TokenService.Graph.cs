@@ -59,7 +59,10 @@ internal sealed partial class TokenService
             {
                 state.Gate.Release();
             }
-            return await RedeemAsync(account, state, scope, state.Current, locked.Version, cancellationToken);
+            // Redeemed with the record's refresh token, read under the lock, whatever memory holds (a lost notice, a refused
+            // access token meanwhile): the newest, which no other replica or path is using now.
+            var newest = locked.Stored is null ? TokenSnapshot.None : TokenSnapshot.From(locked.Stored);
+            return await RedeemAsync(account, state, scope, newest, locked.Version, cancellationToken);
         }
         finally
         {
@@ -82,7 +85,15 @@ internal sealed partial class TokenService
             try
             {
                 var now = state.Current;
-                if (now.RefreshToken == refreshToken)
+                if (expectedVersion is not null)
+                {
+                    // Shared store: the rotation is saved over the record it was redeemed from (the compare-and-set drops it when
+                    // a sign-in or clear came since), not decided from memory, which may be older: a spent one is never kept.
+                    await SaveRefreshedAsync(account, state,
+                        new StoredTokens(current.AccessToken, current.AccessToken is null ? null : current.ExpiresAt, next, time.GetUtcNow(), current.Identity, current.PasswordHash),
+                        expectedVersion, TokenChange.Refreshed);
+                }
+                else if (now.RefreshToken == refreshToken)
                 {
                     await SaveRefreshedAsync(account, state, new StoredTokens(now.AccessToken, now.AccessToken is null ? null : now.ExpiresAt, next, time.GetUtcNow(), now.Identity),
                         expectedVersion, TokenChange.Refreshed);

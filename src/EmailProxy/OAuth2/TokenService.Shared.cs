@@ -101,8 +101,10 @@ internal sealed partial class TokenService
         }
         try
         {
+            // Taken before the read: a settling elsewhere (a login's, the reconnection's) that ends after it shows in it.
+            _unsaved.TryGetValue(account.Name, out var pending);
             var (stored, version) = await shared.LoadVersionedAsync(account, CancellationToken.None);
-            (stored, version) = await SettleUnsavedAsync(account, shared, stored, version);
+            (stored, version, _) = await SettleUnsavedAsync(account, shared, pending, stored, version);
             return (new LockedRecord(held, stored, version), "");
         }
         catch (TokenStoreUnavailableException e)
@@ -114,37 +116,42 @@ internal sealed partial class TokenService
 
     /// <summary>
     /// The account's record as it is to be used, given what was just read (<paramref name="stored"/> at <paramref name="version"/>):
-    /// tokens this replica could not save are written if the record is still the version they were meant to replace, and
-    /// win; if another writer changed it since (a sign-in, <c>tokens clear</c>), its record wins and they are dropped.
+    /// tokens this replica could not save (<paramref name="pending"/>, taken from <see cref="_unsaved"/> BEFORE that read) are
+    /// written if the record is still the version they were meant to replace (a sign-in's: whatever it holds), and win; if
+    /// another writer changed it since (a sign-in, <c>tokens clear</c>), its record wins and they are dropped. Of several
+    /// settlings of the same tokens at once, only the one that takes them out of <see cref="_unsaved"/> may drop them.
     /// </summary>
+    /// <returns>The record to use, and whether this call dropped the unsaved tokens (the caller's memory still holds them).</returns>
     /// <exception cref="TokenStoreUnavailableException">Redis cannot be reached (they are kept for the next time).</exception>
-    private async Task<(StoredTokens? Stored, long Version)> SettleUnsavedAsync(AccountOptions account, RedisTokenStore shared, StoredTokens? stored, long version)
+    private async Task<(StoredTokens? Stored, long Version, bool Dropped)> SettleUnsavedAsync(
+        AccountOptions account, RedisTokenStore shared, UnsavedTokens? pending, StoredTokens? stored, long version)
     {
-        if (!_unsaved.TryGetValue(account.Name, out var unsaved))
+        if (pending is null)
         {
-            return (stored, version);
+            return (stored, version, false);
         }
-        var entry = new KeyValuePair<string, UnsavedTokens>(account.Name, unsaved);
-        if (version == unsaved.Version && !Holds(stored, unsaved))
+        var entry = new KeyValuePair<string, UnsavedTokens>(account.Name, pending);
+        if ((pending.Version is null || version == pending.Version) && !Holds(stored, pending))
         {
-            if (await shared.SaveIfVersionAsync(account, unsaved.Tokens, version, unsaved.Change, CancellationToken.None) is { } written)
+            // A sign-in's over whatever is there keeps the template password hash stored when it made none (made while unreadable).
+            var tokens = pending.Tokens.PasswordHash is null && stored?.PasswordHash is { } storedHash ? pending.Tokens with { PasswordHash = storedHash } : pending.Tokens;
+            if (await shared.SaveIfVersionAsync(account, tokens, pending.Version, pending.Change, CancellationToken.None) is { } written)
             {
                 _unsaved.TryRemove(entry);
                 LogUnsavedWritten(log, account.Name);
-                return (unsaved.Tokens, written);
+                return (tokens, written, false);
             }
             // Changed between the read and the write: read what won.
             (stored, version) = await shared.LoadVersionedAsync(account, CancellationToken.None);
         }
-        _unsaved.TryRemove(entry);
-        if (Holds(stored, unsaved))
+        if (!_unsaved.TryRemove(entry) || Holds(stored, pending))
         {
-            // Written already: the write that seemed to fail reached Redis after all (it answered too late), or another
-            // settling of them (a login's, the reconnection's) came first.
-            return (stored, version);
+            // Settled elsewhere meanwhile (it decided), or written already: the write that seemed to fail reached Redis after
+            // all (it answered too late), or another settling of them came first. The read (after it) shows the outcome.
+            return (stored, version, false);
         }
         LogUnsavedDropped(log, account.Name);
-        return (stored, version);
+        return (stored, version, true);
     }
 
     private static bool Holds(StoredTokens? stored, UnsavedTokens unsaved) =>
@@ -168,17 +175,19 @@ internal sealed partial class TokenService
     private async Task WriteUnsavedAsync(AccountOptions account, AccountState state, UnsavedTokens unsaved, RedisTokenStore shared, CancellationToken cancellationToken)
     {
         StoredTokens? settled;
+        bool dropped;
         try
         {
             var (stored, version) = await shared.LoadVersionedAsync(account, cancellationToken);
-            (settled, _) = await SettleUnsavedAsync(account, shared, stored, version);
+            (settled, _, dropped) = await SettleUnsavedAsync(account, shared, unsaved, stored, version);
         }
         catch (TokenStoreUnavailableException)
         {
             return;
         }
-        if (settled?.RefreshToken == unsaved.Tokens.RefreshToken && settled?.AccessToken == unsaved.Tokens.AccessToken)
+        if (!dropped)
         {
+            // Written (memory holds them already), or settled by another path, which decided.
             return;
         }
         // Dropped: the store's tokens are this replica's from now on, unless it changed them here meanwhile.
@@ -206,8 +215,10 @@ internal sealed partial class TokenService
         {
             await held.DisposeAsync();
         }
-        catch (Exception e) when (RedisConnection.IsUnavailable(e))
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
+            // Whatever it is (Redis gone, or the lock library's own failure), the refresh's result stands: a failure here must
+            // not reach the refresh's last guard, which would end a newer refresh's task as well.
             var failure = e.GetType().Name;
             LogRefreshLockNotReleased(log, account.Name, failure);
         }
@@ -305,21 +316,33 @@ internal sealed partial class TokenService
         catch (TokenStoreUnavailableException e)
         {
             LogSaveFailed(log, account.Name, store.LocationOf(account.Name), e.Message);
-            _unsaved[account.Name] = new UnsavedTokens(account, tokens, expectedVersion, change);
-            if (Interlocked.Exchange(ref _watchingReconnects, 1) == 0)
-            {
-                shared.Reconnected += OnStoreReconnected;
-            }
+            KeepAside(account, shared, tokens, expectedVersion, change);
         }
         state.Current = TokenSnapshot.From(tokens);
         return true;
     }
 
+    /// <summary>
+    /// Keeps tokens a shared store could not take, to be written as soon as it answers (<see cref="SettleUnsavedAsync"/>):
+    /// a refresh's on the version it read (<paramref name="expectedVersion"/>), a sign-in's (null) on whatever the record holds.
+    /// </summary>
+    private void KeepAside(AccountOptions account, RedisTokenStore shared, StoredTokens tokens, long? expectedVersion, TokenChange change)
+    {
+        _unsaved[account.Name] = new UnsavedTokens(account, tokens, expectedVersion, change);
+        if (Interlocked.Exchange(ref _watchingReconnects, 1) == 0)
+        {
+            shared.Reconnected += OnStoreReconnected;
+        }
+    }
+
     /// <summary>An account's refresh lock held, with its record as read under it.</summary>
     private sealed record LockedRecord(IAsyncDisposable Held, StoredTokens? Stored, long Version);
 
-    /// <summary>Tokens a shared store could not keep, the version of the record they replace, and what they are to tell the others.</summary>
-    private sealed record UnsavedTokens(AccountOptions Account, StoredTokens Tokens, long Version, TokenChange Change);
+    /// <summary>
+    /// Tokens a shared store could not keep, the version of the record they replace (null for a sign-in's: they replace whatever
+    /// it holds), and what they are to tell the others.
+    /// </summary>
+    private sealed record UnsavedTokens(AccountOptions Account, StoredTokens Tokens, long? Version, TokenChange Change);
 
     /// <summary>Whether <see cref="OnStoreReconnected"/> is subscribed (once, at the first tokens kept aside).</summary>
     private int _watchingReconnects;
@@ -346,7 +369,7 @@ internal sealed partial class TokenService
                 {
                     // Not in memory (a notice dropped it): its next load takes whatever is settled here.
                     var (stored, version) = await shared.LoadVersionedAsync(account, CancellationToken.None);
-                    await SettleUnsavedAsync(account, shared, stored, version);
+                    await SettleUnsavedAsync(account, shared, unsaved, stored, version);
                 }
             }
             catch (Exception e) when (e is not OutOfMemoryException)

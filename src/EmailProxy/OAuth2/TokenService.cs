@@ -177,7 +177,15 @@ internal sealed partial class TokenService(OAuthClient client, ITokenStore store
         {
             // A new sign-in: tokens a refresh could not save are older, and never written now.
             _unsaved.TryRemove(account.Name, out _);
-            return await SaveAndApplyAsync(account, state, tokens);
+            var saved = await SaveAndApplyAsync(account, state, tokens);
+            if (!saved && store is RedisTokenStore shared)
+            {
+                // Redis away: kept aside too (with the password hash SaveAndApplyAsync kept), and written over whatever the record
+                // holds as soon as Redis answers; until then no refresh here or elsewhere takes the record's older tokens for them.
+                var kept = state.Current;
+                KeepAside(account, shared, tokens with { PasswordHash = kept.PasswordHash }, expectedVersion: null, TokenChange.SignedIn);
+            }
+            return saved;
         }
         finally
         {
@@ -363,8 +371,9 @@ internal sealed partial class TokenService(OAuthClient client, ITokenStore store
         {
             if (store is RedisTokenStore shared)
             {
+                _unsaved.TryGetValue(account.Name, out var pending);
                 var (read, version) = await shared.LoadVersionedAsync(account, CancellationToken.None);
-                (stored, _) = await SettleUnsavedAsync(account, shared, read, version);
+                (stored, _, _) = await SettleUnsavedAsync(account, shared, pending, read, version);
             }
             else
             {

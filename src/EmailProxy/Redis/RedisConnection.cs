@@ -7,7 +7,8 @@ namespace EmailProxy.Redis;
 /// The proxy's one connection to Redis (<c>token_store = redis</c>): a StackExchange.Redis multiplexer made at
 /// first use from the <c>redis</c> connection string, with the password of <c>$EMAILPROXY_REDIS_PASSWORD</c> when
 /// it is set. It never gives up: while Redis is away the multiplexer reconnects by itself (AbortOnConnectFail is
-/// off), commands fail fast meanwhile, and a line is logged when the connection is lost and when it is back. The
+/// off), a command issued meanwhile waits in the client's backlog for the connection up to its timeout (5 s by default)
+/// and then fails, and a line is logged when the connection is lost and when it is back. The
 /// password is never logged: <see cref="Description"/> names the endpoints only.
 /// </summary>
 internal sealed partial class RedisConnection : IAsyncDisposable
@@ -86,6 +87,20 @@ internal sealed partial class RedisConnection : IAsyncDisposable
                 connecting = _connecting;
             }
             return connecting is { IsCompletedSuccessfully: true } && connecting.Result.IsConnected;
+        }
+    }
+
+    /// <summary>Whether the connection was made and is lost now (false before the first use): a command would wait for its timeout.</summary>
+    public bool IsLost
+    {
+        get
+        {
+            Task<IConnectionMultiplexer>? connecting;
+            lock (_gate)
+            {
+                connecting = _connecting;
+            }
+            return connecting is { IsCompletedSuccessfully: true } && !connecting.Result.IsConnected;
         }
     }
 

@@ -292,8 +292,14 @@ internal sealed partial class RedisSignInStore(RedisConnection redis, MasterKey 
     }
 
     /// <summary>Whether a generated password of the account waits to be shown.</summary>
+    /// <exception cref="RedisConnectionException">The connection to Redis is lost now: answered at once rather than after the
+    /// client's backlog timeout, since the status page asks for every template account in turn.</exception>
     public async Task<bool> IsPasswordWaitingAsync(string accountName, CancellationToken cancellationToken)
     {
+        if (redis.IsLost)
+        {
+            throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None, $"Redis at {redis.Description} is not connected");
+        }
         var database = await DatabaseAsync(cancellationToken);
         return await database.KeyExistsAsync(PasswordKey(accountName)).WaitAsync(cancellationToken);
     }

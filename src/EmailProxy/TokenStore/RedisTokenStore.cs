@@ -129,7 +129,7 @@ internal sealed partial class RedisTokenStore : ITokenStore
     /// </summary>
     /// <returns>The record's new version, or null when they were not kept (it was changed since).</returns>
     /// <exception cref="TokenStoreUnavailableException">Redis cannot be reached.</exception>
-    public Task<long?> SaveIfVersionAsync(AccountOptions account, StoredTokens tokens, long expectedVersion, TokenChange change, CancellationToken cancellationToken) =>
+    public Task<long?> SaveIfVersionAsync(AccountOptions account, StoredTokens tokens, long? expectedVersion, TokenChange change, CancellationToken cancellationToken) =>
         WriteAsync(account, tokens, expectedVersion, change, cancellationToken);
 
     /// <summary>Whether a connection to Redis is up now: tokens kept in memory only are written back as soon as it is.</summary>
@@ -173,7 +173,7 @@ internal sealed partial class RedisTokenStore : ITokenStore
     public static async Task<bool> DeleteRecordAsync(RedisConnection redis, string accountName, ILogger log, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(redis);
-        var database = (await redis.GetAsync(cancellationToken)).GetDatabase();
+        var database = (await MultiplexerAsync(redis, cancellationToken)).GetDatabase();
         try
         {
             // The record only: its version goes on counting (see the class remarks).
@@ -221,7 +221,7 @@ internal sealed partial class RedisTokenStore : ITokenStore
     /// <inheritdoc cref="ReadAllAsync(CancellationToken)"/>
     public static async Task<IReadOnlyList<(RedisKey Key, string Record)>> ReadAllAsync(RedisConnection redis, CancellationToken cancellationToken)
     {
-        var multiplexer = await redis.GetAsync(cancellationToken);
+        var multiplexer = await MultiplexerAsync(redis, cancellationToken);
         var database = multiplexer.GetDatabase();
         var records = new List<(RedisKey, string)>();
         try
@@ -252,7 +252,7 @@ internal sealed partial class RedisTokenStore : ITokenStore
     /// <exception cref="TokenStoreUnavailableException">Redis cannot be reached.</exception>
     public static async Task<bool> TryAddRecordAsync(RedisConnection redis, string accountName, string record, CancellationToken cancellationToken)
     {
-        var database = (await redis.GetAsync(cancellationToken)).GetDatabase();
+        var database = (await MultiplexerAsync(redis, cancellationToken)).GetDatabase();
         try
         {
             var result = await database.ScriptEvaluateAsync(SaveScript, [KeyFor(accountName)], [record, "none"]).WaitAsync(cancellationToken);
@@ -309,9 +309,25 @@ internal sealed partial class RedisTokenStore : ITokenStore
         return version;
     }
 
+    /// <summary>
+    /// The connection's multiplexer; a connection that cannot be had (a command connection's failed connect, the proxy
+    /// stopping) is a <see cref="TokenStoreUnavailableException"/> like a failed command, never another exception.
+    /// </summary>
+    private static async Task<IConnectionMultiplexer> MultiplexerAsync(RedisConnection redis, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await redis.GetAsync(cancellationToken);
+        }
+        catch (Exception e) when (RedisConnection.IsUnavailable(e))
+        {
+            throw new TokenStoreUnavailableException($"Redis at {redis.Description} cannot be reached ({e.GetType().Name})", e);
+        }
+    }
+
     private async Task<IDatabase> DatabaseAsync(CancellationToken cancellationToken)
     {
-        var multiplexer = await _redis.GetAsync(cancellationToken);
+        var multiplexer = await MultiplexerAsync(_redis, cancellationToken);
         if (Interlocked.Exchange(ref _watchingReconnects, 1) == 0)
         {
             multiplexer.ConnectionRestored += (_, e) =>

@@ -61,9 +61,14 @@ public sealed partial class RedisReplicaEdgeTests(RedisReplicaEdgeFixture fixtur
         var logged = await a.Process.WaitForLineAsync(line => line.Contains($"OAuth2 sign-in needed for account {account}", StringComparison.Ordinal) && UserCode().IsMatch(line));
         fixture.Environment.Identity.ApproveDeviceCode(UserCode().Match(logged).Groups[1].Value, account);
         await a.Process.WaitForLineAsync(line => line.Contains($"OAuth2 sign-in of account {account} with Microsoft succeeded", StringComparison.Ordinal));
-
         using var browserB = Browser();
+        // B lists the account made from the template once it has heard the end, which A publishes after its own log line.
         var status = WebUtility.HtmlDecode(await browserB.GetStringAsync(new Uri(b.HttpAddress, "/")));
+        for (var attempt = 0; attempt < 100 && !status.Contains("its generated password has not been shown yet", StringComparison.Ordinal); attempt++)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(100));
+            status = WebUtility.HtmlDecode(await browserB.GetStringAsync(new Uri(b.HttpAddress, "/")));
+        }
         Assert.Contains("its generated password has not been shown yet", status, StringComparison.Ordinal);
         using var shown = await PressAsync(browserB, b, account, "password");
         var page = await shown.Content.ReadAsStringAsync();

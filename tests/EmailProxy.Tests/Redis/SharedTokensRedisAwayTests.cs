@@ -113,6 +113,30 @@ public sealed class SharedTokensRedisAwayTests : IAsyncLifetime
         Assert.Equal("refresh-2", (await a.Store.LoadAsync(Account, CancellationToken.None))?.RefreshToken);
     }
 
+    /// <summary>
+    /// A sign-in completed while Redis is gone (a device code approved meanwhile) is kept aside as a refresh's tokens are, and
+    /// written when Redis is back, keeping the template password hash the record holds: it is not dropped for the record's
+    /// older tokens at the next refresh, and another replica uses it.
+    /// </summary>
+    [Fact]
+    public async Task AcceptSignInAsync_WhileRedisGone_WrittenWhenBackWithThePasswordHashKept()
+    {
+        var a = await _shared.NewReplicaAsync();
+        await _shared.SignInAsync(a, passwordHash: "the-hash");
+        await _shared.Redis.KillAsync();
+
+        await _shared.SignInAsync(a, accessToken: "access-new", refreshToken: "refresh-new");
+        await _shared.Redis.StartAsync();
+        await _shared.Logs.WaitForAsync(entry => entry.EventId.Name == "UnsavedTokensWritten").Guarded();
+        var b = await _shared.NewReplicaAsync();
+        var onB = await b.Tokens.GetAccessTokenAsync(Account, CancellationToken.None).Guarded();
+        var stored = await b.Store.LoadAsync(Account, CancellationToken.None);
+
+        Assert.Equal("access-new", onB.AccessToken);
+        Assert.Equal("refresh-new", stored?.RefreshToken);
+        Assert.Equal("the-hash", stored?.PasswordHash);
+    }
+
     [Fact]
     public async Task SnapshotAsync_FirstLoadWhileRedisGone_NotKeptReadAgainWhenBack()
     {
