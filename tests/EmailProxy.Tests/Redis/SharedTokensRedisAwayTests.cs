@@ -27,21 +27,29 @@ public sealed class SharedTokensRedisAwayTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _shared.DisposeAsync();
 
-    [Fact]
-    public async Task GetAccessTokenAsync_RefreshNotSavedWhileRedisGoneThenNoticeAndNextRefresh_NewestRefreshTokenUsedAndSaved()
+    /// <summary>
+    /// Signs the account in through <paramref name="a"/>, lets its access token fall due, and has the refresh that follows
+    /// answered only after Redis was killed (it read the record under the lock and asked; Redis went before the answer came):
+    /// the rotated tokens cannot be saved and are kept aside. The outcome of that refresh.
+    /// </summary>
+    private async Task<TokenOutcome> RefreshAnsweredWhileRedisGoneAsync(SharedTokensFixture.Replica a)
     {
-        var a = await _shared.NewReplicaAsync();
         await _shared.SignInAsync(a);
         _shared.Fx.Time.Advance(UntilDue);
         var hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _shared.Fx.Endpoint.Hold = hold;
-
-        // The refresh has read the record under the lock and asked; Redis goes before the answer comes.
         var refreshing = a.Tokens.GetAccessTokenAsync(Account, CancellationToken.None);
         await _shared.Fx.Endpoint.FirstRequest.Task.Guarded();
         await _shared.Redis.KillAsync();
         hold.SetResult();
-        var whileGone = await refreshing.Guarded();
+        return await refreshing.Guarded();
+    }
+
+    [Fact]
+    public async Task GetAccessTokenAsync_RefreshNotSavedWhileRedisGoneThenNoticeAndNextRefresh_NewestRefreshTokenUsedAndSaved()
+    {
+        var a = await _shared.NewReplicaAsync();
+        var whileGone = await RefreshAnsweredWhileRedisGoneAsync(a);
         await _shared.Redis.StartAsync();
         await SharedTokensFixture.WaitConnectedAsync(a);
         // Another replica's notice drops the cached state: the unsaved tokens must survive it.
@@ -61,15 +69,7 @@ public sealed class SharedTokensRedisAwayTests : IAsyncLifetime
     public async Task GetAccessTokenAsync_RefreshNotSavedWhileRedisGoneThenBack_WrittenAtOnceSoAnotherReplicaRefreshesWithIt()
     {
         var a = await _shared.NewReplicaAsync();
-        await _shared.SignInAsync(a);
-        _shared.Fx.Time.Advance(UntilDue);
-        var hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _shared.Fx.Endpoint.Hold = hold;
-        var refreshing = a.Tokens.GetAccessTokenAsync(Account, CancellationToken.None);
-        await _shared.Fx.Endpoint.FirstRequest.Task.Guarded();
-        await _shared.Redis.KillAsync();
-        hold.SetResult();
-        await refreshing.Guarded();
+        await RefreshAnsweredWhileRedisGoneAsync(a);
 
         // No login on A: Redis being back is enough for A to write what it kept.
         await _shared.Redis.StartAsync();
@@ -89,15 +89,7 @@ public sealed class SharedTokensRedisAwayTests : IAsyncLifetime
     {
         var a = await _shared.NewReplicaAsync();
         var b = await _shared.NewReplicaAsync();
-        await _shared.SignInAsync(a);
-        _shared.Fx.Time.Advance(UntilDue);
-        var hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _shared.Fx.Endpoint.Hold = hold;
-        var refreshing = a.Tokens.GetAccessTokenAsync(Account, CancellationToken.None);
-        await _shared.Fx.Endpoint.FirstRequest.Task.Guarded();
-        await _shared.Redis.KillAsync();
-        hold.SetResult();
-        await refreshing.Guarded();
+        await RefreshAnsweredWhileRedisGoneAsync(a);
         await _shared.Redis.StartAsync();
         await SharedTokensFixture.WaitConnectedAsync(a);
 
