@@ -70,18 +70,12 @@ internal static class TokenReport
         {
             await using var redis = RedisConnection.ForCommand(config.General.Redis!);
             var store = key is null ? null : new RedisTokenStore(redis, key, TimeProvider.System, NullLogger<RedisTokenStore>.Instance);
-            try
+            // A Redis that cannot be reached is the store's TokenStoreUnavailableException, naming it.
+            return await ReadAllAsync(config, accounts, store, name => $"{RedisLocationPrefix}{RedisTokenStore.KeyFor(name)} at {redis.Description}", missing, now, async (account, stop) =>
             {
-                return await ReadAllAsync(config, accounts, store, name => $"{RedisLocationPrefix}{RedisTokenStore.KeyFor(name)} at {redis.Description}", missing, now, async (account, stop) =>
-                {
-                    var record = await store!.ReadRecordAsync(account.Name, stop);
-                    return (record is null ? null : System.Text.Encoding.UTF8.GetBytes(record), "there are no tokens in Redis");
-                }, cancellationToken);
-            }
-            catch (Exception e) when (RedisConnection.IsUnavailable(e))
-            {
-                throw new TokenStoreUnavailableException($"Redis at {redis.Description} cannot be reached ({e.GetType().Name}): the tokens cannot be read", e);
-            }
+                var record = await store!.ReadRecordAsync(account.Name, stop);
+                return (record is null ? null : System.Text.Encoding.UTF8.GetBytes(record), "there are no tokens in Redis");
+            }, cancellationToken);
         }
         var files = key is null ? null : new TokenFileStore(directory, key, TimeProvider.System, NullLogger<TokenFileStore>.Instance);
         return await ReadAllAsync(config, accounts, files, name => Path.Combine(directory, TokenFileName.For(name)), missing, now, (account, stop) => ReadFileAsync(Path.Combine(directory, TokenFileName.For(account.Name)), account, stop), cancellationToken);

@@ -77,30 +77,20 @@ internal sealed partial class RedisConnection : IAsyncDisposable
     public string Description { get; }
 
     /// <summary>Whether a connection is up now (false before the first use).</summary>
-    public bool IsConnected
-    {
-        get
-        {
-            Task<IConnectionMultiplexer>? connecting;
-            lock (_gate)
-            {
-                connecting = _connecting;
-            }
-            return connecting is { IsCompletedSuccessfully: true } && connecting.Result.IsConnected;
-        }
-    }
+    public bool IsConnected => Made?.IsConnected == true;
 
     /// <summary>Whether the connection was made and is lost now (false before the first use): a command would wait for its timeout.</summary>
-    public bool IsLost
+    public bool IsLost => Made is { IsConnected: false };
+
+    /// <summary>The multiplexer once the first connect has made it; null before (or while it is being made).</summary>
+    private IConnectionMultiplexer? Made
     {
         get
         {
-            Task<IConnectionMultiplexer>? connecting;
             lock (_gate)
             {
-                connecting = _connecting;
+                return _connecting is { IsCompletedSuccessfully: true } made ? made.Result : null;
             }
-            return connecting is { IsCompletedSuccessfully: true } && !connecting.Result.IsConnected;
         }
     }
 
